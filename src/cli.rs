@@ -1,0 +1,230 @@
+//! The command line: argument definitions and the commands that read scenarios, run them
+//! and write their outputs. Only this module, `output` and `plot` touch files or the
+//! terminal.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::compartment::Compartment;
+use crate::error::InputError;
+use crate::output::{self, csv, resolved};
+use crate::plot::{self, DoseMark, PlotInput, Series, YScale};
+use crate::scenario::{self, Scenario};
+use crate::simulation::{self, Outcome};
+
+/// Where therapeutic cells go after they are injected.
+#[derive(Debug, Parser)]
+#[command(name = "cellpk", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The y axis of the time-course plot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Scale {
+    /// Logarithmic: counts spanning orders of magnitude all stay visible.
+    Log,
+    /// Linear from zero.
+    Linear,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Simulate a scenario and write its time course, metrics and plots.
+    #[command(
+        long_about = "Simulate a scenario and write, to OUT/<name>/: timecourse.csv (every \
+state on the output grid), metrics.csv (whole schedule and each dose), timecourse.png \
+(300 dpi) and timecourse.svg, and resolved.toml (the scenario with every parameter \
+explicit, which reproduces the run). The directory appears only when complete.",
+        after_help = "Examples:\n  cellpk run scenarios/human_decompensated_peripheral_vein.toml\n  \
+cellpk run scenarios/mouse_tail_vein.toml --out results --y-scale linear"
+    )]
+    Run {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+        /// Directory that receives the run's directory.
+        #[arg(long, default_value = "output")]
+        out: PathBuf,
+        /// Y axis of the plot.
+        #[arg(long, value_enum, default_value_t = Scale::Log)]
+        y_scale: Scale,
+    },
+    /// Validate scenario files without running them.
+    #[command(
+        long_about = "Validate scenario files without running them: TOML syntax, known keys, \
+valid choices, value ranges, overlapping doses and output size. Prints `ok` per valid file; \
+exits with code 2 if any file is invalid.",
+        after_help = "Example:\n  cellpk check scenarios/*.toml"
+    )]
+    Check {
+        /// Scenario files (TOML).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Print every resolved parameter with value, unit and source.
+    #[command(
+        long_about = "Print every model parameter of a scenario as resolved from the species, \
+cell, donor and disease presets and the scenario's overrides: value, unit and source \
+(citation or assumption), with overrides marked.",
+        after_help = "Example:\n  cellpk params scenarios/human_decompensated_portal_vein.toml"
+    )]
+    Params {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+    },
+}
+
+/// Runs a parsed command line. Bad input comes back as an `InputError` inside the
+/// `anyhow::Error`, for `main` to map to its exit code.
+pub fn execute(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Run {
+            scenario,
+            out,
+            y_scale,
+        } => run(&scenario, &out, y_scale),
+        Command::Check { files } => check(&files),
+        Command::Params { scenario } => {
+            print!("{}", resolved::params_table(&scenario::load(&scenario)?));
+            Ok(())
+        }
+    }
+}
+
+fn run(file: &Path, out: &Path, y_scale: Scale) -> anyhow::Result<()> {
+    let scenario = scenario::load(file)?;
+    let outcome = simulation::run(&scenario);
+    let dir = out.join(&scenario.name);
+    let (png, svg) = plots(&scenario, &outcome, y_scale)?;
+    let files = [
+        ("timecourse.csv", csv::timecourse(&outcome).into_bytes()),
+        ("metrics.csv", csv::metrics(&outcome).into_bytes()),
+        ("timecourse.png", png),
+        ("timecourse.svg", svg.into_bytes()),
+        (
+            "resolved.toml",
+            resolved::resolved_toml(&scenario, &file.display().to_string()).into_bytes(),
+        ),
+    ];
+    output::write_dir_atomically(&dir, &files)
+        .with_context(|| format!("cannot write the run directory {}", dir.display()))?;
+    print!("{}", summary(&scenario, &outcome));
+    println!("wrote {}/ ({})", dir.display(), file_list(&files));
+    Ok(())
+}
+
+fn file_list(files: &[(&str, Vec<u8>)]) -> String {
+    files.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+}
+
+fn check(files: &[PathBuf]) -> anyhow::Result<()> {
+    let mut invalid = 0;
+    for file in files {
+        match scenario::load(file) {
+            Ok(_) => println!("ok  {}", file.display()),
+            Err(e) => {
+                eprintln!("error: {e}");
+                invalid += 1;
+            }
+        }
+    }
+    if invalid == 0 {
+        Ok(())
+    } else {
+        Err(InputError::SomeInvalid {
+            invalid,
+            total: files.len(),
+        }
+        .into())
+    }
+}
+
+/// Whether an error is bad input (exit code 2) rather than a failure while working.
+pub fn is_bad_input(err: &anyhow::Error) -> bool {
+    err.downcast_ref::<InputError>().is_some()
+}
+
+fn plots(scenario: &Scenario, outcome: &Outcome, scale: Scale) -> anyhow::Result<(Vec<u8>, String)> {
+    let tc = &outcome.timecourse;
+    let time_days: Vec<f64> = tc.time_h.iter().map(|t| t / 24.0).collect();
+    let series: Vec<Series> = Compartment::ALL
+        .iter()
+        .map(|c| Series {
+            label: c.name().to_string(),
+            values: tc.states.iter().map(|x| x[c.index()]).collect(),
+        })
+        .filter(|s| s.values.iter().any(|&v| v > 0.0))
+        .collect();
+    let doses: Vec<DoseMark> = outcome
+        .schedule
+        .iter()
+        .filter(|d| d.start_h <= scenario.duration_h())
+        .map(|d| DoseMark {
+            start_day: d.start_h / 24.0,
+            end_day: d.end_h().min(scenario.duration_h()) / 24.0,
+        })
+        .collect();
+    let title = format!("{}: cells by compartment", scenario.name);
+    let input = PlotInput {
+        title: &title,
+        y_label: "Cells",
+        time_days: &time_days,
+        series: &series,
+        doses: &doses,
+        y_scale: match scale {
+            Scale::Log => YScale::Log,
+            Scale::Linear => YScale::Linear,
+        },
+    };
+    let png = plot::render_png(&input).context("cannot draw timecourse.png")?;
+    let svg = plot::render_svg(&input).context("cannot draw timecourse.svg")?;
+    Ok((png, svg))
+}
+
+/// A short human summary of a run.
+fn summary(scenario: &Scenario, outcome: &Outcome) -> String {
+    let s = &scenario.subject;
+    let m = &outcome.metrics;
+    let given_doses = outcome.schedule.len() - m.doses_after_end;
+    let mut text = format!(
+        "{}: {} {} kg, {}, {} {} MSCs\n  {} administration(s), {:.3e} cells given over {} days",
+        scenario.name,
+        s.species,
+        s.body_weight_kg,
+        s.disease,
+        s.donor,
+        s.source,
+        given_doses,
+        m.cells_given,
+        scenario.duration_days,
+    );
+    if m.doses_after_end > 0 {
+        text.push_str(&format!(
+            " ({} scheduled after the end, not given)",
+            m.doses_after_end
+        ));
+    }
+    text.push_str(&format!(
+        "\n  liver: {:.1} % of cells given reached it; peak {:.3e} cells at day {:.2}; \
+         AUC {:.3e} cell-days; {:.3e} cells at the end\n  lungs: peak {:.3e} cells ({:.1} % \
+         of cells given) at day {:.3}\n  liver above {:.3e} cells for {:.1} days; mass-balance \
+         error {:.1e}\n",
+        100.0 * m.liver_reached_fraction,
+        m.liver_peak_cells,
+        m.liver_peak_day,
+        m.liver_auc_cell_days,
+        m.liver_cells_end,
+        m.lung_peak_cells,
+        100.0 * m.lung_peak_fraction(),
+        m.lung_peak_day,
+        m.liver_threshold_cells,
+        m.days_liver_above_threshold,
+        m.mass_balance_rel_error,
+    ));
+    text
+}

@@ -1,0 +1,222 @@
+//! Simulation: walks a schedule from event to event over a time grid, propagating the
+//! linear model exactly, and reports each node and each step to an `Observer`.
+//!
+//! Dose events cut the grid: a bolus adds its entry distribution at its time, an infusion
+//! adds a constant input between its start and end. The walk has no other special case
+//! for dosing. Grid times come from their index (`i x step`), never from a running sum.
+
+pub mod exact;
+
+use crate::compartment::{State, StateMatrix};
+use crate::dosing::Dose;
+use crate::model::Model;
+use exact::{state_after, PropagatorCache};
+
+/// Longest step between nodes (hours). Peaks and threshold crossings are located inside
+/// steps from the sign of the derivative at their ends, so steps are kept short next to
+/// the slowest dynamics of interest (cells trapped for hours to days).
+pub const MAX_STEP_H: f64 = 1.0;
+
+/// What to simulate over.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Plan {
+    /// End of the simulation (hours).
+    pub duration_h: f64,
+    /// Spacing of output nodes (hours); the grid is this spacing divided evenly into
+    /// steps of at most `MAX_STEP_H`.
+    pub output_every_h: f64,
+}
+
+/// The state at a node of the walk, after any boluses at its time.
+#[derive(Debug, Clone, Copy)]
+pub struct Node {
+    /// Time (hours).
+    pub t: f64,
+    /// Cells in each compartment.
+    pub x: State,
+    /// Cells administered up to and including this time.
+    pub given: f64,
+    /// Whether the node is on the output grid (or is the end of the simulation).
+    pub is_output: bool,
+}
+
+/// One step between two nodes, with constant input.
+#[derive(Debug, Clone, Copy)]
+pub struct Segment<'a> {
+    /// Start (hours).
+    pub t0: f64,
+    /// End (hours).
+    pub t1: f64,
+    /// State at the start (after boluses at `t0`).
+    pub x0: State,
+    /// State at the end (before boluses at `t1`).
+    pub x1: State,
+    /// Infusion input over the step (cells/h per compartment).
+    pub u: State,
+    /// Area under each state's curve over the step (cell-hours).
+    pub auc: State,
+    k: &'a StateMatrix,
+}
+
+impl Segment<'_> {
+    /// The exact state at time `t` within the step.
+    pub fn state_at(&self, t: f64) -> State {
+        state_after(self.k, &self.x0, &self.u, t - self.t0)
+    }
+
+    /// dx/dt at state `x` within the step.
+    pub fn derivative(&self, x: &State) -> State {
+        self.k * x + self.u
+    }
+}
+
+/// Receives the walk. Both methods do nothing by default.
+pub trait Observer {
+    /// Called at t = 0 and after every step.
+    fn node(&mut self, _node: &Node) {}
+    /// Called for every step, before the node that ends it.
+    fn segment(&mut self, _segment: &Segment) {}
+}
+
+impl<A: Observer, B: Observer> Observer for (A, B) {
+    fn node(&mut self, node: &Node) {
+        self.0.node(node);
+        self.1.node(node);
+    }
+    fn segment(&mut self, segment: &Segment) {
+        self.0.segment(segment);
+        self.1.segment(segment);
+    }
+}
+
+/// The grid of a plan: `count` steps of `step_h`, every `stride`-th an output node.
+struct Grid {
+    output_every_h: f64,
+    stride: usize,
+    count: usize,
+    duration_h: f64,
+}
+
+impl Grid {
+    fn new(plan: &Plan) -> Self {
+        let stride = (plan.output_every_h / MAX_STEP_H).ceil().max(1.0) as usize;
+        let steps = plan.duration_h * stride as f64 / plan.output_every_h;
+        // A duration that is a whole number of steps up to rounding ends on the grid.
+        let count = if (steps - steps.round()).abs() <= 1e-9 * steps.max(1.0) {
+            steps.round()
+        } else {
+            steps.floor()
+        } as usize;
+        Grid {
+            output_every_h: plan.output_every_h,
+            stride,
+            count,
+            duration_h: plan.duration_h,
+        }
+    }
+
+    fn step_h(&self) -> f64 {
+        self.output_every_h / self.stride as f64
+    }
+
+    /// Time of grid node `i`, exact at output nodes and snapped to the end at the last.
+    fn time(&self, i: usize) -> f64 {
+        let t = self.output_every_h * (i as f64 / self.stride as f64);
+        if i == self.count && (t - self.duration_h).abs() <= 1e-9 * self.duration_h.max(1.0) {
+            self.duration_h
+        } else {
+            t
+        }
+    }
+}
+
+/// Simulates `schedule` on `model` over `plan`, reporting to `observer`.
+pub fn simulate(model: &Model, schedule: &[Dose], plan: &Plan, observer: &mut impl Observer) {
+    let grid = Grid::new(plan);
+    let k = &model.rates;
+    let mut events: Vec<f64> = schedule
+        .iter()
+        .flat_map(|d| [d.start_h, d.end_h().min(plan.duration_h)])
+        .filter(|&t| t > 0.0 && t <= plan.duration_h)
+        .collect();
+    events.sort_by(f64::total_cmp);
+    events.dedup();
+    let mut next_event = 0;
+    let mut next_grid = 1;
+
+    let given = |t: f64| schedule.iter().map(|d| d.given_by(t)).sum::<f64>();
+    let boluses_at = |x: &mut State, t: f64| {
+        for d in schedule.iter().filter(|d| d.is_bolus() && d.start_h == t) {
+            *x += model.entry(d.route) * d.cells;
+        }
+    };
+    let input_over = |t0: f64, t1: f64| {
+        schedule
+            .iter()
+            .filter(|d| !d.is_bolus() && d.start_h <= t0 && d.end_h() >= t1)
+            .fold(State::zeros(), |u, d| {
+                u + model.entry(d.route) * (d.cells / d.duration_h)
+            })
+    };
+
+    let mut cache = PropagatorCache::default();
+    let mut x = State::zeros();
+    boluses_at(&mut x, 0.0);
+    observer.node(&Node {
+        t: 0.0,
+        x,
+        given: given(0.0),
+        is_output: true,
+    });
+    let mut t0 = 0.0;
+    let mut t0_is_grid = true;
+    loop {
+        let grid_t = (next_grid <= grid.count).then(|| grid.time(next_grid));
+        let event_t = events.get(next_event).copied();
+        let t1 = match (grid_t, event_t) {
+            (Some(g), Some(e)) => g.min(e),
+            (Some(g), None) => g,
+            (None, Some(e)) => e,
+            (None, None) if t0 < plan.duration_h => plan.duration_h,
+            (None, None) => break,
+        };
+        let on_grid = grid_t == Some(t1);
+        // Whole grid steps share one propagator; pieces cut by events get their own.
+        let h = if on_grid && t0_is_grid {
+            grid.step_h()
+        } else {
+            t1 - t0
+        };
+        let u = input_over(t0, t1);
+        let (x1, auc) = cache.get(k, h).advance(&x, &u);
+        observer.segment(&Segment {
+            t0,
+            t1,
+            x0: x,
+            x1,
+            u,
+            auc,
+            k,
+        });
+        x = x1;
+        boluses_at(&mut x, t1);
+        let is_end = t1 >= plan.duration_h;
+        observer.node(&Node {
+            t: t1,
+            x,
+            given: given(t1),
+            is_output: is_end || (on_grid && next_grid % grid.stride == 0),
+        });
+        if on_grid {
+            next_grid += 1;
+        }
+        if event_t == Some(t1) {
+            next_event += 1;
+        }
+        t0 = t1;
+        t0_is_grid = on_grid;
+        if is_end {
+            break;
+        }
+    }
+}

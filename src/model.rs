@@ -1,0 +1,153 @@
+//! Model assembly: resolved parameters -> the rate matrix K of dx/dt = K x + u, and the
+//! state vector that one injected cell of each route becomes at the moment of injection.
+//!
+//! A pass of blood through an organ takes seconds, so it is an instantaneous split
+//! (MODEL.md, "Circulation"): each flow out of a compartment is a rate times a
+//! *destination distribution* (a state vector summing to 1). Building every column as
+//! `rate x (destination - source)` makes each column of K sum to zero, so cells are
+//! conserved by construction; the `dead` sink closes the balance.
+
+use crate::compartment::{Compartment as C, State, StateMatrix};
+use crate::params::{Param, Parameters};
+use crate::presets::routes::{DepotSite, Entry};
+use crate::presets::{Choice, Route};
+
+/// The assembled linear model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model {
+    /// Rate matrix K (1/h): column j holds the flows out of state j.
+    pub rates: StateMatrix,
+    /// Entry distribution of each route, in `Route::ALL` order.
+    entries: Vec<State>,
+}
+
+/// Where one cell arriving at each point of the circulation ends up after the
+/// instantaneous passes that follow, as a distribution over states.
+struct Passes {
+    liver_inflow: State,
+    portal: State,
+    spleen_inflow: State,
+    arterial_outflow: State,
+    venous_outflow: State,
+}
+
+impl Passes {
+    fn new(p: &Parameters) -> Self {
+        let venous = C::BloodVenous.unit();
+        let trap = |organ: C, extraction: Param, onward: &State| {
+            organ.unit() * p.get(extraction) + onward * (1.0 - p.get(extraction))
+        };
+        let liver_inflow = trap(C::LiverSinusoid, Param::LiverExtraction, &venous);
+        let shunt = p.get(Param::PortalShunt);
+        let portal = venous * shunt + &liver_inflow * (1.0 - shunt);
+        let spleen_inflow = trap(C::Spleen, Param::SpleenExtraction, &portal);
+        let gut = trap(C::Other, Param::OtherExtraction, &portal);
+        let rest_of_body = trap(C::Other, Param::OtherExtraction, &venous);
+        let (ha, sp, gi) = (
+            p.get(Param::HepaticArteryFlow),
+            p.get(Param::SpleenFlow),
+            p.get(Param::GutFlow),
+        );
+        let arterial_outflow = &liver_inflow * ha
+            + &spleen_inflow * sp
+            + gut * gi
+            + rest_of_body * (1.0 - ha - sp - gi);
+        let venous_outflow = trap(C::Lung, Param::LungExtraction, &C::BloodArterial.unit());
+        Passes {
+            liver_inflow,
+            portal,
+            spleen_inflow,
+            arterial_outflow,
+            venous_outflow,
+        }
+    }
+}
+
+/// Adds a first-order flow out of `from` at `rate` (1/h) into the distribution `to`.
+fn flow(k: &mut StateMatrix, from: C, rate: f64, to: &State) {
+    let j = from.index();
+    let mut column = k.column_mut(j);
+    column += to * rate;
+    column[j] -= rate;
+}
+
+impl Model {
+    /// Assembles the model; `depot` is the injection site of the scenario's depot route,
+    /// if it has one (a scenario has at most one).
+    pub fn assemble(p: &Parameters, depot: Option<DepotSite>) -> Model {
+        let passes = Passes::new(p);
+        let dead = C::Dead.unit();
+        let venous = C::BloodVenous.unit();
+        let q = p.get(Param::CardiacOutput);
+        let mut k = StateMatrix::zeros();
+
+        flow(&mut k, C::BloodVenous, q / p.get(Param::VenousVolume), &passes.venous_outflow);
+        flow(&mut k, C::BloodArterial, q / p.get(Param::ArterialVolume), &passes.arterial_outflow);
+        for blood in [C::BloodVenous, C::BloodArterial] {
+            flow(&mut k, blood, p.get(Param::BloodDeath), &dead);
+        }
+        flow(&mut k, C::Lung, p.get(Param::LungRelease), &venous);
+        flow(&mut k, C::Lung, p.get(Param::LungDeath), &dead);
+        flow(&mut k, C::LiverSinusoid, p.get(Param::SinusoidRelease), &venous);
+        flow(&mut k, C::LiverSinusoid, p.get(Param::SinusoidDeath), &dead);
+        flow(&mut k, C::LiverSinusoid, p.get(Param::Engraftment), &C::LiverEngrafted.unit());
+        flow(&mut k, C::LiverEngrafted, p.get(Param::EngraftedDeath), &dead);
+        flow(&mut k, C::Spleen, p.get(Param::SpleenRelease), &passes.portal);
+        flow(&mut k, C::Spleen, p.get(Param::SpleenDeath), &dead);
+        flow(&mut k, C::Other, p.get(Param::OtherRelease), &venous);
+        flow(&mut k, C::Other, p.get(Param::OtherDeath), &dead);
+        flow(&mut k, C::Depot, p.get(Param::DepotDeath), &dead);
+        match depot {
+            Some(DepotSite::Spleen) => flow(
+                &mut k,
+                C::Depot,
+                p.get(Param::IntrasplenicRelease),
+                &passes.spleen_inflow,
+            ),
+            Some(DepotSite::Liver) => {
+                let engrafted = C::LiverEngrafted.unit();
+                flow(&mut k, C::Depot, p.get(Param::IntrahepaticEngraftment), &engrafted);
+                let sinusoid = C::LiverSinusoid.unit();
+                flow(&mut k, C::Depot, p.get(Param::IntrahepaticWashout), &sinusoid);
+            }
+            Some(DepotSite::Peritoneum) => flow(
+                &mut k,
+                C::Depot,
+                p.get(Param::IntraperitonealAbsorption),
+                &venous,
+            ),
+            None => {}
+        }
+
+        let entries = Route::ALL
+            .iter()
+            .map(|route| match route.entry() {
+                Entry::Venous => venous,
+                Entry::LiverInflow => passes.liver_inflow,
+                Entry::Portal => passes.portal,
+                Entry::Depot(_) => C::Depot.unit(),
+            })
+            .collect();
+        Model { rates: k, entries }
+    }
+
+    /// Where one cell given by `route` is at the moment of injection (sums to 1).
+    pub fn entry(&self, route: Route) -> &State {
+        let i = Route::ALL
+            .iter()
+            .position(|&r| r == route)
+            .expect("Route::ALL lists every route");
+        &self.entries[i]
+    }
+
+    /// The same model with the liver made absorbing (no cell leaves the sinusoids or the
+    /// parenchyma), so that liver cells at time t count every cell that reached the liver
+    /// by t: the first-passage fraction.
+    pub fn with_absorbing_liver(&self) -> Model {
+        let mut absorbing = self.clone();
+        for c in [C::LiverSinusoid, C::LiverEngrafted] {
+            absorbing.rates.column_mut(c.index()).fill(0.0);
+        }
+        absorbing
+    }
+}

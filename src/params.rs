@@ -1,0 +1,345 @@
+//! Model parameters by name, and their resolution from presets and overrides.
+//!
+//! A parameter has one dotted name (`lung.extraction`) used in `[parameters]` overrides,
+//! `cellpk params`, `resolved.toml` and sweep axes. `resolve` combines the species, cell,
+//! donor and disease presets into the value the model uses, keeping a source text that
+//! shows how the value was obtained; an override then replaces the value.
+
+use crate::presets::cells::FATES;
+use crate::presets::routes::DEPOT;
+use crate::presets::species::ALLOMETRIC_EXPONENT;
+use crate::presets::{CellSource, Choice, Disease, Donor, Species};
+use crate::sourced::Sourced;
+
+/// The range of values a parameter accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A fraction in [0, 1].
+    Fraction,
+    /// A first-order rate, >= 0 (per hour).
+    Rate,
+    /// A strictly positive amount (volume, flow).
+    Positive,
+}
+
+impl Kind {
+    /// Whether `value` is acceptable; NaN and infinities never are.
+    pub fn admits(self, value: f64) -> bool {
+        value.is_finite()
+            && match self {
+                Kind::Fraction => (0.0..=1.0).contains(&value),
+                Kind::Rate => value >= 0.0,
+                Kind::Positive => value > 0.0,
+            }
+    }
+
+    /// The accepted range, for messages.
+    pub const fn range(self) -> &'static str {
+        match self {
+            Kind::Fraction => "a fraction between 0 and 1",
+            Kind::Rate => "a finite rate >= 0",
+            Kind::Positive => "a finite number > 0",
+        }
+    }
+}
+
+macro_rules! parameters {
+    ($($variant:ident => ($name:literal, $unit:literal, $kind:ident, $doc:literal),)+) => {
+        /// A model parameter. Names, units and ranges are listed once, here.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Param {
+            $(#[doc = $doc] $variant,)+
+        }
+
+        impl Param {
+            /// Every parameter, in table order.
+            pub const ALL: &'static [Param] = &[$(Param::$variant,)+];
+
+            /// Dotted name used in scenario files and outputs.
+            pub const fn name(self) -> &'static str {
+                match self { $(Param::$variant => $name,)+ }
+            }
+
+            /// Unit of the value.
+            pub const fn unit(self) -> &'static str {
+                match self { $(Param::$variant => $unit,)+ }
+            }
+
+            /// Accepted range.
+            pub const fn kind(self) -> Kind {
+                match self { $(Param::$variant => Kind::$kind,)+ }
+            }
+
+            /// What the parameter means.
+            pub const fn description(self) -> &'static str {
+                match self { $(Param::$variant => $doc,)+ }
+            }
+        }
+    };
+}
+
+parameters! {
+    CardiacOutput => ("circulation.cardiac_output_l_per_h", "L/h", Positive, "Cardiac output."),
+    VenousVolume => ("circulation.venous_volume_l", "L", Positive, "Venous blood volume."),
+    ArterialVolume => ("circulation.arterial_volume_l", "L", Positive, "Arterial blood volume."),
+    HepaticArteryFlow => ("flow.hepatic_artery_fraction", "fraction of cardiac output", Fraction, "Hepatic-artery share of cardiac output."),
+    SpleenFlow => ("flow.spleen_fraction", "fraction of cardiac output", Fraction, "Splenic share of cardiac output (drains to the portal vein)."),
+    GutFlow => ("flow.gut_fraction", "fraction of cardiac output", Fraction, "Gut, stomach and pancreas share of cardiac output (drains to the portal vein)."),
+    PortalShunt => ("portal.shunt_fraction", "fraction of portal flow", Fraction, "Portal blood bypassing the liver to systemic veins."),
+    LungExtraction => ("lung.extraction", "fraction per pass", Fraction, "Cells trapped in one pass through the lungs."),
+    LiverExtraction => ("liver.extraction", "fraction per pass", Fraction, "Cells arrested in one pass through the liver sinusoids."),
+    SpleenExtraction => ("spleen.extraction", "fraction per pass", Fraction, "Cells trapped in one pass through the spleen."),
+    OtherExtraction => ("other.extraction", "fraction per pass", Fraction, "Cells trapped in one pass through other capillary beds."),
+    BloodDeath => ("blood.death_per_h", "1/h", Rate, "Death of circulating cells."),
+    LungRelease => ("lung.release_per_h", "1/h", Rate, "Release of lung-trapped cells to venous blood."),
+    LungDeath => ("lung.death_per_h", "1/h", Rate, "Death of lung-trapped cells."),
+    SinusoidRelease => ("liver.sinusoid_release_per_h", "1/h", Rate, "Release of sinusoidal cells to venous blood."),
+    SinusoidDeath => ("liver.sinusoid_death_per_h", "1/h", Rate, "Death of sinusoidal cells."),
+    Engraftment => ("liver.engraftment_per_h", "1/h", Rate, "Engraftment of sinusoidal cells in the parenchyma."),
+    EngraftedDeath => ("liver.engrafted_death_per_h", "1/h", Rate, "Death of engrafted cells."),
+    SpleenRelease => ("spleen.release_per_h", "1/h", Rate, "Release of spleen-trapped cells to the portal vein."),
+    SpleenDeath => ("spleen.death_per_h", "1/h", Rate, "Death of spleen-trapped cells."),
+    OtherRelease => ("other.release_per_h", "1/h", Rate, "Release of cells trapped elsewhere to venous blood."),
+    OtherDeath => ("other.death_per_h", "1/h", Rate, "Death of cells trapped elsewhere."),
+    IntrasplenicRelease => ("depot.intrasplenic_release_per_h", "1/h", Rate, "Release of an intrasplenic depot into the splenic circulation."),
+    IntrahepaticEngraftment => ("depot.intrahepatic_engraftment_per_h", "1/h", Rate, "Engraftment in place of an intrahepatic depot."),
+    IntrahepaticWashout => ("depot.intrahepatic_washout_per_h", "1/h", Rate, "Wash-out of an intrahepatic depot into the sinusoids."),
+    IntraperitonealAbsorption => ("depot.intraperitoneal_absorption_per_h", "1/h", Rate, "Absorption of an intraperitoneal depot to venous blood."),
+    DepotDeath => ("depot.death_per_h", "1/h", Rate, "Death of cells at an injection depot."),
+}
+
+impl Param {
+    /// The parameter with this dotted name.
+    pub fn from_name(name: &str) -> Option<Param> {
+        Param::ALL.iter().copied().find(|p| p.name() == name)
+    }
+
+    /// The flow fractions that must not sum above 1.
+    pub const FLOW_FRACTIONS: [Param; 3] =
+        [Param::HepaticArteryFlow, Param::SpleenFlow, Param::GutFlow];
+}
+
+/// One resolved value with how it was obtained.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resolved {
+    /// The value the model uses, in the parameter's unit.
+    pub value: f64,
+    /// Citation, assumption, or the composition of presets that gave the value.
+    pub source: String,
+    /// Whether the scenario's `[parameters]` table set this value.
+    pub overridden: bool,
+}
+
+/// Every parameter's resolved value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parameters {
+    values: Vec<Resolved>,
+}
+
+impl Parameters {
+    /// The value of `p`.
+    pub fn get(&self, p: Param) -> f64 {
+        self.values[p as usize].value
+    }
+
+    /// The value of `p` with its source.
+    pub fn entry(&self, p: Param) -> &Resolved {
+        &self.values[p as usize]
+    }
+
+    /// Sets `p` as a scenario override does, keeping the preset it replaced in the source.
+    pub fn set(&mut self, p: Param, value: f64) {
+        let preset = &self.values[p as usize];
+        let source = if preset.overridden {
+            preset.source.clone()
+        } else {
+            format!(
+                "override in scenario file (preset {}: {})",
+                preset.value, preset.source
+            )
+        };
+        self.values[p as usize] = Resolved {
+            value,
+            source,
+            overridden: true,
+        };
+    }
+
+    /// Every parameter with its resolved value.
+    pub fn iter(&self) -> impl Iterator<Item = (Param, &Resolved)> {
+        Param::ALL.iter().copied().zip(self.values.iter())
+    }
+
+    /// Sum of the organ flow fractions that leave the arterial blood for named organs.
+    pub fn flow_fraction_sum(&self) -> f64 {
+        Param::FLOW_FRACTIONS.iter().map(|&p| self.get(p)).sum()
+    }
+}
+
+/// What `resolve` needs to know of a scenario.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Subject {
+    /// Species of the recipient.
+    pub species: Species,
+    /// Body weight (kg).
+    pub body_weight_kg: f64,
+    /// Liver condition.
+    pub disease: Disease,
+    /// Tissue the cells came from.
+    pub source: CellSource,
+    /// Origin of the cells.
+    pub donor: Donor,
+}
+
+/// A value being derived from presets, with the text of how.
+#[derive(Clone)]
+struct Derivation {
+    value: f64,
+    text: String,
+}
+
+impl Derivation {
+    fn from(s: Sourced) -> Self {
+        Derivation {
+            value: s.value,
+            text: s.source.to_string(),
+        }
+    }
+
+    /// Multiplies by a preset factor; a factor of exactly 1 changes nothing and is not shown.
+    fn times(mut self, what: &str, factor: Sourced) -> Self {
+        if factor.value != 1.0 {
+            self.value *= factor.value;
+            self.text
+                .push_str(&format!("; x {} {what} ({})", factor.value, factor.source));
+        }
+        self
+    }
+
+    /// Multiplies the per-pass hazard: E' = 1 - (1 - E)^factor, which stays within [0, 1].
+    fn hazard_times(mut self, what: &str, factor: Sourced) -> Self {
+        if factor.value != 1.0 {
+            self.value = 1.0 - (1.0 - self.value).powf(factor.value);
+            self.text.push_str(&format!(
+                "; hazard x {} {what}, E' = 1 - (1 - E)^{} ({})",
+                factor.value, factor.value, factor.source
+            ));
+        }
+        self
+    }
+
+    fn scaled(mut self, factor: f64, how: String) -> Self {
+        self.value *= factor;
+        self.text.push_str(&format!("; {how}"));
+        self
+    }
+
+    fn done(self) -> Resolved {
+        Resolved {
+            value: self.value,
+            source: self.text,
+            overridden: false,
+        }
+    }
+}
+
+/// Resolves every parameter from the presets for `subject` (overrides are applied by the
+/// caller with `Parameters::set`).
+pub fn resolve(subject: &Subject) -> Parameters {
+    let phys = subject.species.physiology();
+    let effects = subject.disease.effects();
+    let weight = subject.body_weight_kg;
+    let w_ref = phys.reference_weight_kg.value;
+    let disease = subject.disease.name();
+    let donor = subject.donor.name();
+    let source = subject.source.name();
+
+    let cardiac_output = {
+        let d = Derivation::from(phys.cardiac_output_l_per_h);
+        if weight == w_ref {
+            d
+        } else {
+            let factor = (weight / w_ref).powf(ALLOMETRIC_EXPONENT.value);
+            d.scaled(
+                factor,
+                format!(
+                    "scaled from {w_ref} kg to {weight} kg by (W/W_ref)^{} ({})",
+                    ALLOMETRIC_EXPONENT.value, ALLOMETRIC_EXPONENT.source
+                ),
+            )
+        }
+    };
+    let blood_volume = |share: f64, what: &str| {
+        Derivation::from(phys.blood_l_per_kg).scaled(
+            share * weight,
+            format!(
+                "x {what} share {share:.4} ({}) x {weight} kg",
+                phys.venous_fraction.source
+            ),
+        )
+    };
+    let venous = phys.venous_fraction.value;
+    // Death of cells outside the blood depends on the product and the host's immunity.
+    let death = |loss: Sourced| {
+        Derivation::from(loss)
+            .times(
+                "share that dies",
+                Sourced {
+                    value: 1.0 - FATES.release_share.value,
+                    source: FATES.release_share.source,
+                },
+            )
+            .times(&format!("{source} clearance"), subject.source.clearance_factor())
+            .times(&format!("{donor} donor"), subject.donor.clearance_factor())
+    };
+    let release = |loss: Sourced| Derivation::from(loss).times("share released", FATES.release_share);
+    let depot_death = || {
+        Derivation::from(DEPOT.death_per_h)
+            .times(&format!("{source} clearance"), subject.source.clearance_factor())
+            .times(&format!("{donor} donor"), subject.donor.clearance_factor())
+    };
+
+    let values = Param::ALL
+        .iter()
+        .map(|p| match p {
+            Param::CardiacOutput => cardiac_output.clone(),
+            Param::VenousVolume => blood_volume(venous, "venous"),
+            Param::ArterialVolume => blood_volume(1.0 - venous, "arterial"),
+            Param::HepaticArteryFlow => Derivation::from(phys.hepatic_artery_fraction),
+            Param::SpleenFlow => Derivation::from(phys.spleen_fraction),
+            Param::GutFlow => Derivation::from(phys.gut_fraction),
+            Param::PortalShunt => Derivation::from(effects.portal_shunt),
+            Param::LungExtraction => Derivation::from(subject.source.lung_extraction()),
+            Param::LiverExtraction => Derivation::from(FATES.liver_extraction)
+                .hazard_times(&format!("homing in {disease}"), effects.liver_homing_factor),
+            Param::SpleenExtraction => Derivation::from(FATES.spleen_extraction)
+                .hazard_times(&format!("spleen in {disease}"), effects.spleen_factor),
+            Param::OtherExtraction => Derivation::from(FATES.other_extraction),
+            Param::BloodDeath => Derivation::from(FATES.blood_death_per_h),
+            Param::LungRelease => release(FATES.lung_loss_per_h),
+            Param::LungDeath => death(FATES.lung_loss_per_h),
+            Param::SinusoidRelease | Param::SpleenRelease | Param::OtherRelease => {
+                release(FATES.trapped_loss_per_h)
+            }
+            Param::SinusoidDeath | Param::SpleenDeath | Param::OtherDeath => {
+                death(FATES.trapped_loss_per_h)
+            }
+            Param::Engraftment => Derivation::from(FATES.engraftment_per_h)
+                .times(&format!("homing in {disease}"), effects.liver_homing_factor),
+            Param::EngraftedDeath => Derivation::from(FATES.engrafted_death_per_h)
+                .times(&format!("{source} clearance"), subject.source.clearance_factor())
+                .times(&format!("{donor} donor"), subject.donor.clearance_factor()),
+            Param::IntrasplenicRelease => Derivation::from(DEPOT.intrasplenic_release_per_h),
+            Param::IntrahepaticEngraftment => {
+                Derivation::from(DEPOT.intrahepatic_engraftment_per_h)
+            }
+            Param::IntrahepaticWashout => Derivation::from(DEPOT.intrahepatic_washout_per_h),
+            Param::IntraperitonealAbsorption => {
+                Derivation::from(DEPOT.intraperitoneal_absorption_per_h)
+            }
+            Param::DepotDeath => depot_death(),
+        })
+        .map(Derivation::done)
+        .collect();
+    Parameters { values }
+}

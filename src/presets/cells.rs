@@ -1,0 +1,161 @@
+//! The cell product: its source tissue, donor, and the fates of MSCs once trapped
+//! (MODEL.md, "Fates of trapped cells" and "What changes the parameters").
+//!
+//! Cell-level facts were collected in `shared/reference/cell_parameters.csv`. Where the
+//! reference set has a known gap (diameter by source, per-pass lung trapping against size,
+//! survival by source) the value is an `assumption:` that a scenario can override.
+
+use super::choice_enum;
+use crate::sourced::Sourced;
+
+choice_enum! {
+    /// Tissue the MSCs were isolated from.
+    pub enum CellSource {
+        /// Bone-marrow MSCs.
+        BoneMarrow => "bone_marrow",
+        /// Umbilical-cord (Wharton's jelly) MSCs.
+        UmbilicalCord => "umbilical_cord",
+        /// Adipose-derived MSCs.
+        Adipose => "adipose",
+    }
+}
+
+choice_enum! {
+    /// Whether the cells come from the patient or from another donor.
+    pub enum Donor {
+        /// The recipient's own cells.
+        Autologous => "autologous",
+        /// Cells from another individual of the same species.
+        Allogeneic => "allogeneic",
+    }
+}
+
+/// Per-pass arrest of MSCs in a systemic capillary bed, the anchor for lung trapping.
+const TOMA_ARREST: &str = "Toma et al. 2009 (PMC3700384): 92 +/- 7 % of 23 um rat BM-MSCs \
+     arrested at precapillary level on first pass (rat cremaster, intra-arterial)";
+
+impl CellSource {
+    /// Fraction of cells trapped in one pass through the lungs. Larger cells in suspension
+    /// are trapped more (MODEL.md); diameter by source is a known gap.
+    pub fn lung_extraction(self) -> Sourced {
+        match self {
+            CellSource::BoneMarrow => Sourced::cited(
+                0.92,
+                "Toma et al. 2009 (PMC3700384): 92 +/- 7 % of 23 um rat BM-MSCs arrested on \
+                 first pass through a capillary bed, applied to the lungs (Fischer et al. 2009: \
+                 MSC pulmonary passage 30-fold below BM mononuclear cells)",
+            ),
+            CellSource::UmbilicalCord => Sourced::assumed(
+                0.85,
+                "UC-MSCs are taken to be somewhat smaller in suspension than BM-MSCs, so \
+                 trapped less than the 92 % of Toma et al. 2009; diameter by source is a known \
+                 gap",
+            ),
+            CellSource::Adipose => Sourced::assumed(
+                0.92,
+                "no diameter or per-pass data for adipose MSCs found; taken equal to BM-MSCs \
+                 (Toma et al. 2009)",
+            ),
+        }
+    }
+
+    /// Multiplier on the death rates of this product relative to bone-marrow MSCs.
+    pub fn clearance_factor(self) -> Sourced {
+        match self {
+            CellSource::BoneMarrow => {
+                Sourced::assumed(1.0, "reference product: the fates below were measured with BM-MSCs")
+            }
+            CellSource::UmbilicalCord | CellSource::Adipose => Sourced::assumed(
+                1.0,
+                "no comparative in-vivo survival data by source found; taken equal to BM-MSCs",
+            ),
+        }
+    }
+}
+
+impl Donor {
+    /// Multiplier on the death rates of trapped and engrafted cells.
+    pub fn clearance_factor(self) -> Sourced {
+        match self {
+            Donor::Autologous => Sourced::cited(
+                1.0,
+                "reference: survival data below come from syngeneic or xenogeneic cells in \
+                 immunocompromised hosts (Eggenhofer et al. 2012; Lee et al. 2009)",
+            ),
+            Donor::Allogeneic => Sourced::assumed(
+                1.5,
+                "an immunocompetent host clears allogeneic cells faster than its own; the \
+                 size of the effect was not found, 1.5x is a placeholder to override",
+            ),
+        }
+    }
+}
+
+/// First-order fates of MSCs (per hour) before the source, donor and disease modifiers.
+#[derive(Debug, Clone, Copy)]
+pub struct Fates {
+    /// Death of circulating cells (complement, instant blood-mediated inflammatory reaction).
+    pub blood_death_per_h: Sourced,
+    /// Loss of cells trapped in the lungs (death + release).
+    pub lung_loss_per_h: Sourced,
+    /// Loss of cells trapped in systemic beds, sinusoids and spleen (death + release).
+    pub trapped_loss_per_h: Sourced,
+    /// Share of trapped-cell loss that is release back to venous blood, not death.
+    pub release_share: Sourced,
+    /// Per-pass arrest in systemic capillary beds (`other`).
+    pub other_extraction: Sourced,
+    /// Per-pass arrest in the liver sinusoids of a healthy liver.
+    pub liver_extraction: Sourced,
+    /// Per-pass arrest in the spleen of a healthy subject.
+    pub spleen_extraction: Sourced,
+    /// Engraftment of sinusoidal cells into the parenchyma in a healthy liver.
+    pub engraftment_per_h: Sourced,
+    /// Death of engrafted cells.
+    pub engrafted_death_per_h: Sourced,
+}
+
+/// The fates of MSCs, as measured or assumed.
+pub const FATES: Fates = Fates {
+    blood_death_per_h: Sourced::assumed(
+        0.1,
+        "IBMIR and complement act within minutes to hours; with circulation times of seconds \
+         almost no cell stays in blood long enough for this rate to matter",
+    ),
+    lung_loss_per_h: Sourced::cited(
+        0.0289,
+        "ln 2 / 24 h: hMSCs trapped in mouse lung halve in about a day (Lee et al. 2009, \
+         PMC4154377, Alu qPCR); viable only up to 24 h (Eggenhofer et al. 2012)",
+    ),
+    trapped_loss_per_h: Sourced::cited(
+        0.0273,
+        "-ln(0.14) / 72 h: 14 % of arrested MSCs remained at 3 days (Toma et al. 2009, \
+         PMC3700384, rat cremaster)",
+    ),
+    release_share: Sourced::assumed(
+        0.1,
+        "Eggenhofer et al. 2012 found no viable MSCs outside the lungs after IV injection, so \
+         most loss of trapped cells is death; 10 % release is an upper guess",
+    ),
+    other_extraction: Sourced::cited(0.92, TOMA_ARREST),
+    liver_extraction: Sourced::assumed(
+        0.5,
+        "sinusoids (7-15 um) are wider than the capillaries of Toma et al. 2009 and flow is \
+         slow; no per-pass liver arrest measured for MSCs; to be calibrated (issue 5)",
+    ),
+    spleen_extraction: Sourced::assumed(
+        0.5,
+        "the red pulp filters large cells (spleen activity rises after IV MSCs, Detante et al. \
+         2009) but no per-pass value was found",
+    ),
+    engraftment_per_h: Sourced::assumed(
+        0.003,
+        "transmigration of arrested MSCs into a healthy liver is slow and rare: with the \
+         trapped-cell loss of Toma et al. 2009 about 10 % of sinusoidal cells engraft",
+    ),
+    engrafted_death_per_h: Sourced::assumed(
+        0.001,
+        "half-life of about 29 days: human-derived liver cells persisted weeks 2-10 and \
+         declined by week 15 after intraportal hBMSCs in pigs (Li et al. 2012, PMID \
+         22422600)",
+    ),
+};

@@ -1,0 +1,87 @@
+//! The serde mirror of a scenario TOML file, before validation.
+//!
+//! Every table denies unknown keys, and values that later rules check keep their byte span
+//! (`Spanned`) so that a message can name the line.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::presets::{CellSource, Disease, Donor, Route, Species};
+
+/// A whole scenario file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// Name of the run; also the output directory name.
+    pub name: Spanned<String>,
+    /// Free text.
+    pub description: Option<String>,
+    /// `[subject]`.
+    pub subject: SubjectFile,
+    /// `[cells]`.
+    pub cells: CellsFile,
+    /// `[[dose]]` blocks.
+    #[serde(default)]
+    pub dose: Vec<Spanned<DoseFile>>,
+    /// `[simulation]`.
+    pub simulation: SimulationFile,
+    /// `[parameters]`: overrides by dotted name.
+    #[serde(default)]
+    pub parameters: BTreeMap<Spanned<String>, Spanned<f64>>,
+}
+
+/// `[subject]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubjectFile {
+    /// Species.
+    pub species: Species,
+    /// Body weight (kg); species default when absent.
+    pub body_weight_kg: Option<Spanned<f64>>,
+    /// Liver condition.
+    pub disease: Disease,
+}
+
+/// `[cells]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CellsFile {
+    /// Tissue of origin.
+    pub source: CellSource,
+    /// Origin relative to the recipient.
+    pub donor: Donor,
+}
+
+/// One `[[dose]]` block.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DoseFile {
+    /// Route of administration.
+    pub route: Route,
+    /// Cells per kg body weight (exactly one of this and `cells`).
+    pub cells_per_kg: Option<Spanned<f64>>,
+    /// Total cells per administration.
+    pub cells: Option<Spanned<f64>>,
+    /// Number of administrations (default 1).
+    pub count: Option<Spanned<i64>>,
+    /// Days between administrations (required when `count` > 1).
+    pub interval_days: Option<Spanned<f64>>,
+    /// Day of the first administration (default 0).
+    pub start_day: Option<Spanned<f64>>,
+    /// Infusion length (minutes); 0 = bolus (default 0).
+    pub infusion_minutes: Option<Spanned<f64>>,
+}
+
+/// `[simulation]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulationFile {
+    /// Simulated time (days).
+    pub duration_days: Spanned<f64>,
+    /// Spacing of the time-course output (hours; default 1).
+    pub output_every_hours: Option<Spanned<f64>>,
+    /// Liver cell count for "days above threshold" (default 1 % of the largest dose).
+    pub liver_threshold_cells: Option<Spanned<f64>>,
+}

@@ -1,0 +1,84 @@
+//! Scenarios: one experiment read from a TOML file, validated and with every parameter
+//! resolved.
+//!
+//! `parse` is the only way in: it turns text into a `Scenario` or an `InputError` that
+//! names the file, line and key. Everything after it can assume valid input.
+
+mod file;
+pub mod suggest;
+mod validate;
+
+use std::path::Path;
+
+use crate::dosing::{self, Dose, DoseBlock};
+use crate::error::InputError;
+use crate::params::{Parameters, Subject};
+
+pub use validate::MAX_SAMPLES;
+
+/// A validated scenario.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    /// Name of the run (also its output directory).
+    pub name: String,
+    /// Free text from the file.
+    pub description: Option<String>,
+    /// Recipient and cell product.
+    pub subject: Subject,
+    /// Dose blocks as written (validated).
+    pub doses: Vec<DoseBlock>,
+    /// Simulated time (days).
+    pub duration_days: f64,
+    /// Spacing of the time-course output (hours).
+    pub output_every_hours: f64,
+    /// Threshold for "days with liver cells above" (cells), if the file set one.
+    pub liver_threshold_cells: Option<f64>,
+    /// Every parameter, resolved from presets and overrides.
+    pub parameters: Parameters,
+}
+
+/// Share of the largest administration used as the liver threshold when none is given.
+pub const DEFAULT_THRESHOLD_SHARE: f64 = 0.01;
+
+impl Scenario {
+    /// Simulated time (hours).
+    pub fn duration_h(&self) -> f64 {
+        self.duration_days * 24.0
+    }
+
+    /// Every administration, sorted by time.
+    pub fn schedule(&self) -> Vec<Dose> {
+        dosing::expand(&self.doses, self.subject.body_weight_kg)
+    }
+
+    /// The liver threshold (cells): as set, or by default 1 % of the largest single
+    /// administration (assumption: "a meaningful share of one dose is still in the liver").
+    pub fn liver_threshold(&self) -> f64 {
+        self.liver_threshold_cells.unwrap_or_else(|| {
+            DEFAULT_THRESHOLD_SHARE
+                * self
+                    .schedule()
+                    .iter()
+                    .map(|d| d.cells)
+                    .fold(0.0, f64::max)
+        })
+    }
+}
+
+/// Parses and validates scenario text read from `file`.
+pub fn parse(text: &str, file: &Path) -> Result<Scenario, InputError> {
+    let raw: file::ScenarioFile = toml::from_str(text).map_err(|e| InputError::Syntax {
+        file: file.to_path_buf(),
+        message: suggest::annotate_unknown(&e.to_string()),
+    })?;
+    validate::validate(raw, text, file)
+}
+
+/// Reads and validates a scenario file.
+pub fn load(file: &Path) -> Result<Scenario, InputError> {
+    let text = std::fs::read_to_string(file).map_err(|source| InputError::Read {
+        file: file.to_path_buf(),
+        source,
+    })?;
+    parse(&text, file)
+}
