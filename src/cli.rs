@@ -149,7 +149,11 @@ pub fn is_bad_input(err: &anyhow::Error) -> bool {
     err.downcast_ref::<InputError>().is_some()
 }
 
-fn plots(scenario: &Scenario, outcome: &Outcome, scale: Scale) -> anyhow::Result<(Vec<u8>, String)> {
+fn plots(
+    scenario: &Scenario,
+    outcome: &Outcome,
+    scale: Scale,
+) -> anyhow::Result<(Vec<u8>, String)> {
     let tc = &outcome.timecourse;
     let time_days: Vec<f64> = tc.time_h.iter().map(|t| t / 24.0).collect();
     let series: Vec<Series> = Compartment::ALL
@@ -212,7 +216,7 @@ fn summary(scenario: &Scenario, outcome: &Outcome) -> String {
     text.push_str(&format!(
         "\n  liver: {:.1} % of cells given reached it; peak {:.3e} cells at day {:.2}; \
          AUC {:.3e} cell-days; {:.3e} cells at the end\n  lungs: peak {:.3e} cells ({:.1} % \
-         of cells given) at day {:.3}\n  liver above {:.3e} cells for {:.1} days; mass-balance \
+         of a dose) at day {:.3}\n  liver above {:.3e} cells for {:.1} days; mass-balance \
          error {:.1e}\n",
         100.0 * m.liver_reached_fraction,
         m.liver_peak_cells,

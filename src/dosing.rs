@@ -142,7 +142,10 @@ mod tests {
         assert_eq!(starts, vec![24.0, 24.0, 29.0 * 24.0, 57.0 * 24.0]);
         assert_eq!(doses[0].cells, 7e7);
         assert_eq!(doses[2].number, 2);
-        assert!(first_overlap(&doses).is_none(), "different routes may coincide");
+        assert!(
+            first_overlap(&doses).is_none(),
+            "different routes may coincide"
+        );
     }
 
     #[test]

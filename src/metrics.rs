@@ -21,6 +21,8 @@ pub struct Metrics {
     /// Cells administered within the simulated time (an infusion cut by the end counts
     /// the part given).
     pub cells_given: f64,
+    /// Cells in the largest single administration given within the simulated time.
+    pub largest_dose_cells: f64,
     /// Administrations starting after the end of the simulation (not given).
     pub doses_after_end: usize,
     /// Area under live liver cells (sinusoid + engrafted), cell-days.
@@ -50,9 +52,10 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    /// The lung peak as a share of the cells given.
+    /// The lung peak as a share of one dose (the largest administration given): after a
+    /// bolus into a vein, the share of that dose the lungs hold at most.
     pub fn lung_peak_fraction(&self) -> f64 {
-        ratio(self.lung_peak_cells, self.cells_given)
+        ratio(self.lung_peak_cells, self.largest_dose_cells)
     }
 }
 
@@ -114,7 +117,7 @@ metric_table! {
     LiverPeakDay => ("liver_peak_day", "days", true, "Time of the liver peak.", |m| m.liver_peak_day),
     LiverReachedFraction => ("liver_reached_fraction", "fraction of cells given", true, "Share of cells given that entered the liver at least once.", |m| m.liver_reached_fraction),
     LungPeak => ("lung_peak", "cells", true, "Highest number of cells in the lungs.", |m| m.lung_peak_cells),
-    LungPeakFraction => ("lung_peak_fraction", "fraction of cells given", true, "Lung peak as a share of cells given.", |m| m.lung_peak_fraction()),
+    LungPeakFraction => ("lung_peak_fraction", "fraction of a dose", true, "Lung peak as a share of the largest administration.", |m| m.lung_peak_fraction()),
     LungPeakDay => ("lung_peak_day", "days", true, "Time of the lung peak.", |m| m.lung_peak_day),
     SpleenAuc => ("spleen_auc", "cell-days", true, "Area under spleen cells.", |m| m.spleen_auc_cell_days),
     LiverCellsEnd => ("liver_cells_end", "cells", true, "Live liver cells at the end.", |m| m.liver_cells_end),
@@ -192,7 +195,9 @@ fn interior_extremum(segment: &Segment, weights: &State) -> Option<(f64, f64)> {
     if !(d0 * d1 < 0.0) {
         return None;
     }
-    let t = bracketed_root(segment.t0, d0, segment.t1, d1, |t| slope(&segment.state_at(t)));
+    let t = bracketed_root(segment.t0, d0, segment.t1, d1, |t| {
+        slope(&segment.state_at(t))
+    });
     Some((t, weights.dot(&segment.state_at(t))))
 }
 
@@ -243,12 +248,21 @@ impl Accumulator {
 
     /// The metrics, given the schedule and the first-passage liver fraction.
     pub fn finish(self, schedule: &[Dose], plan: &Plan, liver_reached: f64) -> Metrics {
-        let end = self.last.expect("a walk reports at least the node at t = 0");
-        let given = schedule.iter().map(|d| d.given_by(plan.duration_h)).sum::<f64>();
+        let end = self
+            .last
+            .expect("a walk reports at least the node at t = 0");
+        let given = schedule
+            .iter()
+            .map(|d| d.given_by(plan.duration_h))
+            .sum::<f64>();
         let days = |cell_hours: f64| cell_hours / 24.0;
         Metrics {
             cells_scheduled: schedule.iter().map(|d| d.cells).sum(),
             cells_given: given,
+            largest_dose_cells: schedule
+                .iter()
+                .map(|d| d.given_by(plan.duration_h))
+                .fold(0.0, f64::max),
             doses_after_end: schedule
                 .iter()
                 .filter(|d| d.start_h > plan.duration_h)

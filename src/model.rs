@@ -81,18 +81,48 @@ impl Model {
         let q = p.get(Param::CardiacOutput);
         let mut k = StateMatrix::zeros();
 
-        flow(&mut k, C::BloodVenous, q / p.get(Param::VenousVolume), &passes.venous_outflow);
-        flow(&mut k, C::BloodArterial, q / p.get(Param::ArterialVolume), &passes.arterial_outflow);
+        flow(
+            &mut k,
+            C::BloodVenous,
+            q / p.get(Param::VenousVolume),
+            &passes.venous_outflow,
+        );
+        flow(
+            &mut k,
+            C::BloodArterial,
+            q / p.get(Param::ArterialVolume),
+            &passes.arterial_outflow,
+        );
         for blood in [C::BloodVenous, C::BloodArterial] {
             flow(&mut k, blood, p.get(Param::BloodDeath), &dead);
         }
         flow(&mut k, C::Lung, p.get(Param::LungRelease), &venous);
         flow(&mut k, C::Lung, p.get(Param::LungDeath), &dead);
-        flow(&mut k, C::LiverSinusoid, p.get(Param::SinusoidRelease), &venous);
+        flow(
+            &mut k,
+            C::LiverSinusoid,
+            p.get(Param::SinusoidRelease),
+            &venous,
+        );
         flow(&mut k, C::LiverSinusoid, p.get(Param::SinusoidDeath), &dead);
-        flow(&mut k, C::LiverSinusoid, p.get(Param::Engraftment), &C::LiverEngrafted.unit());
-        flow(&mut k, C::LiverEngrafted, p.get(Param::EngraftedDeath), &dead);
-        flow(&mut k, C::Spleen, p.get(Param::SpleenRelease), &passes.portal);
+        flow(
+            &mut k,
+            C::LiverSinusoid,
+            p.get(Param::Engraftment),
+            &C::LiverEngrafted.unit(),
+        );
+        flow(
+            &mut k,
+            C::LiverEngrafted,
+            p.get(Param::EngraftedDeath),
+            &dead,
+        );
+        flow(
+            &mut k,
+            C::Spleen,
+            p.get(Param::SpleenRelease),
+            &passes.portal,
+        );
         flow(&mut k, C::Spleen, p.get(Param::SpleenDeath), &dead);
         flow(&mut k, C::Other, p.get(Param::OtherRelease), &venous);
         flow(&mut k, C::Other, p.get(Param::OtherDeath), &dead);
@@ -106,9 +136,19 @@ impl Model {
             ),
             Some(DepotSite::Liver) => {
                 let engrafted = C::LiverEngrafted.unit();
-                flow(&mut k, C::Depot, p.get(Param::IntrahepaticEngraftment), &engrafted);
+                flow(
+                    &mut k,
+                    C::Depot,
+                    p.get(Param::IntrahepaticEngraftment),
+                    &engrafted,
+                );
                 let sinusoid = C::LiverSinusoid.unit();
-                flow(&mut k, C::Depot, p.get(Param::IntrahepaticWashout), &sinusoid);
+                flow(
+                    &mut k,
+                    C::Depot,
+                    p.get(Param::IntrahepaticWashout),
+                    &sinusoid,
+                );
             }
             Some(DepotSite::Peritoneum) => flow(
                 &mut k,

@@ -289,13 +289,20 @@ pub fn resolve(subject: &Subject) -> Parameters {
                     source: FATES.release_share.source,
                 },
             )
-            .times(&format!("{source} clearance"), subject.source.clearance_factor())
+            .times(
+                &format!("{source} clearance"),
+                subject.source.clearance_factor(),
+            )
             .times(&format!("{donor} donor"), subject.donor.clearance_factor())
     };
-    let release = |loss: Sourced| Derivation::from(loss).times("share released", FATES.release_share);
+    let release =
+        |loss: Sourced| Derivation::from(loss).times("share released", FATES.release_share);
     let depot_death = || {
         Derivation::from(DEPOT.death_per_h)
-            .times(&format!("{source} clearance"), subject.source.clearance_factor())
+            .times(
+                &format!("{source} clearance"),
+                subject.source.clearance_factor(),
+            )
             .times(&format!("{donor} donor"), subject.donor.clearance_factor())
     };
 
@@ -327,7 +334,10 @@ pub fn resolve(subject: &Subject) -> Parameters {
             Param::Engraftment => Derivation::from(FATES.engraftment_per_h)
                 .times(&format!("homing in {disease}"), effects.liver_homing_factor),
             Param::EngraftedDeath => Derivation::from(FATES.engrafted_death_per_h)
-                .times(&format!("{source} clearance"), subject.source.clearance_factor())
+                .times(
+                    &format!("{source} clearance"),
+                    subject.source.clearance_factor(),
+                )
                 .times(&format!("{donor} donor"), subject.donor.clearance_factor()),
             Param::IntrasplenicRelease => Derivation::from(DEPOT.intrasplenic_release_per_h),
             Param::IntrahepaticEngraftment => {

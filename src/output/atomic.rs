@@ -77,11 +77,17 @@ mod tests {
     fn replaces_a_directory_whole() {
         let root = tempfile::tempdir().expect("temp dir");
         let target = root.path().join("out").join("run");
-        write_dir_atomically(&target, &[("a.txt", b"1".to_vec()), ("b.txt", b"2".to_vec())])
-            .expect("first write");
+        write_dir_atomically(
+            &target,
+            &[("a.txt", b"1".to_vec()), ("b.txt", b"2".to_vec())],
+        )
+        .expect("first write");
         write_dir_atomically(&target, &[("a.txt", b"3".to_vec())]).expect("second write");
         assert_eq!(fs::read(target.join("a.txt")).expect("a.txt"), b"3");
-        assert!(!target.join("b.txt").exists(), "the old run is replaced, not merged");
+        assert!(
+            !target.join("b.txt").exists(),
+            "the old run is replaced, not merged"
+        );
         let leftovers: Vec<_> = fs::read_dir(root.path().join("out"))
             .expect("list")
             .map(|e| e.expect("entry").file_name())

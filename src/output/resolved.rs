@@ -41,7 +41,10 @@ pub fn resolved_toml(scenario: &Scenario, origin: &str) -> String {
     line(String::new());
     line("[subject]".into());
     line(format!("species = {}", quoted(s.subject.species.name())));
-    line(format!("body_weight_kg = {}", float(s.subject.body_weight_kg)));
+    line(format!(
+        "body_weight_kg = {}",
+        float(s.subject.body_weight_kg)
+    ));
     line(format!("disease = {}", quoted(s.subject.disease.name())));
     line(String::new());
     line("[cells]".into());
@@ -63,12 +66,23 @@ pub fn resolved_toml(scenario: &Scenario, origin: &str) -> String {
     line(String::new());
     line("[simulation]".into());
     line(format!("duration_days = {}", float(s.duration_days)));
-    line(format!("output_every_hours = {}", float(s.output_every_hours)));
-    line(format!("liver_threshold_cells = {}", float(s.liver_threshold())));
+    line(format!(
+        "output_every_hours = {}",
+        float(s.output_every_hours)
+    ));
+    line(format!(
+        "liver_threshold_cells = {}",
+        float(s.liver_threshold())
+    ));
     line(String::new());
     line("[parameters]".into());
     for (p, r) in s.parameters.iter() {
-        line(format!("# {} ({}). Source: {}", p.description(), p.unit(), r.source));
+        line(format!(
+            "# {} ({}). Source: {}",
+            p.description(),
+            p.unit(),
+            r.source
+        ));
         line(format!("{} = {}", quoted(p.name()), float(r.value)));
     }
     out
@@ -80,12 +94,7 @@ pub fn params_table(scenario: &Scenario) -> String {
     let s = &scenario.subject;
     let mut out = format!(
         "{}: {} {} kg, {}, {} {} cells\n\n",
-        scenario.name,
-        s.species,
-        s.body_weight_kg,
-        s.disease,
-        s.source,
-        s.donor
+        scenario.name, s.species, s.body_weight_kg, s.disease, s.source, s.donor
     );
     let width = Param::ALL.iter().map(|p| p.name().len()).max().unwrap_or(0);
     for (p, r) in scenario.parameters.iter() {
@@ -94,7 +103,9 @@ pub fn params_table(scenario: &Scenario) -> String {
             out,
             "{:width$}  {:<12}  {}{mark}\n{:width$}  source: {}",
             p.name(),
-            format!("{:.6}", r.value).trim_end_matches('0').trim_end_matches('.'),
+            format!("{:.6}", r.value)
+                .trim_end_matches('0')
+                .trim_end_matches('.'),
             p.unit(),
             "",
             r.source,

@@ -62,9 +62,10 @@ impl CellSource {
     /// Multiplier on the death rates of this product relative to bone-marrow MSCs.
     pub fn clearance_factor(self) -> Sourced {
         match self {
-            CellSource::BoneMarrow => {
-                Sourced::assumed(1.0, "reference product: the fates below were measured with BM-MSCs")
-            }
+            CellSource::BoneMarrow => Sourced::assumed(
+                1.0,
+                "reference product: the fates below were measured with BM-MSCs",
+            ),
             CellSource::UmbilicalCord | CellSource::Adipose => Sourced::assumed(
                 1.0,
                 "no comparative in-vivo survival data by source found; taken equal to BM-MSCs",

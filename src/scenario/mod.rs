@@ -55,12 +55,7 @@ impl Scenario {
     /// administration (assumption: "a meaningful share of one dose is still in the liver").
     pub fn liver_threshold(&self) -> f64 {
         self.liver_threshold_cells.unwrap_or_else(|| {
-            DEFAULT_THRESHOLD_SHARE
-                * self
-                    .schedule()
-                    .iter()
-                    .map(|d| d.cells)
-                    .fold(0.0, f64::max)
+            DEFAULT_THRESHOLD_SHARE * self.schedule().iter().map(|d| d.cells).fold(0.0, f64::max)
         })
     }
 }

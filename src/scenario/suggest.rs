@@ -58,6 +58,9 @@ mod tests {
     fn annotates_serde_messages() {
         let m = "unknown variant `portal`, expected one of `portal_vein`, `hepatic_artery`";
         assert!(annotate_unknown(m).ends_with("did you mean `portal_vein`?"));
-        assert_eq!(annotate_unknown("missing field `name`"), "missing field `name`");
+        assert_eq!(
+            annotate_unknown("missing field `name`"),
+            "missing field `name`"
+        );
     }
 }

@@ -79,7 +79,10 @@ pub(super) fn validate(raw: ScenarioFile, text: &str, file: &Path) -> Result<Sce
     let c = Checker { file, text };
 
     let name = raw.name.get_ref();
-    let name_ok = name.chars().next().is_some_and(|ch| ch.is_ascii_alphanumeric())
+    let name_ok = name
+        .chars()
+        .next()
+        .is_some_and(|ch| ch.is_ascii_alphanumeric())
         && name
             .chars()
             .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '_' | '-' | '.'));
@@ -229,12 +232,16 @@ pub(super) fn validate(raw: ScenarioFile, text: &str, file: &Path) -> Result<Sce
     for (key, value) in &raw.parameters {
         let name = key.get_ref();
         let param = Param::from_name(name).ok_or_else(|| {
-            let hint = suggest::nearest(name, Param::ALL.iter().map(|p| p.name()))
-                .map_or_else(
-                    || "run `cellpk params SCENARIO` to list every parameter".to_string(),
-                    |best| format!("did you mean `{best}`?"),
-                );
-            c.invalid(key.span(), format!("parameters.{name}"), "no such parameter", hint)
+            let hint = suggest::nearest(name, Param::ALL.iter().map(|p| p.name())).map_or_else(
+                || "run `cellpk params SCENARIO` to list every parameter".to_string(),
+                |best| format!("did you mean `{best}`?"),
+            );
+            c.invalid(
+                key.span(),
+                format!("parameters.{name}"),
+                "no such parameter",
+                hint,
+            )
         })?;
         let v = c.number(
             value,
@@ -290,12 +297,9 @@ fn dose_block(
             |v| v > 0.0,
             "a number of cells per kg > 0",
         )?),
-        (None, Some(total)) => Amount::Total(c.number(
-            total,
-            &key("cells"),
-            |v| v > 0.0,
-            "a number of cells > 0",
-        )?),
+        (None, Some(total)) => {
+            Amount::Total(c.number(total, &key("cells"), |v| v > 0.0, "a number of cells > 0")?)
+        }
         (Some(_), Some(_)) => {
             return Err(c.invalid(
                 raw.span(),
@@ -319,7 +323,9 @@ fn dose_block(
             raw.span(),
             key("cells"),
             format!("{cells:e} cells in one administration is not a plausible dose"),
-            format!("give at most {MAX_CELLS_PER_DOSE:e} cells; check the exponent and per-kg vs total"),
+            format!(
+                "give at most {MAX_CELLS_PER_DOSE:e} cells; check the exponent and per-kg vs total"
+            ),
         ));
     }
     let count = match &d.count {
@@ -347,8 +353,18 @@ fn dose_block(
                 "add `interval_days = ...` (days between administrations)",
             ))
         }
-        (Some(i), 1) => c.number(i, &key("interval_days"), |v| v >= 0.0, "a number of days >= 0")?,
-        (Some(i), _) => c.number(i, &key("interval_days"), |v| v > 0.0, "a number of days > 0")?,
+        (Some(i), 1) => c.number(
+            i,
+            &key("interval_days"),
+            |v| v >= 0.0,
+            "a number of days >= 0",
+        )?,
+        (Some(i), _) => c.number(
+            i,
+            &key("interval_days"),
+            |v| v > 0.0,
+            "a number of days > 0",
+        )?,
     };
     let start_day = match &d.start_day {
         None => 0.0,

@@ -1,0 +1,46 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::path::Path;
+
+use cellpk::scenario::{self, Scenario};
+
+/// Parses scenario text that the test knows to be valid.
+pub fn scenario(text: &str) -> Scenario {
+    scenario::parse(text, Path::new("test.toml"))
+        .unwrap_or_else(|e| panic!("invalid test scenario: {e}"))
+}
+
+/// Fails, naming what was compared, unless |got - want| <= atol + rtol |want|.
+pub fn assert_close(got: f64, want: f64, rtol: f64, atol: f64, what: &str) {
+    let tol = atol + rtol * want.abs();
+    assert!(
+        (got - want).abs() <= tol,
+        "{what}: got {got:e}, want {want:e} (difference {:e} > tolerance {tol:e} = {atol:e} + {rtol:e} x |want|)",
+        (got - want).abs()
+    );
+}
+
+/// A healthy 70 kg human given one dose by `route`, with extra TOML (dose keys and
+/// `[parameters]` lines) spliced in.
+pub fn human(route: &str, dose_extra: &str, simulation: &str, parameters: &str) -> Scenario {
+    scenario(&format!(
+        r#"
+name = "test"
+[subject]
+species = "human"
+disease = "healthy"
+[cells]
+source = "bone_marrow"
+donor = "autologous"
+[[dose]]
+route = "{route}"
+cells = 1e6
+{dose_extra}
+[simulation]
+{simulation}
+[parameters]
+{parameters}
+"#
+    ))
+}
