@@ -353,3 +353,80 @@ pub fn resolve(subject: &Subject) -> Parameters {
         .collect();
     Parameters { values }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every combination of presets, resolved at the species' reference weight.
+    fn every_subject() -> Vec<Subject> {
+        let mut all = Vec::new();
+        for &species in Species::ALL {
+            for &disease in Disease::ALL {
+                for &source in CellSource::ALL {
+                    for &donor in Donor::ALL {
+                        all.push(Subject {
+                            species,
+                            body_weight_kg: species.physiology().reference_weight_kg.value,
+                            disease,
+                            source,
+                            donor,
+                        });
+                    }
+                }
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn every_default_has_a_source_and_a_valid_value() {
+        for subject in every_subject() {
+            let p = resolve(&subject);
+            for (param, r) in p.iter() {
+                assert!(
+                    r.source.trim().len() > 10,
+                    "{} has no source for {subject:?}",
+                    param.name()
+                );
+                assert!(
+                    param.kind().admits(r.value),
+                    "{} = {} is not {} for {subject:?}",
+                    param.name(),
+                    r.value,
+                    param.kind().range()
+                );
+            }
+            assert!(p.flow_fraction_sum() <= 1.0, "{subject:?}");
+        }
+    }
+
+    #[test]
+    fn names_are_unique_and_found() {
+        for &p in Param::ALL {
+            assert_eq!(Param::from_name(p.name()), Some(p));
+        }
+    }
+
+    #[test]
+    fn overrides_keep_the_preset_they_replace() {
+        let mut p = resolve(&every_subject()[0]);
+        let preset = p.get(Param::LungExtraction);
+        p.set(Param::LungExtraction, 0.5);
+        let entry = p.entry(Param::LungExtraction);
+        assert!(entry.overridden);
+        assert_eq!(entry.value, 0.5);
+        assert!(entry.source.contains(&format!("preset {preset}")));
+    }
+
+    #[test]
+    fn cardiac_output_scales_allometrically() {
+        let mut subject = every_subject()[0];
+        subject.species = Species::Human;
+        subject.body_weight_kg = 70.0;
+        let reference = resolve(&subject).get(Param::CardiacOutput);
+        subject.body_weight_kg = 70.0 * 16.0;
+        let scaled = resolve(&subject).get(Param::CardiacOutput);
+        assert!((scaled / reference - 8.0).abs() < 1e-12, "16^0.75 = 8");
+    }
+}

@@ -1,0 +1,147 @@
+//! The circulation's anatomy: which organ a route's cells meet first, and what a
+//! portosystemic shunt does.
+
+mod common;
+
+use cellpk::compartment::{Compartment, Total};
+use cellpk::params::Param;
+use cellpk::presets::Route;
+use cellpk::simulation;
+use common::{assert_close, human};
+
+/// The first output time after 0 (a run's second sample).
+const FIRST: usize = 1;
+
+#[test]
+fn a_peripheral_vein_dose_meets_the_lungs_before_the_liver() {
+    let s = human(
+        "peripheral_vein",
+        "",
+        "duration_days = 2\noutput_every_hours = 0.01",
+        "",
+    );
+    let out = simulation::run(&s);
+    let x = out.timecourse.states[FIRST];
+    assert!(
+        x[Compartment::Lung.index()] > 100.0 * Total::Liver.of(&x),
+        "after 36 s the lungs hold {} cells, the liver {}",
+        x[Compartment::Lung.index()],
+        Total::Liver.of(&x)
+    );
+    assert!(out.metrics.lung_peak_day < out.metrics.liver_peak_day);
+    assert!(
+        out.metrics.lung_peak_fraction() > 0.8,
+        "BM-MSCs are mostly trapped in the lungs"
+    );
+}
+
+#[test]
+fn a_portal_dose_without_shunt_reaches_the_liver_before_the_lungs() {
+    // Sampled every 0.72 s: the lungs only see cells that left the liver for venous blood.
+    let s = human(
+        "portal_vein",
+        "",
+        "duration_days = 0.5\noutput_every_hours = 0.0002",
+        "\"portal.shunt_fraction\" = 0",
+    );
+    let out = simulation::run(&s);
+    let at_zero = out.timecourse.states[0];
+    assert_eq!(at_zero[Compartment::Lung.index()], 0.0);
+    let x = out.timecourse.states[FIRST];
+    assert!(
+        Total::Liver.of(&x) > 10.0 * x[Compartment::Lung.index()],
+        "after 0.72 s the liver holds {} cells, the lungs {}",
+        Total::Liver.of(&x),
+        x[Compartment::Lung.index()]
+    );
+    assert!(out.metrics.liver_peak_day < out.metrics.lung_peak_day);
+    // The first pass alone traps E_liver of the dose in the sinusoids.
+    let e_liver = s.parameters.get(Param::LiverExtraction);
+    assert_close(
+        out.timecourse.states[0][Compartment::LiverSinusoid.index()],
+        e_liver * 1e6,
+        1e-12,
+        0.0,
+        "sinusoid cells right after the bolus",
+    );
+}
+
+#[test]
+fn shunting_moves_cells_from_liver_to_lung() {
+    let run = |shunt: f64| {
+        simulation::run(&human(
+            "portal_vein",
+            "",
+            "duration_days = 7",
+            &format!("\"portal.shunt_fraction\" = {shunt}"),
+        ))
+    };
+    let mut previous = run(0.0).metrics;
+    for shunt in [0.2, 0.36, 0.6, 1.0] {
+        let m = run(shunt).metrics;
+        assert!(
+            m.liver_reached_fraction < previous.liver_reached_fraction,
+            "shunt {shunt}"
+        );
+        assert!(
+            m.lung_peak_cells > previous.lung_peak_cells,
+            "shunt {shunt}"
+        );
+        assert!(
+            m.liver_auc_cell_days < previous.liver_auc_cell_days,
+            "shunt {shunt}"
+        );
+        previous = m;
+    }
+    // The entry distribution is (1 - s) E_liver to the sinusoids, the rest to venous blood.
+    let s = human(
+        "portal_vein",
+        "",
+        "duration_days = 1",
+        "\"portal.shunt_fraction\" = 0.36",
+    );
+    let entry = simulation::model(&s).entry(Route::PortalVein).to_owned();
+    let e_liver = s.parameters.get(Param::LiverExtraction);
+    assert_close(
+        entry[Compartment::LiverSinusoid.index()],
+        0.64 * e_liver,
+        1e-15,
+        0.0,
+        "liver share",
+    );
+    assert_close(entry.sum(), 1.0, 1e-15, 0.0, "entry sums to one cell");
+}
+
+#[test]
+fn the_hepatic_artery_bypasses_the_portal_shunt() {
+    let shunted = "\"portal.shunt_fraction\" = 0.36";
+    let ha = simulation::run(&human("hepatic_artery", "", "duration_days = 7", shunted)).metrics;
+    let pv = simulation::run(&human("portal_vein", "", "duration_days = 7", shunted)).metrics;
+    assert!(ha.liver_reached_fraction > pv.liver_reached_fraction);
+}
+
+#[test]
+fn depots_release_through_their_own_paths() {
+    // Intrasplenic cells pass the spleen before the liver; intraperitoneal ones reach the
+    // lungs first, through venous blood; intrahepatic ones engraft without circulating.
+    let first_day = "duration_days = 1\noutput_every_hours = 0.25";
+    let is = simulation::run(&human("intrasplenic", "", first_day, ""));
+    let x = is.timecourse.states[1];
+    assert!(x[Compartment::Spleen.index()] > 0.0 && Total::Liver.of(&x) > 0.0);
+    let ip = simulation::run(&human("intraperitoneal", "", first_day, ""));
+    let x = ip.timecourse.states[1];
+    assert!(x[Compartment::Lung.index()] > Total::Liver.of(&x));
+    let ih = simulation::run(&human(
+        "intrahepatic",
+        "",
+        first_day,
+        "\"depot.intrahepatic_washout_per_h\" = 0",
+    ));
+    let x = ih.timecourse.states.last().copied().expect("samples");
+    assert_eq!(
+        x[Compartment::Lung.index()],
+        0.0,
+        "nothing circulates without wash-out"
+    );
+    assert!(x[Compartment::LiverEngrafted.index()] > 0.0);
+}

@@ -1,0 +1,131 @@
+//! Every shipped scenario runs end to end through the binary, writes every output, and
+//! its `resolved.toml` reproduces the run exactly.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+fn shipped() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = fs::read_dir("scenarios")
+        .expect("scenarios/ exists")
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn run(scenario: &Path, out: &Path) -> String {
+    let output = Command::cargo_bin("cellpk")
+        .expect("binary built")
+        .args([
+            "run",
+            &scenario.display().to_string(),
+            "--out",
+            &out.display().to_string(),
+        ])
+        .output()
+        .expect("cellpk runs");
+    assert!(
+        output.status.success(),
+        "{} failed: {}",
+        scenario.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("UTF-8 summary")
+}
+
+#[test]
+fn every_shipped_scenario_runs_and_reproduces_from_resolved_toml() {
+    let files = shipped();
+    assert!(
+        files.len() >= 6,
+        "five human routes and a mouse study are shipped"
+    );
+    for file in files {
+        let first = tempfile::tempdir().expect("temp dir");
+        let summary = run(&file, first.path());
+        assert!(summary.contains("mass-balance error"), "{summary}");
+        let name = file
+            .file_stem()
+            .expect("file name")
+            .to_string_lossy()
+            .to_string();
+        let dir = first.path().join(&name);
+        for output in [
+            "timecourse.csv",
+            "metrics.csv",
+            "timecourse.png",
+            "timecourse.svg",
+            "resolved.toml",
+        ] {
+            let len = fs::metadata(dir.join(output)).map(|m| m.len()).unwrap_or(0);
+            assert!(len > 100, "{name}/{output} missing or empty");
+        }
+        let second = tempfile::tempdir().expect("temp dir");
+        run(&dir.join("resolved.toml"), second.path());
+        for output in ["timecourse.csv", "metrics.csv", "resolved.toml"] {
+            let a = fs::read_to_string(dir.join(output)).expect("first run");
+            let b = fs::read_to_string(second.path().join(&name).join(output)).expect("second run");
+            if output == "resolved.toml" {
+                // Only the header naming the origin file differs.
+                assert_eq!(
+                    a.lines().skip(2).collect::<Vec<_>>(),
+                    b.lines().skip(2).collect::<Vec<_>>()
+                );
+            } else {
+                assert_eq!(
+                    a, b,
+                    "{name}/{output} differs when rerun from resolved.toml"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn params_marks_overrides_and_lists_every_parameter() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("s.toml");
+    let text = fs::read_to_string("scenarios/mouse_tail_vein.toml").expect("shipped scenario")
+        + "\n[parameters]\n\"lung.extraction\" = 0.8\n";
+    fs::write(&file, text).expect("write scenario");
+    let output = Command::cargo_bin("cellpk")
+        .expect("binary built")
+        .args(["params", &file.display().to_string()])
+        .output()
+        .expect("cellpk runs");
+    assert!(output.status.success());
+    let table = String::from_utf8(output.stdout).expect("UTF-8");
+    for p in cellpk::params::Param::ALL {
+        assert!(table.contains(p.name()), "{} missing", p.name());
+    }
+    let lung = table
+        .lines()
+        .find(|l| l.starts_with("lung.extraction"))
+        .expect("lung row");
+    assert!(
+        lung.contains("[override]") && lung.contains("0.8"),
+        "{lung}"
+    );
+    assert!(table.contains("Toma et al. 2009"), "sources are printed");
+}
+
+#[test]
+fn every_command_has_help_with_an_example() {
+    use clap::CommandFactory;
+    cellpk::cli::Cli::command().debug_assert();
+    for sub in ["run", "check", "params"] {
+        let output = Command::cargo_bin("cellpk")
+            .expect("binary")
+            .args([sub, "--help"])
+            .output()
+            .expect("runs");
+        let help = String::from_utf8(output.stdout).expect("UTF-8");
+        assert!(
+            help.contains("Example"),
+            "`cellpk {sub} --help` has no example:\n{help}"
+        );
+    }
+}
