@@ -192,7 +192,7 @@ fn bracketed_root(mut a: f64, mut fa: f64, mut b: f64, mut fb: f64, f: impl Fn(f
 fn interior_extremum(segment: &Segment, weights: &State) -> Option<(f64, f64)> {
     let slope = |x: &State| weights.dot(&segment.derivative(x));
     let (d0, d1) = (slope(&segment.x0), slope(&segment.x1));
-    if !(d0 * d1 < 0.0) {
+    if d0 * d1 >= 0.0 || d0.is_nan() || d1.is_nan() {
         return None;
     }
     let t = bracketed_root(segment.t0, d0, segment.t1, d1, |t| {

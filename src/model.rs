@@ -39,7 +39,7 @@ impl Passes {
         };
         let liver_inflow = trap(C::LiverSinusoid, Param::LiverExtraction, &venous);
         let shunt = p.get(Param::PortalShunt);
-        let portal = venous * shunt + &liver_inflow * (1.0 - shunt);
+        let portal = venous * shunt + liver_inflow * (1.0 - shunt);
         let spleen_inflow = trap(C::Spleen, Param::SpleenExtraction, &portal);
         let gut = trap(C::Other, Param::OtherExtraction, &portal);
         let rest_of_body = trap(C::Other, Param::OtherExtraction, &venous);
@@ -48,8 +48,8 @@ impl Passes {
             p.get(Param::SpleenFlow),
             p.get(Param::GutFlow),
         );
-        let arterial_outflow = &liver_inflow * ha
-            + &spleen_inflow * sp
+        let arterial_outflow = liver_inflow * ha
+            + spleen_inflow * sp
             + gut * gi
             + rest_of_body * (1.0 - ha - sp - gi);
         let venous_outflow = trap(C::Lung, Param::LungExtraction, &C::BloodArterial.unit());
