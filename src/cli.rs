@@ -89,10 +89,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
             y_scale,
         } => run(&scenario, &out, y_scale),
         Command::Check { files } => check(&files),
-        Command::Params { scenario } => {
-            print!("{}", resolved::params_table(&scenario::load(&scenario)?));
-            Ok(())
-        }
+        Command::Params { scenario } => emit(&resolved::params_table(&scenario::load(&scenario)?)),
     }
 }
 
@@ -113,9 +110,21 @@ fn run(file: &Path, out: &Path, y_scale: Scale) -> anyhow::Result<()> {
     ];
     output::write_dir_atomically(&dir, &files)
         .with_context(|| format!("cannot write the run directory {}", dir.display()))?;
-    print!("{}", summary(&scenario, &outcome));
-    println!("wrote {}/ ({})", dir.display(), file_list(&files));
-    Ok(())
+    emit(&format!(
+        "{}wrote {}/ ({})\n",
+        summary(&scenario, &outcome),
+        dir.display(),
+        file_list(&files)
+    ))
+}
+
+/// Writes to stdout; a closed pipe (`cellpk params x | head`) is not an error.
+fn emit(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to standard output"),
+    }
 }
 
 fn file_list(files: &[(&str, Vec<u8>)]) -> String {
@@ -126,7 +135,7 @@ fn check(files: &[PathBuf]) -> anyhow::Result<()> {
     let mut invalid = 0;
     for file in files {
         match scenario::load(file) {
-            Ok(_) => println!("ok  {}", file.display()),
+            Ok(_) => emit(&format!("ok  {}\n", file.display()))?,
             Err(e) => {
                 eprintln!("error: {e}");
                 invalid += 1;

@@ -48,10 +48,8 @@ impl Passes {
             p.get(Param::SpleenFlow),
             p.get(Param::GutFlow),
         );
-        let arterial_outflow = liver_inflow * ha
-            + spleen_inflow * sp
-            + gut * gi
-            + rest_of_body * (1.0 - ha - sp - gi);
+        let arterial_outflow =
+            liver_inflow * ha + spleen_inflow * sp + gut * gi + rest_of_body * (1.0 - ha - sp - gi);
         let venous_outflow = trap(C::Lung, Param::LungExtraction, &C::BloodArterial.unit());
         Passes {
             liver_inflow,

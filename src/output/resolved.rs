@@ -88,6 +88,18 @@ pub fn resolved_toml(scenario: &Scenario, origin: &str) -> String {
     out
 }
 
+/// A value for reading: six significant digits, in exponent form when small or large.
+fn readable(v: f64) -> String {
+    if v != 0.0 && !(1e-3..1e6).contains(&v.abs()) {
+        format!("{v:.5e}")
+    } else {
+        format!("{v:.6}")
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string()
+    }
+}
+
 /// The `cellpk params` table: every resolved parameter with value, unit and source,
 /// overrides marked.
 pub fn params_table(scenario: &Scenario) -> String {
@@ -103,9 +115,7 @@ pub fn params_table(scenario: &Scenario) -> String {
             out,
             "{:width$}  {:<12}  {}{mark}\n{:width$}  source: {}",
             p.name(),
-            format!("{:.6}", r.value)
-                .trim_end_matches('0')
-                .trim_end_matches('.'),
+            readable(r.value),
             p.unit(),
             "",
             r.source,
