@@ -34,12 +34,13 @@ impl fmt::Display for Location {
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
     /// The file could not be read.
-    #[error("{file}: cannot read the file: {source}")]
+    #[error("{}: cannot read the file: {cause}", file.display())]
     Read {
         /// The file.
         file: PathBuf,
-        /// What the operating system said.
-        source: std::io::Error,
+        /// What the operating system said (shown in the message, so not a `source` that
+        /// a caller printing the error chain would repeat).
+        cause: std::io::Error,
     },
     /// The file is not valid TOML or does not have the expected shape (parser's message,
     /// which shows the line, plus the nearest valid name where one was misspelled).

@@ -1,6 +1,9 @@
 //! A scenario from end to end: assemble the model and schedule, walk it once for the time
 //! course and the metrics, and once per dose for the per-dose metrics (superposition: the
-//! model is linear, so each dose's contribution is that dose simulated alone).
+//! model is linear, so each dose's contribution is that dose simulated alone). The
+//! per-dose walks are independent and run in parallel.
+
+use rayon::prelude::*;
 
 use crate::dosing::Dose;
 use crate::engine::{self, Plan};
@@ -47,7 +50,7 @@ pub fn run(scenario: &Scenario) -> Outcome {
     let (timecourse, acc) = walk;
     let reached = metrics::liver_reached(&model, &schedule, &plan);
     let per_dose = schedule
-        .iter()
+        .par_iter()
         .map(|dose| metrics::compute(&model, std::slice::from_ref(dose), &plan, threshold))
         .collect();
     Outcome {

@@ -14,7 +14,7 @@ use crate::dosing::{self, Dose, DoseBlock};
 use crate::error::InputError;
 use crate::params::{Parameters, Subject};
 
-pub use validate::MAX_SAMPLES;
+pub use validate::{MAX_DAYS, MAX_SAMPLES};
 
 /// A validated scenario.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,16 +64,16 @@ impl Scenario {
 pub fn parse(text: &str, file: &Path) -> Result<Scenario, InputError> {
     let raw: file::ScenarioFile = toml::from_str(text).map_err(|e| InputError::Syntax {
         file: file.to_path_buf(),
-        message: suggest::annotate_unknown(&e.to_string()),
+        message: suggest::explain(&e.to_string()),
     })?;
     validate::validate(raw, text, file)
 }
 
 /// Reads and validates a scenario file.
 pub fn load(file: &Path) -> Result<Scenario, InputError> {
-    let text = std::fs::read_to_string(file).map_err(|source| InputError::Read {
+    let text = std::fs::read_to_string(file).map_err(|cause| InputError::Read {
         file: file.to_path_buf(),
-        source,
+        cause,
     })?;
     parse(&text, file)
 }

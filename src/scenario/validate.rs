@@ -16,6 +16,18 @@ use crate::presets::Route;
 /// Most time-course samples a run keeps in memory (about 110 bytes each).
 pub const MAX_SAMPLES: usize = 5_000_000;
 
+/// Longest time any duration, start, interval or infusion may span (days): 100 years.
+/// Assumption: no question about cell therapy spans longer, and the engine's work grows with
+/// simulated time (at least one step per hour), so an absurd value must fail here, not hang.
+pub const MAX_DAYS: f64 = 36_525.0;
+
+/// Longest run name: it names a directory (file systems allow 255 bytes) and the atomic
+/// writer adds a hidden prefix and suffix.
+const MAX_NAME_LEN: usize = 100;
+
+/// Fewer cells than one in an administration is not a dose.
+const MIN_CELLS_PER_DOSE: f64 = 1.0;
+
 /// Most administrations in one block.
 const MAX_COUNT: i64 = 1000;
 
@@ -53,6 +65,17 @@ impl Checker<'_> {
         }
     }
 
+    /// A time in days within (0 or above, MAX_DAYS]; strictly positive if `positive`.
+    fn days(&self, value: &Spanned<f64>, key: &str, positive: bool) -> Result<f64, InputError> {
+        let low = if positive { "> 0" } else { ">= 0" };
+        self.number(
+            value,
+            key,
+            |v| (v > 0.0 || (!positive && v == 0.0)) && v <= MAX_DAYS,
+            &format!("a number of days {low} and <= {MAX_DAYS} (100 years)"),
+        )
+    }
+
     /// A finite number satisfying `ok`, else an error saying what is required.
     fn number(
         &self,
@@ -68,7 +91,7 @@ impl Checker<'_> {
             Err(self.invalid(
                 value.span(),
                 key,
-                format!("{v} is not {required}"),
+                format!("{} is not {required}", readable(v)),
                 format!("set `{key}` to {required}"),
             ))
         }
@@ -79,19 +102,31 @@ pub(super) fn validate(raw: ScenarioFile, text: &str, file: &Path) -> Result<Sce
     let c = Checker { file, text };
 
     let name = raw.name.get_ref();
-    let name_ok = name
-        .chars()
-        .next()
-        .is_some_and(|ch| ch.is_ascii_alphanumeric())
+    let name_ok = name.len() <= MAX_NAME_LEN
+        && name
+            .chars()
+            .next()
+            .is_some_and(|ch| ch.is_ascii_alphanumeric())
         && name
             .chars()
             .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '_' | '-' | '.'));
     if !name_ok {
+        let problem = if name.len() > MAX_NAME_LEN {
+            format!(
+                "a name of {} characters is too long for a directory",
+                name.len()
+            )
+        } else {
+            format!("{name:?} cannot name an output directory")
+        };
         return Err(c.invalid(
             raw.name.span(),
             "name",
-            format!("{name:?} cannot name an output directory"),
-            "use letters, digits, `_`, `-` and `.`, starting with a letter or digit",
+            problem,
+            format!(
+                "use up to {MAX_NAME_LEN} letters, digits, `_`, `-` and `.`, starting with a \
+                 letter or digit"
+            ),
         ));
     }
 
@@ -117,12 +152,15 @@ pub(super) fn validate(raw: ScenarioFile, text: &str, file: &Path) -> Result<Sce
         .map(|(i, d)| dose_block(&c, i, d, body_weight_kg))
         .collect::<Result<Vec<_>, _>>()?;
     if doses.is_empty() {
-        return Err(c.invalid(
-            0..0,
-            "dose",
-            "the scenario gives no cells",
-            "add a `[[dose]]` block with `route` and `cells_per_kg` or `cells`",
-        ));
+        return Err(InputError::Invalid {
+            at: Location {
+                file: file.to_path_buf(),
+                line: None,
+            },
+            key: "dose".into(),
+            problem: "the scenario gives no cells".into(),
+            fix: "add a `[[dose]]` block with `route` and `cells_per_kg` or `cells`".into(),
+        });
     }
     let depot_routes: Vec<(usize, Route)> = doses
         .iter()
@@ -144,19 +182,14 @@ pub(super) fn validate(raw: ScenarioFile, text: &str, file: &Path) -> Result<Sce
     }
 
     let sim = &raw.simulation;
-    let duration_days = c.number(
-        &sim.duration_days,
-        "simulation.duration_days",
-        |v| v > 0.0,
-        "a number of days > 0",
-    )?;
+    let duration_days = c.days(&sim.duration_days, "simulation.duration_days", true)?;
     let output_every_hours = match &sim.output_every_hours {
         None => 1.0,
         Some(h) => c.number(
             h,
             "simulation.output_every_hours",
-            |v| v > 0.0,
-            "a number of hours > 0",
+            |v| v > 0.0 && v <= MAX_DAYS * 24.0,
+            "a number of hours > 0 and at most 100 years",
         )?,
     };
     let samples = (duration_days * 24.0 / output_every_hours).floor() + 1.0;
@@ -232,13 +265,12 @@ pub(super) fn validate(raw: ScenarioFile, text: &str, file: &Path) -> Result<Sce
     for (key, value) in &raw.parameters {
         let name = key.get_ref();
         let param = Param::from_name(name).ok_or_else(|| {
-            let hint = suggest::nearest(name, Param::ALL.iter().map(|p| p.name())).map_or_else(
-                || "run `cellpk params SCENARIO` to list every parameter".to_string(),
-                |best| format!("did you mean `{best}`?"),
-            );
+            let names = Param::ALL.iter().map(|p| p.name());
+            let hint = suggest::did_you_mean(&suggest::nearest(name, names))
+                .unwrap_or_else(|| "run `cellpk params SCENARIO` to list every parameter".into());
             c.invalid(
                 key.span(),
-                format!("parameters.{name}"),
+                format!("parameters.\"{name}\""),
                 "no such parameter",
                 hint,
             )
@@ -253,18 +285,27 @@ pub(super) fn validate(raw: ScenarioFile, text: &str, file: &Path) -> Result<Sce
     }
     let flow_sum = parameters.flow_fraction_sum();
     if flow_sum > 1.0 + 1e-12 {
-        let names: Vec<&str> = Param::FLOW_FRACTIONS.iter().map(|p| p.name()).collect();
-        let span = raw
+        let terms: Vec<String> = Param::FLOW_FRACTIONS
+            .iter()
+            .map(|&p| format!("\"{}\" = {}", p.name(), parameters.get(p)))
+            .collect();
+        // Blame the first flow fraction overridden in the file (only overrides can do this).
+        let first = raw
             .parameters
             .keys()
-            .find(|k| names.contains(&k.get_ref().as_str()))
-            .map_or(0..0, Spanned::span);
+            .filter(|k| {
+                Param::FLOW_FRACTIONS
+                    .iter()
+                    .any(|p| p.name() == k.get_ref())
+            })
+            .min_by_key(|k| k.span().start)
+            .expect("the presets' flow fractions sum to at most 1, so one was overridden");
         return Err(c.invalid(
-            span,
-            "parameters",
+            first.span(),
+            format!("parameters.\"{}\"", first.get_ref()),
             format!(
-                "organ flow fractions {} sum to {flow_sum}, above 1 (cardiac output)",
-                names.join(" + ")
+                "organ flow fractions sum to {flow_sum}, above 1 (all of cardiac output): {}",
+                terms.join(", ")
             ),
             "lower the overridden flow fractions so that they sum to at most 1",
         ));
@@ -318,13 +359,22 @@ fn dose_block(
         }
     };
     let cells = amount.cells(body_weight_kg);
-    if cells > MAX_CELLS_PER_DOSE {
+    if !(MIN_CELLS_PER_DOSE..=MAX_CELLS_PER_DOSE).contains(&cells) {
+        let (field, value) = match (&d.cells_per_kg, &d.cells) {
+            (Some(per_kg), _) => ("cells_per_kg", per_kg),
+            (None, Some(total)) => ("cells", total),
+            (None, None) => unreachable!("an amount was parsed above"),
+        };
         return Err(c.invalid(
-            raw.span(),
-            key("cells"),
-            format!("{cells:e} cells in one administration is not a plausible dose"),
+            value.span(),
+            key(field),
             format!(
-                "give at most {MAX_CELLS_PER_DOSE:e} cells; check the exponent and per-kg vs total"
+                "{} cells in one administration ({body_weight_kg} kg) is not a plausible dose",
+                readable(cells)
+            ),
+            format!(
+                "give from {MIN_CELLS_PER_DOSE} to {MAX_CELLS_PER_DOSE:e} cells per \
+                 administration; check the exponent and per-kg vs total"
             ),
         ));
     }
@@ -353,30 +403,19 @@ fn dose_block(
                 "add `interval_days = ...` (days between administrations)",
             ))
         }
-        (Some(i), 1) => c.number(
-            i,
-            &key("interval_days"),
-            |v| v >= 0.0,
-            "a number of days >= 0",
-        )?,
-        (Some(i), _) => c.number(
-            i,
-            &key("interval_days"),
-            |v| v > 0.0,
-            "a number of days > 0",
-        )?,
+        (Some(i), n) => c.days(i, &key("interval_days"), n > 1)?,
     };
     let start_day = match &d.start_day {
         None => 0.0,
-        Some(s) => c.number(s, &key("start_day"), |v| v >= 0.0, "a day >= 0")?,
+        Some(s) => c.days(s, &key("start_day"), false)?,
     };
     let infusion_minutes = match &d.infusion_minutes {
         None => 0.0,
         Some(m) => c.number(
             m,
             &key("infusion_minutes"),
-            |v| v >= 0.0,
-            "a number of minutes >= 0 (0 = bolus)",
+            |v| (0.0..=MAX_DAYS * 1440.0).contains(&v),
+            "a number of minutes >= 0 (0 = bolus) and at most 100 years",
         )?,
     };
     Ok(DoseBlock {
@@ -387,4 +426,14 @@ fn dose_block(
         start_day,
         infusion_minutes,
     })
+}
+
+/// A number for a message: plain when of ordinary size, in exponent form otherwise (so that
+/// 1e300 does not print as 301 digits).
+fn readable(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() || (1e-4..1e9).contains(&v.abs()) {
+        format!("{v}")
+    } else {
+        format!("{v:e}")
+    }
 }
