@@ -338,7 +338,7 @@ fn check_accepts_every_shipped_scenario() {
 }
 
 #[test]
-fn run_on_a_missing_file_cannot_read_it_and_writes_nothing() {
+fn run_on_a_missing_file_says_so_once_and_writes_nothing() {
     let missing = fixture("no_such_scenario.toml");
     let out_dir = tempfile::tempdir().expect("temp dir");
     let out = output(
@@ -357,26 +357,18 @@ fn run_on_a_missing_file_cannot_read_it_and_writes_nothing() {
         "{}",
         out.stderr
     );
+    assert_eq!(
+        out.stderr.matches("(os error").count(),
+        1,
+        "the OS error shows once: {}",
+        out.stderr
+    );
     assert!(out.stdout.is_empty());
     assert_eq!(
         std::fs::read_dir(out_dir.path()).expect("list").count(),
         0,
         "nothing is written"
     );
-}
-
-#[test]
-fn a_read_error_shows_the_os_error_once() {
-    let missing = fixture("no_such_scenario.toml");
-    let out_dir = tempfile::tempdir().expect("temp dir");
-    let out = output(
-        cellpk()
-            .arg("run")
-            .arg(&missing)
-            .arg("--out")
-            .arg(out_dir.path()),
-    );
-    assert_eq!(out.stderr.matches("(os error").count(), 1, "{}", out.stderr);
 }
 
 #[test]
