@@ -1,0 +1,265 @@
+//! Axis ranges and ticks: where each axis starts and ends, which ticks it
+//! gets, and how their labels read.
+//!
+//! This is plain arithmetic with no drawing in it, kept apart so the choices
+//! a reader sees (the log floor, 1-2-5 and weekly steps, compact labels) can
+//! be read and tested on their own. [`TickAxis`] hands the result to plotters.
+
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
+use plotters::coord::types::RangedCoordf64;
+
+/// The y axis in the coordinates the chart uses.
+pub(super) struct YAxis {
+    /// Bottom of the axis (log10 units for a log axis).
+    pub(super) lo: f64,
+    /// Top of the axis (log10 units for a log axis).
+    pub(super) hi: f64,
+    /// `Some(floor)` for a log axis: values below `floor` are not drawn.
+    pub(super) log_floor: Option<f64>,
+    /// Tick positions (axis units) and labels.
+    pub(super) ticks: Ticks,
+}
+
+impl YAxis {
+    /// Linear axis from zero (or 5 % below the most negative value) to 5 % above the peak.
+    pub(super) fn linear(values: impl Iterator<Item = f64>) -> Self {
+        let (min, max) = values.fold((0.0_f64, 0.0_f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+        let lo = if min < 0.0 { 1.05 * min } else { 0.0 };
+        let hi = if max > 0.0 { 1.05 * max } else { 0.0 };
+        // All zeros: show a unit range rather than a degenerate axis.
+        let (lo, hi) = if hi > lo { (lo, hi) } else { (0.0, 1.0) };
+        Self {
+            lo,
+            hi,
+            log_floor: None,
+            ticks: Ticks::linear(lo, hi, false),
+        }
+    }
+
+    /// Decade axis over the positive values; the floor rule is explained in
+    /// the [module documentation](super).
+    pub(super) fn log(values: impl Iterator<Item = f64>) -> Self {
+        let positive =
+            values
+                .filter(|&v| v > 0.0)
+                .fold(None, |acc: Option<(f64, f64)>, v| match acc {
+                    None => Some((v, v)),
+                    Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
+                });
+        let (lo, hi) = match positive {
+            None => (0.0, 1.0),
+            Some((min_pos, peak)) => {
+                let floor = min_pos.max((1e-3 * peak).min(1.0));
+                let lo = floor.log10().floor();
+                // A little headroom above the peak, extended to the next
+                // decade when that is close (so the top is labelled), and
+                // at least one full decade in total.
+                let top = peak.log10() + 0.1;
+                let hi = if top.ceil() - top < 0.4 {
+                    top.ceil()
+                } else {
+                    top
+                };
+                let hi = hi.max(lo + 1.0);
+                (lo, hi)
+            }
+        };
+        Self {
+            lo,
+            hi,
+            log_floor: Some(10_f64.powf(lo)),
+            ticks: Ticks::log(lo, hi),
+        }
+    }
+}
+
+/// Major tick positions with their labels, plus optional minor grid positions.
+pub(super) struct Ticks {
+    /// Tick positions in axis units.
+    pub(super) major: Vec<f64>,
+    /// Label for each major tick.
+    pub(super) labels: Vec<String>,
+    /// Minor grid positions in axis units (log axes only).
+    minor: Vec<f64>,
+}
+
+impl Ticks {
+    /// "Nice" ticks (1, 2, 5 x 10^k) on a linear axis; for day axes spanning
+    /// two weeks to about half a year, weekly multiples are preferred.
+    pub(super) fn linear(lo: f64, hi: f64, days: bool) -> Self {
+        const TARGET: f64 = 6.0;
+        let span = hi - lo;
+        let count = |step: f64| (hi / step + 1e-9).floor() - (lo / step - 1e-9).ceil() + 1.0;
+        let base_exp = (span / 20.0).log10().floor() as i32;
+        let mut candidates: Vec<(f64, f64)> = (base_exp..=base_exp + 3)
+            .flat_map(|e| [1.0, 2.0, 5.0].map(|m| (m * 10_f64.powi(e), 0.0)))
+            .collect();
+        if days && (14.0..=200.0).contains(&span) {
+            candidates.extend([(7.0, 1.5), (14.0, 1.5), (28.0, 1.5)]);
+        }
+        let step = candidates
+            .iter()
+            .filter(|(step, _)| (2.0..=10.0).contains(&count(*step)))
+            .map(|&(step, bonus)| (step, (count(step) - TARGET).abs() - bonus))
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .map_or(span / TARGET, |(step, _)| step);
+        let first = (lo / step - 1e-9).ceil() as i64;
+        let last = (hi / step + 1e-9).floor() as i64;
+        let major: Vec<f64> = (first..=last).map(|k| k as f64 * step).collect();
+        let labels = format_tick_labels(&major, true);
+        Self {
+            major,
+            labels,
+            minor: Vec::new(),
+        }
+    }
+
+    /// Decade ticks on a log axis (given in log10 units); 1-2-5 ticks when the
+    /// axis spans under 2.5 decades, every n-th decade when it spans very many.
+    fn log(lo: f64, hi: f64) -> Self {
+        let decades = hi - lo;
+        let first = lo.ceil() as i32;
+        let last = hi.floor() as i32;
+        let mantissas: &[f64] = if decades < 2.5 {
+            &[1.0, 2.0, 5.0]
+        } else {
+            &[1.0]
+        };
+        let every = ((decades / 10.0).ceil() as i32).max(1);
+        let mut values = Vec::new();
+        let mut minor = Vec::new();
+        for e in (lo.floor() as i32)..=last + 1 {
+            let decade = 10_f64.powi(e);
+            for m in 1..10 {
+                let pos = f64::from(e) + f64::from(m).log10();
+                if pos < lo - 1e-9 || pos > hi + 1e-9 {
+                    continue;
+                }
+                let is_major = mantissas.contains(&f64::from(m)) && (e - first) % every == 0;
+                if is_major {
+                    values.push(f64::from(m) * decade);
+                } else if decades <= 4.0 {
+                    minor.push(pos);
+                }
+            }
+        }
+        let labels = format_tick_labels(&values, false);
+        Self {
+            major: values.iter().map(|v| v.log10()).collect(),
+            labels,
+            minor,
+        }
+    }
+
+    /// A linear coordinate over `lo..hi` that uses these ticks verbatim.
+    pub(super) fn coord(&self, lo: f64, hi: f64) -> TickAxis {
+        TickAxis {
+            inner: (lo..hi).into(),
+            major: self.major.clone(),
+            minor: self.minor.clone(),
+        }
+    }
+}
+
+/// A linear coordinate whose grid and tick positions are chosen by [`Ticks`]
+/// rather than by plotters, so both axes get "nice", consistently formatted
+/// ticks and log axes (drawn in log10 units) get decade ticks.
+pub(super) struct TickAxis {
+    inner: RangedCoordf64,
+    major: Vec<f64>,
+    minor: Vec<f64>,
+}
+
+impl Ranged for TickAxis {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        self.inner.map(value, limit)
+    }
+
+    fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        if hint.weight().allow_light_points() {
+            self.minor.clone()
+        } else {
+            self.major.clone()
+        }
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.inner.range()
+    }
+}
+
+/// Formats tick values legibly for counts: plain numbers below 10^4 and
+/// scientific notation ("2e5", "1.5e6") from 10^4 up (and below 10^-3), with
+/// one precision per style so "1.0e6" and "1.5e6" line up. With `uniform`
+/// (linear axes) the largest tick decides the style for the whole axis, so
+/// "5000" never sits next to "1.0e4"; log axes read naturally as
+/// 1, 10, 100, 1000, 1e4. Negative numbers get a typographic minus.
+fn format_tick_labels(values: &[f64], uniform: bool) -> Vec<String> {
+    let largest = values.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
+    let scientific = |v: f64| {
+        let magnitude = if uniform { largest } else { v.abs() };
+        v != 0.0 && !(1e-3..1e4).contains(&magnitude)
+    };
+    let exact = |text: &str, v: f64| {
+        text.parse::<f64>()
+            .is_ok_and(|p| (p - v).abs() <= 1e-9 * v.abs().max(f64::MIN_POSITIVE))
+    };
+    let sci_precision = (0..=3)
+        .find(|&p| {
+            values
+                .iter()
+                .filter(|v| scientific(**v))
+                .all(|&v| exact(&format!("{v:.p$e}"), v))
+        })
+        .unwrap_or(3);
+    let plain_precision = (0..=6)
+        .find(|&p| {
+            values
+                .iter()
+                .filter(|v| !scientific(**v) && **v != 0.0)
+                .all(|&v| exact(&format!("{v:.p$}"), v))
+        })
+        .unwrap_or(6);
+    values
+        .iter()
+        .map(|&v| {
+            let text = if v == 0.0 {
+                "0".to_owned()
+            } else if scientific(v) {
+                format!("{v:.sci_precision$e}")
+            } else {
+                format!("{v:.plain_precision$}")
+            };
+            text.replace('-', "\u{2212}")
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tick_labels_are_compact() {
+        let linear = |v: &[f64]| format_tick_labels(v, true);
+        assert_eq!(linear(&[0.0, 2e5, 4e5, 1e6]), ["0", "2e5", "4e5", "1e6"]);
+        assert_eq!(linear(&[1e6, 1.5e6]), ["1.0e6", "1.5e6"]);
+        assert_eq!(
+            linear(&[0.0, 5e3, 1e4, 1.5e4]),
+            ["0", "5.0e3", "1.0e4", "1.5e4"]
+        );
+        assert_eq!(linear(&[0.0, 0.5, 1.0]), ["0", "0.5", "1.0"]);
+        assert_eq!(linear(&[-2.0, 0.0, 2.0]), ["\u{2212}2", "0", "2"]);
+        let log = format_tick_labels(&[1.0, 10.0, 1000.0, 1e4, 1e-4], false);
+        assert_eq!(log, ["1", "10", "1000", "1e4", "1e\u{2212}4"]);
+    }
+
+    #[test]
+    fn weekly_ticks_for_four_weeks() {
+        let ticks = Ticks::linear(0.0, 28.0, true);
+        assert_eq!(ticks.labels, ["0", "7", "14", "21", "28"]);
+    }
+}

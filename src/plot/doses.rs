@@ -1,0 +1,90 @@
+//! Dose marks: infusion bands, dashed bolus lines and the triangles above
+//! the axes.
+//!
+//! Kept together because they share one grey look and one rule (beneath the
+//! curves, never hiding data), and the legend reuses the triangle and band
+//! colour so its samples match what is drawn.
+
+use plotters::coord::Shift;
+use plotters::element::DashedPathElement;
+use plotters::prelude::*;
+
+use super::lines::SERIES_LINE;
+use super::prepared::Prepared;
+use super::{backend_error, offset, px, Chart, PlotError};
+
+/// Dashed bolus lines: 0.25 mm.
+const DOSE_LINE: f64 = 3.0;
+/// Dose triangles above the axes: 2 mm wide, 1.7 mm tall.
+const DOSE_TRIANGLE_HALF_WIDTH: f64 = 12.0;
+/// See [`DOSE_TRIANGLE_HALF_WIDTH`].
+pub(super) const DOSE_TRIANGLE_HEIGHT: f64 = 20.0;
+const DOSE_COLOUR: RGBColor = RGBColor(0x80, 0x80, 0x80);
+pub(super) const INFUSION_COLOUR: RGBColor = RGBColor(0xDA, 0xDA, 0xDA);
+
+/// Draws the infusion bands: the bottom layer, beneath even the grid.
+pub(super) fn draw_infusions<DB: DrawingBackend>(
+    chart: &Chart<DB>,
+    prep: &Prepared,
+) -> Result<(), PlotError> {
+    let (x0, x1) = prep.x_range;
+    let y = &prep.y_axis;
+    let (plot_x, _) = chart.plotting_area().get_pixel_range();
+    let days_per_unit = (x1 - x0) / f64::from((plot_x.end - plot_x.start).max(1));
+    // Short infusions are widened to at least a line width so they stay visible.
+    let min_band = f64::from(px(SERIES_LINE)) * days_per_unit;
+    for &(start, end) in prep.doses.iter().filter(|(a, b)| b > a) {
+        let (mut a, mut b) = (start, end);
+        if b - a < min_band {
+            let centre = 0.5 * (a + b);
+            a = (centre - 0.5 * min_band).max(x0);
+            b = (centre + 0.5 * min_band).min(x1);
+        }
+        chart
+            .plotting_area()
+            .draw(&Rectangle::new(
+                [(a, y.lo), (b, y.hi)],
+                INFUSION_COLOUR.filled(),
+            ))
+            .map_err(backend_error)?;
+    }
+    Ok(())
+}
+
+/// Draws a dashed line at each bolus and a triangle above the axes at every dose start.
+pub(super) fn draw_dose_marks<DB: DrawingBackend>(
+    chart: &Chart<DB>,
+    root: &DrawingArea<DB, Shift>,
+    prep: &Prepared,
+) -> Result<(), PlotError> {
+    let y = &prep.y_axis;
+    let dose_line = DOSE_COLOUR.stroke_width(px(DOSE_LINE));
+    for &(start, end) in &prep.doses {
+        if end == start {
+            chart
+                .plotting_area()
+                .draw(&DashedPathElement::new(
+                    [(start, y.lo), (start, y.hi)],
+                    px(14.0),
+                    px(10.0),
+                    dose_line,
+                ))
+                .map_err(backend_error)?;
+        }
+        let (tx, ty) = chart.backend_coord(&(start, y.hi));
+        root.draw(&dose_triangle((tx, ty - offset(4.0))))
+            .map_err(backend_error)?;
+    }
+    Ok(())
+}
+
+/// A small downward triangle whose tip is at `tip`, marking a dose time.
+pub(super) fn dose_triangle(tip: (i32, i32)) -> Polygon<(i32, i32)> {
+    let half = offset(DOSE_TRIANGLE_HALF_WIDTH);
+    let height = offset(DOSE_TRIANGLE_HEIGHT);
+    let (x, y) = tip;
+    Polygon::new(
+        vec![(x - half, y - height), (x + half, y - height), (x, y)],
+        DOSE_COLOUR.filled(),
+    )
+}

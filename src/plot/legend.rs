@@ -1,0 +1,185 @@
+//! The legend column to the right of the axes.
+//!
+//! Its fitting rules (wrap, then shrink, then summarise the tail as
+//! "+ N more", never overflow onto the data) are the most involved layout in
+//! the figure and depend on nothing but the column it is given, so they live
+//! here rather than in the figure layout.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::doses::{dose_triangle, DOSE_TRIANGLE_HEIGHT, INFUSION_COLOUR};
+use super::lines::SeriesStyle;
+use super::prepared::Prepared;
+use super::text::{draw_label, wrap_text, Orientation, Target};
+use super::{backend_error, offset, PlotError, PlotInput, OUTER_MARGIN};
+
+/// Legend labels: 8.4 pt.
+const LEGEND_FONT: f64 = 35.0;
+/// The legend font may shrink to this fraction of `LEGEND_FONT` (6.3 pt)
+/// before the tail of the series list is elided.
+const LEGEND_MIN_FONT_FRACTION: f64 = 0.75;
+/// Length of the line sample in front of each legend label.
+const LEGEND_SAMPLE: f64 = 80.0;
+
+/// What a legend entry's sample looks like.
+#[derive(Debug, Clone, Copy)]
+enum Sample {
+    Line(SeriesStyle),
+    Dose,
+    Infusion,
+    /// The "+ N more" line has no sample.
+    Nothing,
+}
+
+/// Draws the legend column: one sample and (wrapped) label per entry, starting
+/// level with the top of the axes. Shrinks the font when the entries do not
+/// fit, and as a last resort replaces the tail of the series list by "+ N more"
+/// (dose entries are always kept).
+pub(super) fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    input: &PlotInput,
+    prep: &Prepared,
+    target: Target,
+    top_abs: i32,
+) -> Result<(), PlotError> {
+    let (width, height) = area.dim_in_pixel();
+    let (_, base_y) = area.get_base_pixel();
+    let top = (top_abs - base_y).max(0);
+    let available = (height as i32 - offset(OUTER_MARGIN) - top).max(0);
+    let pad = offset(20.0);
+    let sample_len = offset(LEGEND_SAMPLE);
+    let text_x = pad + sample_len + offset(18.0);
+    let text_width = (width as i32 - text_x - offset(OUTER_MARGIN)).max(1) as u32;
+
+    let series: Vec<(&str, Sample)> = input
+        .series
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.label.as_str(), Sample::Line(SeriesStyle::for_index(i))))
+        .collect();
+    let mut marks = Vec::new();
+    if !prep.doses.is_empty() {
+        marks.push(("Dose", Sample::Dose));
+    }
+    if prep.doses.iter().any(|(a, b)| b > a) {
+        marks.push(("Infusion", Sample::Infusion));
+    }
+
+    // Line height and the gap between entries, at em size `em`.
+    let spacing = |em: f64| (offset(em * 1.25), offset(em * 0.45));
+    // Shrink the font in steps until everything fits (or the minimum is reached).
+    const STEPS: u32 = 4;
+    let mut step = 0;
+    let (em, wrapped) = loop {
+        let fraction = 1.0 - (1.0 - LEGEND_MIN_FONT_FRACTION) * f64::from(step) / f64::from(STEPS);
+        let em = LEGEND_FONT * fraction;
+        let wrapped = series
+            .iter()
+            .chain(&marks)
+            .map(|(label, _)| wrap_text(area, target, label, em, text_width))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (line_h, gap) = spacing(em);
+        let height = legend_height(wrapped.iter().map(Vec::len), line_h, gap);
+        if step == STEPS || height <= available {
+            break (em, wrapped);
+        }
+        step += 1;
+    };
+    let (line_h, gap) = spacing(em);
+
+    let mut entries: Vec<(Vec<String>, Sample)> = wrapped
+        .into_iter()
+        .zip(series.iter().chain(&marks).map(|&(_, sample)| sample))
+        .collect();
+    if legend_height(entries.iter().map(|e| e.0.len()), line_h, gap) > available {
+        // Keep the dose entries and as many series as fit above a "+ N more" line.
+        let mark_entries = entries.split_off(series.len());
+        let reserved =
+            legend_height(mark_entries.iter().map(|e| e.0.len()), line_h, gap) + line_h + 2 * gap;
+        let mut used = 0;
+        let keep = entries
+            .iter()
+            .take_while(|(lines, _)| {
+                used += lines.len() as i32 * line_h + gap;
+                used + reserved <= available
+            })
+            .count();
+        let hidden = entries.len() - keep;
+        entries.truncate(keep);
+        entries.push((vec![format!("+ {hidden} more")], Sample::Nothing));
+        entries.extend(mark_entries);
+    }
+
+    let mut y = top + line_h / 2;
+    for (lines, sample) in &entries {
+        draw_sample(area, *sample, (pad, y), sample_len)?;
+        for (i, line) in lines.iter().enumerate() {
+            draw_label(
+                area,
+                target,
+                line,
+                em,
+                Pos::new(HPos::Left, VPos::Center),
+                (text_x, y + i as i32 * line_h),
+                Orientation::Horizontal,
+            )?;
+        }
+        y += lines.len() as i32 * line_h + gap;
+    }
+    Ok(())
+}
+
+/// Height of legend entries with the given numbers of text lines each.
+fn legend_height(lines_per_entry: impl Iterator<Item = usize>, line_h: i32, gap: i32) -> i32 {
+    lines_per_entry
+        .map(|n| n as i32 * line_h + gap)
+        .sum::<i32>()
+        - gap
+}
+
+/// Draws a legend sample whose left end is at `(x, y)` (its vertical centre line).
+fn draw_sample<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    sample: Sample,
+    (x, y): (i32, i32),
+    len: i32,
+) -> Result<(), PlotError> {
+    match sample {
+        Sample::Line(style) => style.draw_path(area, vec![(x, y), (x + len, y)]),
+        Sample::Dose => {
+            let half_height = offset(DOSE_TRIANGLE_HEIGHT) / 2;
+            area.draw(&dose_triangle((x + len / 2, y + half_height)))
+                .map_err(backend_error)
+        }
+        Sample::Infusion => {
+            let half = offset(LEGEND_FONT * 0.3);
+            area.draw(&Rectangle::new(
+                [(x, y - half), (x + len, y + half)],
+                INFUSION_COLOUR.filled(),
+            ))
+            .map_err(backend_error)
+        }
+        Sample::Nothing => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{demo_series, input};
+    use super::super::{render_svg, DoseMark, YScale};
+
+    #[test]
+    fn legend_overflow_is_summarised() {
+        let (times, series) = demo_series(40);
+        let doses = [DoseMark {
+            start_day: 1.0,
+            end_day: 1.0,
+        }];
+        let svg = render_svg(&input(&times, &series, &doses, YScale::Log)).expect("renders");
+        assert!(svg.contains("Compartment 0") && svg.contains("Dose"));
+        assert!(!svg.contains("Compartment 39"));
+        assert!(svg.contains(" more"), "the hidden tail is counted");
+    }
+}

@@ -1,0 +1,343 @@
+//! How a series becomes strokes on the canvas: its colour and dash pattern,
+//! cutting it where it leaves a log axis, simplifying dense output and
+//! cutting it at sharp turns.
+//!
+//! Separate from the figure layout because all of this exists to work around
+//! how plotters strokes thick polylines (see [`draw_run`]), and the geometry
+//! is easiest to check in isolation.
+
+use plotters::coord::Shift;
+use plotters::element::DashedPathElement;
+use plotters::prelude::*;
+
+use super::prepared::Prepared;
+use super::{backend_error, px, Chart, PlotError, PlotInput};
+
+/// Data lines: 0.42 mm, clearly heavier than every other line.
+pub(super) const SERIES_LINE: f64 = 5.0;
+/// How far, in canvas pixels, a drawn curve may deviate from the data when
+/// dense output is simplified: a tenth of a line width, invisible.
+const SIMPLIFY_TOLERANCE: f64 = 0.5;
+/// A curve is cut where it turns back by more than 120 degrees (the cosine
+/// of the angle between its incoming and outgoing directions exceeds this),
+/// because plotters' mitred joins spike at such turns.
+const SHARP_TURN_COS: f64 = 0.5;
+
+/// Okabe-Ito palette minus its yellow, ordered so the first few series contrast most.
+const PALETTE: [RGBColor; 7] = [
+    RGBColor(0x00, 0x72, 0xB2),
+    RGBColor(0xD5, 0x5E, 0x00),
+    RGBColor(0x00, 0x9E, 0x73),
+    RGBColor(0xCC, 0x79, 0xA7),
+    RGBColor(0xE6, 0x9F, 0x00),
+    RGBColor(0x56, 0xB4, 0xE9),
+    RGBColor(0x00, 0x00, 0x00),
+];
+
+/// A point on the canvas, in backend pixels.
+type Pixel = (i32, i32);
+
+/// Line appearance of one series.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct SeriesStyle {
+    colour: RGBColor,
+    /// `Some((dash, gap))` in backend units for dashed or dotted lines.
+    dash: Option<(u32, u32)>,
+    width: u32,
+}
+
+impl SeriesStyle {
+    /// Colour cycles through the palette; each further cycle switches the dash pattern.
+    pub(super) fn for_index(index: usize) -> Self {
+        let colour = PALETTE[index % PALETTE.len()];
+        let dash = match (index / PALETTE.len()) % 3 {
+            0 => None,
+            1 => Some((px(24.0), px(12.0))),
+            _ => Some((px(6.0), px(12.0))),
+        };
+        Self {
+            colour,
+            dash,
+            width: px(SERIES_LINE),
+        }
+    }
+
+    fn shape(self) -> ShapeStyle {
+        self.colour.stroke_width(self.width)
+    }
+
+    /// Strokes a polyline in this style, solid or dashed; shared by the
+    /// curves and their legend samples so the two always look alike.
+    pub(super) fn draw_path<DB: DrawingBackend>(
+        self,
+        area: &DrawingArea<DB, Shift>,
+        points: Vec<Pixel>,
+    ) -> Result<(), PlotError> {
+        match self.dash {
+            Some((dash, gap)) => {
+                area.draw(&DashedPathElement::new(points, dash, gap, self.shape()))
+            }
+            None => area.draw(&PathElement::new(points, self.shape())),
+        }
+        .map_err(backend_error)
+    }
+}
+
+/// Draws every series of `input` over the axes of `chart`, in fractional
+/// canvas pixels (see [`draw_run`]). The mapping is anchored on plotters' own
+/// pixels for the axis corners.
+pub(super) fn draw_series<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    chart: &Chart<DB>,
+    input: &PlotInput,
+    prep: &Prepared,
+) -> Result<(), PlotError> {
+    let (x0, x1) = prep.x_range;
+    let y = &prep.y_axis;
+    let (left, bottom) = chart.backend_coord(&(x0, y.lo));
+    let (right, top) = chart.backend_coord(&(x1, y.hi));
+    let to_canvas = |&(x, v): &(f64, f64)| {
+        (
+            f64::from(left) + (x - x0) / (x1 - x0) * f64::from(right - left),
+            f64::from(bottom) + (v - y.lo) / (y.hi - y.lo) * f64::from(top - bottom),
+        )
+    };
+    for (index, series) in input.series.iter().enumerate() {
+        let style = SeriesStyle::for_index(index);
+        for run in runs(input.time_days, &series.values, y.log_floor) {
+            let points: Vec<(f64, f64)> = run.iter().map(to_canvas).collect();
+            draw_run(root, &points, style)?;
+        }
+    }
+    Ok(())
+}
+
+/// Splits one series into drawable runs of (day, axis value) points; `log_floor`
+/// is the floor of a log axis, `None` for a linear one.
+///
+/// On a log axis a run ends where the curve drops below the floor: the
+/// last segment is cut at the floor line (interpolated in log space) so the
+/// curve visibly leaves the axes at the bottom instead of stopping short.
+fn runs(times: &[f64], values: &[f64], log_floor: Option<f64>) -> Vec<Vec<(f64, f64)>> {
+    let Some(floor) = log_floor else {
+        return vec![times.iter().copied().zip(values.iter().copied()).collect()];
+    };
+    let floor_axis = floor.log10();
+    let crossing = |i: usize, j: usize| {
+        // Both values are positive here, so their logs are finite.
+        let (a, b) = (values[i].log10(), values[j].log10());
+        let frac = (floor_axis - a) / (b - a);
+        (times[i] + frac * (times[j] - times[i]), floor_axis)
+    };
+    let mut runs = Vec::new();
+    let mut current: Vec<(f64, f64)> = Vec::new();
+    for (i, (&t, &v)) in times.iter().zip(values).enumerate() {
+        if v >= floor {
+            if current.is_empty() && i > 0 && values[i - 1] > 0.0 && values[i - 1] < floor {
+                current.push(crossing(i - 1, i));
+            }
+            current.push((t, v.log10()));
+        } else if !current.is_empty() {
+            if v > 0.0 {
+                current.push(crossing(i - 1, i));
+            }
+            runs.push(std::mem::take(&mut current));
+        }
+    }
+    if !current.is_empty() {
+        runs.push(current);
+    }
+    runs
+}
+
+/// Draws one unbroken run of a series, given in (fractional) canvas pixels.
+///
+/// Plotters turns a thick polyline into a single polygon with mitred joins
+/// on whole pixels. Dense output (several points per pixel) then gives
+/// ragged lines, and where a curve doubles back on itself (a dose jump drawn
+/// up one pixel column and straight down the next) the mitre shoots far
+/// outside the axes. So the run is first simplified before rounding (a
+/// straight stretch becomes one segment), then cut at sharp turns; each
+/// piece is drawn on its own and the cut gets a round join. A run that
+/// collapses to one pixel becomes a dot.
+fn draw_run<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    canvas_points: &[(f64, f64)],
+    style: SeriesStyle,
+) -> Result<(), PlotError> {
+    let points = simplify(canvas_points, SIMPLIFY_TOLERANCE);
+    let dot = |centre: Pixel, radius: u32| {
+        root.draw(&Circle::new(centre, radius, style.colour.filled()))
+            .map_err(backend_error)
+    };
+    if let [point] = points[..] {
+        return dot(point, 2 * style.width);
+    }
+    let (pieces, joints) = split_at_sharp_turns(&points);
+    for piece in pieces {
+        style.draw_path(root, piece)?;
+    }
+    for joint in joints {
+        dot(joint, style.width.div_ceil(2))?;
+    }
+    Ok(())
+}
+
+/// Ramer-Douglas-Peucker simplification of a canvas polyline: drops points
+/// within `tolerance` pixels of the simplified line (keeping peaks), then
+/// rounds to whole pixels without repeating a pixel.
+fn simplify(points: &[(f64, f64)], tolerance: f64) -> Vec<Pixel> {
+    let Some(last) = points.len().checked_sub(1) else {
+        return Vec::new();
+    };
+    let mut keep = vec![false; points.len()];
+    keep[0] = true;
+    keep[last] = true;
+    let mut spans = vec![(0, last)];
+    while let Some((a, b)) = spans.pop() {
+        let farthest = (a + 1..b)
+            .map(|i| (i, segment_distance(points[i], points[a], points[b])))
+            .max_by(|x, y| x.1.total_cmp(&y.1));
+        if let Some((i, distance)) = farthest {
+            if distance > tolerance {
+                keep[i] = true;
+                spans.push((a, i));
+                spans.push((i, b));
+            }
+        }
+    }
+    let mut pixels: Vec<Pixel> = points
+        .iter()
+        .zip(keep)
+        .filter(|(_, k)| *k)
+        .map(|(&(x, y), _)| (x.round() as i32, y.round() as i32))
+        .collect();
+    pixels.dedup();
+    pixels
+}
+
+/// Distance from `p` to the segment `a`-`b` (not the infinite line, so a
+/// spike that doubles back past `b` is not mistaken for a point on it).
+fn segment_distance(p: (f64, f64), a: (f64, f64), b: (f64, f64)) -> f64 {
+    let (px, py) = (p.0 - a.0, p.1 - a.1);
+    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+    let length_sq = dx * dx + dy * dy;
+    let t = if length_sq > 0.0 {
+        ((px * dx + py * dy) / length_sq).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    (px - t * dx).hypot(py - t * dy)
+}
+
+/// Cuts a polyline (without repeated points) at its sharp turns; returns the
+/// pieces and the cut points.
+fn split_at_sharp_turns(points: &[Pixel]) -> (Vec<Vec<Pixel>>, Vec<Pixel>) {
+    let mut pieces = Vec::new();
+    let mut joints = Vec::new();
+    let mut current = points.first().map(|&p| vec![p]).unwrap_or_default();
+    for window in points.windows(3) {
+        let [before, at, after] = [window[0], window[1], window[2]];
+        current.push(at);
+        let (ux, uy) = (f64::from(before.0 - at.0), f64::from(before.1 - at.1));
+        let (wx, wy) = (f64::from(after.0 - at.0), f64::from(after.1 - at.1));
+        let cosine = (ux * wx + uy * wy) / (ux.hypot(uy) * wx.hypot(wy));
+        if cosine > SHARP_TURN_COS {
+            pieces.push(std::mem::replace(&mut current, vec![at]));
+            joints.push(at);
+        }
+    }
+    if let Some(&end) = points.last().filter(|_| points.len() > 1) {
+        current.push(end);
+    }
+    pieces.push(current);
+    (pieces, joints)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::axis::YAxis;
+    use super::super::tests::input;
+    use super::super::{render_png, Series, YScale};
+    use super::*;
+
+    #[test]
+    fn sharp_turns_are_cut_and_straight_runs_simplified() {
+        // The pixel path of a dose jump that once spiked below the axes.
+        let path = [(632, 1109), (633, 153), (633, 155), (633, 157), (634, 159)]
+            .map(|(x, y)| (f64::from(x), f64::from(y)));
+        let simplified = simplify(&path, SIMPLIFY_TOLERANCE);
+        assert_eq!(
+            simplified[..2],
+            [(632, 1109), (633, 153)],
+            "the peak is kept"
+        );
+        let (pieces, joints) = split_at_sharp_turns(&simplified);
+        assert_eq!(joints, vec![(633, 153)]);
+        assert_eq!(pieces.len(), 2);
+        assert_eq!(pieces[0], vec![(632, 1109), (633, 153)]);
+        assert_eq!(pieces[1].first(), Some(&(633, 153)));
+        assert_eq!(pieces[1].last(), Some(&(634, 159)));
+        let straight: Vec<(f64, f64)> = (0..100)
+            .map(|i| (f64::from(i) * 0.3, f64::from(i)))
+            .collect();
+        assert_eq!(
+            simplify(&straight, SIMPLIFY_TOLERANCE),
+            vec![(0, 0), (30, 99)]
+        );
+    }
+
+    #[test]
+    fn log_runs_stop_at_the_floor() {
+        let axis = YAxis::log([1e6, 1e-3, 0.0].into_iter());
+        assert_eq!(axis.log_floor, Some(1.0));
+        let runs = runs(
+            &[0.0, 1.0, 2.0, 3.0],
+            &[1e6, 1e-3, 0.0, 1e2],
+            axis.log_floor,
+        );
+        assert_eq!(runs.len(), 2);
+        let (t_cross, y_cross) = runs[0][1];
+        assert!((t_cross - 2.0 / 3.0).abs() < 1e-12 && y_cross == 0.0);
+        assert_eq!(runs[1], vec![(3.0, 2.0)]);
+    }
+
+    #[test]
+    fn sharp_dose_jumps_stay_inside_the_axes() {
+        // Hourly output over half a year with monthly jumps: consecutive points
+        // share pixels and the curve turns back on itself at each dose.
+        let times: Vec<f64> = (0..=4320).map(|h| f64::from(h) / 24.0).collect();
+        // Each dose lifts the curve from below the floor to its peak an hour
+        // later; different lags give different pixel patterns at the jump.
+        let jumpy = |lag_h: f64| Series {
+            label: format!("lag {lag_h} h"),
+            values: times
+                .iter()
+                .map(|&t| {
+                    let since = (t - lag_h / 24.0).rem_euclid(28.0);
+                    1e7 * (-0.9 * since).exp()
+                })
+                .collect(),
+        };
+        let series: Vec<Series> = [1.0, 2.0, 3.0, 5.0, 7.0, 11.0].map(jumpy).into();
+        let bytes = render_png(&input(&times, &series, &[], YScale::Log)).expect("renders");
+        let mut reader = png::Decoder::new(bytes.as_slice())
+            .read_info()
+            .expect("decodes");
+        let mut buf = vec![0; reader.output_buffer_size()];
+        let frame = reader.next_frame(&mut buf).expect("frame");
+        let row_bytes = frame.width as usize * 3;
+        let margin_rows = |rows: std::ops::Range<usize>| {
+            rows.flat_map(|y| buf[y * row_bytes..(y + 1) * row_bytes].chunks(3))
+                .filter(|px| *px != [255, 255, 255])
+                .count()
+        };
+        let h = frame.height as usize;
+        assert_eq!(
+            margin_rows(h - 15..h),
+            0,
+            "nothing is drawn in the bottom margin"
+        );
+        assert_eq!(margin_rows(0..10), 0, "nothing is drawn in the top margin");
+    }
+}

@@ -1,0 +1,158 @@
+//! Input validation and the figure's derived ranges, computed once before
+//! either backend draws.
+//!
+//! Checking everything up front means a bad input fails with a precise
+//! [`PlotError`] before any drawing starts, and the PNG and SVG are laid out
+//! from the same numbers.
+
+use super::axis::{Ticks, YAxis};
+use super::{PlotError, PlotInput, YScale};
+
+/// Validated input plus the derived axes, computed once and shared by both renderers.
+pub(super) struct Prepared {
+    /// X range in days.
+    pub(super) x_range: (f64, f64),
+    /// Y axis in "axis space" (log10 of the value for a log axis).
+    pub(super) y_axis: YAxis,
+    /// Tick positions and labels on the x axis.
+    pub(super) x_ticks: Ticks,
+    /// Dose marks clipped to the x range.
+    pub(super) doses: Vec<(f64, f64)>,
+}
+
+impl Prepared {
+    /// Checks `input` (see [`PlotError`] for what is rejected) and derives the axes.
+    pub(super) fn new(input: &PlotInput) -> Result<Self, PlotError> {
+        let times = input.time_days;
+        let (first, last) = match (times.first(), times.last()) {
+            (Some(&first), Some(&last)) => (first, last),
+            _ => return Err(PlotError::NoTimePoints),
+        };
+        if input.series.is_empty() {
+            return Err(PlotError::NoSeries);
+        }
+        for (index, &value) in times.iter().enumerate() {
+            if !value.is_finite() {
+                return Err(PlotError::NonFiniteTime { index, value });
+            }
+            if index > 0 && value < times[index - 1] {
+                return Err(PlotError::TimeNotSorted { index, value });
+            }
+        }
+        for series in input.series {
+            if series.values.len() != times.len() {
+                return Err(PlotError::LengthMismatch {
+                    label: series.label.clone(),
+                    expected: times.len(),
+                    actual: series.values.len(),
+                });
+            }
+            if let Some((index, &value)) = series
+                .values
+                .iter()
+                .enumerate()
+                .find(|(_, v)| !v.is_finite())
+            {
+                return Err(PlotError::NonFiniteValue {
+                    label: series.label.clone(),
+                    index,
+                    value,
+                });
+            }
+        }
+        for (index, dose) in input.doses.iter().enumerate() {
+            let ok = dose.start_day.is_finite()
+                && dose.end_day.is_finite()
+                && dose.end_day >= dose.start_day;
+            if !ok {
+                return Err(PlotError::InvalidDose {
+                    index,
+                    start_day: dose.start_day,
+                    end_day: dose.end_day,
+                });
+            }
+        }
+
+        // A single instant cannot span an axis; pad half a day either side.
+        let x_range = if last > first {
+            (first, last)
+        } else {
+            (first - 0.5, last + 0.5)
+        };
+        let doses = input
+            .doses
+            .iter()
+            .filter(|d| d.end_day >= x_range.0 && d.start_day <= x_range.1)
+            .map(|d| (d.start_day.max(x_range.0), d.end_day.min(x_range.1)))
+            .collect();
+        let all_values = || input.series.iter().flat_map(|s| s.values.iter().copied());
+        let y_axis = match input.y_scale {
+            YScale::Linear => YAxis::linear(all_values()),
+            YScale::Log => YAxis::log(all_values()),
+        };
+        Ok(Self {
+            x_range,
+            y_axis,
+            x_ticks: Ticks::linear(x_range.0, x_range.1, true),
+            doses,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::input;
+    use super::super::{render_svg, DoseMark, Series};
+    use super::*;
+
+    #[test]
+    fn mismatched_lengths_are_rejected() {
+        let times = [0.0, 1.0, 2.0];
+        let series = [Series {
+            label: "short".into(),
+            values: vec![1.0, 2.0],
+        }];
+        let err = render_svg(&input(&times, &series, &[], YScale::Linear)).expect_err("must fail");
+        assert!(matches!(
+            err,
+            PlotError::LengthMismatch { ref label, expected: 3, actual: 2 } if label == "short"
+        ));
+    }
+
+    #[test]
+    fn invalid_inputs_are_rejected() {
+        let times = [0.0, 1.0];
+        let nan = [Series {
+            label: "nan".into(),
+            values: vec![1.0, f64::NAN],
+        }];
+        assert!(matches!(
+            render_svg(&input(&times, &nan, &[], YScale::Log)),
+            Err(PlotError::NonFiniteValue { index: 1, .. })
+        ));
+        let ok = [Series {
+            label: "ok".into(),
+            values: vec![1.0, 2.0],
+        }];
+        assert!(matches!(
+            render_svg(&input(&[], &[], &[], YScale::Log)),
+            Err(PlotError::NoTimePoints)
+        ));
+        assert!(matches!(
+            render_svg(&input(&times, &[], &[], YScale::Log)),
+            Err(PlotError::NoSeries)
+        ));
+        assert!(matches!(
+            render_svg(&input(&[1.0, 0.0], &ok, &[], YScale::Log)),
+            Err(PlotError::TimeNotSorted { index: 1, .. })
+        ));
+        let backwards = [DoseMark {
+            start_day: 1.0,
+            end_day: 0.5,
+        }];
+        assert!(matches!(
+            render_svg(&input(&times, &ok, &backwards, YScale::Log)),
+            Err(PlotError::InvalidDose { index: 0, .. })
+        ));
+    }
+}
