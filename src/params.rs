@@ -148,8 +148,13 @@ impl Parameters {
     }
 
     /// Sets `p` as a scenario override does, keeping the preset it replaced in the source.
+    /// A value equal to the preset changes nothing (so that `resolved.toml`, which writes
+    /// every value, resolves to the same sources as the run it came from).
     pub fn set(&mut self, p: Param, value: f64) {
         let preset = &self.values[p as usize];
+        if value == preset.value {
+            return;
+        }
         let source = if preset.overridden {
             preset.source.clone()
         } else {
@@ -412,6 +417,11 @@ mod tests {
     fn overrides_keep_the_preset_they_replace() {
         let mut p = resolve(&every_subject()[0]);
         let preset = p.get(Param::LungExtraction);
+        p.set(Param::LungExtraction, preset);
+        assert!(
+            !p.entry(Param::LungExtraction).overridden,
+            "equal to the preset"
+        );
         p.set(Param::LungExtraction, 0.5);
         let entry = p.entry(Param::LungExtraction);
         assert!(entry.overridden);
