@@ -5,6 +5,7 @@
 //! names the file, line and key. Everything after it can assume valid input.
 
 mod file;
+pub mod rules;
 pub mod suggest;
 mod validate;
 
@@ -12,9 +13,10 @@ use std::path::Path;
 
 use crate::dosing::{self, Dose, DoseBlock};
 use crate::error::InputError;
-use crate::params::{Parameters, Subject};
+use crate::params::{Param, Parameters, Subject};
 
-pub use validate::{MAX_DAYS, MAX_SAMPLES};
+pub use rules::MAX_SAMPLES;
+pub use validate::MAX_DAYS;
 
 /// A validated scenario.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,6 +35,9 @@ pub struct Scenario {
     pub output_every_hours: f64,
     /// Threshold for "days with liver cells above" (cells), if the file set one.
     pub liver_threshold_cells: Option<f64>,
+    /// The file's `[parameters]` overrides, kept to re-apply when a sweep changes the
+    /// subject and the presets are resolved again.
+    pub overrides: Vec<(Param, f64)>,
     /// Every parameter, resolved from presets and overrides.
     pub parameters: Parameters,
 }

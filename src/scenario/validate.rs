@@ -7,14 +7,11 @@ use std::path::Path;
 use toml::Spanned;
 
 use super::file::{DoseFile, ScenarioFile};
+use super::rules::{self, Blame};
 use super::{suggest, Scenario};
-use crate::dosing::{self, Amount, DoseBlock};
+use crate::dosing::{Amount, DoseBlock};
 use crate::error::{InputError, Location};
 use crate::params::{self, Param, Subject};
-use crate::presets::Route;
-
-/// Most time-course samples a run keeps in memory (about 110 bytes each).
-pub const MAX_SAMPLES: usize = 5_000_000;
 
 /// Longest time any duration, start, interval or infusion may span (days): 100 years.
 /// Assumption: no question about cell therapy spans longer, and the engine's work grows with
@@ -25,15 +22,8 @@ pub const MAX_DAYS: f64 = 36_525.0;
 /// writer adds a hidden prefix and suffix.
 const MAX_NAME_LEN: usize = 100;
 
-/// Fewer cells than one in an administration is not a dose.
-const MIN_CELLS_PER_DOSE: f64 = 1.0;
-
 /// Most administrations in one block.
 const MAX_COUNT: i64 = 1000;
-
-/// More cells than this in one administration is not a plausible dose (an adult human
-/// body has about 3 x 10^13 cells).
-const MAX_CELLS_PER_DOSE: f64 = 1e12;
 
 /// Turns spans into locations and builds messages.
 struct Checker<'a> {
@@ -91,7 +81,7 @@ impl Checker<'_> {
             Err(self.invalid(
                 value.span(),
                 key,
-                format!("{} is not {required}", readable(v)),
+                format!("{} is not {required}", rules::readable(v)),
                 format!("set `{key}` to {required}"),
             ))
         }
@@ -149,7 +139,7 @@ pub(super) fn validate(raw: ScenarioFile, text: &str, file: &Path) -> Result<Sce
         .dose
         .iter()
         .enumerate()
-        .map(|(i, d)| dose_block(&c, i, d, body_weight_kg))
+        .map(|(i, d)| dose_block(&c, i, d))
         .collect::<Result<Vec<_>, _>>()?;
     if doses.is_empty() {
         return Err(InputError::Invalid {
@@ -162,25 +152,6 @@ pub(super) fn validate(raw: ScenarioFile, text: &str, file: &Path) -> Result<Sce
             fix: "add a `[[dose]]` block with `route` and `cells_per_kg` or `cells`".into(),
         });
     }
-    let depot_routes: Vec<(usize, Route)> = doses
-        .iter()
-        .enumerate()
-        .filter(|(_, d)| d.route.depot().is_some())
-        .map(|(i, d)| (i, d.route))
-        .collect();
-    if let Some(&(i, second)) = depot_routes.iter().find(|(_, r)| *r != depot_routes[0].1) {
-        return Err(c.invalid(
-            raw.dose[i].span(),
-            format!("dose[{}].route", i + 1),
-            format!(
-                "`{second}` and `{}` both leave cells in a local depot, and the model has one \
-                 depot state",
-                depot_routes[0].1
-            ),
-            "simulate the two depot routes as separate scenarios (their outcomes add)",
-        ));
-    }
-
     let sim = &raw.simulation;
     let duration_days = c.days(&sim.duration_days, "simulation.duration_days", true)?;
     let output_every_hours = match &sim.output_every_hours {
@@ -192,25 +163,6 @@ pub(super) fn validate(raw: ScenarioFile, text: &str, file: &Path) -> Result<Sce
             "a number of hours > 0 and at most 100 years",
         )?,
     };
-    let samples = (duration_days * 24.0 / output_every_hours).floor() + 1.0;
-    if samples > MAX_SAMPLES as f64 {
-        let span = sim
-            .output_every_hours
-            .as_ref()
-            .map_or(sim.duration_days.span(), Spanned::span);
-        return Err(c.invalid(
-            span,
-            "simulation.output_every_hours",
-            format!(
-                "{duration_days} days every {output_every_hours} h is {samples:.0} samples, \
-                 more than the {MAX_SAMPLES} a run keeps in memory"
-            ),
-            format!(
-                "set `output_every_hours` to at least {}",
-                (duration_days * 24.0 / (MAX_SAMPLES as f64 - 1.0) * 1e4).ceil() / 1e4
-            ),
-        ));
-    }
     let liver_threshold_cells = sim
         .liver_threshold_cells
         .as_ref()
@@ -224,36 +176,6 @@ pub(super) fn validate(raw: ScenarioFile, text: &str, file: &Path) -> Result<Sce
         })
         .transpose()?;
 
-    let schedule = dosing::expand(&doses, body_weight_kg);
-    if let Some((a, b)) = dosing::first_overlap(&schedule) {
-        return Err(c.invalid(
-            raw.dose[b.block].span(),
-            format!("dose[{}]", b.block + 1),
-            format!(
-                "administration {} at day {} overlaps administration {} of dose[{}] (day {}, \
-                 {} min) by the same route `{}`",
-                b.number,
-                b.start_h / 24.0,
-                a.number,
-                a.block + 1,
-                a.start_h / 24.0,
-                a.duration_h * 60.0,
-                a.route
-            ),
-            "space administrations by more than the infusion length, or give the cells as one \
-             larger dose",
-        ));
-    }
-    let duration_h = duration_days * 24.0;
-    if schedule.iter().all(|d| d.start_h > duration_h) {
-        return Err(c.invalid(
-            sim.duration_days.span(),
-            "simulation.duration_days",
-            format!("every administration starts after day {duration_days}, the end"),
-            "lengthen `duration_days` or move `start_day` earlier",
-        ));
-    }
-
     let subject = Subject {
         species,
         body_weight_kg,
@@ -262,6 +184,7 @@ pub(super) fn validate(raw: ScenarioFile, text: &str, file: &Path) -> Result<Sce
         donor: raw.cells.donor,
     };
     let mut parameters = params::resolve(&subject);
+    let mut overrides = Vec::new();
     for (key, value) in &raw.parameters {
         let name = key.get_ref();
         let param = Param::from_name(name).ok_or_else(|| {
@@ -282,53 +205,64 @@ pub(super) fn validate(raw: ScenarioFile, text: &str, file: &Path) -> Result<Sce
             &format!("{} ({})", param.kind().range(), param.unit()),
         )?;
         parameters.set(param, v);
+        overrides.push((param, v));
     }
-    let flow_sum = parameters.flow_fraction_sum();
-    if flow_sum > 1.0 + 1e-12 {
-        let terms: Vec<String> = Param::FLOW_FRACTIONS
-            .iter()
-            .map(|&p| format!("\"{}\" = {}", p.name(), parameters.get(p)))
-            .collect();
-        // Blame the first flow fraction overridden in the file (only overrides can do this).
-        let first = raw
-            .parameters
-            .keys()
-            .filter(|k| {
-                Param::FLOW_FRACTIONS
-                    .iter()
-                    .any(|p| p.name() == k.get_ref())
-            })
-            .min_by_key(|k| k.span().start)
-            .expect("the presets' flow fractions sum to at most 1, so one was overridden");
-        return Err(c.invalid(
-            first.span(),
-            format!("parameters.\"{}\"", first.get_ref()),
-            format!(
-                "organ flow fractions sum to {flow_sum}, above 1 (all of cardiac output): {}",
-                terms.join(", ")
-            ),
-            "lower the overridden flow fractions so that they sum to at most 1",
-        ));
-    }
-
-    Ok(Scenario {
+    let scenario = Scenario {
         name: name.clone(),
-        description: raw.description,
+        description: raw.description.clone(),
         subject,
         doses,
         duration_days,
         output_every_hours,
         liver_threshold_cells,
+        overrides,
         parameters,
-    })
+    };
+    rules::check(&scenario).map_err(|v| {
+        let (span, key) = blamed(&raw, &v);
+        c.invalid(span, key, v.problem, v.fix)
+    })?;
+    Ok(scenario)
 }
 
-fn dose_block(
-    c: &Checker,
-    index: usize,
-    raw: &Spanned<DoseFile>,
-    body_weight_kg: f64,
-) -> Result<DoseBlock, InputError> {
+/// The span of the file that a rule violation is about, and the key as written there.
+fn blamed(raw: &ScenarioFile, v: &rules::Violation) -> (Range<usize>, String) {
+    let sim = &raw.simulation;
+    let span = match v.blame {
+        Blame::Dose(i) | Blame::DoseRoute(i) => raw.dose[i].span(),
+        Blame::DoseAmount(i) => {
+            let d = raw.dose[i].get_ref();
+            d.cells_per_kg
+                .as_ref()
+                .or(d.cells.as_ref())
+                .map_or(raw.dose[i].span(), Spanned::span)
+        }
+        Blame::Duration => sim.duration_days.span(),
+        Blame::OutputEvery => sim
+            .output_every_hours
+            .as_ref()
+            .map_or(sim.duration_days.span(), Spanned::span),
+        Blame::FlowFractions => {
+            // The first flow fraction overridden in the file: only overrides break the rule.
+            let first = raw
+                .parameters
+                .keys()
+                .filter(|k| {
+                    Param::FLOW_FRACTIONS
+                        .iter()
+                        .any(|p| p.name() == k.get_ref())
+                })
+                .min_by_key(|k| k.span().start);
+            if let Some(k) = first {
+                return (k.span(), format!("parameters.\"{}\"", k.get_ref()));
+            }
+            0..0
+        }
+    };
+    (span, v.key.clone())
+}
+
+fn dose_block(c: &Checker, index: usize, raw: &Spanned<DoseFile>) -> Result<DoseBlock, InputError> {
     let d = raw.get_ref();
     let key = |field: &str| format!("dose[{}].{field}", index + 1);
     let amount = match (&d.cells_per_kg, &d.cells) {
@@ -358,26 +292,6 @@ fn dose_block(
             ))
         }
     };
-    let cells = amount.cells(body_weight_kg);
-    if !(MIN_CELLS_PER_DOSE..=MAX_CELLS_PER_DOSE).contains(&cells) {
-        let (field, value) = match (&d.cells_per_kg, &d.cells) {
-            (Some(per_kg), _) => ("cells_per_kg", per_kg),
-            (None, Some(total)) => ("cells", total),
-            (None, None) => unreachable!("an amount was parsed above"),
-        };
-        return Err(c.invalid(
-            value.span(),
-            key(field),
-            format!(
-                "{} cells in one administration ({body_weight_kg} kg) is not a plausible dose",
-                readable(cells)
-            ),
-            format!(
-                "give from {MIN_CELLS_PER_DOSE} to {MAX_CELLS_PER_DOSE:e} cells per \
-                 administration; check the exponent and per-kg vs total"
-            ),
-        ));
-    }
     let count = match &d.count {
         None => 1,
         Some(n) => {
@@ -426,14 +340,4 @@ fn dose_block(
         start_day,
         infusion_minutes,
     })
-}
-
-/// A number for a message: plain when of ordinary size, in exponent form otherwise (so that
-/// 1e300 does not print as 301 digits).
-fn readable(v: f64) -> String {
-    if v == 0.0 || !v.is_finite() || (1e-4..1e9).contains(&v.abs()) {
-        format!("{v}")
-    } else {
-        format!("{v:e}")
-    }
 }
