@@ -47,5 +47,6 @@ pub mod plot;
 pub mod presets;
 pub mod scenario;
 pub mod simulation;
+pub mod sweep;
 pub mod sourced;
 pub mod timecourse;

@@ -67,11 +67,22 @@ impl Scenario {
 
 /// Parses and validates scenario text read from `file`.
 pub fn parse(text: &str, file: &Path) -> Result<Scenario, InputError> {
+    parse_checked(text, file, true)
+}
+
+/// Parses scenario text checking each value on its own but not the rules that tie values
+/// together (`rules::check`): a sweep checks its axis values this way against the base
+/// scenario, and the cross-value rules per point, once every value of the point is known.
+pub fn parse_values(text: &str, file: &Path) -> Result<Scenario, InputError> {
+    parse_checked(text, file, false)
+}
+
+fn parse_checked(text: &str, file: &Path, cross_rules: bool) -> Result<Scenario, InputError> {
     let raw: file::ScenarioFile = toml::from_str(text).map_err(|e| InputError::Syntax {
         file: file.to_path_buf(),
         message: suggest::explain(&e.to_string()),
     })?;
-    validate::validate(raw, text, file)
+    validate::validate(raw, text, file, cross_rules)
 }
 
 /// Reads and validates a scenario file.

@@ -88,7 +88,12 @@ impl Checker<'_> {
     }
 }
 
-pub(super) fn validate(raw: ScenarioFile, text: &str, file: &Path) -> Result<Scenario, InputError> {
+pub(super) fn validate(
+    raw: ScenarioFile,
+    text: &str,
+    file: &Path,
+    cross_rules: bool,
+) -> Result<Scenario, InputError> {
     let c = Checker { file, text };
 
     let name = raw.name.get_ref();
@@ -218,6 +223,9 @@ pub(super) fn validate(raw: ScenarioFile, text: &str, file: &Path) -> Result<Sce
         overrides,
         parameters,
     };
+    if !cross_rules {
+        return Ok(scenario);
+    }
     rules::check(&scenario).map_err(|v| {
         let (span, key) = blamed(&raw, &v);
         c.invalid(span, key, v.problem, v.fix)

@@ -1,6 +1,8 @@
 //! The command line: argument definitions and the commands that read scenarios, run them
-//! and write their outputs. Only this module, `output` and `plot` touch files or the
-//! terminal.
+//! and write their outputs. Only this module, `output` and `plot` (and the sweep runner,
+//! which streams its rows) touch files or the terminal.
+
+mod sweep;
 
 use std::path::{Path, PathBuf};
 
@@ -77,6 +79,54 @@ cell, donor and disease presets and the scenario's overrides: value, unit and so
         /// Scenario file (TOML).
         scenario: PathBuf,
     },
+    /// Run a parameter sweep in parallel and write one CSV row per grid point.
+    #[command(
+        long_about = "Run every point of a sweep file's grid (the Cartesian product of its \
+axes over a base scenario) on all cores, streaming one row per point to \
+OUT/<name>/sweep.csv in grid order (the same file for any thread count): the point index, \
+its axis values, its metrics, and `error` for a point whose values break a scenario rule. \
+Rows go to sweep.csv.partial until the last one is written; --resume continues an \
+interrupted run. --shard K/N runs one of N slices (for a SLURM array or a Kubernetes \
+indexed job; join them with `cellpk merge`). Figures from the sweep's [[plot]] blocks are \
+drawn when the whole grid is done.",
+        after_help = "Examples:\n  cellpk sweep scenarios/sweeps/human_dose_interval_route.toml\n  \
+cellpk sweep scenarios/sweeps/human_dose_interval_route.toml --threads 2 --resume\n  \
+cellpk sweep scenarios/sweeps/human_dose_interval_route.toml --shard 3/10"
+    )]
+    Sweep {
+        /// Sweep file (TOML).
+        sweep: PathBuf,
+        /// Worker threads (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Directory that receives the sweep's directory.
+        #[arg(long, default_value = "output")]
+        out: PathBuf,
+        /// Continue an interrupted run from the rows already on disk.
+        #[arg(long)]
+        resume: bool,
+        /// Run only slice K of N (1 <= K <= N) of the grid.
+        #[arg(long, value_name = "K/N", value_parser = sweep::parse_shard)]
+        shard: Option<crate::sweep::run::Shard>,
+    },
+    /// Join the CSVs of a sweep's shards into the whole sweep's CSV.
+    #[command(
+        long_about = "Join shard CSVs written by `cellpk sweep --shard K/N` into \
+OUT/<name>/sweep.csv, refusing shards of another sweep, overlapping shards and gaps, then \
+draw the sweep's figures.",
+        after_help = "Example:\n  cellpk merge scenarios/sweeps/human_dose_interval_route.toml \
+output/human_dose_interval_route/sweep.shard-*-of-10.csv"
+    )]
+    Merge {
+        /// The sweep file the shards were run from.
+        sweep: PathBuf,
+        /// Shard CSV files.
+        #[arg(required = true)]
+        shards: Vec<PathBuf>,
+        /// Directory that receives the sweep's directory.
+        #[arg(long, default_value = "output")]
+        out: PathBuf,
+    },
 }
 
 /// Runs a parsed command line. Bad input comes back as an `InputError` inside the
@@ -90,6 +140,22 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
         } => run(&scenario, &out, y_scale),
         Command::Check { files } => check(&files),
         Command::Params { scenario } => emit(&resolved::params_table(&scenario::load(&scenario)?)),
+        Command::Sweep {
+            sweep,
+            threads,
+            out,
+            resume,
+            shard,
+        } => sweep::run(
+            &sweep,
+            &crate::sweep::run::Options {
+                threads,
+                out,
+                resume,
+                shard,
+            },
+        ),
+        Command::Merge { sweep, shards, out } => sweep::merge(&sweep, &shards, &out),
     }
 }
 
@@ -119,7 +185,7 @@ fn run(file: &Path, out: &Path, y_scale: Scale) -> anyhow::Result<()> {
 }
 
 /// Writes to stdout; a closed pipe (`cellpk params x | head`) is not an error.
-fn emit(text: &str) -> anyhow::Result<()> {
+pub(crate) fn emit(text: &str) -> anyhow::Result<()> {
     use std::io::Write;
     match std::io::stdout().lock().write_all(text.as_bytes()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
@@ -155,7 +221,16 @@ fn check(files: &[PathBuf]) -> anyhow::Result<()> {
 
 /// Whether an error is bad input (exit code 2) rather than a failure while working.
 pub fn is_bad_input(err: &anyhow::Error) -> bool {
+    use crate::sweep::{merge::MergeError, run::RunError};
     err.downcast_ref::<InputError>().is_some()
+        || matches!(
+            err.downcast_ref::<RunError>(),
+            Some(RunError::PartialExists { .. } | RunError::PartialMismatch { .. })
+        )
+        || matches!(
+            err.downcast_ref::<MergeError>(),
+            Some(MergeError::Bad { .. } | MergeError::Incomplete { .. })
+        )
 }
 
 fn plots(

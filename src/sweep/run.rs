@@ -1,0 +1,349 @@
+//! Running a sweep: points in parallel, rows streamed to CSV in grid order, resumable, and
+//! sliceable into shards for a cluster.
+//!
+//! Points are computed in chunks: rayon evaluates a chunk's points in parallel, then its
+//! rows are appended in index order, so memory does not grow with the grid and the file is
+//! the same for any number of threads. Rows go to `<csv>.partial`, renamed to the final
+//! name when the last row is written; `--resume` continues a partial file after its last
+//! complete row.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufRead, BufReader, IsTerminal, Seek, Write};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+
+use super::Sweep;
+use crate::simulation;
+
+/// Points evaluated between two writes, per thread: large enough to keep threads busy,
+/// small enough that an interrupted run loses little.
+const CHUNK_PER_THREAD: u64 = 2048;
+
+/// A slice of the grid: shard `k` of `n` (1-based), a contiguous range of point indices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// Which shard, 1..=n.
+    pub k: u64,
+    /// How many shards.
+    pub n: u64,
+}
+
+impl Shard {
+    /// Parses `K/N` with 1 <= K <= N.
+    pub fn parse(text: &str) -> Result<Shard, String> {
+        let parsed = text
+            .split_once('/')
+            .and_then(|(k, n)| Some((k.trim().parse().ok()?, n.trim().parse().ok()?)));
+        match parsed {
+            Some((k, n)) if (1..=n).contains(&k) => Ok(Shard { k, n }),
+            _ => Err(format!(
+                "`{text}` is not a shard K/N with 1 <= K <= N (e.g. `--shard 3/10`)"
+            )),
+        }
+    }
+
+    /// The point indices of this shard in a grid of `total` points: shards differ in size
+    /// by at most one point and together cover the grid exactly once.
+    pub fn range(self, total: u64) -> Range<u64> {
+        let edge = |k: u64| (u128::from(total) * u128::from(k) / u128::from(self.n)) as u64;
+        edge(self.k - 1)..edge(self.k)
+    }
+}
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Worker threads (all cores when `None`).
+    pub threads: Option<usize>,
+    /// Directory that receives `<name>/`.
+    pub out: PathBuf,
+    /// Continue a partial file instead of refusing to overwrite it.
+    pub resume: bool,
+    /// Run only this slice of the grid.
+    pub shard: Option<Shard>,
+}
+
+/// What a finished run did.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    /// The CSV written.
+    pub csv: PathBuf,
+    /// Points computed by this run (not counting resumed rows).
+    pub computed: u64,
+    /// Rows already on disk when resumed.
+    pub resumed: u64,
+    /// Rows reporting a broken rule instead of metrics.
+    pub error_rows: u64,
+    /// Wall time of this run.
+    pub elapsed: Duration,
+    /// Threads used.
+    pub threads: usize,
+}
+
+/// Why a run stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// A partial file exists and `--resume` was not given.
+    #[error(
+        "{} holds {rows} rows of an unfinished run; pass --resume to continue it, or delete \
+         the file to start again",
+        path.display()
+    )]
+    PartialExists {
+        /// The partial file.
+        path: PathBuf,
+        /// Its complete rows.
+        rows: u64,
+    },
+    /// The partial file does not belong to this sweep.
+    #[error(
+        "{} does not continue this sweep ({why}); delete it to start again",
+        path.display()
+    )]
+    PartialMismatch {
+        /// The partial file.
+        path: PathBuf,
+        /// What differs.
+        why: String,
+    },
+    /// Reading or writing failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the system said.
+        source: io::Error,
+    },
+}
+
+/// The CSV file of a sweep (or of one shard) under `out`.
+pub fn csv_path(sweep: &Sweep, out: &Path, shard: Option<Shard>) -> PathBuf {
+    let file = match shard {
+        None => "sweep.csv".to_string(),
+        Some(s) => format!("sweep.shard-{}-of-{}.csv", s.k, s.n),
+    };
+    out.join(&sweep.name).join(file)
+}
+
+/// `point,<axis paths>,<metric names>,error`.
+pub fn header(sweep: &Sweep) -> String {
+    let mut h = String::from("point");
+    for a in &sweep.axes {
+        h.push(',');
+        h.push_str(&csv_field(&a.path));
+    }
+    for m in &sweep.metrics {
+        h.push(',');
+        h.push_str(m.name());
+    }
+    h.push_str(",error");
+    h
+}
+
+/// A CSV field, quoted when it holds a comma, quote or line break.
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
+/// The row of point `index`: its axis values, then its metrics, or an empty metric for
+/// each column and the broken rule in `error`.
+pub fn row(sweep: &Sweep, index: u64) -> (String, bool) {
+    let mut line = index.to_string();
+    for (axis, k) in sweep.axes.iter().zip(sweep.digits(index)) {
+        line.push(',');
+        line.push_str(&csv_field(&axis.values[k].to_string()));
+    }
+    let ok = match sweep.scenario(index) {
+        Ok(s) => {
+            let m = simulation::metrics_only(&s);
+            for metric in &sweep.metrics {
+                line.push_str(&format!(",{:e}", metric.value(&m)));
+            }
+            line.push(',');
+            true
+        }
+        Err(v) => {
+            line.push_str(&",".repeat(sweep.metrics.len()));
+            line.push(',');
+            line.push_str(&csv_field(&format!("{}: {}", v.key, v.problem)));
+            false
+        }
+    };
+    (line, ok)
+}
+
+/// Runs `sweep` (or one shard of it) and writes its CSV.
+pub fn execute(sweep: &Sweep, opts: &Options) -> Result<Summary, RunError> {
+    let started = Instant::now();
+    let csv = csv_path(sweep, &opts.out, opts.shard);
+    let partial = csv.with_extension("csv.partial");
+    let io_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| RunError::Io {
+            path: path.clone(),
+            source,
+        }
+    };
+    let range = opts.shard.map_or(0..sweep.len(), |s| s.range(sweep.len()));
+    let header = header(sweep);
+
+    let dir = csv.parent().expect("csv_path puts the file in a directory");
+    fs::create_dir_all(dir).map_err(io_err(dir))?;
+    let resumed = if partial.exists() {
+        let rows = complete_rows(&partial, &header, range.start)?;
+        if !opts.resume {
+            return Err(RunError::PartialExists {
+                path: partial,
+                rows: rows.count,
+            });
+        }
+        let file = OpenOptions::new()
+            .write(true)
+            .open(&partial)
+            .map_err(io_err(&partial))?;
+        file.set_len(rows.bytes).map_err(io_err(&partial))?;
+        rows.count
+    } else {
+        let mut file = File::create(&partial).map_err(io_err(&partial))?;
+        writeln!(file, "{header}").map_err(io_err(&partial))?;
+        0
+    };
+    let mut file = OpenOptions::new()
+        .append(true)
+        .open(&partial)
+        .map_err(io_err(&partial))?;
+
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads.unwrap_or(0))
+        .build()
+        .expect("a thread pool with a valid thread count builds");
+    let threads = pool.current_num_threads();
+    let chunk = CHUNK_PER_THREAD * threads as u64;
+    let todo = range.start + resumed..range.end;
+    let progress = progress_bar(todo.end - todo.start);
+    let mut error_rows = 0;
+    let mut lo = todo.start;
+    while lo < todo.end {
+        let hi = (lo + chunk).min(todo.end);
+        let rows: Vec<(String, bool)> =
+            pool.install(|| (lo..hi).into_par_iter().map(|i| row(sweep, i)).collect());
+        let mut text = String::with_capacity(rows.iter().map(|r| r.0.len() + 1).sum());
+        for (line, ok) in rows {
+            text.push_str(&line);
+            text.push('\n');
+            error_rows += u64::from(!ok);
+        }
+        file.write_all(text.as_bytes()).map_err(io_err(&partial))?;
+        progress.inc(hi - lo);
+        lo = hi;
+    }
+    file.sync_all().map_err(io_err(&partial))?;
+    drop(file);
+    fs::rename(&partial, &csv).map_err(io_err(&csv))?;
+    progress.finish_and_clear();
+    Ok(Summary {
+        csv,
+        computed: todo.end - todo.start,
+        resumed,
+        error_rows,
+        elapsed: started.elapsed(),
+        threads,
+    })
+}
+
+/// Complete rows of a partial file: how many, and where the last one ends.
+struct Rows {
+    count: u64,
+    bytes: u64,
+}
+
+/// Reads a partial file, checking its header and that its rows are the points `first`,
+/// `first + 1`, ... in order; a last line without its newline (cut by a kill) is not
+/// counted.
+fn complete_rows(path: &Path, header: &str, first: u64) -> Result<Rows, RunError> {
+    let mismatch = |why: String| RunError::PartialMismatch {
+        path: path.to_path_buf(),
+        why,
+    };
+    let io_err = |source| RunError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut reader = BufReader::new(File::open(path).map_err(io_err)?);
+    let mut line = String::new();
+    let mut bytes = reader.read_line(&mut line).map_err(io_err)? as u64;
+    if line.trim_end_matches('\n') != header {
+        return Err(mismatch("its header differs".into()));
+    }
+    let mut count = 0;
+    loop {
+        line.clear();
+        let n = reader.read_line(&mut line).map_err(io_err)?;
+        if n == 0 || !line.ends_with('\n') {
+            break;
+        }
+        let index = line.split(',').next().and_then(|f| f.parse::<u64>().ok());
+        if index != Some(first + count) {
+            return Err(mismatch(format!(
+                "row {} should be point {}",
+                count + 1,
+                first + count
+            )));
+        }
+        count += 1;
+        bytes += n as u64;
+    }
+    reader.stream_position().map_err(io_err)?;
+    Ok(Rows { count, bytes })
+}
+
+/// A progress bar on stderr when it is a terminal, hidden otherwise.
+fn progress_bar(len: u64) -> indicatif::ProgressBar {
+    if !io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} points  {per_sec}  eta {eta}",
+        )
+        .expect("the progress template is valid"),
+    );
+    bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_cover_the_grid_once() {
+        for total in [0u64, 1, 7, 3150, 1_000_003] {
+            for n in 1..=9 {
+                let mut next = 0;
+                for k in 1..=n {
+                    let r = Shard { k, n }.range(total);
+                    assert_eq!(r.start, next);
+                    next = r.end;
+                }
+                assert_eq!(next, total);
+            }
+        }
+        assert!(Shard::parse("0/3").is_err());
+        assert!(Shard::parse("4/3").is_err());
+        assert_eq!(Shard::parse("2/3"), Ok(Shard { k: 2, n: 3 }));
+    }
+
+    #[test]
+    fn fields_with_commas_are_quoted() {
+        assert_eq!(csv_field("a,b \"c\""), "\"a,b \"\"c\"\"\"");
+        assert_eq!(csv_field("plain"), "plain");
+    }
+}

@@ -1,0 +1,307 @@
+//! Sweeps end to end: the CSV equals one-by-one runs, is identical for any thread count,
+//! resumes to the same file after an interruption, splits into shards that merge into the
+//! whole, and bad sweep files fail before any work.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use cellpk::output::resolved::resolved_toml;
+
+/// A small grid over a short human scenario: 2 routes x 3 counts x 2 intervals x 3 doses,
+/// with one interval short enough for the 2-day infusions to overlap (error rows).
+const BASE: &str = r#"
+name = "base"
+[subject]
+species = "human"
+disease = "compensated_cirrhosis"
+[cells]
+source = "adipose"
+donor = "allogeneic"
+[[dose]]
+route = "portal_vein"
+cells_per_kg = 1e6
+count = 2
+interval_days = 3
+infusion_minutes = 0
+[simulation]
+duration_days = 12
+liver_threshold_cells = 1e5
+"#;
+
+const SWEEP: &str = r#"
+name = "small"
+base = "base.toml"
+[[axis]]
+path = "dose.route"
+values = ["portal_vein", "peripheral_vein"]
+[[axis]]
+path = "dose.count"
+values = [1, 2, 3]
+[[axis]]
+path = "dose.interval_days"
+values = [0.5, 4]
+[[axis]]
+path = "dose[1].cells_per_kg"
+logspace = { from = 1e5, to = 1e7, steps = 3 }
+[[axis]]
+path = "dose.infusion_minutes"
+values = [0, 1440]
+"#;
+
+struct Setup {
+    dir: tempfile::TempDir,
+}
+
+impl Setup {
+    fn new(sweep: &str) -> Setup {
+        let dir = tempfile::tempdir().expect("temp dir");
+        fs::write(dir.path().join("base.toml"), BASE).expect("write base");
+        fs::write(dir.path().join("sweep.toml"), sweep).expect("write sweep");
+        Setup { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn sweep(&self, args: &[&str]) -> std::process::Output {
+        Command::cargo_bin("cellpk")
+            .expect("binary")
+            .arg("sweep")
+            .arg(self.path("sweep.toml"))
+            .arg("--out")
+            .arg(self.path("out"))
+            .args(args)
+            .output()
+            .expect("cellpk runs")
+    }
+
+    fn csv(&self, file: &str) -> String {
+        fs::read_to_string(self.path("out").join("small").join(file)).expect("sweep CSV")
+    }
+}
+
+fn ok(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn rows_equal_one_by_one_runs_and_report_broken_rules() {
+    let s = Setup::new(SWEEP);
+    ok(&s.sweep(&["--threads", "2"]));
+    let csv = s.csv("sweep.csv");
+    let sweep = cellpk::sweep::load(&s.path("sweep.toml")).expect("valid sweep");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len() as u64, sweep.len() + 1);
+    let header: Vec<&str> = lines[0].split(',').collect();
+    let mut error_rows = 0;
+    for (i, line) in lines[1..].iter().enumerate() {
+        let fields: Vec<&str> = line.splitn(header.len(), ',').collect();
+        let scenario = match sweep.scenario(i as u64) {
+            Ok(sc) => sc,
+            Err(v) => {
+                assert!(fields.last().expect("error").contains(&v.key), "{line}");
+                error_rows += 1;
+                continue;
+            }
+        };
+        // Run the point as its own scenario file through `cellpk run`.
+        let file = s.path(&format!("point{i}.toml"));
+        fs::write(&file, resolved_toml(&scenario, "sweep test")).expect("write point");
+        let run = Command::cargo_bin("cellpk")
+            .expect("binary")
+            .args(["run", &file.display().to_string(), "--out"])
+            .arg(s.path("runs"))
+            .output()
+            .expect("cellpk runs");
+        ok(&run);
+        let metrics =
+            fs::read_to_string(s.path("runs").join("base").join("metrics.csv")).expect("metrics");
+        for (name, value) in header.iter().zip(&fields).skip(6).take(header.len() - 7) {
+            let want: f64 = metrics
+                .lines()
+                .find(|l| l.starts_with(&format!("all,,,{name},")))
+                .and_then(|l| l.split(',').nth(4))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("{name} in metrics.csv"));
+            let got: f64 = value.parse().expect("metric value");
+            assert!(
+                (got - want).abs() <= 1e-9 * want.abs() + 1e-12,
+                "point {i} {name}: sweep {got} vs run {want}"
+            );
+        }
+    }
+    assert!(error_rows > 0, "2-day infusions 0.5 days apart overlap");
+    assert!(error_rows < lines.len() - 1);
+}
+
+#[test]
+fn one_and_two_threads_write_the_same_file() {
+    let s = Setup::new(SWEEP);
+    ok(&s.sweep(&["--threads", "1"]));
+    let one = s.csv("sweep.csv");
+    ok(&s.sweep(&["--threads", "2"]));
+    assert_eq!(one, s.csv("sweep.csv"));
+}
+
+#[test]
+fn resume_after_an_interruption_gives_the_uninterrupted_file() {
+    let s = Setup::new(SWEEP);
+    ok(&s.sweep(&[]));
+    let whole = s.csv("sweep.csv");
+    let partial = s.path("out").join("small").join("sweep.csv.partial");
+    let header_end = whole.find('\n').expect("header") + 1;
+    // Cut where a kill could leave the file: after the header, mid-row, at a row's end.
+    for cut in [
+        header_end,
+        whole.len() / 3,
+        whole.len() / 2 + 7,
+        whole.len() - 1,
+    ] {
+        fs::remove_file(s.path("out").join("small").join("sweep.csv")).ok();
+        fs::write(&partial, &whole[..cut]).expect("write partial");
+        let refused = s.sweep(&[]);
+        assert_eq!(
+            refused.status.code(),
+            Some(2),
+            "a partial file is not overwritten"
+        );
+        assert!(String::from_utf8_lossy(&refused.stderr).contains("--resume"));
+        ok(&s.sweep(&["--resume", "--threads", "2"]));
+        assert_eq!(s.csv("sweep.csv"), whole, "resumed from byte {cut}");
+        assert!(!partial.exists());
+    }
+}
+
+#[test]
+fn shards_merge_into_the_whole_and_gaps_are_refused() {
+    let s = Setup::new(SWEEP);
+    ok(&s.sweep(&[]));
+    let whole = s.csv("sweep.csv");
+    let shard = |k: u32| {
+        s.path("out")
+            .join("small")
+            .join(format!("sweep.shard-{k}-of-3.csv"))
+    };
+    for k in 1..=3 {
+        ok(&s.sweep(&["--shard", &format!("{k}/3")]));
+    }
+    fs::remove_file(s.path("out").join("small").join("sweep.csv")).expect("remove whole");
+    let merge = |parts: &[PathBuf]| {
+        Command::cargo_bin("cellpk")
+            .expect("binary")
+            .arg("merge")
+            .arg(s.path("sweep.toml"))
+            .args(parts)
+            .arg("--out")
+            .arg(s.path("out"))
+            .output()
+            .expect("cellpk runs")
+    };
+    let gap = merge(&[shard(1), shard(3)]);
+    assert_eq!(gap.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&gap.stderr).contains("gap"));
+    let overlap = merge(&[shard(1), shard(1), shard(2), shard(3)]);
+    assert_eq!(overlap.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&overlap.stderr).contains("overlaps"));
+    let missing_end = merge(&[shard(1), shard(2)]);
+    assert_eq!(missing_end.status.code(), Some(2));
+    assert!(!s.path("out").join("small").join("sweep.csv").exists());
+    ok(&merge(&[shard(3), shard(1), shard(2)]));
+    assert_eq!(s.csv("sweep.csv"), whole);
+}
+
+/// Each bad sweep: (what replaces what in the valid file, expected message parts).
+const BAD: &[(&str, &str, &[&str])] = &[
+    (
+        "path = \"dose.count\"",
+        "path = \"dose.cont\"",
+        &["`axis[2].path`", "did you mean `dose.count`?"],
+    ),
+    (
+        "\"peripheral_vein\"]",
+        "\"arm_vein\"]",
+        &[
+            "axis[1] (dose.route)",
+            "value arm_vein",
+            "`peripheral_vein`",
+        ],
+    ),
+    (
+        "values = [1, 2, 3]",
+        "values = [1, 2.5, 3]",
+        &["`axis[2].values`", "not a whole number"],
+    ),
+    (
+        "values = [0.5, 4]",
+        "values = [-1, 4]",
+        &["axis[3] (dose.interval_days)", "value -1", "interval_days"],
+    ),
+    (
+        "values = [0, 1440]",
+        "values = []",
+        &["`axis[5].values`", "no values"],
+    ),
+    ("from = 1e5", "from = 0", &["`axis[4].logspace`", "> 0"]),
+    (
+        "values = [0, 1440]",
+        "values = [0, 1440]\nlinspace = { from = 0, to = 1, steps = 2 }",
+        &["exactly one of"],
+    ),
+    (
+        "base = \"base.toml\"",
+        "base = \"nothing.toml\"",
+        &["nothing.toml", "cannot read"],
+    ),
+    (
+        "values = [0, 1440]",
+        "values = [0, 1440]\n[output]\nmetrics = [\"liver_aux\"]",
+        &["`output.metrics`", "did you mean `liver_auc`?"],
+    ),
+    (
+        "name = \"small\"",
+        "name = \"small\"\nspeed = 3",
+        &["unknown field `speed`"],
+    ),
+];
+
+#[test]
+fn bad_sweep_files_fail_before_any_work() {
+    for (from, to, expected) in BAD {
+        assert!(SWEEP.contains(from), "{from}");
+        let s = Setup::new(&SWEEP.replacen(from, to, 1));
+        let out = s.sweep(&[]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{to}: {stderr}");
+        for part in *expected {
+            assert!(
+                stderr.contains(part),
+                "{to}: stderr lacks {part:?}:\n{stderr}"
+            );
+        }
+        assert!(!s.path("out").exists(), "{to}: nothing may be written");
+    }
+}
+
+#[test]
+fn plot_blocks_must_fix_every_free_axis() {
+    let with_plot = format!(
+        "{SWEEP}\n[[plot]]\nkind = \"heatmap\"\nmetric = \"liver_auc\"\nx = \"dose[1].cells_per_kg\"\n\
+         y = \"dose.count\"\nwhere = {{ \"dose.route\" = \"portal_vein\", \"dose.interval_days\" = 4 }}\n"
+    );
+    let s = Setup::new(&with_plot);
+    let out = s.sweep(&[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("axis `dose.infusion_minutes` is neither drawn nor fixed"),
+        "{stderr}"
+    );
+    assert!(!Path::new(&s.path("out")).exists());
+}
