@@ -71,4 +71,14 @@ pub enum InputError {
         /// Files checked.
         total: usize,
     },
+    /// A command-line argument is not acceptable.
+    #[error("`{argument}`: {problem}\n  fix: {fix}")]
+    Argument {
+        /// The argument, e.g. `--compartment`.
+        argument: String,
+        /// What is wrong with it.
+        problem: String,
+        /// How to fix it.
+        fix: String,
+    },
 }

@@ -2,6 +2,7 @@
 //! and write their outputs. Only this module, `output` and `plot` (and the sweep runner,
 //! which streams its rows) touch files or the terminal.
 
+mod compare;
 mod sweep;
 
 use std::path::{Path, PathBuf};
@@ -109,6 +110,57 @@ cellpk sweep scenarios/sweeps/human_dose_interval_route.toml --shard 3/10"
         #[arg(long, value_name = "K/N", value_parser = sweep::parse_shard)]
         shard: Option<crate::sweep::run::Shard>,
     },
+    /// Run several scenarios and compare them: overlay, bar chart and table of metrics.
+    #[command(
+        long_about = "Run several scenarios (e.g. the same dose by five routes) and write, to \
+OUT/<name>/: overlay.png/.svg (one compartment or total over time, one curve per \
+scenario, doses marked), bars.png/.svg (chosen metrics, each relative to the highest \
+scenario) and metrics.csv (scenario, metric, value, unit). The scenarios must share \
+duration_days and output_every_hours.",
+        after_help = "Example:\n  cellpk compare scenarios/human_decompensated_*.toml \
+--compartment liver --metrics liver_auc,liver_reached_fraction,lung_peak --name routes"
+    )]
+    Compare {
+        /// Scenario files (TOML), two or more.
+        #[arg(required = true)]
+        scenarios: Vec<PathBuf>,
+        /// Compartment or total to overlay: a state name, `blood` or `liver`.
+        #[arg(long, default_value = "liver")]
+        compartment: String,
+        /// Metrics to compare, comma-separated.
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "liver_auc,liver_engrafted_auc,liver_reached_fraction,lung_peak"
+        )]
+        metrics: Vec<String>,
+        /// Name of the output directory.
+        #[arg(long, default_value = "compare")]
+        name: String,
+        /// Directory that receives it.
+        #[arg(long, default_value = "output")]
+        out: PathBuf,
+        /// Y axis of the overlay.
+        #[arg(long, value_enum, default_value_t = Scale::Log)]
+        y_scale: Scale,
+    },
+    /// Draw a sweep's figures ([[plot]] blocks) from its CSV.
+    #[command(
+        long_about = "Draw the [[plot]] blocks of a sweep file (heatmaps faceted by an axis, \
+line plots) from the sweep's CSV, as 300-dpi PNG and SVG beside the CSV. Use it to redraw \
+after editing the plot blocks, without running the sweep again.",
+        after_help = "Example:\n  cellpk plot scenarios/sweeps/human_dose_interval_route.toml"
+    )]
+    Plot {
+        /// The sweep file.
+        sweep: PathBuf,
+        /// The sweep CSV (default: OUT/<name>/sweep.csv).
+        #[arg(long)]
+        csv: Option<PathBuf>,
+        /// Directory holding the sweep's directory.
+        #[arg(long, default_value = "output")]
+        out: PathBuf,
+    },
     /// Join the CSVs of a sweep's shards into the whole sweep's CSV.
     #[command(
         long_about = "Join shard CSVs written by `cellpk sweep --shard K/N` into \
@@ -156,6 +208,22 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
             },
         ),
         Command::Merge { sweep, shards, out } => sweep::merge(&sweep, &shards, &out),
+        Command::Plot { sweep, csv, out } => sweep::plot(&sweep, csv.as_deref(), &out),
+        Command::Compare {
+            scenarios,
+            compartment,
+            metrics,
+            name,
+            out,
+            y_scale,
+        } => compare::compare(&compare::Request {
+            scenarios,
+            compartment,
+            metrics,
+            name,
+            out,
+            y_scale,
+        }),
     }
 }
 
@@ -221,7 +289,7 @@ fn check(files: &[PathBuf]) -> anyhow::Result<()> {
 
 /// Whether an error is bad input (exit code 2) rather than a failure while working.
 pub fn is_bad_input(err: &anyhow::Error) -> bool {
-    use crate::sweep::{merge::MergeError, run::RunError};
+    use crate::sweep::{merge::MergeError, plots::FigureError, run::RunError};
     err.downcast_ref::<InputError>().is_some()
         || matches!(
             err.downcast_ref::<RunError>(),
@@ -231,6 +299,10 @@ pub fn is_bad_input(err: &anyhow::Error) -> bool {
             err.downcast_ref::<MergeError>(),
             Some(MergeError::Bad { .. } | MergeError::Incomplete { .. })
         )
+        || matches!(
+            err.downcast_ref::<FigureError>(),
+            Some(FigureError::Csv { .. })
+        )
 }
 
 fn plots(
@@ -239,7 +311,6 @@ fn plots(
     scale: Scale,
 ) -> anyhow::Result<(Vec<u8>, String)> {
     let tc = &outcome.timecourse;
-    let time_days: Vec<f64> = tc.time_h.iter().map(|t| t / 24.0).collect();
     let series: Vec<Series> = Compartment::ALL
         .iter()
         .map(|c| Series {
@@ -248,29 +319,46 @@ fn plots(
         })
         .filter(|s| s.values.iter().any(|&v| v > 0.0))
         .collect();
-    let doses: Vec<DoseMark> = outcome
-        .schedule
+    let title = format!("{}: cells by compartment", scenario.name);
+    let doses = dose_marks(&outcome.schedule, scenario.duration_h());
+    time_course_figure(&title, &tc.time_h, &series, &doses, scale, "timecourse")
+}
+
+/// Dose marks for the administrations given within `duration_h`.
+fn dose_marks(schedule: &[crate::dosing::Dose], duration_h: f64) -> Vec<DoseMark> {
+    schedule
         .iter()
-        .filter(|d| d.start_h <= scenario.duration_h())
+        .filter(|d| d.start_h <= duration_h)
         .map(|d| DoseMark {
             start_day: d.start_h / 24.0,
-            end_day: d.end_h().min(scenario.duration_h()) / 24.0,
+            end_day: d.end_h().min(duration_h) / 24.0,
         })
-        .collect();
-    let title = format!("{}: cells by compartment", scenario.name);
+        .collect()
+}
+
+/// A time-course figure as PNG and SVG; `file` names it in error messages.
+fn time_course_figure(
+    title: &str,
+    time_h: &[f64],
+    series: &[Series],
+    doses: &[DoseMark],
+    scale: Scale,
+    file: &str,
+) -> anyhow::Result<(Vec<u8>, String)> {
+    let time_days: Vec<f64> = time_h.iter().map(|t| t / 24.0).collect();
     let input = PlotInput {
-        title: &title,
+        title,
         y_label: "Cells",
         time_days: &time_days,
-        series: &series,
-        doses: &doses,
+        series,
+        doses,
         y_scale: match scale {
             Scale::Log => YScale::Log,
             Scale::Linear => YScale::Linear,
         },
     };
-    let png = plot::render_png(&input).context("cannot draw timecourse.png")?;
-    let svg = plot::render_svg(&input).context("cannot draw timecourse.svg")?;
+    let png = plot::render_png(&input).with_context(|| format!("cannot draw {file}.png"))?;
+    let svg = plot::render_svg(&input).with_context(|| format!("cannot draw {file}.svg"))?;
     Ok((png, svg))
 }
 

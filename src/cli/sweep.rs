@@ -2,9 +2,12 @@
 
 use std::path::{Path, PathBuf};
 
+use anyhow::Context;
+
 use super::emit;
+use crate::output::write_file_atomically;
 use crate::sweep::run::{self, Options, Shard};
-use crate::sweep::{self as grid, merge as shards};
+use crate::sweep::{self as grid, merge as shards, plots, Sweep};
 
 /// clap's parser for `--shard K/N`.
 pub fn parse_shard(text: &str) -> Result<Shard, String> {
@@ -32,6 +35,10 @@ pub fn run(file: &Path, opts: &Options) -> anyhow::Result<()> {
     );
     let summary = run::execute(&sweep, opts)?;
     let secs = summary.elapsed.as_secs_f64();
+    let drawn = match opts.shard {
+        None => draw(&sweep, &summary.csv)?,
+        Some(_) => Vec::new(),
+    };
     emit(&format!(
         "{} points in {:.2} s on {} threads ({:.0} points/s){}{}\nwrote {}\n",
         summary.computed,
@@ -52,7 +59,42 @@ pub fn run(file: &Path, opts: &Options) -> anyhow::Result<()> {
             String::new()
         },
         summary.csv.display()
-    ))
+    ))?;
+    report_figures(&drawn)
+}
+
+/// Draws the sweep's figures from its CSV into the CSV's directory; returns their paths.
+fn draw(sweep: &Sweep, csv: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let dir = csv.parent().unwrap_or(Path::new("."));
+    let mut written = Vec::new();
+    for (name, bytes) in plots::figures(sweep, csv)? {
+        let path = dir.join(name);
+        write_file_atomically(&path, &bytes)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+fn report_figures(paths: &[PathBuf]) -> anyhow::Result<()> {
+    let text: String = paths
+        .iter()
+        .map(|p| format!("wrote {}\n", p.display()))
+        .collect();
+    emit(&text)
+}
+
+/// `cellpk plot`: the sweep's figures from an existing CSV.
+pub fn plot(file: &Path, csv: Option<&Path>, out: &Path) -> anyhow::Result<()> {
+    let sweep = grid::load(file)?;
+    let csv = csv.map_or_else(|| run::csv_path(&sweep, out, None), Path::to_path_buf);
+    if sweep.plots.is_empty() {
+        return emit(&format!(
+            "{} has no [[plot]] blocks: nothing to draw\n",
+            file.display()
+        ));
+    }
+    report_figures(&draw(&sweep, &csv)?)
 }
 
 /// `cellpk merge`.
@@ -64,5 +106,6 @@ pub fn merge(file: &Path, parts: &[PathBuf], out: &Path) -> anyhow::Result<()> {
         parts.len(),
         sweep.len(),
         written.display()
-    ))
+    ))?;
+    report_figures(&draw(&sweep, &written)?)
 }

@@ -4,6 +4,10 @@
 //! This is plain arithmetic with no drawing in it, kept apart so the choices
 //! a reader sees (the log floor, 1-2-5 and weekly steps, compact labels) can
 //! be read and tested on their own. [`TickAxis`] hands the result to plotters.
+//! The sweep figures get their own log rules ([`YAxis::log_sweep`],
+//! [`Ticks::log_sweep`]): every positive value shown, 1-2-5 steps below two
+//! decades, each label at its own precision. Thinning ticks whose labels
+//! would collide needs text widths, so it lives in `frame`.
 
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
 use plotters::coord::types::RangedCoordf64;
@@ -71,9 +75,50 @@ impl YAxis {
             ticks: Ticks::log(lo, hi),
         }
     }
+
+    /// Log axis for the sweep figures, showing every positive value of
+    /// `values` (there is no "one cell" floor as in the time course, since a
+    /// sweep metric's unit is unknown). The axis starts at the decade at or
+    /// below the smallest positive value, a decade lower still when that
+    /// value would sit within `clearance` decades of the axis: bars need a
+    /// visible height, markers only to stay off the axis line. Values <= 0
+    /// and NaN are ignored; with no positive value the axis shows 1-10.
+    pub(super) fn log_sweep(values: impl Iterator<Item = f64>, clearance: f64) -> Self {
+        let positive = values.filter(|&v| v > 0.0 && v.is_finite()).fold(
+            None,
+            |acc: Option<(f64, f64)>, v| match acc {
+                None => Some((v, v)),
+                Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
+            },
+        );
+        let (lo, hi) = match positive {
+            None => (0.0, 1.0),
+            Some((min_pos, peak)) => {
+                let low = min_pos.log10();
+                let mut lo = low.floor();
+                if low - lo < clearance {
+                    lo -= 1.0;
+                }
+                let top = peak.log10() + 0.1;
+                let hi = if top.ceil() - top < 0.4 {
+                    top.ceil()
+                } else {
+                    top
+                };
+                (lo, hi.max(lo + 1.0))
+            }
+        };
+        Self {
+            lo,
+            hi,
+            log_floor: Some(10_f64.powf(lo)),
+            ticks: Ticks::log_sweep(lo, hi),
+        }
+    }
 }
 
 /// Major tick positions with their labels, plus optional minor grid positions.
+#[derive(Debug, Clone)]
 pub(super) struct Ticks {
     /// Tick positions in axis units.
     pub(super) major: Vec<f64>,
@@ -117,32 +162,93 @@ impl Ticks {
     /// Decade ticks on a log axis (given in log10 units); 1-2-5 ticks when the
     /// axis spans under 2.5 decades, every n-th decade when it spans very many.
     fn log(lo: f64, hi: f64) -> Self {
-        let decades = hi - lo;
-        let first = lo.ceil() as i32;
-        let last = hi.floor() as i32;
-        let mantissas: &[f64] = if decades < 2.5 {
-            &[1.0, 2.0, 5.0]
-        } else {
-            &[1.0]
-        };
-        let every = ((decades / 10.0).ceil() as i32).max(1);
-        let mut values = Vec::new();
-        let mut minor = Vec::new();
-        for e in (lo.floor() as i32)..=last + 1 {
-            let decade = 10_f64.powi(e);
-            for m in 1..10 {
-                let pos = f64::from(e) + f64::from(m).log10();
-                if pos < lo - 1e-9 || pos > hi + 1e-9 {
-                    continue;
-                }
-                let is_major = mantissas.contains(&f64::from(m)) && (e - first) % every == 0;
-                if is_major {
-                    values.push(f64::from(m) * decade);
-                } else if decades <= 4.0 {
-                    minor.push(pos);
-                }
-            }
+        Self::log_with(lo, hi, 2.5)
+    }
+
+    /// Ticks for the log axes of the sweep figures (`lo`, `hi` in log10
+    /// units): decades, with 1-2-5 steps when the axis spans under two
+    /// decades. An axis too short to hold two such ticks (say 3e5 to 4e5)
+    /// gets "nice" linear values instead, so every log axis is readable.
+    ///
+    /// Each label gets the precision its own value needs ("0.001", "0.1",
+    /// "10", "1e5"): a log axis spans magnitudes, so one shared precision
+    /// would print "1000.000".
+    pub(super) fn log_sweep(lo: f64, hi: f64) -> Self {
+        let (values, minor) = log_tick_values(lo, hi, 2.0);
+        if values.len() >= 2 {
+            return Self {
+                major: values.iter().map(|v| v.log10()).collect(),
+                labels: values
+                    .iter()
+                    .flat_map(|&v| format_tick_labels(&[v], false))
+                    .collect(),
+                minor,
+            };
         }
+        let linear = Self::linear(10_f64.powf(lo), 10_f64.powf(hi), false);
+        let values: Vec<f64> = linear.major.into_iter().filter(|&v| v > 0.0).collect();
+        Self {
+            major: values.iter().map(|v| v.log10()).collect(),
+            labels: format_tick_labels(&values, true),
+            minor,
+        }
+    }
+
+    /// Ticks at `positions` (axis units) labelled with `values` (data
+    /// units), for axes with a few distinct values where each deserves a label.
+    pub(super) fn at_values(positions: Vec<f64>, values: &[f64]) -> Self {
+        Self {
+            major: positions,
+            labels: format_tick_labels(values, true),
+            minor: Vec::new(),
+        }
+    }
+
+    /// No ticks at all: the category axis of a bar chart, labelled separately.
+    pub(super) fn none() -> Self {
+        Self {
+            major: Vec::new(),
+            labels: Vec::new(),
+            minor: Vec::new(),
+        }
+    }
+
+    /// Only the ticks at whole powers of ten (positions in log10 units);
+    /// the minor grid is kept.
+    pub(super) fn decades_only(&self) -> Self {
+        let (major, labels) = self
+            .major
+            .iter()
+            .zip(&self.labels)
+            .filter(|(pos, _)| (*pos - pos.round()).abs() < 1e-9)
+            .map(|(&pos, label)| (pos, label.clone()))
+            .unzip();
+        Self {
+            major,
+            labels,
+            minor: self.minor.clone(),
+        }
+    }
+
+    /// Every `stride`-th tick, starting with the first.
+    pub(super) fn every(&self, stride: usize) -> Self {
+        let (major, labels) = self
+            .major
+            .iter()
+            .zip(&self.labels)
+            .step_by(stride.max(1))
+            .map(|(&pos, label)| (pos, label.clone()))
+            .unzip();
+        Self {
+            major,
+            labels,
+            minor: self.minor.clone(),
+        }
+    }
+
+    /// Log ticks as [`Ticks::log`], with 1-2-5 ticks below `fine_below` decades.
+    fn log_with(lo: f64, hi: f64, fine_below: f64) -> Self {
+        let (values, minor) = log_tick_values(lo, hi, fine_below);
         let labels = format_tick_labels(&values, false);
         Self {
             major: values.iter().map(|v| v.log10()).collect(),
@@ -159,6 +265,40 @@ impl Ticks {
             minor: self.minor.clone(),
         }
     }
+}
+
+/// Major tick values and minor grid positions (log10 units) of a log axis
+/// from `lo` to `hi` (log10 units): decades, or 1-2-5 steps when the axis
+/// spans under `fine_below` decades; every n-th decade when it spans very
+/// many. Minor positions (the other integers times a decade) only up to four decades.
+fn log_tick_values(lo: f64, hi: f64, fine_below: f64) -> (Vec<f64>, Vec<f64>) {
+    let decades = hi - lo;
+    let first = lo.ceil() as i32;
+    let last = hi.floor() as i32;
+    let mantissas: &[f64] = if decades < fine_below {
+        &[1.0, 2.0, 5.0]
+    } else {
+        &[1.0]
+    };
+    let every = ((decades / 10.0).ceil() as i32).max(1);
+    let mut values = Vec::new();
+    let mut minor = Vec::new();
+    for e in (lo.floor() as i32)..=last + 1 {
+        let decade = 10_f64.powi(e);
+        for m in 1..10 {
+            let pos = f64::from(e) + f64::from(m).log10();
+            if pos < lo - 1e-9 || pos > hi + 1e-9 {
+                continue;
+            }
+            let is_major = mantissas.contains(&f64::from(m)) && (e - first) % every == 0;
+            if is_major {
+                values.push(f64::from(m) * decade);
+            } else if decades <= 4.0 {
+                minor.push(pos);
+            }
+        }
+    }
+    (values, minor)
 }
 
 /// A linear coordinate whose grid and tick positions are chosen by [`Ticks`]

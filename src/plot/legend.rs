@@ -1,4 +1,5 @@
-//! The legend column to the right of the axes.
+//! The legend column to the right of the axes, shared by the time course,
+//! the sweep line plot and the bar chart (each with its own kind of sample).
 //!
 //! Its fitting rules (wrap, then shrink, then summarise the tail as
 //! "+ N more", never overflow onto the data) are the most involved layout in
@@ -9,6 +10,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use super::colour::Fill;
 use super::doses::{dose_triangle, DOSE_TRIANGLE_HEIGHT, INFUSION_COLOUR};
 use super::lines::SeriesStyle;
 use super::prepared::Prepared;
@@ -21,22 +23,25 @@ const LEGEND_FONT: f64 = 35.0;
 /// before the tail of the series list is elided.
 const LEGEND_MIN_FONT_FRACTION: f64 = 0.75;
 /// Length of the line sample in front of each legend label.
-const LEGEND_SAMPLE: f64 = 80.0;
+pub(super) const LEGEND_SAMPLE: f64 = 80.0;
 
 /// What a legend entry's sample looks like.
 #[derive(Debug, Clone, Copy)]
-enum Sample {
+pub(super) enum Sample {
+    /// A stretch of a curve (time course).
     Line(SeriesStyle),
+    /// A stretch of a curve with its data marker in the middle (sweep line plot).
+    LineWithMarker(SeriesStyle),
+    /// A square of a bar's fill (bar chart).
+    Swatch(Fill),
     Dose,
     Infusion,
     /// The "+ N more" line has no sample.
     Nothing,
 }
 
-/// Draws the legend column: one sample and (wrapped) label per entry, starting
-/// level with the top of the axes. Shrinks the font when the entries do not
-/// fit, and as a last resort replaces the tail of the series list by "+ N more"
-/// (dose entries are always kept).
+/// Draws the time course's legend: one entry per series, then the dose marks
+/// in use. See [`draw_legend_entries`] for the layout.
 pub(super) fn draw_legend<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     input: &PlotInput,
@@ -44,15 +49,6 @@ pub(super) fn draw_legend<DB: DrawingBackend>(
     target: Target,
     top_abs: i32,
 ) -> Result<(), PlotError> {
-    let (width, height) = area.dim_in_pixel();
-    let (_, base_y) = area.get_base_pixel();
-    let top = (top_abs - base_y).max(0);
-    let available = (height as i32 - offset(OUTER_MARGIN) - top).max(0);
-    let pad = offset(20.0);
-    let sample_len = offset(LEGEND_SAMPLE);
-    let text_x = pad + sample_len + offset(18.0);
-    let text_width = (width as i32 - text_x - offset(OUTER_MARGIN)).max(1) as u32;
-
     let series: Vec<(&str, Sample)> = input
         .series
         .iter()
@@ -66,6 +62,30 @@ pub(super) fn draw_legend<DB: DrawingBackend>(
     if prep.doses.iter().any(|(a, b)| b > a) {
         marks.push(("Infusion", Sample::Infusion));
     }
+    draw_legend_entries(area, target, top_abs, &series, &marks, LEGEND_SAMPLE)
+}
+
+/// Draws a legend column: one sample `sample_len` wide and a (wrapped)
+/// label per entry, starting level with the top of the axes (`top_abs`,
+/// canvas pixels). Shrinks the font when the entries do not fit, and as a
+/// last resort replaces the tail of `series` by "+ N more" (the `marks`
+/// entries are always kept).
+pub(super) fn draw_legend_entries<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    target: Target,
+    top_abs: i32,
+    series: &[(&str, Sample)],
+    marks: &[(&str, Sample)],
+    sample_len: f64,
+) -> Result<(), PlotError> {
+    let (width, height) = area.dim_in_pixel();
+    let (_, base_y) = area.get_base_pixel();
+    let top = (top_abs - base_y).max(0);
+    let available = (height as i32 - offset(OUTER_MARGIN) - top).max(0);
+    let pad = offset(20.0);
+    let sample_len = offset(sample_len);
+    let text_x = pad + sample_len + offset(18.0);
+    let text_width = (width as i32 - text_x - offset(OUTER_MARGIN)).max(1) as u32;
 
     // Line height and the gap between entries, at em size `em`.
     let spacing = |em: f64| (offset(em * 1.25), offset(em * 0.45));
@@ -77,7 +97,7 @@ pub(super) fn draw_legend<DB: DrawingBackend>(
         let em = LEGEND_FONT * fraction;
         let wrapped = series
             .iter()
-            .chain(&marks)
+            .chain(marks)
             .map(|(label, _)| wrap_text(area, target, label, em, text_width))
             .collect::<Result<Vec<_>, _>>()?;
         let (line_h, gap) = spacing(em);
@@ -91,7 +111,7 @@ pub(super) fn draw_legend<DB: DrawingBackend>(
 
     let mut entries: Vec<(Vec<String>, Sample)> = wrapped
         .into_iter()
-        .zip(series.iter().chain(&marks).map(|&(_, sample)| sample))
+        .zip(series.iter().chain(marks).map(|&(_, sample)| sample))
         .collect();
     if legend_height(entries.iter().map(|e| e.0.len()), line_h, gap) > available {
         // Keep the dose entries and as many series as fit above a "+ N more" line.
@@ -148,6 +168,14 @@ fn draw_sample<DB: DrawingBackend>(
 ) -> Result<(), PlotError> {
     match sample {
         Sample::Line(style) => style.draw_path(area, vec![(x, y), (x + len, y)]),
+        Sample::LineWithMarker(style) => {
+            style.draw_path(area, vec![(x, y), (x + len, y)])?;
+            style.draw_marker(area, (x + len / 2, y))
+        }
+        Sample::Swatch(fill) => {
+            let half = len / 2;
+            fill.draw(area, (x, y - half), (x + len, y + half))
+        }
         Sample::Dose => {
             let half_height = offset(DOSE_TRIANGLE_HEIGHT) / 2;
             area.draw(&dose_triangle((x + len / 2, y + half_height)))

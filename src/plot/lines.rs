@@ -1,6 +1,7 @@
 //! How a series becomes strokes on the canvas: its colour and dash pattern,
 //! cutting it where it leaves a log axis, simplifying dense output and
-//! cutting it at sharp turns.
+//! cutting it at sharp turns; and the data markers of the sweep line plot,
+//! which share the series' colour and (solid or broken) style.
 //!
 //! Separate from the figure layout because all of this exists to work around
 //! how plotters strokes thick polylines (see [`draw_run`]), and the geometry
@@ -23,8 +24,15 @@ const SIMPLIFY_TOLERANCE: f64 = 0.5;
 /// because plotters' mitred joins spike at such turns.
 const SHARP_TURN_COS: f64 = 0.5;
 
+/// Radius of the data markers of the sweep line plot: 1.7 mm across.
+const MARKER_RADIUS: f64 = 10.0;
+/// White ring around each marker, separating it from lines beneath.
+const MARKER_HALO: f64 = 3.0;
+/// Ring width of the hollow markers.
+const MARKER_RING: f64 = 4.0;
+
 /// Okabe-Ito palette minus its yellow, ordered so the first few series contrast most.
-const PALETTE: [RGBColor; 7] = [
+pub(super) const PALETTE: [RGBColor; 7] = [
     RGBColor(0x00, 0x72, 0xB2),
     RGBColor(0xD5, 0x5E, 0x00),
     RGBColor(0x00, 0x9E, 0x73),
@@ -35,7 +43,7 @@ const PALETTE: [RGBColor; 7] = [
 ];
 
 /// A point on the canvas, in backend pixels.
-type Pixel = (i32, i32);
+pub(super) type Pixel = (i32, i32);
 
 /// Line appearance of one series.
 #[derive(Debug, Clone, Copy)]
@@ -60,6 +68,27 @@ impl SeriesStyle {
             dash,
             width: px(SERIES_LINE),
         }
+    }
+
+    /// Draws this series' data marker centred at `centre`: a filled circle
+    /// for solid lines, a hollow one for the dashed and dotted repeats of the
+    /// palette (so those stay distinct at the data points too). A thin white
+    /// halo separates the marker from lines passing beneath it.
+    pub(super) fn draw_marker<DB: DrawingBackend>(
+        self,
+        area: &DrawingArea<DB, Shift>,
+        centre: Pixel,
+    ) -> Result<(), PlotError> {
+        let radius = px(MARKER_RADIUS);
+        let mut discs = vec![(radius + px(MARKER_HALO), WHITE), (radius, self.colour)];
+        if self.dash.is_some() {
+            discs.push((radius - px(MARKER_RING), WHITE));
+        }
+        for (r, colour) in discs {
+            area.draw(&Circle::new(centre, r, colour.filled()))
+                .map_err(backend_error)?;
+        }
+        Ok(())
     }
 
     fn shape(self) -> ShapeStyle {
@@ -92,24 +121,35 @@ pub(super) fn draw_series<DB: DrawingBackend>(
     input: &PlotInput,
     prep: &Prepared,
 ) -> Result<(), PlotError> {
-    let (x0, x1) = prep.x_range;
     let y = &prep.y_axis;
-    let (left, bottom) = chart.backend_coord(&(x0, y.lo));
-    let (right, top) = chart.backend_coord(&(x1, y.hi));
-    let to_canvas = |&(x, v): &(f64, f64)| {
-        (
-            f64::from(left) + (x - x0) / (x1 - x0) * f64::from(right - left),
-            f64::from(bottom) + (v - y.lo) / (y.hi - y.lo) * f64::from(top - bottom),
-        )
-    };
+    let to_canvas = canvas_mapping(chart, prep.x_range, (y.lo, y.hi));
     for (index, series) in input.series.iter().enumerate() {
         let style = SeriesStyle::for_index(index);
         for run in runs(input.time_days, &series.values, y.log_floor) {
-            let points: Vec<(f64, f64)> = run.iter().map(to_canvas).collect();
+            let points: Vec<(f64, f64)> = run.iter().map(&to_canvas).collect();
             draw_run(root, &points, style)?;
         }
     }
     Ok(())
+}
+
+/// Maps chart coordinates (axis units: log10 of the value on a log axis) to
+/// fractional canvas pixels, anchored on plotters' own pixels for the corners
+/// `(x0, y0)` and `(x1, y1)` of the axes, so strokes drawn at sub-pixel
+/// precision line up with the grid plotters draws.
+pub(super) fn canvas_mapping<DB: DrawingBackend>(
+    chart: &Chart<DB>,
+    (x0, x1): (f64, f64),
+    (y0, y1): (f64, f64),
+) -> impl Fn(&(f64, f64)) -> (f64, f64) {
+    let (left, bottom) = chart.backend_coord(&(x0, y0));
+    let (right, top) = chart.backend_coord(&(x1, y1));
+    move |&(x, v): &(f64, f64)| {
+        (
+            f64::from(left) + (x - x0) / (x1 - x0) * f64::from(right - left),
+            f64::from(bottom) + (v - y0) / (y1 - y0) * f64::from(top - bottom),
+        )
+    }
 }
 
 /// Splits one series into drawable runs of (day, axis value) points; `log_floor`
@@ -118,7 +158,7 @@ pub(super) fn draw_series<DB: DrawingBackend>(
 /// On a log axis a run ends where the curve drops below the floor: the
 /// last segment is cut at the floor line (interpolated in log space) so the
 /// curve visibly leaves the axes at the bottom instead of stopping short.
-fn runs(times: &[f64], values: &[f64], log_floor: Option<f64>) -> Vec<Vec<(f64, f64)>> {
+pub(super) fn runs(times: &[f64], values: &[f64], log_floor: Option<f64>) -> Vec<Vec<(f64, f64)>> {
     let Some(floor) = log_floor else {
         return vec![times.iter().copied().zip(values.iter().copied()).collect()];
     };
@@ -160,7 +200,7 @@ fn runs(times: &[f64], values: &[f64], log_floor: Option<f64>) -> Vec<Vec<(f64, 
 /// straight stretch becomes one segment), then cut at sharp turns; each
 /// piece is drawn on its own and the cut gets a round join. A run that
 /// collapses to one pixel becomes a dot.
-fn draw_run<DB: DrawingBackend>(
+pub(super) fn draw_run<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     canvas_points: &[(f64, f64)],
     style: SeriesStyle,

@@ -1,4 +1,9 @@
-//! Publication-quality time-course figures, as 300 dpi PNG or as SVG.
+//! Publication-quality figures, as 300 dpi PNG or as SVG: the time course
+//! of one scenario ([`render_png`], [`render_svg`]), and for parameter
+//! sweeps and scenario comparisons a faceted heatmap ([`heatmap_png`],
+//! [`heatmap_svg`]), a line plot with markers ([`line_plot_png`],
+//! [`line_plot_svg`]) and a grouped bar chart ([`bar_chart_png`],
+//! [`bar_chart_svg`]).
 //!
 //! The figures are meant to go straight into a manuscript, so the choices
 //! below favour legibility in print over flexibility:
@@ -45,16 +50,32 @@
 //!   produce a plausible-looking but wrong figure, so it is reported as a
 //!   [`PlotError`] instead.
 //!
-//! The submodules hold the parts that make sense on their own: input checks
-//! and derived ranges (`prepared`), axis ranges and ticks (`axis`), the
-//! embedded font (`font`), text setting (`text`), curve strokes (`lines`),
-//! dose marks (`doses`), the legend (`legend`) and PNG encoding (`png`). This
-//! file holds the public interface and lays the figure out from those parts.
+//! The sweep figures follow the same rules (font, print size, palette,
+//! legend outside the axes, errors rather than silent gaps) with what sweeps
+//! need on top: NaN marks a missing value and is drawn as missing (hatched
+//! grey cells, gaps in lines, "n/a" bars) since a failed grid point is data
+//! a reader should see; only infinities are errors. Their own documentation
+//! is in the `heatmap`, `lineplot` and `barchart` submodules.
+//!
+//! Every figure is one drawing routine generic over the backend (the
+//! private `Figure` trait); `figure_png` and `figure_svg` hold the
+//! per-backend steps. The submodules hold the parts that make sense on
+//! their own: input checks and derived ranges (`prepared`), axis ranges and
+//! ticks (`axis`), the embedded font (`font`), text setting (`text`), the
+//! frame of x-y figures (`frame`), curve strokes and markers (`lines`), dose
+//! marks (`doses`), the legend (`legend`), colours and fills (`colour`) and
+//! PNG encoding (`png`). This file holds the public interface and lays the
+//! time course out from those parts.
 
 mod axis;
+mod barchart;
+mod colour;
 mod doses;
 mod font;
+mod frame;
+mod heatmap;
 mod legend;
+mod lineplot;
 mod lines;
 // Shadows the `png` crate in this file, where the crate is `::png`.
 mod png;
@@ -63,20 +84,29 @@ mod text;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+pub use barchart::{bar_chart_png, bar_chart_svg, BarChart};
+pub use heatmap::{heatmap_png, heatmap_svg, Heatmap, Panel};
+pub use lineplot::{line_plot_png, line_plot_svg, LinePlot};
 
 use axis::TickAxis;
 use doses::{draw_dose_marks, draw_infusions, DOSE_TRIANGLE_HEIGHT};
 use font::ensure_font;
+use frame::{
+    draw_axes, draw_grid, draw_title, draw_x_tick_labels, draw_x_title, draw_y_tick_labels,
+    draw_y_title, x_axis_text_height, y_axis_text_area,
+};
 use legend::draw_legend;
 use lines::draw_series;
 use prepared::Prepared;
-use text::{draw_label, fit_text, Orientation, Target};
+use text::Target;
 
 /// Drawing canvas, and the PNG size: 7 x 4.2 inches at 300 dpi.
 const CANVAS: (u32, u32) = (2100, 1260);
-/// Display size of the SVG (100 px per inch); its viewBox is the full [`CANVAS`].
-const SVG_SIZE: (u32, u32) = (700, 420);
+/// The SVG is displayed at 100 px per inch, one third of the canvas size in
+/// each direction (700 x 420 for the 2100 x 1260 canvas); its viewBox is the
+/// full canvas.
+const SVG_SCALE: u32 = 3;
 
 /// Fraction of the figure width given to the axes; the rest holds the legend.
 const CHART_FRACTION: f64 = 0.78;
@@ -212,6 +242,86 @@ pub enum PlotError {
         /// Its end day.
         end_day: f64,
     },
+    /// A sweep figure was given nothing to draw along one of its inputs.
+    #[error("cannot plot: `{field}` is empty")]
+    Empty {
+        /// Name of the empty input field: `x_values`, `y_values`, `panels`,
+        /// `lines`, `categories` or `groups`.
+        field: &'static str,
+    },
+    /// A grid coordinate of a sweep figure is NaN or infinite.
+    #[error("`{field}[{index}]` is not a finite number ({value})")]
+    NonFiniteCoordinate {
+        /// Name of the input field: `x_values` or `y_values`.
+        field: &'static str,
+        /// Position within it.
+        index: usize,
+        /// The offending value.
+        value: f64,
+    },
+    /// Grid coordinates must increase strictly: a repeated or out-of-order
+    /// value would give a cell of zero or negative width, or a line that
+    /// folds back on itself.
+    #[error(
+        "`{field}` must increase strictly, but `{field}[{index}]` ({value}) does not exceed the value before it"
+    )]
+    CoordinatesNotIncreasing {
+        /// Name of the input field: `x_values` or `y_values`.
+        field: &'static str,
+        /// Position of the first value not above its predecessor.
+        index: usize,
+        /// The offending value.
+        value: f64,
+    },
+    /// A grid coordinate on a logarithmic axis is zero or negative.
+    #[error(
+        "`{field}[{index}]` is {value}, which a logarithmic axis cannot show (values must be > 0)"
+    )]
+    NonPositiveOnLogAxis {
+        /// Name of the input field: `x_values` or `y_values`.
+        field: &'static str,
+        /// Position within it.
+        index: usize,
+        /// The offending value.
+        value: f64,
+    },
+    /// A heatmap panel does not have one value per grid cell.
+    #[error("panel \"{panel}\" has {actual} values but the grid has {expected} cells ({nx} x values times {ny} y values)")]
+    PanelSizeMismatch {
+        /// Title of the offending panel.
+        panel: String,
+        /// Number of grid cells, `nx * ny`.
+        expected: usize,
+        /// Number of values in the panel.
+        actual: usize,
+        /// Number of x values.
+        nx: usize,
+        /// Number of y values.
+        ny: usize,
+    },
+    /// A line or bar group does not have one value per x value or category.
+    #[error("series \"{label}\" has {actual} values but there are {expected} {of}")]
+    SeriesSizeMismatch {
+        /// Label of the offending series.
+        label: String,
+        /// Number of x values or categories.
+        expected: usize,
+        /// Number of values in the series.
+        actual: usize,
+        /// What the values correspond to: `"x values"` or `"categories"`.
+        of: &'static str,
+    },
+    /// A value in a sweep figure is infinite. NaN marks a missing value and is
+    /// drawn as such; an infinity means a bug upstream, so it is reported.
+    #[error("\"{label}\" has an infinite value ({value}) at position {index}; use NaN for a missing value")]
+    InfiniteValue {
+        /// Title of the panel or label of the series.
+        label: String,
+        /// Position within its values.
+        index: usize,
+        /// The offending value.
+        value: f64,
+    },
     /// The embedded font could not be parsed (a build problem, not a user error).
     #[error("the embedded DejaVu Sans font could not be loaded")]
     Font,
@@ -228,14 +338,7 @@ pub enum PlotError {
 /// # Errors
 /// Any [`PlotError`]: invalid input, or a rendering or encoding failure.
 pub fn render_png(input: &PlotInput) -> Result<Vec<u8>, PlotError> {
-    let (width, height) = CANVAS;
-    let mut rgb = vec![0_u8; width as usize * height as usize * 3];
-    draw(
-        BitMapBackend::with_buffer(&mut rgb, CANVAS),
-        input,
-        Target::PNG,
-    )?;
-    png::encode_png(&rgb, width, height)
+    figure_png(&TimeCourse::new(input)?)
 }
 
 /// Renders the figure as an SVG document, 700 x 420 px, text kept as text.
@@ -249,14 +352,50 @@ pub fn render_png(input: &PlotInput) -> Result<Vec<u8>, PlotError> {
 /// # Errors
 /// Any [`PlotError`]: invalid input or a rendering failure.
 pub fn render_svg(input: &PlotInput) -> Result<String, PlotError> {
+    figure_svg(&TimeCourse::new(input)?)
+}
+
+/// A figure with validated input, ready to be drawn by either backend.
+///
+/// Every figure kind implements this once, generic over the backend, so the
+/// PNG and the SVG of a figure can never drift apart; [`figure_png`] and
+/// [`figure_svg`] hold the per-backend steps all figures share.
+trait Figure {
+    /// Canvas size in 300-dpi pixels: the PNG's size, and the SVG's viewBox.
+    fn canvas(&self) -> (u32, u32);
+
+    /// Draws the whole figure onto `root`, which covers the full canvas.
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        target: Target,
+    ) -> Result<(), PlotError>;
+}
+
+/// Renders a figure as PNG bytes at its canvas size, declared as 300 dpi.
+fn figure_png(figure: &impl Figure) -> Result<Vec<u8>, PlotError> {
+    let (width, height) = figure.canvas();
+    let mut rgb = vec![0_u8; width as usize * height as usize * 3];
+    draw_on(
+        BitMapBackend::with_buffer(&mut rgb, (width, height)),
+        figure,
+        Target::PNG,
+    )?;
+    png::encode_png(&rgb, width, height)
+}
+
+/// Renders a figure as an SVG document displayed at one third of its canvas
+/// size (100 px per inch), with the full canvas as its viewBox; see
+/// [`render_svg`] for why.
+fn figure_svg(figure: &impl Figure) -> Result<String, PlotError> {
+    let (w, h) = figure.canvas();
     let mut svg = String::new();
-    draw(
-        SVGBackend::with_string(&mut svg, CANVAS),
-        input,
+    draw_on(
+        SVGBackend::with_string(&mut svg, (w, h)),
+        figure,
         Target::SVG,
     )?;
-    let (w, h) = CANVAS;
-    let (display_w, display_h) = SVG_SIZE;
+    let (display_w, display_h) = (w / SVG_SCALE, h / SVG_SCALE);
     Ok(svg.replacen(
         &format!("<svg width=\"{w}\" height=\"{h}\""),
         &format!("<svg width=\"{display_w}\" height=\"{display_h}\""),
@@ -264,18 +403,45 @@ pub fn render_svg(input: &PlotInput) -> Result<String, PlotError> {
     ))
 }
 
-/// The steps both renderers share: check the input, make sure the font is
-/// registered, draw the figure on `backend` and flush it.
-fn draw<DB: DrawingBackend>(
+/// The steps both renderers share: make sure the font is registered, draw
+/// the figure on `backend` and flush it.
+fn draw_on<DB: DrawingBackend>(
     backend: DB,
-    input: &PlotInput,
+    figure: &impl Figure,
     target: Target,
 ) -> Result<(), PlotError> {
-    let prepared = Prepared::new(input)?;
     ensure_font()?;
     let root = backend.into_drawing_area();
-    draw_figure(&root, input, &prepared, target)?;
+    figure.draw(&root, target)?;
     root.present().map_err(backend_error)
+}
+
+/// The time-course figure: the input with its derived axes.
+struct TimeCourse<'a> {
+    input: &'a PlotInput<'a>,
+    prep: Prepared,
+}
+
+impl<'a> TimeCourse<'a> {
+    /// Checks `input` and derives the axes (see [`Prepared`]).
+    fn new(input: &'a PlotInput<'a>) -> Result<Self, PlotError> {
+        let prep = Prepared::new(input)?;
+        Ok(Self { input, prep })
+    }
+}
+
+impl Figure for TimeCourse<'_> {
+    fn canvas(&self) -> (u32, u32) {
+        CANVAS
+    }
+
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        target: Target,
+    ) -> Result<(), PlotError> {
+        draw_figure(root, self.input, &self.prep, target)
+    }
 }
 
 /// Converts any plotters drawing error into the backend-neutral [`PlotError::Backend`].
@@ -297,7 +463,7 @@ fn offset(size: f64) -> i32 {
 /// on it (curves, dose marks) take it in this form.
 type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<TickAxis, TickAxis>>;
 
-/// Draws the whole figure onto `root`.
+/// Draws the whole time-course figure onto `root`.
 ///
 /// Drawing order, bottom to top: infusion bands, grid, bolus lines, axes,
 /// curves, so dose marks never cover data, grid or axis lines.
@@ -312,48 +478,15 @@ fn draw_figure<DB: DrawingBackend>(
     let chart_width = (f64::from(width) * CHART_FRACTION).round() as u32;
     let (chart_column, legend_column) = root.split_horizontally(chart_width);
     let margin = px(OUTER_MARGIN);
-
-    // Title, centred over the chart column.
-    let title_band = px(TITLE_FONT * 1.6 + OUTER_MARGIN);
-    let (title_area, plot_area) = chart_column.split_vertically(title_band);
-    let (title, title_em) = fit_text(
-        &title_area,
-        target,
-        input.title,
-        TITLE_FONT,
-        TITLE_MIN_FONT_FRACTION,
-        chart_width.saturating_sub(2 * margin),
-    )?;
-    draw_label(
-        &title_area,
-        target,
-        &title,
-        title_em,
-        Pos::new(HPos::Center, VPos::Center),
-        (chart_width as i32 / 2, (title_band + margin) as i32 / 2),
-        Orientation::Horizontal,
-    )?;
+    let plot_area = draw_title(&chart_column, target, input.title)?;
 
     // Label areas sized from the text they must hold.
-    let tick = px(TICK_MARK);
-    let mut y_tick_width = 0;
-    for label in &prep.y_axis.ticks.labels {
-        y_tick_width = y_tick_width.max(target.text_width(&plot_area, label, TICK_FONT)?);
-    }
-    let (_, plot_height) = plot_area.dim_in_pixel();
-    let (y_title, y_title_em) = fit_text(
-        &plot_area,
-        target,
-        input.y_label,
-        AXIS_TITLE_FONT,
-        TITLE_MIN_FONT_FRACTION,
-        plot_height.saturating_sub(px(TICK_FONT * 4.0)),
-    )?;
-    let y_area = 2 * tick + y_tick_width + px(y_title_em * 1.6);
-    let x_area = 2 * tick + px(TICK_FONT * 1.2 + AXIS_TITLE_FONT * 1.5);
+    let y = &prep.y_axis;
+    let (y_title, y_title_em, y_area) =
+        y_axis_text_area(&plot_area, target, &y.ticks.labels, input.y_label)?;
+    let x_area = x_axis_text_height();
 
     let (x0, x1) = prep.x_range;
-    let y = &prep.y_axis;
     let mut chart = ChartBuilder::on(&plot_area)
         .margin_top(px(DOSE_TRIANGLE_HEIGHT + TICK_FONT * 0.6))
         .margin_right(px(OUTER_MARGIN * 2.0))
@@ -364,104 +497,23 @@ fn draw_figure<DB: DrawingBackend>(
         .build_cartesian_2d(prep.x_ticks.coord(x0, x1), y.ticks.coord(y.lo, y.hi))
         .map_err(backend_error)?;
 
-    // Infusion bands, then the grid; all text is drawn by `draw_label`, so
-    // plotters gets empty labels.
+    // Infusion bands, then the grid.
     draw_infusions(&chart, prep)?;
-    let no_label = |_: &f64| String::new();
-    chart
-        .configure_mesh()
-        .disable_axes()
-        .x_label_formatter(&no_label)
-        .y_label_formatter(&no_label)
-        .bold_line_style(GRID_COLOUR.stroke_width(px(GRID_LINE)))
-        .light_line_style(MINOR_GRID_COLOUR.stroke_width(px(GRID_LINE * 0.5)))
-        .draw()
-        .map_err(backend_error)?;
-
+    draw_grid(&mut chart)?;
     draw_dose_marks(&chart, root, prep)?;
 
     // Axes and tick marks above the dose marks.
-    chart
-        .configure_mesh()
-        .disable_mesh()
-        .x_label_formatter(&no_label)
-        .y_label_formatter(&no_label)
-        .axis_style(AXIS_COLOUR.stroke_width(px(AXIS_LINE)))
-        .set_all_tick_mark_size(tick)
-        .draw()
-        .map_err(backend_error)?;
-    draw_axis_text(
-        &chart,
-        root,
-        prep,
-        target,
-        (&y_title, y_title_em),
-        (x_area, y_area),
-    )?;
+    draw_axes(&mut chart)?;
+    draw_x_tick_labels(&chart, root, target, &prep.x_ticks, y.lo)?;
+    draw_y_tick_labels(&chart, root, target, &y.ticks, x0)?;
+    draw_x_title(&chart, root, target, "Time (days)", x_area)?;
+    draw_y_title(&chart, root, target, (&y_title, y_title_em), y_area)?;
 
     // Curves last, above every other mark in the axes.
     draw_series(root, &chart, input, prep)?;
 
     let (_, plot_y) = chart.plotting_area().get_pixel_range();
     draw_legend(&legend_column, input, prep, target, plot_y.start)
-}
-
-/// Draws tick labels and axis titles next to the axes plotters has drawn.
-fn draw_axis_text<DB: DrawingBackend>(
-    chart: &Chart<DB>,
-    root: &DrawingArea<DB, Shift>,
-    prep: &Prepared,
-    target: Target,
-    (y_title, y_title_em): (&str, f64),
-    (x_area, y_area): (u32, u32),
-) -> Result<(), PlotError> {
-    let (plot_x, plot_y) = chart.plotting_area().get_pixel_range();
-    let y = &prep.y_axis;
-    let label_gap = 2 * offset(TICK_MARK);
-    for (&pos, label) in prep.x_ticks.major.iter().zip(&prep.x_ticks.labels) {
-        let (px, _) = chart.backend_coord(&(pos, y.lo));
-        draw_label(
-            root,
-            target,
-            label,
-            TICK_FONT,
-            Pos::new(HPos::Center, VPos::Top),
-            (px, plot_y.end + label_gap),
-            Orientation::Horizontal,
-        )?;
-    }
-    for (&pos, label) in y.ticks.major.iter().zip(&y.ticks.labels) {
-        let (_, py) = chart.backend_coord(&(prep.x_range.0, pos));
-        draw_label(
-            root,
-            target,
-            label,
-            TICK_FONT,
-            Pos::new(HPos::Right, VPos::Center),
-            (plot_x.start - label_gap, py),
-            Orientation::Horizontal,
-        )?;
-    }
-    let centre_x = (plot_x.start + plot_x.end) / 2;
-    let centre_y = (plot_y.start + plot_y.end) / 2;
-    draw_label(
-        root,
-        target,
-        "Time (days)",
-        AXIS_TITLE_FONT,
-        Pos::new(HPos::Center, VPos::Bottom),
-        (centre_x, plot_y.end + x_area as i32),
-        Orientation::Horizontal,
-    )?;
-    draw_label(
-        root,
-        target,
-        y_title,
-        y_title_em,
-        Pos::new(HPos::Center, VPos::Top),
-        (plot_x.start - y_area as i32, centre_y),
-        Orientation::Vertical,
-    )
 }
 
 #[cfg(test)]
@@ -481,6 +533,25 @@ mod tests {
             })
             .collect();
         (times, series)
+    }
+
+    /// Whether `svg` has a text element reading exactly `text` (plotters
+    /// writes each text on a line of its own).
+    pub(super) fn svg_has_text(svg: &str, text: &str) -> bool {
+        svg.contains(&format!(">\n{text}\n</text>"))
+    }
+
+    /// The texts of `svg`, in drawing order, joined by spaces: a label
+    /// wrapped onto several lines (drawn one after the other) reads whole.
+    pub(super) fn svg_text_run(svg: &str) -> String {
+        svg.split("<text")
+            .skip(1)
+            .filter_map(|element| {
+                let body = element.split_once(">\n")?.1;
+                Some(body.split_once("\n</text>")?.0.to_owned())
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     /// A figure of `series` with this module's standard title and y label.

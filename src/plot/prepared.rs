@@ -3,10 +3,12 @@
 //!
 //! Checking everything up front means a bad input fails with a precise
 //! [`PlotError`] before any drawing starts, and the PNG and SVG are laid out
-//! from the same numbers.
+//! from the same numbers. [`Prepared`] serves the time course; the checks the
+//! sweep figures share (grid coordinates, series lengths, no infinities) are
+//! the free functions at the end.
 
 use super::axis::{Ticks, YAxis};
-use super::{PlotError, PlotInput, YScale};
+use super::{PlotError, PlotInput, Series, YScale};
 
 /// Validated input plus the derived axes, computed once and shared by both renderers.
 pub(super) struct Prepared {
@@ -96,6 +98,81 @@ impl Prepared {
             x_ticks: Ticks::linear(x_range.0, x_range.1, true),
             doses,
         })
+    }
+}
+
+/// Checks the coordinates of a sweep figure's axis (`field` names the input
+/// in errors): at least one, all finite, strictly increasing, and positive on
+/// a logarithmic axis.
+pub(super) fn check_coordinates(
+    values: &[f64],
+    log: bool,
+    field: &'static str,
+) -> Result<(), PlotError> {
+    if values.is_empty() {
+        return Err(PlotError::Empty { field });
+    }
+    for (index, &value) in values.iter().enumerate() {
+        if !value.is_finite() {
+            return Err(PlotError::NonFiniteCoordinate {
+                field,
+                index,
+                value,
+            });
+        }
+        if log && value <= 0.0 {
+            return Err(PlotError::NonPositiveOnLogAxis {
+                field,
+                index,
+                value,
+            });
+        }
+        if index > 0 && value <= values[index - 1] {
+            return Err(PlotError::CoordinatesNotIncreasing {
+                field,
+                index,
+                value,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Checks the series of a sweep figure (`field` names the input in errors):
+/// at least one, each with `expected` values (one per entry of `of`), none
+/// infinite. NaN is allowed: it marks a missing value.
+pub(super) fn check_sweep_series(
+    series: &[Series],
+    field: &'static str,
+    expected: usize,
+    of: &'static str,
+) -> Result<(), PlotError> {
+    if series.is_empty() {
+        return Err(PlotError::Empty { field });
+    }
+    for s in series {
+        if s.values.len() != expected {
+            return Err(PlotError::SeriesSizeMismatch {
+                label: s.label.clone(),
+                expected,
+                actual: s.values.len(),
+                of,
+            });
+        }
+        check_not_infinite(&s.label, &s.values)?;
+    }
+    Ok(())
+}
+
+/// Rejects infinite values (NaN is fine: it marks a missing value).
+pub(super) fn check_not_infinite(label: &str, values: &[f64]) -> Result<(), PlotError> {
+    match values.iter().position(|v| v.is_infinite()) {
+        Some(index) => Err(PlotError::InfiniteValue {
+            label: label.to_owned(),
+            index,
+            value: values[index],
+        }),
+        None => Ok(()),
     }
 }
 

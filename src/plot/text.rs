@@ -164,7 +164,10 @@ pub(super) fn fit_text<DB: DrawingBackend>(
     Ok(("\u{2026}".to_owned(), shrunk))
 }
 
-/// Greedy word wrap to `max_width`; a word wider than the column is split between characters.
+/// Greedy word wrap to `max_width`. A word wider than the column is broken
+/// after its underscores, hyphens and slashes (so `liver_reached_fraction`
+/// wraps as `liver_reached_` / `fraction`), and only a piece still too wide
+/// is split between characters.
 pub(super) fn wrap_text<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     target: Target,
@@ -188,11 +191,21 @@ pub(super) fn wrap_text<DB: DrawingBackend>(
         if !line.is_empty() {
             lines.push(std::mem::take(&mut line));
         }
-        for c in word.chars() {
-            line.push(c);
-            if line.chars().count() > 1 && !fits(&line)? {
-                line.pop();
-                lines.push(std::mem::replace(&mut line, c.to_string()));
+        for piece in break_pieces(word) {
+            let candidate = format!("{line}{piece}");
+            if fits(&candidate)? {
+                line = candidate;
+                continue;
+            }
+            if !line.is_empty() {
+                lines.push(std::mem::take(&mut line));
+            }
+            for c in piece.chars() {
+                line.push(c);
+                if line.chars().count() > 1 && !fits(&line)? {
+                    line.pop();
+                    lines.push(std::mem::replace(&mut line, c.to_string()));
+                }
             }
         }
     }
@@ -200,4 +213,64 @@ pub(super) fn wrap_text<DB: DrawingBackend>(
         lines.push(line);
     }
     Ok(lines)
+}
+
+/// What remains of `text` after the wrapped `lines` taken from its start
+/// (the wrapping dropped the spaces it broke at, so they are skipped here too).
+pub(super) fn text_after_lines<'t>(text: &'t str, lines: &[String]) -> &'t str {
+    let mut rest = text;
+    for line in lines {
+        rest = rest.trim_start();
+        let skip = rest
+            .char_indices()
+            .nth(line.chars().count())
+            .map_or(rest.len(), |(i, _)| i);
+        rest = &rest[skip..];
+    }
+    rest.trim_start()
+}
+
+/// Splits `word` after each underscore, hyphen and slash: the places a
+/// machine-style name (`liver_reached_fraction`) can be broken without
+/// splitting a word part. Concatenating the pieces gives `word` back.
+pub(super) fn break_pieces(word: &str) -> Vec<&str> {
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    for (i, c) in word.char_indices() {
+        if matches!(c, '_' | '-' | '/') {
+            let end = i + c.len_utf8();
+            pieces.push(&word[start..end]);
+            start = end;
+        }
+    }
+    if start < word.len() {
+        pieces.push(&word[start..]);
+    }
+    pieces
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_break_after_underscores() {
+        assert_eq!(
+            break_pieces("liver_reached_fraction"),
+            ["liver_", "reached_", "fraction"]
+        );
+        assert_eq!(break_pieces("a-b/c"), ["a-", "b/", "c"]);
+        assert_eq!(break_pieces("plain"), ["plain"]);
+        assert_eq!(break_pieces("trailing_"), ["trailing_"]);
+    }
+
+    #[test]
+    fn the_rest_after_wrapped_lines_keeps_its_spaces() {
+        let lines = ["a title".to_owned(), "that_wraps_".to_owned()];
+        assert_eq!(
+            text_after_lines("a title  that_wraps_here and there", &lines),
+            "here and there"
+        );
+        assert_eq!(text_after_lines("short", &["short".to_owned()]), "");
+    }
 }

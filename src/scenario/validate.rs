@@ -11,16 +11,13 @@ use super::rules::{self, Blame};
 use super::{suggest, Scenario};
 use crate::dosing::{Amount, DoseBlock};
 use crate::error::{InputError, Location};
+use crate::output::{is_directory_name, MAX_NAME_LEN};
 use crate::params::{self, Param, Subject};
 
 /// Longest time any duration, start, interval or infusion may span (days): 100 years.
 /// Assumption: no question about cell therapy spans longer, and the engine's work grows with
 /// simulated time (at least one step per hour), so an absurd value must fail here, not hang.
 pub const MAX_DAYS: f64 = 36_525.0;
-
-/// Longest run name: it names a directory (file systems allow 255 bytes) and the atomic
-/// writer adds a hidden prefix and suffix.
-const MAX_NAME_LEN: usize = 100;
 
 /// Most administrations in one block.
 const MAX_COUNT: i64 = 1000;
@@ -97,15 +94,7 @@ pub(super) fn validate(
     let c = Checker { file, text };
 
     let name = raw.name.get_ref();
-    let name_ok = name.len() <= MAX_NAME_LEN
-        && name
-            .chars()
-            .next()
-            .is_some_and(|ch| ch.is_ascii_alphanumeric())
-        && name
-            .chars()
-            .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '_' | '-' | '.'));
-    if !name_ok {
+    if !is_directory_name(name) {
         let problem = if name.len() > MAX_NAME_LEN {
             format!(
                 "a name of {} characters is too long for a directory",

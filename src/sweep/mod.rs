@@ -20,6 +20,7 @@ use toml::Spanned;
 
 use crate::error::{InputError, Location};
 use crate::metrics::Metric;
+use crate::output::{is_directory_name, MAX_NAME_LEN};
 use crate::params;
 use crate::scenario::rules::{self, Violation};
 use crate::scenario::{self, suggest, Scenario};
@@ -216,19 +217,13 @@ pub fn load(path: &Path) -> Result<Sweep, InputError> {
             .file_stem()
             .map_or_else(|| "sweep".to_string(), |s| s.to_string_lossy().into_owned()),
     };
-    let name_ok = !name.is_empty()
-        && name.len() <= 100
-        && name
-            .chars()
-            .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '_' | '-' | '.'))
-        && !name.starts_with('.');
-    if !name_ok {
+    if !is_directory_name(&name) {
         let span = raw.name.as_ref().map_or(0..0, Spanned::span);
         return Err(c.invalid(
             span,
             "name",
             format!("{name:?} cannot name an output directory"),
-            "use up to 100 letters, digits, `_`, `-` and `.`",
+            format!("use up to {MAX_NAME_LEN} letters, digits, `_`, `-` and `.`, starting with a letter or digit"),
         ));
     }
 
@@ -669,6 +664,35 @@ fn parse_plot(
             ))
         }
     };
+    let numeric: Vec<usize> = match kind {
+        PlotKind::Heatmap { x, y, .. } => vec![x, y],
+        PlotKind::Lines { x, .. } => vec![x],
+    };
+    if let Some(&a) = numeric.iter().find(|&&a| axes[a].target.takes_names()) {
+        return Err(c.invalid(
+            p.span(),
+            key("x"),
+            format!(
+                "axis `{}` holds names, and a plot axis needs numbers",
+                axes[a].path
+            ),
+            "draw a name axis as `facet` (heatmap) or `line` (lines)",
+        ));
+    }
+    if let Some(&a) = numeric.iter().find(|&&a| {
+        let v = numbers_of(&axes[a].values);
+        v.windows(2).any(|w| w[0] >= w[1])
+    }) {
+        return Err(c.invalid(
+            p.span(),
+            key("x"),
+            format!(
+                "axis `{}` is drawn along a plot axis but its values are not ascending",
+                axes[a].path
+            ),
+            "list the axis values in ascending order",
+        ));
+    }
     let used: Vec<usize> = match kind {
         PlotKind::Heatmap { x, y, facet } => {
             [Some(x), Some(y), facet].into_iter().flatten().collect()
@@ -745,4 +769,14 @@ fn toml_value(v: &Value) -> String {
         Value::Number(x) => format!("{x}"),
         Value::Name(n) => format!("\"{n}\""),
     }
+}
+
+fn numbers_of(values: &[Value]) -> Vec<f64> {
+    values
+        .iter()
+        .filter_map(|v| match v {
+            Value::Number(x) => Some(*x),
+            Value::Name(_) => None,
+        })
+        .collect()
 }

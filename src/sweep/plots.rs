@@ -1,1 +1,237 @@
-//! Sweep figures (to come).
+//! Sweep figures: the `[[plot]]` blocks of a sweep file drawn from its CSV.
+//!
+//! The CSV is read as a stream and only the rows of each figure's slice of the grid (the
+//! fixed axes at their chosen values) are kept, so drawing does not need the whole sweep in
+//! memory.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+use super::axis::Value;
+use super::{PlotKind, PlotSpec, Sweep};
+use crate::plot::{self, Heatmap, LinePlot, Panel, PlotError, Series};
+
+/// Why a figure could not be drawn.
+#[derive(Debug, thiserror::Error)]
+pub enum FigureError {
+    /// The CSV could not be read.
+    #[error("{}: {source}", file.display())]
+    Io {
+        /// The CSV.
+        file: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// The CSV is not this sweep's.
+    #[error("{}: {why}", file.display())]
+    Csv {
+        /// The CSV.
+        file: PathBuf,
+        /// What is wrong.
+        why: String,
+    },
+    /// Drawing failed.
+    #[error("plot {index}: {source}")]
+    Draw {
+        /// 1-based `[[plot]]` index.
+        index: usize,
+        /// The plotting error.
+        source: PlotError,
+    },
+}
+
+/// One figure's values: `values[cell]` for the cells of its slice (NaN where missing).
+struct Slice {
+    values: Vec<f64>,
+}
+
+/// The position of point `digits` within a plot's slice, or None if it is outside it.
+fn cell(spec: &PlotSpec, sweep: &Sweep, digits: &[usize]) -> Option<usize> {
+    if spec.fixed.iter().any(|&(a, k)| digits[a] != k) {
+        return None;
+    }
+    let len = |a: usize| sweep.axes[a].values.len();
+    Some(match spec.kind {
+        PlotKind::Heatmap { x, y, facet } => {
+            let panel = facet.map_or(0, |f| digits[f]);
+            (panel * len(y) + digits[y]) * len(x) + digits[x]
+        }
+        PlotKind::Lines { x, line } => line.map_or(0, |l| digits[l]) * len(x) + digits[x],
+    })
+}
+
+fn slice_len(spec: &PlotSpec, sweep: &Sweep) -> usize {
+    let len = |a: usize| sweep.axes[a].values.len();
+    match spec.kind {
+        PlotKind::Heatmap { x, y, facet } => facet.map_or(1, len) * len(y) * len(x),
+        PlotKind::Lines { x, line } => line.map_or(1, len) * len(x),
+    }
+}
+
+/// Reads the slices of every plot from the sweep CSV in one pass.
+fn read_slices(sweep: &Sweep, csv: &Path) -> Result<Vec<Slice>, FigureError> {
+    let io = |source| FigureError::Io {
+        file: csv.to_path_buf(),
+        source,
+    };
+    let mut lines = BufReader::new(File::open(csv).map_err(io)?).lines();
+    let header = lines.next().transpose().map_err(io)?.unwrap_or_default();
+    if header != super::run::header(sweep) {
+        return Err(FigureError::Csv {
+            file: csv.to_path_buf(),
+            why: "its header is not this sweep's (was it written by another sweep file?)".into(),
+        });
+    }
+    let columns: Vec<&str> = header.split(',').collect();
+    let column = |spec: &PlotSpec| {
+        columns
+            .iter()
+            .position(|c| *c == spec.metric.name())
+            .expect("plot metrics are checked to be columns")
+    };
+    let mut slices: Vec<(usize, Slice)> = sweep
+        .plots
+        .iter()
+        .map(|p| {
+            (
+                column(p),
+                Slice {
+                    values: vec![f64::NAN; slice_len(p, sweep)],
+                },
+            )
+        })
+        .collect();
+    for line in lines {
+        let line = line.map_err(io)?;
+        let fields: Vec<&str> = line.split(',').collect();
+        let Some(point) = fields.first().and_then(|f| f.parse::<u64>().ok()) else {
+            continue;
+        };
+        if point >= sweep.len() {
+            continue;
+        }
+        let digits = sweep.digits(point);
+        for ((col, slice), spec) in slices.iter_mut().zip(&sweep.plots) {
+            if let Some(i) = cell(spec, sweep, &digits) {
+                slice.values[i] = fields
+                    .get(*col)
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(f64::NAN);
+            }
+        }
+    }
+    Ok(slices.into_iter().map(|(_, s)| s).collect())
+}
+
+fn numbers(values: &[Value]) -> Vec<f64> {
+    values
+        .iter()
+        .map(|v| match v {
+            Value::Number(x) => *x,
+            Value::Name(_) => f64::NAN,
+        })
+        .collect()
+}
+
+/// Draws every `[[plot]]` of `sweep` from `csv`: (file name, contents) pairs, PNG and SVG.
+pub fn figures(sweep: &Sweep, csv: &Path) -> Result<Vec<(String, Vec<u8>)>, FigureError> {
+    let slices = read_slices(sweep, csv)?;
+    let mut files = Vec::new();
+    for (n, (spec, slice)) in sweep.plots.iter().zip(slices).enumerate() {
+        let draw = |source| FigureError::Draw {
+            index: n + 1,
+            source,
+        };
+        let axis = |a: usize| &sweep.axes[a];
+        let fixed: Vec<String> = spec
+            .fixed
+            .iter()
+            .map(|&(a, k)| format!("{} = {}", axis(a).path, axis(a).values[k]))
+            .collect();
+        let title = if fixed.is_empty() {
+            format!("{}: {}", sweep.name, spec.metric.name())
+        } else {
+            format!(
+                "{}: {} ({})",
+                sweep.name,
+                spec.metric.name(),
+                fixed.join(", ")
+            )
+        };
+        let metric_label = format!("{} ({})", spec.metric.name(), spec.metric.unit());
+        let stem = format!("plot{}_{}", n + 1, spec.metric.name());
+        let (png, svg) = match spec.kind {
+            PlotKind::Heatmap { x, y, facet } => {
+                let per_panel = axis(x).values.len() * axis(y).values.len();
+                let panels: Vec<Panel> = match facet {
+                    None => vec![Panel {
+                        title: String::new(),
+                        z: slice.values,
+                    }],
+                    Some(f) => axis(f)
+                        .values
+                        .iter()
+                        .zip(slice.values.chunks(per_panel))
+                        .map(|(v, z)| Panel {
+                            title: format!("{} = {v}", axis(f).path),
+                            z: z.to_vec(),
+                        })
+                        .collect(),
+                };
+                let (xs, ys) = (numbers(&axis(x).values), numbers(&axis(y).values));
+                let figure = Heatmap {
+                    title: &title,
+                    x_label: &axis(x).path,
+                    y_label: &axis(y).path,
+                    colour_label: &metric_label,
+                    x_values: &xs,
+                    y_values: &ys,
+                    x_log: axis(x).log,
+                    y_log: axis(y).log,
+                    colour_log: spec.log,
+                    panels: &panels,
+                };
+                (
+                    plot::heatmap_png(&figure).map_err(draw)?,
+                    plot::heatmap_svg(&figure).map_err(draw)?,
+                )
+            }
+            PlotKind::Lines { x, line } => {
+                let nx = axis(x).values.len();
+                let lines: Vec<Series> = match line {
+                    None => vec![Series {
+                        label: spec.metric.name().to_string(),
+                        values: slice.values,
+                    }],
+                    Some(l) => axis(l)
+                        .values
+                        .iter()
+                        .zip(slice.values.chunks(nx))
+                        .map(|(v, ys)| Series {
+                            label: v.to_string(),
+                            values: ys.to_vec(),
+                        })
+                        .collect(),
+                };
+                let xs = numbers(&axis(x).values);
+                let figure = LinePlot {
+                    title: &title,
+                    x_label: &axis(x).path,
+                    y_label: &metric_label,
+                    x_values: &xs,
+                    x_log: axis(x).log,
+                    y_log: spec.log,
+                    lines: &lines,
+                };
+                (
+                    plot::line_plot_png(&figure).map_err(draw)?,
+                    plot::line_plot_svg(&figure).map_err(draw)?,
+                )
+            }
+        };
+        files.push((format!("{stem}.png"), png));
+        files.push((format!("{stem}.svg"), svg.into_bytes()));
+    }
+    Ok(files)
+}

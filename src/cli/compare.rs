@@ -1,0 +1,232 @@
+//! The `compare` command: several scenarios side by side (e.g. one dose by five routes).
+
+use std::fmt::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use super::{dose_marks, emit, time_course_figure, Scale};
+use crate::compartment::{Compartment, Total};
+use crate::error::InputError;
+use crate::metrics::Metric;
+use crate::output;
+use crate::plot::{self, BarChart, Series};
+use crate::scenario::{self, suggest, Scenario};
+use crate::simulation::{self, Outcome};
+use crate::sweep::metric_by_name;
+
+/// What `compare` draws and tabulates.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// Scenario files.
+    pub scenarios: Vec<PathBuf>,
+    /// Compartment or total overlaid over time.
+    pub compartment: String,
+    /// Metrics in the bar chart and table.
+    pub metrics: Vec<String>,
+    /// Output directory name.
+    pub name: String,
+    /// Directory that receives it.
+    pub out: PathBuf,
+    /// Y axis of the overlay.
+    pub y_scale: Scale,
+}
+
+/// A state or a total, as named on the command line.
+fn curve(name: &str) -> Option<Box<dyn Fn(&crate::compartment::State) -> f64>> {
+    if let Some(c) = Compartment::ALL.iter().find(|c| c.name() == name) {
+        let i = c.index();
+        return Some(Box::new(move |x| x[i]));
+    }
+    Total::ALL
+        .iter()
+        .find(|t| t.name() == name)
+        .map(|&t| Box::new(move |x: &crate::compartment::State| t.of(x)) as Box<_>)
+}
+
+fn bad(argument: &str, problem: String, fix: String) -> anyhow::Error {
+    InputError::Argument {
+        argument: argument.into(),
+        problem,
+        fix,
+    }
+    .into()
+}
+
+/// `cellpk compare`.
+pub fn compare(req: &Request) -> anyhow::Result<()> {
+    let names: Vec<&str> = Compartment::ALL
+        .iter()
+        .map(|c| c.name())
+        .chain(Total::ALL.iter().map(|t| t.name()))
+        .collect();
+    let value_of = curve(&req.compartment).ok_or_else(|| {
+        bad(
+            "--compartment",
+            format!("no compartment `{}`", req.compartment),
+            suggest::did_you_mean(&suggest::nearest(&req.compartment, names.iter().copied()))
+                .unwrap_or_else(|| format!("use one of {}", names.join(", "))),
+        )
+    })?;
+    let metrics = req
+        .metrics
+        .iter()
+        .map(|m| {
+            metric_by_name(m).ok_or_else(|| {
+                let all = Metric::ALL.iter().map(|k| k.name());
+                bad(
+                    "--metrics",
+                    format!("no metric `{m}`"),
+                    suggest::did_you_mean(&suggest::nearest(m, all.clone())).unwrap_or_else(|| {
+                        format!("use metrics from {}", all.collect::<Vec<_>>().join(", "))
+                    }),
+                )
+            })
+        })
+        .collect::<anyhow::Result<Vec<Metric>>>()?;
+    if !output::is_directory_name(&req.name) {
+        return Err(bad(
+            "--name",
+            format!("{:?} cannot name an output directory", req.name),
+            format!(
+                "use up to {} letters, digits, `_`, `-` and `.`, starting with a letter or digit",
+                output::MAX_NAME_LEN
+            ),
+        ));
+    }
+    let scenarios = req
+        .scenarios
+        .iter()
+        .map(|f| scenario::load(f))
+        .collect::<Result<Vec<Scenario>, _>>()?;
+    check_comparable(&req.scenarios, &scenarios)?;
+
+    let outcomes: Vec<Outcome> = scenarios.iter().map(simulation::run).collect();
+    let series: Vec<Series> = scenarios
+        .iter()
+        .zip(&outcomes)
+        .map(|(s, o)| Series {
+            label: s.name.clone(),
+            values: o.timecourse.states.iter().map(|x| value_of(x)).collect(),
+        })
+        .collect();
+    let duration_h = scenarios[0].duration_h();
+    let mut doses: Vec<_> = outcomes
+        .iter()
+        .flat_map(|o| dose_marks(&o.schedule, duration_h))
+        .collect();
+    doses.sort_by(|a, b| a.start_day.total_cmp(&b.start_day));
+    doses.dedup();
+    let title = format!("{} cells by scenario", req.compartment);
+    let (overlay_png, overlay_svg) = time_course_figure(
+        &title,
+        &outcomes[0].timecourse.time_h,
+        &series,
+        &doses,
+        req.y_scale,
+        "overlay",
+    )?;
+
+    // Bars relative to the best scenario per metric: metrics differ in units and size.
+    let categories: Vec<String> = metrics.iter().map(|m| m.name().to_string()).collect();
+    let groups: Vec<Series> = scenarios
+        .iter()
+        .zip(&outcomes)
+        .map(|(s, o)| Series {
+            label: s.name.clone(),
+            values: metrics
+                .iter()
+                .map(|m| {
+                    let best = outcomes
+                        .iter()
+                        .map(|p| m.value(&p.metrics))
+                        .fold(0.0, f64::max);
+                    if best > 0.0 {
+                        m.value(&o.metrics) / best
+                    } else {
+                        0.0
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    let chart = BarChart {
+        title: "Metrics relative to the highest scenario",
+        y_label: "Share of the highest value",
+        categories: &categories,
+        groups: &groups,
+        y_log: false,
+    };
+    let bars_png = plot::bar_chart_png(&chart).context("cannot draw bars.png")?;
+    let bars_svg = plot::bar_chart_svg(&chart).context("cannot draw bars.svg")?;
+
+    let mut table = String::from("scenario,metric,value,unit\n");
+    for (s, o) in scenarios.iter().zip(&outcomes) {
+        for m in &metrics {
+            writeln!(
+                table,
+                "{},{},{:e},{}",
+                s.name,
+                m.name(),
+                m.value(&o.metrics),
+                m.unit()
+            )
+            .expect("writing to a String cannot fail");
+        }
+    }
+    let dir = req.out.join(&req.name);
+    let files = [
+        ("metrics.csv", table.clone().into_bytes()),
+        ("overlay.png", overlay_png),
+        ("overlay.svg", overlay_svg.into_bytes()),
+        ("bars.png", bars_png),
+        ("bars.svg", bars_svg.into_bytes()),
+    ];
+    output::write_dir_atomically(&dir, &files)
+        .with_context(|| format!("cannot write {}", dir.display()))?;
+    emit(&format!(
+        "{table}wrote {}/ (metrics.csv, overlay.png, overlay.svg, bars.png, bars.svg)\n",
+        dir.display()
+    ))
+}
+
+/// Overlays need one time grid, and legends need distinct names.
+fn check_comparable(files: &[PathBuf], scenarios: &[Scenario]) -> anyhow::Result<()> {
+    if scenarios.len() < 2 {
+        return Err(bad(
+            "SCENARIO",
+            "compare needs at least two scenarios".into(),
+            "name two or more scenario files".into(),
+        ));
+    }
+    let first = &scenarios[0];
+    for (file, s) in files.iter().zip(scenarios).skip(1) {
+        if s.duration_days != first.duration_days
+            || s.output_every_hours != first.output_every_hours
+        {
+            return Err(bad(
+                "SCENARIO",
+                format!(
+                    "{} runs {} days every {} h, {} runs {} days every {} h",
+                    file.display(),
+                    s.duration_days,
+                    s.output_every_hours,
+                    files[0].display(),
+                    first.duration_days,
+                    first.output_every_hours
+                ),
+                "give the scenarios the same `duration_days` and `output_every_hours`".into(),
+            ));
+        }
+    }
+    for (i, s) in scenarios.iter().enumerate() {
+        if scenarios[..i].iter().any(|t| t.name == s.name) {
+            return Err(bad(
+                "SCENARIO",
+                format!("two scenarios are named `{}`", s.name),
+                "give each scenario its own `name` (it labels the curves)".into(),
+            ));
+        }
+    }
+    Ok(())
+}

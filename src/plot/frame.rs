@@ -1,0 +1,327 @@
+//! The parts of an x-y figure's frame every figure kind shares: the title
+//! band, the space the y-axis text needs, grid and axis lines, tick labels
+//! and axis titles.
+//!
+//! The time course, the sweep line plot and the bar chart all draw their
+//! frame through these functions (the heatmap's panels reuse the title and
+//! the label thinning), so a change of type size or line weight reaches every
+//! figure at once and the figures of one manuscript look alike.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::axis::Ticks;
+use super::text::{
+    break_pieces, draw_label, fit_text, text_after_lines, wrap_text, Orientation, Target,
+};
+use super::{
+    backend_error, offset, px, Chart, PlotError, AXIS_COLOUR, AXIS_LINE, AXIS_TITLE_FONT,
+    GRID_COLOUR, GRID_LINE, MINOR_GRID_COLOUR, OUTER_MARGIN, TICK_FONT, TICK_MARK, TITLE_FONT,
+    TITLE_MIN_FONT_FRACTION,
+};
+
+/// Draws `title` centred over `column` and returns the part of `column`
+/// below the title band.
+///
+/// A title too wide for the column is first shrunk (by up to 15 %), then
+/// set on two lines, which may shrink to 70 %, and only then is the second
+/// line elided: automatically generated titles of sweep figures carry
+/// their filter conditions at the end, which eliding would hide. The band
+/// grows by a line for a two-line title.
+pub(super) fn draw_title<DB: DrawingBackend>(
+    column: &DrawingArea<DB, Shift>,
+    target: Target,
+    title: &str,
+) -> Result<DrawingArea<DB, Shift>, PlotError> {
+    let (width, _) = column.dim_in_pixel();
+    let margin = px(OUTER_MARGIN);
+    let (lines, em, title_band) = title_layout(column, target, title)?;
+    let line_h = em * TITLE_LINE_SPACING;
+    let (title_area, rest) = column.split_vertically(title_band);
+    let centre = (title_band + margin) as i32 / 2;
+    for (i, line) in lines.iter().enumerate() {
+        let shift = ((i as f64 - 0.5 * (lines.len() as f64 - 1.0)) * line_h).round() as i32;
+        draw_label(
+            &title_area,
+            target,
+            line,
+            em,
+            Pos::new(HPos::Center, VPos::Center),
+            (width as i32 / 2, centre + shift),
+            Orientation::Horizontal,
+        )?;
+    }
+    Ok(rest)
+}
+
+/// Height of the band [`draw_title`] gives `title` over `column`.
+pub(super) fn title_band_height<DB: DrawingBackend>(
+    column: &DrawingArea<DB, Shift>,
+    target: Target,
+    title: &str,
+) -> Result<u32, PlotError> {
+    Ok(title_layout(column, target, title)?.2)
+}
+
+/// The title's lines, their em size and the height of the title band.
+fn title_layout<DB: DrawingBackend>(
+    column: &DrawingArea<DB, Shift>,
+    target: Target,
+    title: &str,
+) -> Result<(Vec<String>, f64, u32), PlotError> {
+    let (width, _) = column.dim_in_pixel();
+    let max_width = width.saturating_sub(2 * px(OUTER_MARGIN));
+    let (lines, em) = title_lines(column, target, title, max_width)?;
+    let extra = em * TITLE_LINE_SPACING * (lines.len() as f64 - 1.0);
+    let band = px(TITLE_FONT * 1.6 + OUTER_MARGIN + extra);
+    Ok((lines, em, band))
+}
+
+/// Line spacing of two-line titles, in ems.
+const TITLE_LINE_SPACING: f64 = 1.2;
+/// A title may shrink to this fraction of its size to stay on one line.
+const TITLE_ONE_LINE_MIN_FRACTION: f64 = 0.85;
+
+/// The lines of a title and their em size; see [`draw_title`].
+fn title_lines<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    target: Target,
+    title: &str,
+    max_width: u32,
+) -> Result<(Vec<String>, f64), PlotError> {
+    let (one, em) = fit_text(
+        area,
+        target,
+        title,
+        TITLE_FONT,
+        TITLE_ONE_LINE_MIN_FRACTION,
+        max_width,
+    )?;
+    if one == title {
+        return Ok((vec![one], em));
+    }
+    let fits = |t: &str, em: f64| Ok::<_, PlotError>(target.text_width(area, t, em)? <= max_width);
+    const STEPS: u32 = 3;
+    for step in 0..=STEPS {
+        let fraction = 1.0 - (1.0 - TITLE_MIN_FONT_FRACTION) * f64::from(step) / f64::from(STEPS);
+        let em = TITLE_FONT * fraction;
+        let pieces_fit = title
+            .split_whitespace()
+            .flat_map(break_pieces)
+            .map(|piece| fits(piece, em))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .all(|f| f);
+        let lines = wrap_text(area, target, title, em, max_width)?;
+        if pieces_fit && lines.len() <= 2 {
+            return Ok((lines, em));
+        }
+    }
+    let em = TITLE_FONT * TITLE_MIN_FONT_FRACTION;
+    let mut lines = wrap_text(area, target, title, em, max_width)?;
+    lines.truncate(1);
+    let rest = text_after_lines(title, &lines);
+    let (second, _) = fit_text(area, target, rest, em, 1.0, max_width)?;
+    lines.push(second);
+    Ok((lines, em))
+}
+
+/// The y-axis title fitted to the height of `plot_area`, and the width the
+/// y axis needs for its tick labels and title: `(title, title em, width)`.
+pub(super) fn y_axis_text_area<DB: DrawingBackend>(
+    plot_area: &DrawingArea<DB, Shift>,
+    target: Target,
+    tick_labels: &[String],
+    y_label: &str,
+) -> Result<(String, f64, u32), PlotError> {
+    let mut y_tick_width = 0;
+    for label in tick_labels {
+        y_tick_width = y_tick_width.max(target.text_width(plot_area, label, TICK_FONT)?);
+    }
+    let (_, plot_height) = plot_area.dim_in_pixel();
+    let (y_title, y_title_em) = fit_text(
+        plot_area,
+        target,
+        y_label,
+        AXIS_TITLE_FONT,
+        TITLE_MIN_FONT_FRACTION,
+        plot_height.saturating_sub(px(TICK_FONT * 4.0)),
+    )?;
+    let y_area = 2 * px(TICK_MARK) + y_tick_width + px(y_title_em * 1.6);
+    Ok((y_title, y_title_em, y_area))
+}
+
+/// Height below the axes for one line of tick labels and the x-axis title.
+pub(super) fn x_axis_text_height() -> u32 {
+    2 * px(TICK_MARK) + px(TICK_FONT * 1.2 + AXIS_TITLE_FONT * 1.5)
+}
+
+/// Draws the grid at the major (and, on log axes, minor) ticks. Plotters
+/// gets empty labels: all text is drawn by [`draw_label`].
+pub(super) fn draw_grid<DB: DrawingBackend>(chart: &mut Chart<DB>) -> Result<(), PlotError> {
+    let no_label = |_: &f64| String::new();
+    chart
+        .configure_mesh()
+        .disable_axes()
+        .x_label_formatter(&no_label)
+        .y_label_formatter(&no_label)
+        .bold_line_style(GRID_COLOUR.stroke_width(px(GRID_LINE)))
+        .light_line_style(MINOR_GRID_COLOUR.stroke_width(px(GRID_LINE * 0.5)))
+        .draw()
+        .map_err(backend_error)
+}
+
+/// Draws the left and bottom axis lines with outward tick marks.
+pub(super) fn draw_axes<DB: DrawingBackend>(chart: &mut Chart<DB>) -> Result<(), PlotError> {
+    let no_label = |_: &f64| String::new();
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_label_formatter(&no_label)
+        .y_label_formatter(&no_label)
+        .axis_style(AXIS_COLOUR.stroke_width(px(AXIS_LINE)))
+        .set_all_tick_mark_size(px(TICK_MARK))
+        .draw()
+        .map_err(backend_error)
+}
+
+/// Gap between an axis line and its tick labels: room for the tick mark and as much again.
+pub(super) fn tick_label_gap() -> i32 {
+    2 * offset(TICK_MARK)
+}
+
+/// Draws the x tick labels below the axes; `y_lo` is the bottom of the y axis.
+pub(super) fn draw_x_tick_labels<DB: DrawingBackend>(
+    chart: &Chart<DB>,
+    root: &DrawingArea<DB, Shift>,
+    target: Target,
+    ticks: &Ticks,
+    y_lo: f64,
+) -> Result<(), PlotError> {
+    let (_, plot_y) = chart.plotting_area().get_pixel_range();
+    for (&pos, label) in ticks.major.iter().zip(&ticks.labels) {
+        let (px, _) = chart.backend_coord(&(pos, y_lo));
+        draw_label(
+            root,
+            target,
+            label,
+            TICK_FONT,
+            Pos::new(HPos::Center, VPos::Top),
+            (px, plot_y.end + tick_label_gap()),
+            Orientation::Horizontal,
+        )?;
+    }
+    Ok(())
+}
+
+/// Draws the y tick labels left of the axes; `x_lo` is the left end of the x axis.
+pub(super) fn draw_y_tick_labels<DB: DrawingBackend>(
+    chart: &Chart<DB>,
+    root: &DrawingArea<DB, Shift>,
+    target: Target,
+    ticks: &Ticks,
+    x_lo: f64,
+) -> Result<(), PlotError> {
+    let (plot_x, _) = chart.plotting_area().get_pixel_range();
+    for (&pos, label) in ticks.major.iter().zip(&ticks.labels) {
+        let (_, py) = chart.backend_coord(&(x_lo, pos));
+        draw_label(
+            root,
+            target,
+            label,
+            TICK_FONT,
+            Pos::new(HPos::Right, VPos::Center),
+            (plot_x.start - tick_label_gap(), py),
+            Orientation::Horizontal,
+        )?;
+    }
+    Ok(())
+}
+
+/// Draws the x-axis title at the bottom of the `x_area` band below the axes.
+pub(super) fn draw_x_title<DB: DrawingBackend>(
+    chart: &Chart<DB>,
+    root: &DrawingArea<DB, Shift>,
+    target: Target,
+    title: &str,
+    x_area: u32,
+) -> Result<(), PlotError> {
+    let (plot_x, plot_y) = chart.plotting_area().get_pixel_range();
+    draw_label(
+        root,
+        target,
+        title,
+        AXIS_TITLE_FONT,
+        Pos::new(HPos::Center, VPos::Bottom),
+        ((plot_x.start + plot_x.end) / 2, plot_y.end + x_area as i32),
+        Orientation::Horizontal,
+    )
+}
+
+/// Draws the (already fitted) y-axis title, reading upwards, at the left
+/// edge of the `y_area` band left of the axes.
+pub(super) fn draw_y_title<DB: DrawingBackend>(
+    chart: &Chart<DB>,
+    root: &DrawingArea<DB, Shift>,
+    target: Target,
+    (title, em): (&str, f64),
+    y_area: u32,
+) -> Result<(), PlotError> {
+    let (plot_x, plot_y) = chart.plotting_area().get_pixel_range();
+    draw_label(
+        root,
+        target,
+        title,
+        em,
+        Pos::new(HPos::Center, VPos::Top),
+        (
+            plot_x.start - y_area as i32,
+            (plot_y.start + plot_y.end) / 2,
+        ),
+        Orientation::Vertical,
+    )
+}
+
+/// Keeps only as many of `ticks` as can be labelled without the labels
+/// touching: `centre(pos)` is a tick's pixel position along the axis and
+/// `size(label)` the label's extent along it. On a log axis (`log`, positions
+/// in log10 units) the 2s and 5s go first; after that every second, third, ...
+/// tick is kept, starting with the first, so the kept ticks stay evenly spread.
+pub(super) fn thin_ticks(
+    ticks: &Ticks,
+    log: bool,
+    centre: impl Fn(f64) -> i32,
+    size: impl Fn(&str) -> Result<u32, PlotError>,
+) -> Result<Ticks, PlotError> {
+    let gap = offset(TICK_FONT * 0.5);
+    let overlaps = |t: &Ticks| -> Result<bool, PlotError> {
+        let mut spans = Vec::with_capacity(t.major.len());
+        for (&pos, label) in t.major.iter().zip(&t.labels) {
+            let half = size(label)? as i32 / 2;
+            let c = centre(pos);
+            spans.push((c - half, c + half));
+        }
+        spans.sort_unstable();
+        Ok(spans.windows(2).any(|w| w[1].0 - w[0].1 < gap))
+    };
+    if !overlaps(ticks)? {
+        return Ok(ticks.clone());
+    }
+    let base = if log {
+        let decades = ticks.decades_only();
+        if !overlaps(&decades)? {
+            return Ok(decades);
+        }
+        decades
+    } else {
+        ticks.clone()
+    };
+    for stride in 2..base.major.len().max(2) {
+        let thinned = base.every(stride);
+        if !overlaps(&thinned)? {
+            return Ok(thinned);
+        }
+    }
+    Ok(base.every(base.major.len().max(1)))
+}

@@ -1,0 +1,398 @@
+//! Line plot of a metric against one sweep axis, one line per value of
+//! another: e.g. liver AUC against dose, one line per dosing interval.
+//!
+//! It is drawn like the time course (same frame, palette, line strokes and
+//! legend column) so figures in one manuscript match, with two differences
+//! a sweep needs: a marker at every computed point, since a sweep is a
+//! handful of runs rather than a continuous curve and the reader should see
+//! where the data are; and gaps where a value is missing (NaN), rather than
+//! a line bridging a run that failed.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::axis::{Ticks, YAxis};
+use super::frame::{
+    draw_axes, draw_grid, draw_title, draw_x_tick_labels, draw_x_title, draw_y_tick_labels,
+    draw_y_title, thin_ticks, x_axis_text_height, y_axis_text_area,
+};
+use super::legend::{draw_legend_entries, Sample, LEGEND_SAMPLE};
+use super::lines::{canvas_mapping, draw_run, runs, SeriesStyle};
+use super::prepared::{check_coordinates, check_sweep_series};
+use super::text::Target;
+use super::{
+    backend_error, figure_png, figure_svg, px, Figure, PlotError, Series, CANVAS, CHART_FRACTION,
+    OUTER_MARGIN, TICK_FONT,
+};
+
+/// Linear axes with at most this many values get a tick at each value.
+pub(super) const FEW_VALUES: usize = 12;
+/// On a log y axis, the lowest marker stays at least this many decades
+/// above the axis line (else the axis starts a decade lower).
+const MARKER_CLEARANCE: f64 = 0.04;
+/// Space left beyond the first and last x value, as a fraction of their
+/// span, so the end markers are not cut by the axes.
+const X_PADDING: f64 = 0.04;
+
+/// A line plot of one metric over a sweep axis; borrowed so callers keep
+/// ownership of their data.
+#[derive(Debug, Clone, Copy)]
+pub struct LinePlot<'a> {
+    /// Figure title, centred above the axes.
+    pub title: &'a str,
+    /// X-axis title with units, e.g. `"Dose (cells)"`.
+    pub x_label: &'a str,
+    /// Y-axis title with units, e.g. `"Liver AUC (cell days)"`.
+    pub y_label: &'a str,
+    /// The swept values, strictly increasing and finite (positive on a log axis).
+    pub x_values: &'a [f64],
+    /// Logarithmic x axis, for doses and other values swept over decades.
+    pub x_log: bool,
+    /// Logarithmic y axis. Values <= 0 cannot be placed on it and leave a
+    /// gap, as NaN does.
+    pub y_log: bool,
+    /// One line per series, each with one value per x value; NaN marks a
+    /// missing value (a gap in the line, no marker). The labels go in the legend.
+    pub lines: &'a [Series],
+}
+
+/// Renders the line plot as PNG bytes: 2100 x 1260 px, declared as 300 dpi.
+///
+/// # Errors
+/// [`PlotError::Empty`], [`PlotError::NonFiniteCoordinate`],
+/// [`PlotError::CoordinatesNotIncreasing`], [`PlotError::NonPositiveOnLogAxis`],
+/// [`PlotError::SeriesSizeMismatch`] or [`PlotError::InfiniteValue`] for
+/// invalid input; a rendering or encoding failure otherwise.
+pub fn line_plot_png(plot: &LinePlot) -> Result<Vec<u8>, PlotError> {
+    figure_png(&LineFigure::new(plot)?)
+}
+
+/// Renders the line plot as an SVG document, 700 x 420 px over a 2100 x
+/// 1260 viewBox (see [`render_svg`](super::render_svg)).
+///
+/// # Errors
+/// As [`line_plot_png`], bar the encoding.
+pub fn line_plot_svg(plot: &LinePlot) -> Result<String, PlotError> {
+    figure_svg(&LineFigure::new(plot)?)
+}
+
+/// A sweep axis in the units the chart uses (log10 of the value on a log axis).
+struct SweepAxis {
+    /// Where each input value sits.
+    positions: Vec<f64>,
+    lo: f64,
+    hi: f64,
+    ticks: Ticks,
+    log: bool,
+}
+
+impl SweepAxis {
+    /// The x axis over checked `values`, padded so end markers fit.
+    fn new(values: &[f64], log: bool) -> Self {
+        let positions: Vec<f64> = if log {
+            values.iter().map(|v| v.log10()).collect()
+        } else {
+            values.to_vec()
+        };
+        let (first, last) = (positions[0], positions[positions.len() - 1]);
+        let pad = if last > first {
+            X_PADDING * (last - first)
+        } else if log {
+            0.5
+        } else if first == 0.0 {
+            1.0
+        } else {
+            0.5 * first.abs()
+        };
+        let (lo, hi) = (first - pad, last + pad);
+        let ticks = if log {
+            Ticks::log_sweep(lo, hi)
+        } else if values.len() <= FEW_VALUES {
+            Ticks::at_values(positions.clone(), values)
+        } else {
+            Ticks::linear(lo, hi, false)
+        };
+        Self {
+            positions,
+            lo,
+            hi,
+            ticks,
+            log,
+        }
+    }
+}
+
+/// The line plot with checked input and derived axes.
+struct LineFigure<'a> {
+    plot: &'a LinePlot<'a>,
+    x: SweepAxis,
+    y: YAxis,
+}
+
+impl<'a> LineFigure<'a> {
+    fn new(plot: &'a LinePlot<'a>) -> Result<Self, PlotError> {
+        check_coordinates(plot.x_values, plot.x_log, "x_values")?;
+        check_sweep_series(plot.lines, "lines", plot.x_values.len(), "x values")?;
+        let values = || {
+            plot.lines
+                .iter()
+                .flat_map(|s| s.values.iter().copied())
+                .filter(|v| v.is_finite())
+        };
+        let y = if plot.y_log {
+            YAxis::log_sweep(values(), MARKER_CLEARANCE)
+        } else {
+            YAxis::linear(values())
+        };
+        Ok(Self {
+            plot,
+            x: SweepAxis::new(plot.x_values, plot.x_log),
+            y,
+        })
+    }
+}
+
+impl Figure for LineFigure<'_> {
+    fn canvas(&self) -> (u32, u32) {
+        CANVAS
+    }
+
+    /// Lays out and draws the figure: grid, axes, lines, then markers on
+    /// top (so no line hides a data point), and the legend column.
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        target: Target,
+    ) -> Result<(), PlotError> {
+        root.fill(&WHITE).map_err(backend_error)?;
+        let (width, _) = root.dim_in_pixel();
+        let chart_width = (f64::from(width) * CHART_FRACTION).round() as u32;
+        let (chart_column, legend_column) = root.split_horizontally(chart_width);
+        let plot_area = draw_title(&chart_column, target, self.plot.title)?;
+
+        let (x, y) = (&self.x, &self.y);
+        let (y_title, y_title_em, y_area) =
+            y_axis_text_area(&plot_area, target, &y.ticks.labels, self.plot.y_label)?;
+        let x_area = x_axis_text_height();
+        let build = |x_ticks: &Ticks| {
+            ChartBuilder::on(&plot_area)
+                .margin_top(px(TICK_FONT))
+                .margin_right(px(OUTER_MARGIN * 2.0))
+                .margin_bottom(px(OUTER_MARGIN))
+                .margin_left(px(OUTER_MARGIN))
+                .x_label_area_size(x_area)
+                .y_label_area_size(y_area)
+                .build_cartesian_2d(x_ticks.coord(x.lo, x.hi), y.ticks.coord(y.lo, y.hi))
+                .map_err(backend_error)
+        };
+        // Build once to learn where ticks land, then again with the ticks
+        // whose labels fit side by side.
+        let probe = build(&x.ticks)?;
+        let x_ticks = thin_ticks(
+            &x.ticks,
+            x.log,
+            |pos| probe.backend_coord(&(pos, y.lo)).0,
+            |label| target.text_width(root, label, TICK_FONT),
+        )?;
+        drop(probe);
+        let mut chart = build(&x_ticks)?;
+
+        draw_grid(&mut chart)?;
+        draw_axes(&mut chart)?;
+        draw_x_tick_labels(&chart, root, target, &x_ticks, y.lo)?;
+        draw_y_tick_labels(&chart, root, target, &y.ticks, x.lo)?;
+        draw_x_title(&chart, root, target, self.plot.x_label, x_area)?;
+        draw_y_title(&chart, root, target, (&y_title, y_title_em), y_area)?;
+
+        let to_canvas = canvas_mapping(&chart, (x.lo, x.hi), (y.lo, y.hi));
+        let styles: Vec<SeriesStyle> = (0..self.plot.lines.len())
+            .map(SeriesStyle::for_index)
+            .collect();
+        let mut markers = Vec::new();
+        for (series, &style) in self.plot.lines.iter().zip(&styles) {
+            for run in line_runs(&x.positions, &series.values, y.log_floor) {
+                let points: Vec<(f64, f64)> = run.iter().map(&to_canvas).collect();
+                if points.len() > 1 {
+                    draw_run(root, &points, style)?;
+                }
+            }
+            for (&pos, &v) in x.positions.iter().zip(&series.values) {
+                let axis_value = match y.log_floor {
+                    Some(floor) if v >= floor => v.log10(),
+                    None if v.is_finite() => v,
+                    _ => continue,
+                };
+                let (cx, cy) = to_canvas(&(pos, axis_value));
+                markers.push((style, (cx.round() as i32, cy.round() as i32)));
+            }
+        }
+        for (style, centre) in markers {
+            style.draw_marker(root, centre)?;
+        }
+
+        let entries: Vec<(&str, Sample)> = self
+            .plot
+            .lines
+            .iter()
+            .zip(styles)
+            .map(|(s, style)| (s.label.as_str(), Sample::LineWithMarker(style)))
+            .collect();
+        let (_, plot_y) = chart.plotting_area().get_pixel_range();
+        draw_legend_entries(
+            &legend_column,
+            target,
+            plot_y.start,
+            &entries,
+            &[],
+            LEGEND_SAMPLE,
+        )
+    }
+}
+
+/// Splits one line into drawable runs of (x, axis value) points: a NaN ends
+/// a run, and on a log axis (`log_floor`) so does a value below the axis,
+/// as in the time course.
+fn line_runs(positions: &[f64], values: &[f64], log_floor: Option<f64>) -> Vec<Vec<(f64, f64)>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < values.len() {
+        let end = values[start..]
+            .iter()
+            .position(|v| v.is_nan())
+            .map_or(values.len(), |n| start + n);
+        if end > start {
+            out.extend(runs(&positions[start..end], &values[start..end], log_floor));
+        }
+        start = end + 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::svg_has_text;
+    use super::*;
+
+    /// Six lines of a saturating dose response over a log-spaced dose sweep.
+    fn demo(n_lines: usize) -> (Vec<f64>, Vec<Series>) {
+        let doses: Vec<f64> = (0..=10)
+            .map(|i| 1e5 * 10_f64.powf(f64::from(i) / 5.0))
+            .collect();
+        let lines = (0..n_lines)
+            .map(|k| Series {
+                label: format!("Every {} days", 7 * (k + 1)),
+                values: doses
+                    .iter()
+                    .map(|d| 1e4 * d / (d + 1e6) / (1.0 + k as f64))
+                    .collect(),
+            })
+            .collect();
+        (doses, lines)
+    }
+
+    fn plot<'a>(x: &'a [f64], lines: &'a [Series], x_log: bool, y_log: bool) -> LinePlot<'a> {
+        LinePlot {
+            title: "Liver AUC by dose",
+            x_label: "Dose (cells)",
+            y_label: "Liver AUC (cell days)",
+            x_values: x,
+            x_log,
+            y_log,
+            lines,
+        }
+    }
+
+    #[test]
+    fn line_plot_svg_has_every_label_and_a_marker_per_point() {
+        let (doses, mut lines) = demo(6);
+        lines[2].values[4] = f64::NAN;
+        let svg = line_plot_svg(&plot(&doses, &lines, true, true)).expect("renders");
+        assert!(svg.starts_with(r#"<svg width="700" height="420" viewBox="0 0 2100 1260""#));
+        for text in [
+            "Liver AUC by dose",
+            "Dose (cells)",
+            "Liver AUC (cell days)",
+            "1e6",
+        ] {
+            assert!(svg_has_text(&svg, text), "missing {text}");
+        }
+        for line in &lines {
+            assert!(
+                svg_has_text(&svg, &line.label),
+                "missing legend label {}",
+                line.label
+            );
+        }
+        // Two discs (halo, colour) per data point and legend entry; one point is missing.
+        let circles = svg.matches("<circle").count();
+        assert_eq!(circles, 2 * (6 * doses.len() - 1) + 2 * 6);
+    }
+
+    #[test]
+    fn line_plot_png_is_print_sized() {
+        let (doses, lines) = demo(3);
+        let bytes = line_plot_png(&plot(&doses, &lines, false, false)).expect("renders");
+        let info = ::png::Decoder::new(bytes.as_slice())
+            .read_info()
+            .expect("decodes")
+            .info()
+            .clone();
+        assert_eq!((info.width, info.height), CANVAS);
+        assert!(bytes.windows(4).any(|w| w == b"pHYs"));
+    }
+
+    #[test]
+    fn nan_splits_a_line_and_zero_leaves_a_log_axis() {
+        let x = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let v = [1.0, 2.0, f64::NAN, 4.0, 0.0, 6.0];
+        let linear = line_runs(&x, &v, None);
+        assert_eq!(linear.len(), 2);
+        assert_eq!(linear[1], vec![(4.0, 4.0), (5.0, 0.0), (6.0, 6.0)]);
+        let log = line_runs(&x, &v, Some(0.1));
+        assert_eq!(log.len(), 3, "the zero splits the second run on a log axis");
+    }
+
+    #[test]
+    fn line_plot_input_errors_are_precise() {
+        let (doses, lines) = demo(2);
+        let short = [Series {
+            label: "short".into(),
+            values: vec![1.0; 3],
+        }];
+        assert!(matches!(
+            line_plot_svg(&plot(&doses, &short, true, false)),
+            Err(PlotError::SeriesSizeMismatch { ref label, expected: 11, actual: 3, of: "x values" })
+                if label == "short"
+        ));
+        assert!(matches!(
+            line_plot_svg(&plot(&doses, &[], true, false)),
+            Err(PlotError::Empty { field: "lines" })
+        ));
+        let with_zero = [0.0, 1.0];
+        let two = [Series {
+            label: "two".into(),
+            values: vec![1.0, 2.0],
+        }];
+        assert!(matches!(
+            line_plot_svg(&plot(&with_zero, &two, true, false)),
+            Err(PlotError::NonPositiveOnLogAxis {
+                field: "x_values",
+                index: 0,
+                ..
+            })
+        ));
+        assert!(matches!(
+            line_plot_svg(&plot(&[2.0, 1.0], &two, false, false)),
+            Err(PlotError::CoordinatesNotIncreasing { index: 1, .. })
+        ));
+        let infinite = [Series {
+            label: "inf".into(),
+            values: vec![1.0, f64::INFINITY],
+        }];
+        assert!(matches!(
+            line_plot_svg(&plot(&[1.0, 2.0], &infinite, false, false)),
+            Err(PlotError::InfiniteValue { index: 1, .. })
+        ));
+        line_plot_svg(&plot(&doses, &lines, false, true)).expect("linear x, log y");
+    }
+}
