@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use super::{dose_marks, emit, time_course_figure, Scale};
-use crate::compartment::{Compartment, Total};
+use crate::compartment::{Compartment, State, Total};
 use crate::error::InputError;
 use crate::metrics::Metric;
 use crate::output;
@@ -32,16 +32,10 @@ pub struct Request {
     pub y_scale: Scale,
 }
 
-/// A state or a total, as named on the command line.
-fn curve(name: &str) -> Option<Box<dyn Fn(&crate::compartment::State) -> f64>> {
-    if let Some(c) = Compartment::ALL.iter().find(|c| c.name() == name) {
-        let i = c.index();
-        return Some(Box::new(move |x| x[i]));
-    }
-    Total::ALL
-        .iter()
-        .find(|t| t.name() == name)
-        .map(|&t| Box::new(move |x: &crate::compartment::State| t.of(x)) as Box<_>)
+/// The weights that pick a state or a total, as named on the command line, from a state.
+fn curve(name: &str) -> Option<State> {
+    let state = Compartment::ALL.iter().find(|c| c.name() == name).map(|c| c.unit());
+    state.or_else(|| Total::ALL.iter().find(|t| t.name() == name).map(|t| t.weights()))
 }
 
 fn bad(argument: &str, problem: String, fix: String) -> anyhow::Error {
@@ -60,7 +54,7 @@ pub fn compare(req: &Request) -> anyhow::Result<()> {
         .map(|c| c.name())
         .chain(Total::ALL.iter().map(|t| t.name()))
         .collect();
-    let value_of = curve(&req.compartment).ok_or_else(|| {
+    let weights = curve(&req.compartment).ok_or_else(|| {
         bad(
             "--compartment",
             format!("no compartment `{}`", req.compartment),
@@ -107,7 +101,7 @@ pub fn compare(req: &Request) -> anyhow::Result<()> {
         .zip(&outcomes)
         .map(|(s, o)| Series {
             label: s.name.clone(),
-            values: o.timecourse.states.iter().map(|x| value_of(x)).collect(),
+            values: o.timecourse.states.iter().map(|x| weights.dot(x)).collect(),
         })
         .collect();
     let duration_h = scenarios[0].duration_h();
