@@ -47,6 +47,6 @@ pub mod plot;
 pub mod presets;
 pub mod scenario;
 pub mod simulation;
-pub mod sweep;
 pub mod sourced;
+pub mod sweep;
 pub mod timecourse;

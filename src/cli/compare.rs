@@ -34,8 +34,16 @@ pub struct Request {
 
 /// The weights that pick a state or a total, as named on the command line, from a state.
 fn curve(name: &str) -> Option<State> {
-    let state = Compartment::ALL.iter().find(|c| c.name() == name).map(|c| c.unit());
-    state.or_else(|| Total::ALL.iter().find(|t| t.name() == name).map(|t| t.weights()))
+    let state = Compartment::ALL
+        .iter()
+        .find(|c| c.name() == name)
+        .map(|c| c.unit());
+    state.or_else(|| {
+        Total::ALL
+            .iter()
+            .find(|t| t.name() == name)
+            .map(|t| t.weights())
+    })
 }
 
 fn bad(argument: &str, problem: String, fix: String) -> anyhow::Error {

@@ -101,6 +101,7 @@ struct BarFigure<'a> {
 }
 
 impl<'a> BarFigure<'a> {
+    /// Checks `chart` (see [`bar_chart_png`] for what is rejected) and derives the y axis.
     fn new(chart: &'a BarChart<'a>) -> Result<Self, PlotError> {
         if chart.categories.is_empty() {
             return Err(PlotError::Empty {
@@ -183,6 +184,7 @@ impl CategoryLabels {
             });
         }
         let columns = |em: f64| ((f64::from(slot) * 0.9 / (em * 1.2)).floor() as usize).max(1);
+        /// Sizes tried between full and smallest upright type.
         const STEPS: u32 = 3;
         for step in 0..=STEPS {
             let fraction =

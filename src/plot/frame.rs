@@ -102,6 +102,7 @@ fn title_lines<DB: DrawingBackend>(
         return Ok((vec![one], em));
     }
     let fits = |t: &str, em: f64| Ok::<_, PlotError>(target.text_width(area, t, em)? <= max_width);
+    /// Sizes tried between full and smallest two-line type.
     const STEPS: u32 = 3;
     for step in 0..=STEPS {
         let fraction = 1.0 - (1.0 - TITLE_MIN_FONT_FRACTION) * f64::from(step) / f64::from(STEPS);
@@ -308,8 +309,9 @@ pub(super) fn thin_ticks(
     if !overlaps(ticks)? {
         return Ok(ticks.clone());
     }
-    let base = if log {
-        let decades = ticks.decades_only();
+    // Dropping the 2s and 5s helps only if at least two decades remain.
+    let decades = ticks.decades_only();
+    let base = if log && decades.major.len() >= 2 {
         if !overlaps(&decades)? {
             return Ok(decades);
         }
@@ -324,4 +326,47 @@ pub(super) fn thin_ticks(
         }
     }
     Ok(base.every(base.major.len().max(1)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Thins `ticks` for labels `width` px wide at `px_per_unit` px per axis unit.
+    fn thinned(ticks: &Ticks, log: bool, px_per_unit: f64, width: u32) -> Vec<String> {
+        thin_ticks(ticks, log, |u| (u * px_per_unit) as i32, |_| Ok(width))
+            .expect("no text measured")
+            .labels
+    }
+
+    #[test]
+    fn crowded_labels_are_thinned_evenly() {
+        let ticks = Ticks::log_sweep(5.0, 6.5);
+        assert_eq!(ticks.labels, ["1e5", "2e5", "5e5", "1e6", "2e6"]);
+        assert_eq!(
+            thinned(&ticks, true, 1000.0, 60),
+            ticks.labels,
+            "room for all"
+        );
+        assert_eq!(
+            thinned(&ticks, true, 150.0, 60),
+            ["1e5", "1e6"],
+            "decades first"
+        );
+        let values: Vec<f64> = (0..12).map(f64::from).collect();
+        let every = Ticks::at_values(values.clone(), &values);
+        assert_eq!(
+            thinned(&every, false, 50.0, 60),
+            ["0", "2", "4", "6", "8", "10"]
+        );
+    }
+
+    #[test]
+    fn narrow_log_axes_keep_their_labels() {
+        // 3e5 to 4.2e5: no decade in range, so the fallback ticks are linear values.
+        let ticks = Ticks::log_sweep(3e5_f64.log10(), 4.2e5_f64.log10());
+        assert!(ticks.labels.len() >= 2);
+        let kept = thinned(&ticks, true, 2000.0, 90);
+        assert!(kept.len() >= 2, "labels survive thinning: {kept:?}");
+    }
 }

@@ -157,10 +157,12 @@ impl GridAxis {
         Self { edges, ticks, log }
     }
 
+    /// Low end of the axis: the first cell's outer edge.
     fn lo(&self) -> f64 {
         self.edges[0]
     }
 
+    /// High end of the axis: the last cell's outer edge.
     fn hi(&self) -> f64 {
         self.edges[self.edges.len() - 1]
     }
@@ -249,6 +251,8 @@ struct HeatmapFigure<'a> {
 }
 
 impl<'a> HeatmapFigure<'a> {
+    /// Checks `input` (see [`heatmap_png`] for what is rejected) and derives
+    /// the axes, the shared colour scale and the panel grid.
     fn new(input: &'a Heatmap<'a>) -> Result<Self, PlotError> {
         check_coordinates(input.x_values, input.x_log, "x_values")?;
         check_coordinates(input.y_values, input.y_log, "y_values")?;

@@ -130,6 +130,7 @@ struct LineFigure<'a> {
 }
 
 impl<'a> LineFigure<'a> {
+    /// Checks `plot` (see [`line_plot_png`] for what is rejected) and derives the axes.
     fn new(plot: &'a LinePlot<'a>) -> Result<Self, PlotError> {
         check_coordinates(plot.x_values, plot.x_log, "x_values")?;
         check_sweep_series(plot.lines, "lines", plot.x_values.len(), "x values")?;
