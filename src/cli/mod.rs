@@ -154,7 +154,7 @@ after editing the plot blocks, without running the sweep again.",
     Plot {
         /// The sweep file.
         sweep: PathBuf,
-        /// The sweep CSV (default: OUT/<name>/sweep.csv).
+        /// The sweep CSV (default: `OUT/<name>/sweep.csv`).
         #[arg(long)]
         csv: Option<PathBuf>,
         /// Directory holding the sweep's directory.
