@@ -26,7 +26,6 @@ interval_days = 3
 infusion_minutes = 0
 [simulation]
 duration_days = 12
-liver_threshold_cells = 1e5
 "#;
 
 const SWEEP: &str = r#"
@@ -55,8 +54,12 @@ struct Setup {
 
 impl Setup {
     fn new(sweep: &str) -> Setup {
+        Setup::with_base(sweep, BASE)
+    }
+
+    fn with_base(sweep: &str, base: &str) -> Setup {
         let dir = tempfile::tempdir().expect("temp dir");
-        fs::write(dir.path().join("base.toml"), BASE).expect("write base");
+        fs::write(dir.path().join("base.toml"), base).expect("write base");
         fs::write(dir.path().join("sweep.toml"), sweep).expect("write sweep");
         Setup { dir }
     }
@@ -93,7 +96,14 @@ fn ok(out: &std::process::Output) {
 
 #[test]
 fn rows_equal_one_by_one_runs_and_report_broken_rules() {
-    let s = Setup::new(SWEEP);
+    // Without a liver threshold the sweep scales one walk along the dose axis (linearity);
+    // with one it walks every point: both must equal single runs.
+    rows_equal_one_by_one_runs(BASE);
+    rows_equal_one_by_one_runs(&format!("{BASE}liver_threshold_cells = 1e5\n"));
+}
+
+fn rows_equal_one_by_one_runs(base: &str) {
+    let s = Setup::with_base(SWEEP, base);
     ok(&s.sweep(&["--threads", "2"]));
     let csv = s.csv("sweep.csv");
     let sweep = cellpk::sweep::load(&s.path("sweep.toml")).expect("valid sweep");

@@ -9,6 +9,7 @@
 
 pub mod axis;
 mod file;
+mod linear;
 pub mod merge;
 pub mod plots;
 pub mod run;

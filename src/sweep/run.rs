@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
-use super::Sweep;
+use super::{linear, Sweep};
 use crate::simulation;
 
 /// Points evaluated between two writes, per thread: large enough to keep threads busy,
@@ -153,8 +153,9 @@ fn csv_field(text: &str) -> String {
 }
 
 /// The row of point `index`: its axis values, then its metrics, or an empty metric for
-/// each column and the broken rule in `error`.
-pub fn row(sweep: &Sweep, index: u64) -> (String, bool) {
+/// each column and the broken rule in `error`. With an `amount_axis`, the metrics scale a
+/// walk shared along it (see `linear`).
+pub fn row(sweep: &Sweep, amount_axis: Option<usize>, index: u64) -> (String, bool) {
     let mut line = index.to_string();
     for (axis, k) in sweep.axes.iter().zip(sweep.digits(index)) {
         line.push(',');
@@ -162,7 +163,10 @@ pub fn row(sweep: &Sweep, index: u64) -> (String, bool) {
     }
     let ok = match sweep.scenario(index) {
         Ok(s) => {
-            let m = simulation::metrics_only(&s);
+            let m = match amount_axis {
+                Some(axis) => linear::metrics(sweep, axis, index, &s),
+                None => simulation::metrics_only(&s),
+            };
             for metric in &sweep.metrics {
                 line.push_str(&format!(",{:e}", metric.value(&m)));
             }
@@ -228,12 +232,17 @@ pub fn execute(sweep: &Sweep, opts: &Options) -> Result<Summary, RunError> {
     let chunk = CHUNK_PER_THREAD * threads as u64;
     let todo = range.start + resumed..range.end;
     let progress = progress_bar(todo.end - todo.start);
+    let amount_axis = linear::amount_axis(sweep);
     let mut error_rows = 0;
     let mut lo = todo.start;
     while lo < todo.end {
         let hi = (lo + chunk).min(todo.end);
-        let rows: Vec<(String, bool)> =
-            pool.install(|| (lo..hi).into_par_iter().map(|i| row(sweep, i)).collect());
+        let rows: Vec<(String, bool)> = pool.install(|| {
+            (lo..hi)
+                .into_par_iter()
+                .map(|i| row(sweep, amount_axis, i))
+                .collect()
+        });
         let mut text = String::with_capacity(rows.iter().map(|r| r.0.len() + 1).sum());
         for (line, ok) in rows {
             text.push_str(&line);
