@@ -43,7 +43,8 @@ impl DoseField {
         DoseField::InfusionMinutes,
     ];
 
-    fn name(self) -> &'static str {
+    /// The field's key in a `[[dose]]` block.
+    pub fn name(self) -> &'static str {
         match self {
             DoseField::Route => "route",
             DoseField::CellsPerKg => "cells_per_kg",

@@ -44,6 +44,19 @@ pub struct Axis {
     pub log: bool,
 }
 
+impl Axis {
+    /// The axis values as numbers (NaN for names), for plot coordinates.
+    pub fn numbers(&self) -> Vec<f64> {
+        self.values
+            .iter()
+            .map(|v| match v {
+                Value::Number(x) => *x,
+                Value::Name(_) => f64::NAN,
+            })
+            .collect()
+    }
+}
+
 /// What a `[[plot]]` block draws.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PlotKind {
@@ -522,24 +535,12 @@ fn check_values(
 /// Whether a scenario error about `key` is about the value of `target`.
 fn concerns(key: &str, target: Target) -> bool {
     match target {
-        Target::Dose(_, f) => key.ends_with(&format!(".{}", dose_field_name(f))),
+        Target::Dose(_, f) => key.ends_with(&format!(".{}", f.name())),
         Target::Parameter(p) => key.contains(p.name()),
         Target::Species | Target::BodyWeight | Target::Disease => key.starts_with("subject."),
         Target::Source | Target::Donor => key.starts_with("cells."),
         Target::Duration => key == "simulation.duration_days",
         Target::LiverThreshold => key == "simulation.liver_threshold_cells",
-    }
-}
-
-fn dose_field_name(f: DoseField) -> &'static str {
-    match f {
-        DoseField::Route => "route",
-        DoseField::CellsPerKg => "cells_per_kg",
-        DoseField::Cells => "cells",
-        DoseField::Count => "count",
-        DoseField::IntervalDays => "interval_days",
-        DoseField::StartDay => "start_day",
-        DoseField::InfusionMinutes => "infusion_minutes",
     }
 }
 
@@ -581,7 +582,7 @@ fn write_value(table: &mut toml::Table, target: Target, value: &Value) {
                         }
                         _ => {}
                     }
-                    d.insert(dose_field_name(field).to_string(), v.clone());
+                    d.insert(field.name().to_string(), v.clone());
                 }
             }
         }
@@ -681,7 +682,7 @@ fn parse_plot(
         ));
     }
     if let Some(&a) = numeric.iter().find(|&&a| {
-        let v = numbers_of(&axes[a].values);
+        let v = axes[a].numbers();
         v.windows(2).any(|w| w[0] >= w[1])
     }) {
         return Err(c.invalid(
@@ -770,14 +771,4 @@ fn toml_value(v: &Value) -> String {
         Value::Number(x) => format!("{x}"),
         Value::Name(n) => format!("\"{n}\""),
     }
-}
-
-fn numbers_of(values: &[Value]) -> Vec<f64> {
-    values
-        .iter()
-        .filter_map(|v| match v {
-            Value::Number(x) => Some(*x),
-            Value::Name(_) => None,
-        })
-        .collect()
 }

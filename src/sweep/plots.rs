@@ -8,7 +8,6 @@ use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
-use super::axis::Value;
 use super::{PlotKind, PlotSpec, Sweep};
 use crate::plot::{self, Heatmap, LinePlot, Panel, PlotError, Series};
 
@@ -124,16 +123,6 @@ fn read_slices(sweep: &Sweep, csv: &Path) -> Result<Vec<Slice>, FigureError> {
     Ok(slices.into_iter().map(|(_, s)| s).collect())
 }
 
-fn numbers(values: &[Value]) -> Vec<f64> {
-    values
-        .iter()
-        .map(|v| match v {
-            Value::Number(x) => *x,
-            Value::Name(_) => f64::NAN,
-        })
-        .collect()
-}
-
 /// Draws every `[[plot]]` of `sweep` from `csv`: (file name, contents) pairs, PNG and SVG.
 pub fn figures(sweep: &Sweep, csv: &Path) -> Result<Vec<(String, Vec<u8>)>, FigureError> {
     let slices = read_slices(sweep, csv)?;
@@ -179,7 +168,7 @@ pub fn figures(sweep: &Sweep, csv: &Path) -> Result<Vec<(String, Vec<u8>)>, Figu
                         })
                         .collect(),
                 };
-                let (xs, ys) = (numbers(&axis(x).values), numbers(&axis(y).values));
+                let (xs, ys) = (axis(x).numbers(), axis(y).numbers());
                 let figure = Heatmap {
                     title: &title,
                     x_label: &axis(x).path,
@@ -214,7 +203,7 @@ pub fn figures(sweep: &Sweep, csv: &Path) -> Result<Vec<(String, Vec<u8>)>, Figu
                         })
                         .collect(),
                 };
-                let xs = numbers(&axis(x).values);
+                let xs = axis(x).numbers();
                 let figure = LinePlot {
                     title: &title,
                     x_label: &axis(x).path,
