@@ -17,7 +17,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::axis::{Ticks, YAxis};
 use super::colour::Fill;
 use super::frame::{
-    draw_axes, draw_grid, draw_title, draw_y_tick_labels, draw_y_title, tick_label_gap,
+    chart_and_legend, draw_axes, draw_grid, draw_y_tick_labels, draw_y_title, tick_label_gap,
     y_axis_text_area,
 };
 use super::legend::{draw_legend_entries, Sample};
@@ -28,7 +28,7 @@ use super::text::{
 };
 use super::{
     backend_error, figure_png, figure_svg, offset, px, Figure, PlotError, Series, AXIS_COLOUR,
-    CANVAS, CHART_FRACTION, GRID_LINE, OUTER_MARGIN, TICK_FONT, TITLE_MIN_FONT_FRACTION,
+    CANVAS, GRID_LINE, OUTER_MARGIN, TICK_FONT, TITLE_MIN_FONT_FRACTION,
 };
 
 /// Fraction of each category's width that its group of bars may fill.
@@ -284,11 +284,8 @@ impl Figure for BarFigure<'_> {
         root: &DrawingArea<DB, Shift>,
         target: Target,
     ) -> Result<(), PlotError> {
-        root.fill(&WHITE).map_err(backend_error)?;
-        let (width, _) = root.dim_in_pixel();
-        let chart_width = (f64::from(width) * CHART_FRACTION).round() as u32;
-        let (chart_column, legend_column) = root.split_horizontally(chart_width);
-        let plot_area = draw_title(&chart_column, target, self.chart.title)?;
+        let (plot_area, legend_column) = chart_and_legend(root, target, self.chart.title)?;
+        let (chart_width, _) = plot_area.dim_in_pixel();
 
         let y = &self.y;
         let (y_title, y_title_em, y_area) =

@@ -17,9 +17,26 @@ use super::text::{
 };
 use super::{
     backend_error, offset, px, Chart, PlotError, AXIS_COLOUR, AXIS_LINE, AXIS_TITLE_FONT,
-    GRID_COLOUR, GRID_LINE, MINOR_GRID_COLOUR, OUTER_MARGIN, TICK_FONT, TICK_MARK, TITLE_FONT,
-    TITLE_MIN_FONT_FRACTION,
+    CHART_FRACTION, GRID_COLOUR, GRID_LINE, MINOR_GRID_COLOUR, OUTER_MARGIN, TICK_FONT, TICK_MARK,
+    TITLE_FONT, TITLE_MIN_FONT_FRACTION,
 };
+
+/// Clears `root`, splits it into the chart column and the legend column to its right
+/// (every figure with a legend keeps its legend outside the data), and draws `title` over
+/// the chart column: returns the plot area below the title (as wide as the chart column)
+/// and the legend column.
+pub(super) fn chart_and_legend<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    target: Target,
+    title: &str,
+) -> Result<(DrawingArea<DB, Shift>, DrawingArea<DB, Shift>), PlotError> {
+    root.fill(&WHITE).map_err(backend_error)?;
+    let (width, _) = root.dim_in_pixel();
+    let chart_width = (f64::from(width) * CHART_FRACTION).round() as u32;
+    let (chart_column, legend_column) = root.split_horizontally(chart_width);
+    let plot_area = draw_title(&chart_column, target, title)?;
+    Ok((plot_area, legend_column))
+}
 
 /// Draws `title` centred over `column` and returns the part of `column`
 /// below the title band.

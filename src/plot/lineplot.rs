@@ -13,7 +13,7 @@ use plotters::prelude::*;
 
 use super::axis::{Ticks, YAxis};
 use super::frame::{
-    draw_axes, draw_grid, draw_title, draw_x_tick_labels, draw_x_title, draw_y_tick_labels,
+    chart_and_legend, draw_axes, draw_grid, draw_x_tick_labels, draw_x_title, draw_y_tick_labels,
     draw_y_title, thin_ticks, x_axis_text_height, y_axis_text_area,
 };
 use super::legend::{draw_legend_entries, Sample, LEGEND_SAMPLE};
@@ -21,8 +21,8 @@ use super::lines::{canvas_mapping, draw_run, runs, SeriesStyle};
 use super::prepared::{check_coordinates, check_sweep_series};
 use super::text::Target;
 use super::{
-    backend_error, figure_png, figure_svg, px, Figure, PlotError, Series, CANVAS, CHART_FRACTION,
-    OUTER_MARGIN, TICK_FONT,
+    backend_error, figure_png, figure_svg, px, Figure, PlotError, Series, CANVAS, OUTER_MARGIN,
+    TICK_FONT,
 };
 
 /// Linear axes with at most this many values get a tick at each value.
@@ -165,11 +165,7 @@ impl Figure for LineFigure<'_> {
         root: &DrawingArea<DB, Shift>,
         target: Target,
     ) -> Result<(), PlotError> {
-        root.fill(&WHITE).map_err(backend_error)?;
-        let (width, _) = root.dim_in_pixel();
-        let chart_width = (f64::from(width) * CHART_FRACTION).round() as u32;
-        let (chart_column, legend_column) = root.split_horizontally(chart_width);
-        let plot_area = draw_title(&chart_column, target, self.plot.title)?;
+        let (plot_area, legend_column) = chart_and_legend(root, target, self.plot.title)?;
 
         let (x, y) = (&self.x, &self.y);
         let (y_title, y_title_em, y_area) =

@@ -93,7 +93,7 @@ use axis::TickAxis;
 use doses::{draw_dose_marks, draw_infusions, DOSE_TRIANGLE_HEIGHT};
 use font::ensure_font;
 use frame::{
-    draw_axes, draw_grid, draw_title, draw_x_tick_labels, draw_x_title, draw_y_tick_labels,
+    chart_and_legend, draw_axes, draw_grid, draw_x_tick_labels, draw_x_title, draw_y_tick_labels,
     draw_y_title, x_axis_text_height, y_axis_text_area,
 };
 use legend::draw_legend;
@@ -473,12 +473,8 @@ fn draw_figure<DB: DrawingBackend>(
     prep: &Prepared,
     target: Target,
 ) -> Result<(), PlotError> {
-    root.fill(&WHITE).map_err(backend_error)?;
-    let (width, _) = root.dim_in_pixel();
-    let chart_width = (f64::from(width) * CHART_FRACTION).round() as u32;
-    let (chart_column, legend_column) = root.split_horizontally(chart_width);
+    let (plot_area, legend_column) = chart_and_legend(root, target, input.title)?;
     let margin = px(OUTER_MARGIN);
-    let plot_area = draw_title(&chart_column, target, input.title)?;
 
     // Label areas sized from the text they must hold.
     let y = &prep.y_axis;
