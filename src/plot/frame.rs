@@ -21,6 +21,9 @@ use super::{
     TITLE_FONT, TITLE_MIN_FONT_FRACTION,
 };
 
+/// A region of a figure.
+type Area<DB> = DrawingArea<DB, Shift>;
+
 /// Clears `root`, splits it into the chart column and the legend column to its right
 /// (every figure with a legend keeps its legend outside the data), and draws `title` over
 /// the chart column: returns the plot area below the title (as wide as the chart column)
@@ -29,7 +32,7 @@ pub(super) fn chart_and_legend<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     target: Target,
     title: &str,
-) -> Result<(DrawingArea<DB, Shift>, DrawingArea<DB, Shift>), PlotError> {
+) -> Result<(Area<DB>, Area<DB>), PlotError> {
     root.fill(&WHITE).map_err(backend_error)?;
     let (width, _) = root.dim_in_pixel();
     let chart_width = (f64::from(width) * CHART_FRACTION).round() as u32;
