@@ -11,7 +11,7 @@ use crate::engine::{self, Node, Observer, Plan, Segment};
 use crate::model::Model;
 
 /// Tolerance on the time of a peak or crossing (hours; about 4 microseconds).
-const TIME_TOLERANCE_H: f64 = 1e-9;
+pub(crate) const TIME_TOLERANCE_H: f64 = 1e-9;
 
 /// The metrics of one run (or of one dose alone, by superposition).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -59,7 +59,8 @@ impl Metrics {
     }
 }
 
-fn ratio(a: f64, b: f64) -> f64 {
+/// `a / b`, or 0 when nothing was given (`b` = 0).
+pub(crate) fn ratio(a: f64, b: f64) -> f64 {
     if b > 0.0 {
         a / b
     } else {
@@ -201,6 +202,41 @@ fn interior_extremum(segment: &Segment, weights: &State) -> Option<(f64, f64)> {
     Some((t, weights.dot(&segment.state_at(t))))
 }
 
+/// The metrics that follow from the schedule and the horizon alone, counted in one place
+/// for the walk and for `simulation::Evaluator`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Totals {
+    /// Cells in every administration.
+    pub cells_scheduled: f64,
+    /// Cells administered by the end.
+    pub cells_given: f64,
+    /// Cells in the largest administration given by the end.
+    pub largest_dose_cells: f64,
+    /// Administrations starting after the end.
+    pub doses_after_end: usize,
+}
+
+impl Totals {
+    /// The totals of `schedule` over `plan`.
+    pub(crate) fn of(schedule: &[Dose], plan: &Plan) -> Self {
+        Totals {
+            cells_scheduled: schedule.iter().map(|d| d.cells).sum(),
+            cells_given: schedule
+                .iter()
+                .map(|d| d.given_by(plan.duration_h))
+                .sum::<f64>(),
+            largest_dose_cells: schedule
+                .iter()
+                .map(|d| d.given_by(plan.duration_h))
+                .fold(0.0, f64::max),
+            doses_after_end: schedule
+                .iter()
+                .filter(|d| d.start_h > plan.duration_h)
+                .count(),
+        }
+    }
+}
+
 /// Collects the metrics during a walk.
 #[derive(Debug, Clone)]
 pub struct Accumulator {
@@ -251,22 +287,14 @@ impl Accumulator {
         let end = self
             .last
             .expect("a walk reports at least the node at t = 0");
-        let given = schedule
-            .iter()
-            .map(|d| d.given_by(plan.duration_h))
-            .sum::<f64>();
+        let totals = Totals::of(schedule, plan);
+        let given = totals.cells_given;
         let days = |cell_hours: f64| cell_hours / 24.0;
         Metrics {
-            cells_scheduled: schedule.iter().map(|d| d.cells).sum(),
+            cells_scheduled: totals.cells_scheduled,
             cells_given: given,
-            largest_dose_cells: schedule
-                .iter()
-                .map(|d| d.given_by(plan.duration_h))
-                .fold(0.0, f64::max),
-            doses_after_end: schedule
-                .iter()
-                .filter(|d| d.start_h > plan.duration_h)
-                .count(),
+            largest_dose_cells: totals.largest_dose_cells,
+            doses_after_end: totals.doses_after_end,
             liver_auc_cell_days: days(Total::Liver.weights().dot(&self.auc)),
             liver_engrafted_auc_cell_days: days(self.auc[Compartment::LiverEngrafted.index()]),
             liver_peak_cells: self.liver.value,

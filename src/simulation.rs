@@ -2,6 +2,15 @@
 //! course and the metrics, and once per dose for the per-dose metrics (superposition: the
 //! model is linear, so each dose's contribution is that dose simulated alone). The
 //! per-dose walks are independent and run in parallel.
+//!
+//! `Evaluator` computes the metrics of many scenarios, reusing what scenarios with the same
+//! parameters share (`fast`); `run` and `metrics_only` stay the reference it is tested
+//! against.
+
+mod fast;
+
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 
 use rayon::prelude::*;
 
@@ -9,6 +18,7 @@ use crate::dosing::Dose;
 use crate::engine::{self, Plan};
 use crate::metrics::{self, Accumulator, Metrics};
 use crate::model::Model;
+use crate::presets::routes::DepotSite;
 use crate::scenario::Scenario;
 use crate::timecourse::TimeCourse;
 
@@ -27,8 +37,12 @@ pub struct Outcome {
 
 /// The assembled model of a scenario.
 pub fn model(scenario: &Scenario) -> Model {
-    let depot = scenario.doses.iter().find_map(|d| d.route.depot());
-    Model::assemble(&scenario.parameters, depot)
+    Model::assemble(&scenario.parameters, depot_site(scenario))
+}
+
+/// The depot site of a scenario's depot route, if it has one (at most one).
+fn depot_site(scenario: &Scenario) -> Option<DepotSite> {
+    scenario.doses.iter().find_map(|d| d.route.depot())
 }
 
 /// The simulation plan of a scenario.
@@ -69,4 +83,103 @@ pub fn metrics_only(scenario: &Scenario) -> Metrics {
         &plan(scenario),
         scenario.liver_threshold(),
     )
+}
+
+/// Models kept by one `Evaluator`, the least recently used making way past this: a sweep
+/// over model parameters meets a new model at every point, and each keeps up to about
+/// 2 MB (see `fast`), so the store must not grow without end.
+const MAX_MODELS: usize = 32;
+
+/// Computes the metrics of many scenarios, reusing work across scenarios that share a model.
+///
+/// Per model (the exact bits of every resolved parameter, and the depot site) it keeps the
+/// eigendecomposition of the rate matrix and of its absorbing-liver variant, the factors
+/// of each step length met, and the metrics of each schedule per unit of its largest
+/// administration (the model is linear in dose). A scenario then costs at most one walk
+/// from dose event to dose event in closed form (`fast`), and none when a schedule that
+/// differs only in dose was seen before. Results never depend on what the evaluator
+/// computed before, so a sweep's output does not depend on its threads. A model whose
+/// eigendecomposition cannot stand in for the matrix exponential, or a step whose extrema
+/// cannot be isolated, goes through [`metrics_only`] itself. One evaluator per thread: it
+/// is `Send`, not `Sync`.
+#[derive(Debug, Default)]
+pub struct Evaluator {
+    /// Each model met, with its closed form (`None`: the walk serves it) and the number
+    /// of the call that last used it.
+    models: HashMap<ModelKey, (Option<fast::FastModel>, u64), BuildHasherDefault<fast::BitsHasher>>,
+    calls: u64,
+}
+
+/// What the rate matrix of a scenario depends on, bit for bit.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct ModelKey {
+    parameters: Vec<u64>,
+    depot: Option<DepotSite>,
+}
+
+impl ModelKey {
+    fn of(scenario: &Scenario) -> Self {
+        ModelKey {
+            parameters: scenario
+                .parameters
+                .iter()
+                .map(|(_, r)| r.value.to_bits())
+                .collect(),
+            depot: depot_site(scenario),
+        }
+    }
+}
+
+impl Evaluator {
+    /// An evaluator with nothing cached.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The metrics of `scenario`: those of [`metrics_only`] to rounding and root-finding
+    /// tolerance, but fast when called repeatedly with scenarios that share parameters.
+    /// Every extremum of the exact solution is found, where the grid walk of
+    /// `metrics_only` can miss one inside a step whose slope starts at zero (as right after
+    /// a bolus into an empty compartment); `tests/evaluator.rs` checks such cases on a
+    /// finer grid.
+    pub fn metrics(&mut self, scenario: &Scenario) -> Metrics {
+        self.calls += 1;
+        let key = ModelKey::of(scenario);
+        if !self.models.contains_key(&key) {
+            if self.models.len() >= MAX_MODELS {
+                let oldest = self
+                    .models
+                    .iter()
+                    .min_by_key(|(_, (_, used))| *used)
+                    .map(|(key, _)| key.clone());
+                if let Some(oldest) = oldest {
+                    self.models.remove(&oldest);
+                }
+            }
+            let fast = fast::FastModel::new(&model(scenario), key.depot);
+            self.models.insert(key.clone(), (fast, self.calls));
+        }
+        let fast = self.models.get_mut(&key).and_then(|(fast, used)| {
+            *used = self.calls;
+            fast.as_mut()
+        });
+        fast.and_then(|f| {
+            f.metrics(
+                &scenario.schedule(),
+                &plan(scenario),
+                scenario.liver_threshold_cells,
+            )
+        })
+        .unwrap_or_else(|| metrics_only(scenario))
+    }
+}
+
+thread_local! {
+    /// One evaluator per thread, so that a thread's caches serve every point it computes.
+    static EVALUATOR: std::cell::RefCell<Evaluator> = std::cell::RefCell::new(Evaluator::new());
+}
+
+/// Runs `f` with this thread's evaluator (sweeps call it from rayon workers).
+pub fn with_evaluator<T>(f: impl FnOnce(&mut Evaluator) -> T) -> T {
+    EVALUATOR.with(|e| f(&mut e.borrow_mut()))
 }

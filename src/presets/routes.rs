@@ -36,7 +36,7 @@ pub enum Entry {
 }
 
 /// A local injection site, whose cells leave by a route-specific path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DepotSite {
     /// Splenic pulp: released through the spleen into the portal vein.
     Spleen,

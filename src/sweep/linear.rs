@@ -100,7 +100,7 @@ pub fn metrics(sweep: &Sweep, axis: usize, index: u64, s: &Scenario) -> Metrics 
                 Amount::Total(_) => Amount::Total(1.0),
             };
         }
-        let m = simulation::metrics_only(&one);
+        let m = simulation::with_evaluator(|e| e.metrics(&one));
         *last.borrow_mut() = Some((key, m));
         m
     });

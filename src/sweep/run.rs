@@ -165,7 +165,7 @@ pub fn row(sweep: &Sweep, amount_axis: Option<usize>, index: u64) -> (String, bo
         Ok(s) => {
             let m = match amount_axis {
                 Some(axis) => linear::metrics(sweep, axis, index, &s),
-                None => simulation::metrics_only(&s),
+                None => simulation::with_evaluator(|e| e.metrics(&s)),
             };
             for metric in &sweep.metrics {
                 line.push_str(&format!(",{:e}", metric.value(&m)));

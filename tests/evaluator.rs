@@ -1,0 +1,508 @@
+//! `simulation::Evaluator` against the reference walk, `simulation::metrics_only`: random
+//! scenarios sent through one evaluator in shuffled order, twice (so that its caches serve
+//! scenarios they were not built for), a sample of the reference sweep grid, and a model
+//! the closed form must refuse.
+//!
+//! What is asserted, metric by metric (`assert_agrees`):
+//!
+//! - what follows from the schedule alone (`cells_scheduled`, `cells_given`,
+//!   `doses_after_end`, `liver_threshold`): equal;
+//! - cells, areas and fractions: |got - want| <= 1e-9 |want| + atol, with atol 1e-12 of the
+//!   cells scheduled (times the days simulated for areas; 1e-12 for fractions): both walks
+//!   carry errors of about 1e-13 of the cells in the system, so a quantity that is a tiny
+//!   share of the dose (the spleen without splenic trapping) can agree only absolutely;
+//! - peak times: within 1e-6 days, or else the curve at the evaluator's time (the engine's
+//!   own walk stopped there) is within 1e-11 of the reference peak. Equal doses whose
+//!   residues have died out give peaks equal to rounding at every dose; either walk may
+//!   pick any of them, and both are right. (Over the reference sweep such ties are equal
+//!   to 3e-15; 1e-11 leaves room for the 1e-12 to which both walks place peak values.)
+//! - days above the threshold: |got - want| <= 1e-9 |want| + 1e-8 days (the walks stop
+//!   refining a crossing at 1e-9 h; a schedule has at most a few dozen crossings);
+//! - `mass_balance_rel_error`: both below 1e-9 (each measures its own rounding).
+//!
+//! The reference walk looks for one sign change of a curve's slope per grid step (at most
+//! an hour), and for none in a step whose slope starts at exactly zero (as right after a
+//! bolus into an empty compartment), so it can miss an extremum the evaluator finds
+//! (which brackets every one, `engine::expsum`). Then the evaluator reports a higher peak
+//! or a different time above the threshold, and the case passes only if the same walk on a
+//! grid 64 times finer agrees with the evaluator; for a peak, it passes also if the
+//! evaluator's peak is a value the curve takes at the evaluator's time and is no lower
+//! than what either walk found (the finer walk can miss a peak in the first step after a
+//! bolus for the same reason).
+
+mod common;
+
+use cellpk::compartment::{Compartment, State, Total};
+use cellpk::dosing::Amount;
+use cellpk::engine::{self, Node, Observer};
+use cellpk::metrics::{Metric, Metrics};
+use cellpk::params::Param;
+use cellpk::presets::Route;
+use cellpk::scenario::Scenario;
+use cellpk::simulation::{self, Evaluator};
+use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
+
+const SPECIES: [&str; 4] = ["mouse", "rat", "pig", "human"];
+const DISEASES: [&str; 6] = [
+    "healthy",
+    "compensated_cirrhosis",
+    "decompensated_cirrhosis",
+    "acute_liver_failure",
+    "acute_on_chronic_liver_failure",
+    "liver_transplant_rejection",
+];
+const SOURCES: [&str; 3] = ["bone_marrow", "umbilical_cord", "adipose"];
+const VASCULAR: [&str; 3] = ["peripheral_vein", "hepatic_artery", "portal_vein"];
+const DEPOTS: [&str; 3] = ["intrasplenic", "intrahepatic", "intraperitoneal"];
+const FRACTIONS: [&str; 5] = [
+    "lung.extraction",
+    "liver.extraction",
+    "spleen.extraction",
+    "other.extraction",
+    "portal.shunt_fraction",
+];
+const RATES: [&str; 12] = [
+    "lung.death_per_h",
+    "lung.release_per_h",
+    "liver.engraftment_per_h",
+    "liver.sinusoid_release_per_h",
+    "liver.sinusoid_death_per_h",
+    "liver.engrafted_death_per_h",
+    "spleen.release_per_h",
+    "other.release_per_h",
+    "depot.death_per_h",
+    "depot.intrasplenic_release_per_h",
+    "depot.intrahepatic_washout_per_h",
+    "blood.death_per_h",
+];
+
+/// One `[[dose]]` block: route, cells, count, interval (days), start (days), minutes.
+type Block = (&'static str, f64, u32, f64, f64, f64);
+
+/// A block whose start and infusion length are often exactly 0 (a bolus at time 0, the
+/// case in which a slope starts at zero).
+fn block(route: &'static str) -> impl Strategy<Value = Block> {
+    (
+        1e4f64..1e8,
+        1u32..5,
+        0.2f64..10.0,
+        prop_oneof![Just(0.0), 0.0f64..5.0],
+        prop_oneof![Just(0.0), 0.0f64..240.0],
+    )
+        .prop_map(move |(cells, count, interval, start, minutes)| {
+            (route, cells, count, interval, start, minutes)
+        })
+}
+
+/// Blocks with distinct vascular routes plus at most one depot route.
+fn blocks() -> impl Strategy<Value = Vec<Block>> {
+    (
+        proptest::sample::subsequence(VASCULAR.to_vec(), 0..=3),
+        proptest::option::of(proptest::sample::select(DEPOTS.to_vec())),
+    )
+        .prop_filter("at least one dose", |(v, d)| !v.is_empty() || d.is_some())
+        .prop_flat_map(|(vascular, depot)| {
+            vascular
+                .into_iter()
+                .chain(depot)
+                .map(block)
+                .collect::<Vec<_>>()
+        })
+}
+
+/// Overrides, exact 0 and 1 included (rates of 0 make states absorbing).
+fn overrides() -> impl Strategy<Value = Vec<(&'static str, f64)>> {
+    let fractions =
+        proptest::sample::subsequence(FRACTIONS.to_vec(), 0..=3).prop_flat_map(|names| {
+            names
+                .into_iter()
+                .map(|n| (Just(n), prop_oneof![Just(0.0), Just(1.0), 0.0f64..=1.0]))
+                .collect::<Vec<_>>()
+        });
+    let rates = proptest::sample::subsequence(RATES.to_vec(), 0..=4).prop_flat_map(|names| {
+        names
+            .into_iter()
+            .map(|n| (Just(n), prop_oneof![1 => Just(0.0), 4 => 0.0f64..2.0]))
+            .collect::<Vec<_>>()
+    });
+    (fractions, rates).prop_map(|(mut f, r)| {
+        f.extend(r);
+        f
+    })
+}
+
+/// Everything a random scenario is made of.
+#[derive(Debug, Clone)]
+struct Spec {
+    subject: (&'static str, &'static str, &'static str, bool),
+    blocks: Vec<Block>,
+    overrides: Vec<(&'static str, f64)>,
+    duration_days: f64,
+    output_every_hours: f64,
+    threshold: Option<f64>,
+}
+
+fn spec() -> impl Strategy<Value = Spec> {
+    (
+        (
+            proptest::sample::select(SPECIES.to_vec()),
+            proptest::sample::select(DISEASES.to_vec()),
+            proptest::sample::select(SOURCES.to_vec()),
+            any::<bool>(),
+        ),
+        blocks(),
+        overrides(),
+        1.0f64..60.0,
+        0.5f64..8.0,
+        proptest::option::of(1.0f64..1e7),
+    )
+        .prop_map(
+            |(subject, blocks, overrides, duration_days, output_every_hours, threshold)| {
+                // A scenario must give something before its end.
+                let first = blocks.iter().map(|b| b.4).fold(f64::INFINITY, f64::min);
+                Spec {
+                    subject,
+                    blocks,
+                    overrides,
+                    duration_days: duration_days.max(first + 0.5),
+                    output_every_hours,
+                    threshold,
+                }
+            },
+        )
+}
+
+impl Spec {
+    fn text(&self, dose_scale: f64) -> String {
+        let (species, disease, source, allogeneic) = self.subject;
+        let donor = if allogeneic {
+            "allogeneic"
+        } else {
+            "autologous"
+        };
+        let mut text = format!(
+            "name = \"evaluator\"\n[subject]\nspecies = \"{species}\"\ndisease = \"{disease}\"\n\
+             [cells]\nsource = \"{source}\"\ndonor = \"{donor}\"\n"
+        );
+        for (route, cells, count, interval, start, minutes) in &self.blocks {
+            text += &format!(
+                "[[dose]]\nroute = \"{route}\"\ncells = {:?}\ncount = {count}\n\
+                 interval_days = {interval:?}\nstart_day = {start:?}\ninfusion_minutes = {minutes:?}\n",
+                cells * dose_scale
+            );
+        }
+        text += &format!(
+            "[simulation]\nduration_days = {:?}\noutput_every_hours = {:?}\n",
+            self.duration_days, self.output_every_hours
+        );
+        if let Some(threshold) = self.threshold {
+            text += &format!("liver_threshold_cells = {threshold:?}\n");
+        }
+        text += "[parameters]\n";
+        for (name, value) in &self.overrides {
+            text += &format!("\"{name}\" = {value:?}\n");
+        }
+        text
+    }
+}
+
+/// Keeps the state at the last node of a walk.
+struct Last(State);
+
+impl Observer for Last {
+    fn node(&mut self, node: &Node) {
+        self.0 = node.x;
+    }
+}
+
+/// The lungs (or the live liver) at `day`, from the engine's own walk stopped there.
+fn curve_at(s: &Scenario, day: f64, lung: bool) -> f64 {
+    let mut plan = simulation::plan(s);
+    plan.duration_h = day * 24.0;
+    let mut last = Last(State::zeros());
+    engine::simulate(&simulation::model(s), &s.schedule(), &plan, &mut last);
+    if lung {
+        last.0[Compartment::Lung.index()]
+    } else {
+        Total::Liver.of(&last.0)
+    }
+}
+
+/// The reference on a grid 64 times finer (steps of at most 1/64 h).
+fn finer(s: &Scenario) -> Metrics {
+    let mut fine = s.clone();
+    fine.output_every_hours = s.output_every_hours.min(1.0) / 64.0;
+    simulation::metrics_only(&fine)
+}
+
+fn close(got: f64, want: f64, rtol: f64, atol: f64) -> bool {
+    (got - want).abs() <= rtol * want.abs() + atol
+}
+
+/// Asserts that `got` (the evaluator's) agrees with `want` (the reference walk's) as the
+/// module documentation says; returns whether the reference walk missed an extremum.
+fn assert_agrees(s: &Scenario, got: &Metrics, want: &Metrics) -> Result<bool, TestCaseError> {
+    let cells = want.cells_scheduled;
+    let mut fine: Option<Metrics> = None;
+    let mut missed = false;
+    prop_assert_eq!(got.largest_dose_cells, want.largest_dose_cells);
+    for &metric in Metric::ALL {
+        let (g, w) = (metric.value(got), metric.value(want));
+        let what = format!("{}: evaluator {g:e}, reference {w:e}", metric.name());
+        match metric {
+            Metric::CellsScheduled
+            | Metric::CellsGiven
+            | Metric::DosesAfterEnd
+            | Metric::LiverThreshold => prop_assert_eq!(g, w, "{}", what),
+            Metric::MassBalanceError => {
+                prop_assert!(g <= 1e-9 && w <= 1e-9, "{}", what);
+            }
+            Metric::LiverAuc | Metric::LiverEngraftedAuc | Metric::SpleenAuc => {
+                prop_assert!(
+                    close(g, w, 1e-9, 1e-12 * cells * s.duration_days),
+                    "{}",
+                    what
+                );
+            }
+            Metric::LiverCellsEnd => {
+                prop_assert!(close(g, w, 1e-9, 1e-12 * cells), "{}", what);
+            }
+            Metric::LiverReachedFraction => {
+                prop_assert!(close(g, w, 1e-9, 1e-12), "{}", what);
+            }
+            Metric::LungPeak | Metric::LiverPeak | Metric::LungPeakFraction => {
+                // Checked with their times below (the fraction is the lung peak over the
+                // largest administration, both checked).
+            }
+            Metric::LungPeakDay | Metric::LiverPeakDay => {
+                let lung = metric == Metric::LungPeakDay;
+                let (gp, wp) = if lung {
+                    (got.lung_peak_cells, want.lung_peak_cells)
+                } else {
+                    (got.liver_peak_cells, want.liver_peak_cells)
+                };
+                let atol = 1e-12 * cells;
+                if close(gp, wp, 1e-9, atol) {
+                    let flat = || close(curve_at(s, g, lung), wp, 1e-11, atol);
+                    prop_assert!(
+                        (g - w).abs() <= 1e-6 || flat(),
+                        "{what}; peak {gp:e} vs {wp:e}, not flat between the two times"
+                    );
+                } else {
+                    // The reference walk missed the peak: the evaluator's must be higher,
+                    // a value the curve takes, and what the finer walk finds.
+                    let f = *fine.get_or_insert_with(|| finer(s));
+                    let fp = if lung {
+                        f.lung_peak_cells
+                    } else {
+                        f.liver_peak_cells
+                    };
+                    prop_assert!(gp > wp, "{what}; evaluator peak {gp:e} below {wp:e}");
+                    prop_assert!(
+                        close(curve_at(s, g, lung), gp, 1e-9, atol),
+                        "{what}; the curve at the evaluator's time is not its peak {gp:e}"
+                    );
+                    prop_assert!(
+                        close(gp, fp, 1e-9, atol) || gp > fp,
+                        "{what}; evaluator peak {gp:e} below the finer walk's {fp:e}"
+                    );
+                    missed = true;
+                }
+            }
+            Metric::DaysLiverAboveThreshold => {
+                if !close(g, w, 1e-9, 1e-8) {
+                    let f = *fine.get_or_insert_with(|| finer(s));
+                    let fw = f.days_liver_above_threshold;
+                    prop_assert!(close(g, fw, 1e-9, 1e-8), "{what}, finer walk {fw:e}");
+                    missed = true;
+                }
+            }
+        }
+    }
+    Ok(missed)
+}
+
+/// Random cases, and the stride through the sweep grid: the README's `cargo test --release`
+/// runs the full checks; a debug build, whose reference walk is some 50 times slower,
+/// runs a tenth of them.
+const CASES: u32 = if cfg!(debug_assertions) { 4 } else { 40 };
+const GRID_STRIDE: usize = if cfg!(debug_assertions) { 131 } else { 13 };
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(CASES))]
+
+    /// Random scenarios, each with a twin whose doses are scaled (the evaluator reuses the
+    /// result per unit dose), through one evaluator in a shuffled order, twice.
+    #[test]
+    fn evaluator_matches_metrics_only_on_random_scenarios(
+        specs in proptest::collection::vec(spec(), 2..5),
+        scale in 0.01f64..100.0,
+        shuffle_seed in any::<u64>(),
+    ) {
+        let mut scenarios: Vec<Scenario> = Vec::new();
+        for spec in &specs {
+            scenarios.push(common::scenario(&spec.text(1.0)));
+            scenarios.push(common::scenario(&spec.text(scale)));
+        }
+        let want: Vec<Metrics> = scenarios.iter().map(simulation::metrics_only).collect();
+        let mut order: Vec<usize> = (0..scenarios.len()).collect();
+        let mut state = shuffle_seed | 1;
+        for i in (1..order.len()).rev() {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            order.swap(i, (state % (i as u64 + 1)) as usize);
+        }
+        let mut evaluator = Evaluator::new();
+        for pass in 0..2 {
+            for &i in &order {
+                let got = evaluator.metrics(&scenarios[i]);
+                let text = || specs[i / 2].text(if i % 2 == 0 { 1.0 } else { scale });
+                assert_agrees(&scenarios[i], &got, &want[i]).map_err(|e| {
+                    TestCaseError::fail(format!(
+                        "pass {pass}, scenario {i} of {}:\n{}\n{e}",
+                        scenarios.len(),
+                        text()
+                    ))
+                })?;
+                // What the evaluator computed before must not change a result, not even in
+                // its last digit (a sweep's output must not depend on its threads).
+                let alone = Evaluator::new().metrics(&scenarios[i]);
+                prop_assert_eq!(got, alone, "pass {}, scenario {}:\n{}", pass, i, text());
+            }
+        }
+    }
+}
+
+/// The reference sweep: the base scenario of `scenarios/sweeps/human_dose_interval_route.toml`
+/// over 180 days, with every route, 1 to 6 doses, 5 intervals and 21 dose levels.
+fn sweep_grid() -> Vec<Scenario> {
+    let mut base = cellpk::scenario::load(std::path::Path::new(
+        "scenarios/human_decompensated_peripheral_vein.toml",
+    ))
+    .unwrap_or_else(|e| panic!("the shipped base scenario is valid: {e}"));
+    base.duration_days = 180.0;
+    let mut grid = Vec::new();
+    for route in [
+        Route::PeripheralVein,
+        Route::HepaticArtery,
+        Route::PortalVein,
+        Route::Intrasplenic,
+        Route::Intrahepatic,
+    ] {
+        for count in 1..=6 {
+            for interval_days in [7.0, 14.0, 28.0, 56.0, 84.0] {
+                for level in 0..21 {
+                    let mut s = base.clone();
+                    let dose = &mut s.doses[0];
+                    dose.route = route;
+                    dose.count = count;
+                    dose.interval_days = interval_days;
+                    dose.amount = Amount::PerKg(1e5 * 10f64.powf(2.0 * f64::from(level) / 20.0));
+                    grid.push(s);
+                }
+            }
+        }
+    }
+    grid
+}
+
+#[test]
+fn evaluator_matches_metrics_only_on_the_sweep_grid() {
+    let grid = sweep_grid();
+    assert_eq!(grid.len(), 3150);
+    let mut evaluator = Evaluator::new();
+    let got: Vec<Metrics> = grid.iter().map(|s| evaluator.metrics(s)).collect();
+    // In the opposite order through another evaluator (as another thread of a sweep would
+    // meet the points): the same results, bit for bit.
+    let mut backwards = Evaluator::new();
+    for (i, s) in grid.iter().enumerate().rev() {
+        assert_eq!(
+            backwards.metrics(s),
+            got[i],
+            "grid point {i} depends on the order"
+        );
+    }
+    // Every 13th point, 243 points, over every route, count and interval, and (13 being
+    // prime to 21) every dose level; every 131st, 25 points, in a debug build.
+    for (i, s) in grid.iter().enumerate().step_by(GRID_STRIDE) {
+        let want = simulation::metrics_only(s);
+        let missed =
+            assert_agrees(s, &got[i], &want).unwrap_or_else(|e| panic!("grid point {i}: {e}"));
+        // The grid's doses are infusions, whose slopes never start a step at zero: there,
+        // the reference walk misses nothing and the evaluator must agree with it directly.
+        assert!(
+            !missed,
+            "grid point {i}: the reference walk missed an extremum"
+        );
+    }
+}
+
+#[test]
+fn models_evicted_from_an_evaluator_give_the_same_results() {
+    // More models than one evaluator keeps (32), met in turn twice: the second round finds
+    // the early ones evicted and builds them again.
+    let scenarios: Vec<Scenario> = (0..40)
+        .map(|i| {
+            let extraction = 0.5 + 0.01 * f64::from(i);
+            common::human(
+                "peripheral_vein",
+                "count = 2\ninterval_days = 1.5\ninfusion_minutes = 20",
+                "duration_days = 4",
+                &format!("\"lung.extraction\" = {extraction:?}"),
+            )
+        })
+        .collect();
+    let alone: Vec<Metrics> = scenarios
+        .iter()
+        .map(|s| Evaluator::new().metrics(s))
+        .collect();
+    let mut evaluator = Evaluator::new();
+    for round in 0..2 {
+        for (i, s) in scenarios.iter().enumerate() {
+            assert_eq!(evaluator.metrics(s), alone[i], "round {round}, model {i}");
+        }
+    }
+    for i in [0, 39] {
+        assert_agrees(
+            &scenarios[i],
+            &alone[i],
+            &simulation::metrics_only(&scenarios[i]),
+        )
+        .unwrap_or_else(|e| panic!("model {i}: {e}"));
+    }
+}
+
+#[test]
+fn an_evaluator_can_move_to_another_thread() {
+    fn send<T: Send>(_: T) {}
+    send(Evaluator::default());
+}
+
+#[test]
+fn a_defective_rate_matrix_goes_through_the_reference_walk() {
+    // Without release from the sinusoids, cells leave them only by death and engraftment;
+    // when engrafted cells die at exactly that total rate, the sinusoid -> engrafted chain
+    // has a repeated eigenvalue with one eigenvector (the Bateman equations' degenerate
+    // case, t e^(-k t)): no eigenbasis exists, and the evaluator must use the walk.
+    let base = common::human(
+        "hepatic_artery",
+        "count = 2\ninterval_days = 3",
+        "duration_days = 10",
+        "\"liver.sinusoid_release_per_h\" = 0.0",
+    );
+    let p = &base.parameters;
+    let outflow = p.get(Param::SinusoidDeath) + p.get(Param::Engraftment);
+    let s = common::human(
+        "hepatic_artery",
+        "count = 2\ninterval_days = 3",
+        "duration_days = 10",
+        &format!(
+            "\"liver.sinusoid_release_per_h\" = 0.0\n\"liver.engrafted_death_per_h\" = {outflow:?}"
+        ),
+    );
+    let want = simulation::metrics_only(&s);
+    let got = Evaluator::new().metrics(&s);
+    assert_eq!(got, want, "not the reference walk's result, bit for bit");
+}
