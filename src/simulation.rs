@@ -9,9 +9,6 @@
 
 mod fast;
 
-use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
-
 use rayon::prelude::*;
 
 use crate::dosing::Dose;
@@ -87,14 +84,14 @@ pub fn metrics_only(scenario: &Scenario) -> Metrics {
 
 /// Models kept by one `Evaluator`, the least recently used making way past this: a sweep
 /// over model parameters meets a new model at every point, and each keeps up to about
-/// 2 MB (see `fast`), so the store must not grow without end.
+/// 3 MB (see `fast`), so the store must not grow without end.
 const MAX_MODELS: usize = 32;
 
 /// Computes the metrics of many scenarios, reusing work across scenarios that share a model.
 ///
 /// Per model (the exact bits of every resolved parameter, and the depot site) it keeps the
 /// eigendecomposition of the rate matrix and of its absorbing-liver variant, the factors
-/// of each step length met, and the metrics of each schedule per unit of its largest
+/// of each step length met, and a walk of each schedule per unit of its largest
 /// administration (the model is linear in dose). A scenario then costs at most one walk
 /// from dose event to dose event in closed form (`fast`), and none when a schedule that
 /// differs only in dose was seen before. Results never depend on what the evaluator
@@ -104,29 +101,28 @@ const MAX_MODELS: usize = 32;
 /// is `Send`, not `Sync`.
 #[derive(Debug, Default)]
 pub struct Evaluator {
-    /// Each model met, with its closed form (`None`: the walk serves it) and the number
-    /// of the call that last used it.
-    models: HashMap<ModelKey, (Option<fast::FastModel>, u64), BuildHasherDefault<fast::BitsHasher>>,
-    calls: u64,
+    /// The models met, most recently used first (a sweep mostly stays on one).
+    models: Vec<Known>,
 }
 
-/// What the rate matrix of a scenario depends on, bit for bit.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct ModelKey {
+/// A model met, with its closed form (`None`: the walk serves it).
+#[derive(Debug)]
+struct Known {
     parameters: Vec<u64>,
     depot: Option<DepotSite>,
+    fast: Option<fast::FastModel>,
 }
 
-impl ModelKey {
-    fn of(scenario: &Scenario) -> Self {
-        ModelKey {
-            parameters: scenario
+impl Known {
+    /// Whether this is the model of `scenario`: the same depot site and the same bits of
+    /// every resolved parameter (compared in place, without building a key).
+    fn is_model_of(&self, scenario: &Scenario, depot: Option<DepotSite>) -> bool {
+        self.depot == depot
+            && scenario
                 .parameters
                 .iter()
                 .map(|(_, r)| r.value.to_bits())
-                .collect(),
-            depot: depot_site(scenario),
-        }
+                .eq(self.parameters.iter().copied())
     }
 }
 
@@ -138,39 +134,45 @@ impl Evaluator {
 
     /// The metrics of `scenario`: those of [`metrics_only`] to rounding and root-finding
     /// tolerance, but fast when called repeatedly with scenarios that share parameters.
-    /// Every extremum of the exact solution is found, where the grid walk of
-    /// `metrics_only` can miss one inside a step whose slope starts at zero (as right after
-    /// a bolus into an empty compartment); `tests/evaluator.rs` checks such cases on a
-    /// finer grid.
+    /// Every extremum of the exact solution is bracketed, where the grid walk of
+    /// `metrics_only` looks for one sign change of the slope per step and so can miss a
+    /// minimum and maximum that fall within one step; `tests/evaluator.rs` checks such
+    /// cases on a finer grid.
     pub fn metrics(&mut self, scenario: &Scenario) -> Metrics {
-        self.calls += 1;
-        let key = ModelKey::of(scenario);
-        if !self.models.contains_key(&key) {
-            if self.models.len() >= MAX_MODELS {
-                let oldest = self
-                    .models
-                    .iter()
-                    .min_by_key(|(_, (_, used))| *used)
-                    .map(|(key, _)| key.clone());
-                if let Some(oldest) = oldest {
-                    self.models.remove(&oldest);
-                }
+        let depot = depot_site(scenario);
+        match self
+            .models
+            .iter()
+            .position(|m| m.is_model_of(scenario, depot))
+        {
+            Some(i) => self.models[..=i].rotate_right(1),
+            None => {
+                self.models.truncate(MAX_MODELS - 1);
+                self.models.insert(
+                    0,
+                    Known {
+                        parameters: scenario
+                            .parameters
+                            .iter()
+                            .map(|(_, r)| r.value.to_bits())
+                            .collect(),
+                        depot,
+                        fast: fast::FastModel::new(&model(scenario), depot),
+                    },
+                );
             }
-            let fast = fast::FastModel::new(&model(scenario), key.depot);
-            self.models.insert(key.clone(), (fast, self.calls));
         }
-        let fast = self.models.get_mut(&key).and_then(|(fast, used)| {
-            *used = self.calls;
-            fast.as_mut()
-        });
-        fast.and_then(|f| {
-            f.metrics(
-                &scenario.schedule(),
-                &plan(scenario),
-                scenario.liver_threshold_cells,
-            )
-        })
-        .unwrap_or_else(|| metrics_only(scenario))
+        self.models[0]
+            .fast
+            .as_mut()
+            .and_then(|f| {
+                f.metrics(
+                    &scenario.schedule(),
+                    &plan(scenario),
+                    scenario.liver_threshold_cells,
+                )
+            })
+            .unwrap_or_else(|| metrics_only(scenario))
     }
 }
 

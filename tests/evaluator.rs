@@ -1,7 +1,8 @@
 //! `simulation::Evaluator` against the reference walk, `simulation::metrics_only`: random
 //! scenarios sent through one evaluator in shuffled order, twice (so that its caches serve
-//! scenarios they were not built for), a sample of the reference sweep grid, and a model
-//! the closed form must refuse.
+//! scenarios they were not built for, and must not change a result even in its last
+//! digit), a sample of the reference sweep grid, more models than an evaluator keeps, and
+//! a model the closed form must refuse.
 //!
 //! What is asserted, metric by metric (`assert_agrees`):
 //!
@@ -21,14 +22,13 @@
 //! - `mass_balance_rel_error`: both below 1e-9 (each measures its own rounding).
 //!
 //! The reference walk looks for one sign change of a curve's slope per grid step (at most
-//! an hour), and for none in a step whose slope starts at exactly zero (as right after a
-//! bolus into an empty compartment), so it can miss an extremum the evaluator finds
-//! (which brackets every one, `engine::expsum`). Then the evaluator reports a higher peak
-//! or a different time above the threshold, and the case passes only if the same walk on a
-//! grid 64 times finer agrees with the evaluator; for a peak, it passes also if the
-//! evaluator's peak is a value the curve takes at the evaluator's time and is no lower
-//! than what either walk found (the finer walk can miss a peak in the first step after a
-//! bolus for the same reason).
+//! an hour, finer just after each dose event), and for none in a step whose slope starts at
+//! exactly zero, so it can miss an extremum the evaluator finds (which brackets every one,
+//! `engine::expsum`). Then the evaluator reports a higher peak or a different time above
+//! the threshold, and the case passes only if the same walk on a grid 64 times finer
+//! agrees with the evaluator; for a peak, it passes also if the evaluator's peak is a value
+//! the curve takes at the evaluator's time and is no lower than what either walk found
+//! (the finer walk can miss a peak for the same reasons).
 
 mod common;
 

@@ -202,7 +202,14 @@ impl<'a> ExpSum<'a> {
             }
             last = Some(positive);
         }
-        changes.saturating_sub(point.order.saturating_sub(1))
+        // A zero of known order k at tau is counted k - 1 times too often (see the module
+        // documentation); where every derivative is within rounding the order is unknown,
+        // and nothing is taken off.
+        if point.order < ORDERS {
+            changes.saturating_sub(point.order.saturating_sub(1))
+        } else {
+            changes
+        }
     }
 
     /// Bound on |g^(k)| over [p, q] (each term is monotone, so it is largest at one end).
@@ -280,7 +287,7 @@ impl<'a> ExpSum<'a> {
                 match cuts.next() {
                     Some(x) => {
                         let cut = self.point(*x);
-                        if cut.order == 0 || cut.order == ORDERS {
+                        if cut.order == 0 {
                             break cut;
                         }
                     }
@@ -297,12 +304,12 @@ impl<'a> ExpSum<'a> {
 
     /// Adds the bracket of (p, q) if g changes sign there, knowing it has at most one zero.
     /// An end where g is within rounding of zero is moved inside to where g has left
-    /// rounding (`clear_of_zero`), so that refining never trusts the sign of rounding.
-    /// Where g is flat to rounding at an end, no extremum of consequence can be told apart
-    /// there, and none is reported.
+    /// rounding (`clear_of_zero`), so that refining never trusts the sign of rounding. An end
+    /// where every derivative is within rounding (a fast circulation's derivatives are
+    /// large enough to drown a slow process's there) leaves the side unknown: uncertain.
     fn settle(&self, p: &Point, q: &Point, found: &mut Vec<Bracket>) -> Result<(), Uncertain> {
         let (Some(before), Some(after)) = (p.side_sign(true), q.side_sign(false)) else {
-            return Ok(());
+            return Err(Uncertain);
         };
         if before != after {
             let lo = match p.order {
@@ -389,7 +396,7 @@ impl<'a> ExpSum<'a> {
                 }
                 *budget -= 1;
                 let cut = self.point(self.modal.exps(m));
-                if cut.order == 0 || cut.order == ORDERS {
+                if cut.order == 0 {
                     mid = Some(cut);
                     break;
                 }

@@ -9,7 +9,8 @@
 //! once; the liver's inflow is integrated). What a model shares across scenarios (both
 //! eigenbases, the route entries and read-outs in modal coordinates) is built once in
 //! `Basis`; what repeats across the scenarios of a sweep (the factors of each step length,
-//! the metrics of each schedule per unit dose) is remembered in `Memo`.
+//! a walk of each schedule per unit dose: its metrics and the liver's monotone pieces, from
+//! which any threshold costs only its crossings) is remembered in `Memo`.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -33,9 +34,9 @@ const MAX_STEPS: usize = 1024;
 /// Zeros per step whose places are remembered as guesses (later ones start unguided).
 const MAX_RANK: usize = 8;
 
-/// Results per unit dose kept per model (about 400 bytes each for six doses); past this
-/// the store starts afresh. The reference sweep has 150 schedule shapes per model.
-const MAX_RESULTS: usize = 4096;
+/// Walks per unit dose kept per model (about 3 kB each for six doses); past this the store
+/// starts afresh. The reference sweep has 150 schedule shapes per model.
+const MAX_RESULTS: usize = 1024;
 
 /// A model prepared for closed-form evaluation, with what its evaluations remember.
 #[derive(Debug)]
@@ -76,13 +77,20 @@ struct RouteModes {
 /// What evaluations of one model learn and reuse, and buffers they share.
 #[derive(Debug, Default)]
 struct Memo {
-    /// Metrics of schedules scaled to a largest administration of one cell (`unit_key`).
-    results: HashMap<Vec<u64>, Metrics, BuildHasherDefault<BitsHasher>>,
+    /// Walks of schedules scaled to a largest administration of one cell (`unit_key`).
+    results: HashMap<Vec<u64>, Unit, BuildHasherDefault<BitsHasher>>,
+    work: Work,
+}
+
+/// What a walk uses besides the model: the factors of the step lengths met, and buffers.
+#[derive(Debug, Default)]
+struct Work {
     steps: Steps,
     guesses: Guesses,
     events: Vec<f64>,
     brackets: Vec<Bracket>,
     unit_schedule: Vec<Dose>,
+    key: Vec<u64>,
 }
 
 /// The factors of each step length met so far, in both eigenbases.
@@ -96,7 +104,7 @@ struct Steps {
 /// the program, not from an adversary, so SipHash's protection is not needed, and its
 /// cost would show at every evaluation).
 #[derive(Debug, Default)]
-pub(super) struct BitsHasher(u64);
+struct BitsHasher(u64);
 
 impl Hasher for BitsHasher {
     fn write(&mut self, bytes: &[u8]) {
@@ -255,9 +263,12 @@ impl FastModel {
     ///
     /// The model is linear: scaling every administration by c scales every count of cells
     /// and every area by c and leaves times and fractions as they were. So the schedule is
-    /// evaluated per unit of its largest administration, and a schedule that differs from
-    /// an earlier one only by such a factor (with a default threshold, or one in the same
-    /// ratio) reuses that result: a sweep over dose levels walks each schedule shape once.
+    /// walked per unit of its largest administration, and a schedule that differs from an
+    /// earlier one only by such a factor reuses that walk: a sweep over dose levels walks
+    /// each schedule shape once. The time above the threshold, which depends on the
+    /// threshold per unit dose, comes from the liver's monotone pieces the walk recorded
+    /// (`LiverPieces`), whatever the threshold, so that it too is a function of the
+    /// schedule alone and not of which scenario walked it first.
     pub(super) fn metrics(
         &mut self,
         schedule: &[Dose],
@@ -274,60 +285,71 @@ impl FastModel {
         // As `Scenario::liver_threshold`: the default is a share of the largest
         // administration scheduled, which is 1 per unit of itself.
         let scale = schedule.iter().map(|d| d.cells).fold(0.0, f64::max);
+        if !(scale > 0.0 && scale.is_finite()) {
+            return None;
+        }
         let (threshold, unit_threshold) = match threshold {
             Some(cells) => (cells, cells / scale),
             None => (DEFAULT_THRESHOLD_SHARE * scale, DEFAULT_THRESHOLD_SHARE),
         };
-        if !(scale > 0.0 && scale.is_finite()) {
-            return self.walk(schedule, plan, threshold);
+        let Memo { results, work } = &mut self.memo;
+        unit_key(schedule, plan, scale, &mut work.key);
+        if !results.contains_key(work.key.as_slice()) {
+            let mut unit_schedule = std::mem::take(&mut work.unit_schedule);
+            unit_schedule.clear();
+            unit_schedule.extend(schedule.iter().map(|d| Dose {
+                cells: d.cells / scale,
+                ..*d
+            }));
+            let unit = work.walk(&self.basis, &unit_schedule, plan);
+            work.unit_schedule = unit_schedule;
+            if results.len() >= MAX_RESULTS {
+                results.clear();
+            }
+            results.insert(work.key.clone(), unit?);
         }
-        let key = unit_key(schedule, plan, unit_threshold, scale);
-        let unit = match self.memo.results.get(&key) {
-            Some(unit) => *unit,
-            None => {
-                let mut unit_schedule = std::mem::take(&mut self.memo.unit_schedule);
-                unit_schedule.clear();
-                unit_schedule.extend(schedule.iter().map(|d| Dose {
-                    cells: d.cells / scale,
-                    ..*d
-                }));
-                let unit = self.walk(&unit_schedule, plan, unit_threshold);
-                self.memo.unit_schedule = unit_schedule;
-                let unit = unit?;
-                if self.memo.results.len() >= MAX_RESULTS {
-                    self.memo.results.clear();
-                }
-                self.memo.results.insert(key, unit);
-                unit
+        let unit = results.get_mut(work.key.as_slice())?;
+        let above_h = match unit.above {
+            Some((bits, hours)) if bits == unit_threshold.to_bits() => hours,
+            _ => {
+                let hours = unit
+                    .liver
+                    .time_above(&self.basis, unit_threshold, &mut work.guesses);
+                unit.above = Some((unit_threshold.to_bits(), hours));
+                hours
             }
         };
+        let m = &unit.metrics;
         let totals = Totals::of(schedule, plan);
         Some(Metrics {
             cells_scheduled: totals.cells_scheduled,
             cells_given: totals.cells_given,
             largest_dose_cells: totals.largest_dose_cells,
             doses_after_end: totals.doses_after_end,
-            liver_auc_cell_days: unit.liver_auc_cell_days * scale,
-            liver_engrafted_auc_cell_days: unit.liver_engrafted_auc_cell_days * scale,
-            liver_peak_cells: unit.liver_peak_cells * scale,
-            lung_peak_cells: unit.lung_peak_cells * scale,
-            spleen_auc_cell_days: unit.spleen_auc_cell_days * scale,
-            liver_cells_end: unit.liver_cells_end * scale,
+            liver_auc_cell_days: m.liver_auc_cell_days * scale,
+            liver_engrafted_auc_cell_days: m.liver_engrafted_auc_cell_days * scale,
+            liver_peak_cells: m.liver_peak_cells * scale,
+            lung_peak_cells: m.lung_peak_cells * scale,
+            spleen_auc_cell_days: m.spleen_auc_cell_days * scale,
+            liver_cells_end: m.liver_cells_end * scale,
             liver_threshold_cells: threshold,
-            ..unit
+            days_liver_above_threshold: above_h / 24.0,
+            ..*m
         })
     }
+}
 
-    /// The metrics of `schedule` from one walk over its events.
-    fn walk(&mut self, schedule: &[Dose], plan: &Plan, threshold: f64) -> Option<Metrics> {
-        let basis = &self.basis;
-        let Memo {
+impl Work {
+    /// One walk of `schedule` over its events: every metric but the time above a
+    /// threshold, and the liver's monotone pieces for that.
+    fn walk(&mut self, basis: &Basis, schedule: &[Dose], plan: &Plan) -> Option<Unit> {
+        let Work {
             steps,
             guesses,
             events,
             brackets,
             ..
-        } = &mut self.memo;
+        } = self;
         let t_end = plan.duration_h;
         events.clear();
         events.extend(
@@ -343,7 +365,7 @@ impl FastModel {
         }
 
         guesses.start_walk();
-        let mut walk = Walk::new(basis, threshold, guesses, brackets);
+        let mut walk = Walk::new(basis, guesses, brackets);
         walk.boluses(schedule, 0.0);
         walk.node(schedule, 0.0);
         let mut t0 = 0.0;
@@ -376,13 +398,103 @@ impl FastModel {
     }
 }
 
+/// A walk per unit dose: its metrics (all but the time above a threshold, which is
+/// left at 0), the liver's monotone pieces, and the time above the last threshold asked.
+#[derive(Debug)]
+struct Unit {
+    metrics: Metrics,
+    liver: LiverPieces,
+    /// The last threshold (bits) and the hours above it.
+    above: Option<(u64, f64)>,
+}
+
+/// The live liver over a walk, cut at its extrema into pieces on which it is monotone:
+/// enough to find the time above any threshold without walking again (on a monotone
+/// piece the curve crosses a level at most once).
+#[derive(Debug, Default)]
+struct LiverPieces {
+    steps: Vec<LiverStep>,
+    pieces: Vec<Piece>,
+}
+
+/// One step of the walk, as a liver curve needs it (see `Curve::new`).
+#[derive(Debug, Clone, Copy)]
+struct LiverStep {
+    y0: Modes,
+    v: Modes,
+    cells: f64,
+    rate: f64,
+    /// Its pieces, `pieces[first..end]`, in time order.
+    first: usize,
+    end: usize,
+}
+
+/// A monotone piece of the liver curve within a step: times (hours into the step) and
+/// values at both ends.
+#[derive(Debug, Clone, Copy)]
+struct Piece {
+    ta: f64,
+    fa: f64,
+    tb: f64,
+    fb: f64,
+}
+
+impl LiverPieces {
+    /// Hours with the live liver above `threshold` (cells).
+    fn time_above(&self, basis: &Basis, threshold: f64, guesses: &mut Guesses) -> f64 {
+        guesses.start_walk();
+        let mut above = 0.0;
+        for step in &self.steps {
+            let input = step.v != Modes::zeros();
+            let curve = || {
+                Curve::new(
+                    &basis.main,
+                    &basis.liver,
+                    &step.y0,
+                    &step.v,
+                    step.cells,
+                    step.rate,
+                )
+            };
+            let mut liver = None;
+            for (rank, p) in self.pieces[step.first..step.end].iter().enumerate() {
+                above += match (p.fa > threshold, p.fb > threshold) {
+                    (true, true) => p.tb - p.ta,
+                    (false, false) => 0.0,
+                    (above_a, _) => {
+                        let bracket = Bracket {
+                            lo: basis.main.exps(p.ta),
+                            hi: p.tb,
+                            positive_before: above_a,
+                        };
+                        let key = (Target::LiverCrossing, input, rank);
+                        let tc = liver
+                            .get_or_insert_with(curve)
+                            .solve(&bracket, guesses.get(key), |c, e| {
+                                let s = c.at(e);
+                                (s.value - threshold, s.slope, s.value_noise)
+                            })
+                            .exps;
+                        guesses.set(key, tc);
+                        if above_a {
+                            tc.tau - p.ta
+                        } else {
+                            p.tb - tc.tau
+                        }
+                    }
+                };
+            }
+        }
+        above
+    }
+}
+
 /// What identifies a schedule per unit of its largest administration (`scale`): the
-/// horizon, the threshold per unit, and each administration's route, start, length and
-/// share of the largest, as exact bits.
-fn unit_key(schedule: &[Dose], plan: &Plan, unit_threshold: f64, scale: f64) -> Vec<u64> {
-    let mut key = Vec::with_capacity(2 + 4 * schedule.len());
+/// horizon and each administration's route, start, length and share of the largest, as
+/// exact bits.
+fn unit_key(schedule: &[Dose], plan: &Plan, scale: f64, key: &mut Vec<u64>) {
+    key.clear();
     key.push(plan.duration_h.to_bits());
-    key.push(unit_threshold.to_bits());
     for d in schedule {
         key.extend([
             route_index(d.route) as u64,
@@ -391,7 +503,6 @@ fn unit_key(schedule: &[Dose], plan: &Plan, unit_threshold: f64, scale: f64) -> 
             (d.cells / scale).to_bits(),
         ]);
     }
-    key
 }
 
 /// Position of a route in `Route::ALL`.
@@ -560,20 +671,14 @@ struct Walk<'a> {
     reached_direct: f64,
     lung_peak: Peak,
     liver_peak: Peak,
-    threshold: f64,
-    above_h: f64,
+    liver: LiverPieces,
     worst_balance: f64,
     /// Cells given up to the current node (a bound on the cells in the system).
     given: f64,
 }
 
 impl<'a> Walk<'a> {
-    fn new(
-        basis: &'a Basis,
-        threshold: f64,
-        guesses: &'a mut Guesses,
-        brackets: &'a mut Vec<Bracket>,
-    ) -> Self {
+    fn new(basis: &'a Basis, guesses: &'a mut Guesses, brackets: &'a mut Vec<Bracket>) -> Self {
         let start = Peak {
             value: f64::NEG_INFINITY,
             t: 0.0,
@@ -589,8 +694,7 @@ impl<'a> Walk<'a> {
             reached_direct: 0.0,
             lung_peak: start,
             liver_peak: start,
-            threshold,
-            above_h: 0.0,
+            liver: LiverPieces::default(),
             worst_balance: 0.0,
             given: 0.0,
         }
@@ -633,7 +737,7 @@ impl<'a> Walk<'a> {
     /// The step from `t0` that starts at the current modes, has modal input `v`, ends
     /// where the exponentials are `end` with modes `y1` (before any boluses there): every
     /// interior maximum of the lungs and the liver is offered as a peak, and the liver's
-    /// extrema cut the step into monotone pieces for the time above the threshold.
+    /// extrema cut the step into the monotone pieces kept for the time above a threshold.
     fn extrema(
         &mut self,
         t0: f64,
@@ -658,71 +762,41 @@ impl<'a> Walk<'a> {
 
         let liver = Curve::new(&b.main, &b.liver, &self.y, v, self.given, rate);
         liver.slope.isolate(end, ladder, &mut brackets)?;
-        let mut piece = liver.at(&b.main.origin());
+        let first = self.liver.pieces.len();
+        let (mut ta, mut fa) = (0.0, b.liver.dot(&self.y));
         for (rank, bracket) in brackets.iter().enumerate() {
             let key = (Target::LiverTurn, input, rank);
             let turn = self.solve(&liver, bracket, key, |c, e| c.slope_at(e));
             if bracket.positive_before {
                 self.liver_peak.offer(t0 + turn.exps.tau, turn.value);
             }
-            self.above_h += self.time_above(&liver, &piece, &turn, (input, rank));
-            piece = turn;
+            let (tb, fb) = (turn.exps.tau, turn.value);
+            self.liver.pieces.push(Piece { ta, fa, tb, fb });
+            (ta, fa) = (tb, fb);
         }
-        let last = Sample {
-            exps: *end,
-            value: b.liver.dot(y1),
-            ..piece
-        };
-        self.above_h += self.time_above(&liver, &piece, &last, (input, brackets.len()));
+        let (tb, fb) = (end.tau, b.liver.dot(y1));
+        self.liver.pieces.push(Piece { ta, fa, tb, fb });
+        self.liver.steps.push(LiverStep {
+            y0: self.y,
+            v: *v,
+            cells: self.given,
+            rate,
+            first,
+            end: self.liver.pieces.len(),
+        });
         *self.brackets = brackets;
         Ok(())
     }
 
-    /// Time above the threshold on a monotone piece of the liver curve from `a` to `b`
-    /// (the piece of rank `rank` in a step with or without input).
-    fn time_above(
-        &mut self,
-        liver: &Curve,
-        a: &Sample,
-        b: &Sample,
-        (input, rank): (bool, usize),
-    ) -> f64 {
-        let thr = self.threshold;
-        let (ta, tb) = (a.exps.tau, b.exps.tau);
-        match (a.value > thr, b.value > thr) {
-            (true, true) => tb - ta,
-            (false, false) => 0.0,
-            (above_a, _) => {
-                let bracket = Bracket {
-                    lo: a.exps,
-                    hi: tb,
-                    positive_before: above_a,
-                };
-                let key = (Target::LiverCrossing, input, rank);
-                let tc = self
-                    .solve(liver, &bracket, key, |c, e| {
-                        let s = c.at(e);
-                        (s.value - thr, s.slope, s.value_noise)
-                    })
-                    .exps
-                    .tau;
-                if above_a {
-                    tc - ta
-                } else {
-                    tb - tc
-                }
-            }
-        }
-    }
-
-    /// The metrics at the end of the walk.
-    fn finish(&self, schedule: &[Dose], plan: &Plan) -> Metrics {
+    /// The metrics at the end of the walk (the time above a threshold left at 0), and the
+    /// liver's pieces.
+    fn finish(self, schedule: &[Dose], plan: &Plan) -> Unit {
         let b = self.basis;
         let totals = Totals::of(schedule, plan);
         let given = totals.cells_given;
         let days = |cell_hours: f64| cell_hours / 24.0;
         let reached = self.reached_direct + b.liver_inflow.dot(&self.area_z);
-        Metrics {
+        let metrics = Metrics {
             cells_scheduled: totals.cells_scheduled,
             cells_given: given,
             largest_dose_cells: totals.largest_dose_cells,
@@ -736,9 +810,14 @@ impl<'a> Walk<'a> {
             lung_peak_day: self.lung_peak.t / 24.0,
             spleen_auc_cell_days: days(b.spleen.dot(&self.area)),
             liver_cells_end: b.liver.dot(&self.y),
-            liver_threshold_cells: self.threshold,
-            days_liver_above_threshold: self.above_h / 24.0,
+            liver_threshold_cells: 0.0,
+            days_liver_above_threshold: 0.0,
             mass_balance_rel_error: ratio(self.worst_balance, given),
+        };
+        Unit {
+            metrics,
+            liver: self.liver,
+            above: None,
         }
     }
 }
