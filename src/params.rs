@@ -5,6 +5,8 @@
 //! donor and disease presets into the value the model uses, keeping a source text that
 //! shows how the value was obtained; an override then replaces the value.
 
+use std::sync::Arc;
+
 use crate::presets::cells::FATES;
 use crate::presets::routes::DEPOT;
 use crate::presets::species::ALLOMETRIC_EXPONENT;
@@ -131,9 +133,12 @@ pub struct Resolved {
 }
 
 /// Every parameter's resolved value.
+///
+/// Shared behind an `Arc`: a sweep clones its base scenario at every point, and copying
+/// every source text each time cost more than the point's metrics. `set` copies on write.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Parameters {
-    values: Vec<Resolved>,
+    values: Arc<Vec<Resolved>>,
 }
 
 impl Parameters {
@@ -163,7 +168,7 @@ impl Parameters {
                 preset.value, preset.source
             )
         };
-        self.values[p as usize] = Resolved {
+        Arc::make_mut(&mut self.values)[p as usize] = Resolved {
             value,
             source,
             overridden: true,
@@ -356,7 +361,9 @@ pub fn resolve(subject: &Subject) -> Parameters {
         })
         .map(Derivation::done)
         .collect();
-    Parameters { values }
+    Parameters {
+        values: Arc::new(values),
+    }
 }
 
 #[cfg(test)]

@@ -40,10 +40,11 @@ pub fn run(file: &Path, opts: &Options) -> anyhow::Result<()> {
         Some(_) => Vec::new(),
     };
     emit(&format!(
-        "{} points in {:.2} s on {} threads ({:.0} points/s){}{}\nwrote {}\n",
+        "{} points in {:.2} s on {} thread{} ({:.0} points/s){}{}\nwrote {}\n",
         summary.computed,
         secs,
         summary.threads,
+        if summary.threads == 1 { "" } else { "s" },
         summary.computed as f64 / secs.max(1e-9),
         if summary.resumed > 0 {
             format!("; {} rows resumed from disk", summary.resumed)

@@ -9,7 +9,6 @@
 
 pub mod axis;
 mod file;
-mod linear;
 pub mod merge;
 pub mod plots;
 pub mod run;

@@ -1,26 +1,32 @@
 //! Running a sweep: points in parallel, rows streamed to CSV in grid order, resumable, and
 //! sliceable into shards for a cluster.
 //!
-//! Points are computed in chunks: rayon evaluates a chunk's points in parallel, then its
-//! rows are appended in index order, so memory does not grow with the grid and the file is
-//! the same for any number of threads. Rows go to `<csv>.partial`, renamed to the final
-//! name when the last row is written; `--resume` continues a partial file after its last
-//! complete row.
+//! Points are computed in chunks: rayon evaluates and formats a chunk's points in
+//! parallel, then a writer thread appends its rows in index order while the next chunk is
+//! computed, so memory does not grow with the grid, the file is the same for any number of
+//! threads, and writing does not hold the workers up. Rows go to `<csv>.partial`, renamed
+//! to the final name when the last row is written; `--resume` continues a partial file
+//! after its last complete row.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, IsTerminal, Seek, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
-use super::{linear, Sweep};
+use super::Sweep;
 use crate::simulation;
 
 /// Points evaluated between two writes, per thread: large enough to keep threads busy,
 /// small enough that an interrupted run loses little.
-const CHUNK_PER_THREAD: u64 = 2048;
+const CHUNK_PER_THREAD: u64 = 16384;
+
+/// Points formatted into one block of text by one worker: enough to make the blocks few,
+/// few enough to share a chunk evenly among the threads.
+const BLOCK: u64 = 64;
 
 /// A slice of the grid: shard `k` of `n` (1-based), a contiguous range of point indices.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,35 +158,55 @@ fn csv_field(text: &str) -> String {
     }
 }
 
-/// The row of point `index`: its axis values, then its metrics, or an empty metric for
-/// each column and the broken rule in `error`. With an `amount_axis`, the metrics scale a
-/// walk shared along it (see `linear`).
-pub fn row(sweep: &Sweep, amount_axis: Option<usize>, index: u64) -> (String, bool) {
-    let mut line = index.to_string();
-    for (axis, k) in sweep.axes.iter().zip(sweep.digits(index)) {
-        line.push(',');
-        line.push_str(&csv_field(&axis.values[k].to_string()));
+/// Appends the row of point `index` to `text`: its axis values, then its metrics, or an
+/// empty metric for each column and the broken rule in `error`. Returns whether the point
+/// had metrics. (The evaluator walks each schedule per unit dose, so points that differ
+/// only in dose amount share one walk.)
+fn push_row(sweep: &Sweep, labels: &Labels, index: u64, text: &mut String) -> bool {
+    use std::fmt::Write as _;
+    let _ = write!(text, "{index}");
+    for (axis, k) in labels.iter().zip(sweep.digits(index)) {
+        text.push(',');
+        text.push_str(&axis[k]);
     }
     let ok = match sweep.scenario(index) {
         Ok(s) => {
-            let m = match amount_axis {
-                Some(axis) => linear::metrics(sweep, axis, index, &s),
-                None => simulation::with_evaluator(|e| e.metrics(&s)),
-            };
+            let m = simulation::with_evaluator(|e| e.metrics(&s));
             for metric in &sweep.metrics {
-                line.push_str(&format!(",{:e}", metric.value(&m)));
+                let _ = write!(text, ",{:e}", metric.value(&m));
             }
-            line.push(',');
+            text.push(',');
             true
         }
         Err(v) => {
-            line.push_str(&",".repeat(sweep.metrics.len()));
-            line.push(',');
-            line.push_str(&csv_field(&format!("{}: {}", v.key, v.problem)));
+            text.push_str(&",".repeat(sweep.metrics.len()));
+            text.push(',');
+            text.push_str(&csv_field(&format!("{}: {}", v.key, v.problem)));
             false
         }
     };
-    (line, ok)
+    text.push('\n');
+    ok
+}
+
+/// Each axis's values as CSV fields, formatted once rather than at every row.
+type Labels = Vec<Vec<String>>;
+
+fn labels(sweep: &Sweep) -> Labels {
+    sweep
+        .axes
+        .iter()
+        .map(|a| a.values.iter().map(|v| csv_field(&v.to_string())).collect())
+        .collect()
+}
+
+/// The rows of the points `range`, as text, and how many of them are error rows.
+fn block(sweep: &Sweep, labels: &Labels, range: Range<u64>) -> (String, u64) {
+    let mut text = String::with_capacity(64 * (range.end - range.start) as usize);
+    let errors = range
+        .filter(|&i| !push_row(sweep, labels, i, &mut text))
+        .count();
+    (text, errors as u64)
 }
 
 /// Runs `sweep` (or one shard of it) and writes its CSV.
@@ -232,29 +258,44 @@ pub fn execute(sweep: &Sweep, opts: &Options) -> Result<Summary, RunError> {
     let chunk = CHUNK_PER_THREAD * threads as u64;
     let todo = range.start + resumed..range.end;
     let progress = progress_bar(todo.end - todo.start);
-    let amount_axis = linear::amount_axis(sweep);
-    let mut error_rows = 0;
-    let mut lo = todo.start;
-    while lo < todo.end {
-        let hi = (lo + chunk).min(todo.end);
-        let rows: Vec<(String, bool)> = pool.install(|| {
-            (lo..hi)
-                .into_par_iter()
-                .map(|i| row(sweep, amount_axis, i))
-                .collect()
+    let labels = labels(sweep);
+    // Each message: a chunk's points, as blocks of text with their error rows.
+    let (sender, receiver) = mpsc::sync_channel::<(u64, Vec<(String, u64)>)>(1);
+    let error_rows = std::thread::scope(|scope| {
+        let writer = scope.spawn(|| -> io::Result<u64> {
+            let mut error_rows = 0;
+            for (points, blocks) in receiver {
+                for (text, errors) in blocks {
+                    file.write_all(text.as_bytes())?;
+                    error_rows += errors;
+                }
+                progress.inc(points);
+            }
+            file.sync_all()?;
+            Ok(error_rows)
         });
-        let mut text = String::with_capacity(rows.iter().map(|r| r.0.len() + 1).sum());
-        for (line, ok) in rows {
-            text.push_str(&line);
-            text.push('\n');
-            error_rows += u64::from(!ok);
+        let mut lo = todo.start;
+        while lo < todo.end {
+            let hi = (lo + chunk).min(todo.end);
+            let blocks: Vec<(String, u64)> = pool.install(|| {
+                (0..(hi - lo).div_ceil(BLOCK))
+                    .into_par_iter()
+                    .map(|b| {
+                        let start = lo + b * BLOCK;
+                        block(sweep, &labels, start..(start + BLOCK).min(hi))
+                    })
+                    .collect()
+            });
+            // A closed channel means the writer failed: its error is reported below.
+            if sender.send((hi - lo, blocks)).is_err() {
+                break;
+            }
+            lo = hi;
         }
-        file.write_all(text.as_bytes()).map_err(io_err(&partial))?;
-        progress.inc(hi - lo);
-        lo = hi;
-    }
-    file.sync_all().map_err(io_err(&partial))?;
-    drop(file);
+        drop(sender);
+        writer.join().expect("the writer thread does not panic")
+    })
+    .map_err(io_err(&partial))?;
     fs::rename(&partial, &csv).map_err(io_err(&csv))?;
     progress.finish_and_clear();
     Ok(Summary {
