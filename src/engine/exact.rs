@@ -67,6 +67,14 @@ pub fn state_after(k: &StateMatrix, x0: &State, u: &State, h: f64) -> State {
     e.fixed_view::<N, N>(0, 0) * x0 + e.fixed_view::<N, 1>(0, N)
 }
 
+/// Relative difference below which two step lengths share a propagator. A step cut by an
+/// event is a difference of two node times, so at day 180 (4,320 h) a 0.36-second step
+/// (1e-4 h) carries a rounding error of about 1e-9 of itself already: the same nominal step
+/// after each dose comes out with different last bits, and without this tolerance each
+/// would cost its own 27 x 27 exponential. The error it adds is of the same order as the
+/// rounding it absorbs.
+const SAME_STEP_RTOL: f64 = 1e-9;
+
 /// Step propagators by step length, computed once each (a run uses a handful of lengths:
 /// the grid step and the pieces that dose events cut from it).
 #[derive(Debug, Default)]
@@ -75,9 +83,11 @@ pub struct PropagatorCache {
 }
 
 impl PropagatorCache {
-    /// The propagator of `k` for a step of exactly `h` hours.
+    /// The propagator of `k` for a step of `h` hours (or of a length within
+    /// `SAME_STEP_RTOL` of it).
     pub fn get(&mut self, k: &StateMatrix, h: f64) -> &Propagator {
-        let i = match self.entries.iter().position(|p| p.h == h) {
+        let same = |p: &Propagator| (p.h - h).abs() <= SAME_STEP_RTOL * h;
+        let i = match self.entries.iter().position(same) {
             Some(i) => i,
             None => {
                 self.entries.push(Propagator::new(k, h));
