@@ -1,8 +1,7 @@
-//! Sweep throughput of `simulation::Evaluator`, one thread, on the reference sweep: the base
-//! scenario of `scenarios/sweeps/human_dose_interval_route.toml` (human, decompensated
-//! cirrhosis, 30-minute infusions) over 180 days, cells_per_kg logspace(1e5, 1e7, 21) x
-//! interval_days {7, 14, 28, 56, 84} x count 1..6 x five routes = 3150 points, built by
-//! editing the parsed base scenario.
+//! Sweep throughput of `simulation::Evaluator`, one thread, on the reference sweep
+//! `scenarios/sweeps/human_dose_interval_route.toml` (human, decompensated cirrhosis,
+//! 180 days, cells_per_kg logspace(1e5, 1e7, 21) x interval_days {7, 14, 28, 56, 84} x
+//! count 1..6 x five routes = 3150 points), its scenarios built by the sweep itself.
 //!
 //! IDs (throughput in points per second; the time per point is the time divided by the
 //! points):
@@ -23,43 +22,22 @@
 
 use std::path::Path;
 
-use cellpk::dosing::Amount;
-use cellpk::presets::Route;
-use cellpk::scenario::{self, Scenario};
+use cellpk::scenario::Scenario;
 use cellpk::simulation::{self, Evaluator};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 
-/// The 3150 points, the dose level varying fastest.
+/// The 3150 points of the shipped sweep, the dose level varying fastest, with the liver
+/// threshold `threshold` (cells; `None` for the default share of the largest dose).
 fn grid(threshold: Option<f64>) -> Vec<Scenario> {
-    let mut base = scenario::load(Path::new(
-        "scenarios/human_decompensated_peripheral_vein.toml",
-    ))
-    .expect("the shipped base scenario is valid");
-    base.duration_days = 180.0;
-    base.liver_threshold_cells = threshold;
-    let mut points = Vec::with_capacity(3150);
-    for route in [
-        Route::PeripheralVein,
-        Route::HepaticArtery,
-        Route::PortalVein,
-        Route::Intrasplenic,
-        Route::Intrahepatic,
-    ] {
-        for count in 1..=6 {
-            for interval_days in [7.0, 14.0, 28.0, 56.0, 84.0] {
-                for level in 0..21 {
-                    let mut s = base.clone();
-                    let dose = &mut s.doses[0];
-                    dose.route = route;
-                    dose.count = count;
-                    dose.interval_days = interval_days;
-                    dose.amount = Amount::PerKg(1e5 * 10f64.powf(2.0 * f64::from(level) / 20.0));
-                    points.push(s);
-                }
-            }
-        }
-    }
-    points
+    let sweep = cellpk::sweep::load(Path::new("scenarios/sweeps/human_dose_interval_route.toml"))
+        .expect("the shipped sweep is valid");
+    (0..sweep.len())
+        .map(|i| {
+            let mut s = sweep.scenario(i).expect("every point is valid");
+            s.liver_threshold_cells = threshold;
+            s
+        })
+        .collect()
 }
 
 fn sweep(c: &mut Criterion) {

@@ -33,35 +33,15 @@
 mod common;
 
 use cellpk::compartment::{Compartment, State, Total};
-use cellpk::dosing::Amount;
 use cellpk::engine::{self, Node, Observer};
 use cellpk::metrics::{Metric, Metrics};
 use cellpk::params::Param;
-use cellpk::presets::Route;
+use cellpk::presets::{CellSource, Disease, Species};
 use cellpk::scenario::Scenario;
 use cellpk::simulation::{self, Evaluator};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 
-const SPECIES: [&str; 4] = ["mouse", "rat", "pig", "human"];
-const DISEASES: [&str; 6] = [
-    "healthy",
-    "compensated_cirrhosis",
-    "decompensated_cirrhosis",
-    "acute_liver_failure",
-    "acute_on_chronic_liver_failure",
-    "liver_transplant_rejection",
-];
-const SOURCES: [&str; 3] = ["bone_marrow", "umbilical_cord", "adipose"];
-const VASCULAR: [&str; 3] = ["peripheral_vein", "hepatic_artery", "portal_vein"];
-const DEPOTS: [&str; 3] = ["intrasplenic", "intrahepatic", "intraperitoneal"];
-const FRACTIONS: [&str; 5] = [
-    "lung.extraction",
-    "liver.extraction",
-    "spleen.extraction",
-    "other.extraction",
-    "portal.shunt_fraction",
-];
 const RATES: [&str; 12] = [
     "lung.death_per_h",
     "lung.release_per_h",
@@ -98,8 +78,8 @@ fn block(route: &'static str) -> impl Strategy<Value = Block> {
 /// Blocks with distinct vascular routes plus at most one depot route.
 fn blocks() -> impl Strategy<Value = Vec<Block>> {
     (
-        proptest::sample::subsequence(VASCULAR.to_vec(), 0..=3),
-        proptest::option::of(proptest::sample::select(DEPOTS.to_vec())),
+        proptest::sample::subsequence(common::VASCULAR.to_vec(), 0..=3),
+        proptest::option::of(proptest::sample::select(common::DEPOTS.to_vec())),
     )
         .prop_filter("at least one dose", |(v, d)| !v.is_empty() || d.is_some())
         .prop_flat_map(|(vascular, depot)| {
@@ -114,7 +94,7 @@ fn blocks() -> impl Strategy<Value = Vec<Block>> {
 /// Overrides, exact 0 and 1 included (rates of 0 make states absorbing).
 fn overrides() -> impl Strategy<Value = Vec<(&'static str, f64)>> {
     let fractions =
-        proptest::sample::subsequence(FRACTIONS.to_vec(), 0..=3).prop_flat_map(|names| {
+        proptest::sample::subsequence(common::FRACTIONS.to_vec(), 0..=3).prop_flat_map(|names| {
             names
                 .into_iter()
                 .map(|n| (Just(n), prop_oneof![Just(0.0), Just(1.0), 0.0f64..=1.0]))
@@ -146,9 +126,9 @@ struct Spec {
 fn spec() -> impl Strategy<Value = Spec> {
     (
         (
-            proptest::sample::select(SPECIES.to_vec()),
-            proptest::sample::select(DISEASES.to_vec()),
-            proptest::sample::select(SOURCES.to_vec()),
+            proptest::sample::select(common::names::<Species>()),
+            proptest::sample::select(common::names::<Disease>()),
+            proptest::sample::select(common::names::<CellSource>()),
             any::<bool>(),
         ),
         blocks(),
@@ -375,42 +355,9 @@ proptest! {
     }
 }
 
-/// The reference sweep: the base scenario of `scenarios/sweeps/human_dose_interval_route.toml`
-/// over 180 days, with every route, 1 to 6 doses, 5 intervals and 21 dose levels.
-fn sweep_grid() -> Vec<Scenario> {
-    let mut base = cellpk::scenario::load(std::path::Path::new(
-        "scenarios/human_decompensated_peripheral_vein.toml",
-    ))
-    .unwrap_or_else(|e| panic!("the shipped base scenario is valid: {e}"));
-    base.duration_days = 180.0;
-    let mut grid = Vec::new();
-    for route in [
-        Route::PeripheralVein,
-        Route::HepaticArtery,
-        Route::PortalVein,
-        Route::Intrasplenic,
-        Route::Intrahepatic,
-    ] {
-        for count in 1..=6 {
-            for interval_days in [7.0, 14.0, 28.0, 56.0, 84.0] {
-                for level in 0..21 {
-                    let mut s = base.clone();
-                    let dose = &mut s.doses[0];
-                    dose.route = route;
-                    dose.count = count;
-                    dose.interval_days = interval_days;
-                    dose.amount = Amount::PerKg(1e5 * 10f64.powf(2.0 * f64::from(level) / 20.0));
-                    grid.push(s);
-                }
-            }
-        }
-    }
-    grid
-}
-
 #[test]
 fn evaluator_matches_metrics_only_on_the_sweep_grid() {
-    let grid = sweep_grid();
+    let grid = common::reference_sweep();
     assert_eq!(grid.len(), 3150);
     let mut evaluator = Evaluator::new();
     let got: Vec<Metrics> = grid.iter().map(|s| evaluator.metrics(s)).collect();

@@ -6,27 +6,10 @@
 mod common;
 
 use cellpk::compartment::{Compartment, Total};
+use cellpk::presets::{Disease, Species};
 use cellpk::simulation;
 use proptest::prelude::*;
 
-const SPECIES: [&str; 4] = ["mouse", "rat", "pig", "human"];
-const DISEASES: [&str; 6] = [
-    "healthy",
-    "compensated_cirrhosis",
-    "decompensated_cirrhosis",
-    "acute_liver_failure",
-    "acute_on_chronic_liver_failure",
-    "liver_transplant_rejection",
-];
-const VASCULAR: [&str; 3] = ["peripheral_vein", "hepatic_artery", "portal_vein"];
-const DEPOTS: [&str; 3] = ["intrasplenic", "intrahepatic", "intraperitoneal"];
-const FRACTIONS: [&str; 5] = [
-    "lung.extraction",
-    "liver.extraction",
-    "spleen.extraction",
-    "other.extraction",
-    "portal.shunt_fraction",
-];
 const RATES: [&str; 6] = [
     "lung.death_per_h",
     "lung.release_per_h",
@@ -60,8 +43,8 @@ fn block(route: &'static str, bolus_at_zero: bool) -> impl Strategy<Value = Bloc
 /// Blocks with distinct vascular routes plus at most one depot route (never overlapping).
 fn blocks(bolus_at_zero: bool) -> impl Strategy<Value = Vec<Block>> {
     (
-        proptest::sample::subsequence(VASCULAR.to_vec(), 0..=3),
-        proptest::option::of(proptest::sample::select(DEPOTS.to_vec())),
+        proptest::sample::subsequence(common::VASCULAR.to_vec(), 0..=3),
+        proptest::option::of(proptest::sample::select(common::DEPOTS.to_vec())),
     )
         .prop_filter("at least one dose", |(v, d)| !v.is_empty() || d.is_some())
         .prop_flat_map(move |(vascular, depot)| {
@@ -75,7 +58,7 @@ fn blocks(bolus_at_zero: bool) -> impl Strategy<Value = Vec<Block>> {
 
 fn overrides() -> impl Strategy<Value = Vec<(String, f64)>> {
     let fractions =
-        proptest::sample::subsequence(FRACTIONS.to_vec(), 0..=5).prop_flat_map(|names| {
+        proptest::sample::subsequence(common::FRACTIONS.to_vec(), 0..=5).prop_flat_map(|names| {
             names
                 .into_iter()
                 .map(|n| (Just(n.to_string()), 0.0f64..=1.0))
@@ -126,8 +109,8 @@ fn scenario_text(
 
 fn subject() -> impl Strategy<Value = (&'static str, &'static str, bool)> {
     (
-        proptest::sample::select(SPECIES.to_vec()),
-        proptest::sample::select(DISEASES.to_vec()),
+        proptest::sample::select(common::names::<Species>()),
+        proptest::sample::select(common::names::<Disease>()),
         any::<bool>(),
     )
 }

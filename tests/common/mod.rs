@@ -44,3 +44,37 @@ cells = 1e6
 "#
     ))
 }
+
+/// Names of every choice of a preset table, for drawing random scenarios.
+pub fn names<T: cellpk::presets::Choice>() -> Vec<&'static str> {
+    T::ALL.iter().map(|c| c.name()).collect()
+}
+
+/// Routes that enter the circulation (any number may be combined in one scenario).
+pub const VASCULAR: [&str; 3] = ["peripheral_vein", "hepatic_artery", "portal_vein"];
+
+/// Routes that fill the depot (at most one per scenario).
+pub const DEPOTS: [&str; 3] = ["intrasplenic", "intrahepatic", "intraperitoneal"];
+
+/// Per-pass fractions that random scenarios override.
+pub const FRACTIONS: [&str; 5] = [
+    "lung.extraction",
+    "liver.extraction",
+    "spleen.extraction",
+    "other.extraction",
+    "portal.shunt_fraction",
+];
+
+/// The points of the reference sweep, `scenarios/sweeps/human_dose_interval_route.toml`
+/// (3150 scenarios, the dose level varying fastest).
+pub fn reference_sweep() -> Vec<Scenario> {
+    let sweep = cellpk::sweep::load(Path::new("scenarios/sweeps/human_dose_interval_route.toml"))
+        .unwrap_or_else(|e| panic!("the shipped sweep is valid: {e}"));
+    (0..sweep.len())
+        .map(|i| {
+            sweep
+                .scenario(i)
+                .unwrap_or_else(|v| panic!("point {i} breaks {}: {}", v.key, v.problem))
+        })
+        .collect()
+}
