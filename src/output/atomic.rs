@@ -5,8 +5,8 @@
 //! aside first and removed after. If anything fails, the temporary directory is removed
 //! and an existing run is left as it was.
 
-use std::fs;
-use std::io;
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 /// A sibling of `target` named `.{name}.{tag}-{pid}`.
@@ -58,11 +58,28 @@ pub fn write_dir_atomically(target: &Path, files: &[(&str, Vec<u8>)]) -> io::Res
 
 /// Writes one file through a temporary sibling and a rename.
 pub fn write_file_atomically(target: &Path, bytes: &[u8]) -> io::Result<()> {
+    stream_file_atomically(target, |w| w.write_all(bytes))
+}
+
+/// Writes one file through a temporary sibling and a rename, its content streamed by
+/// `write` (for files too large to hold in memory); if `write` fails, nothing is left.
+pub fn stream_file_atomically(
+    target: &Path,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
     if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs::create_dir_all(parent)?;
     }
     let tmp = sibling(target, "tmp")?;
-    let result = fs::write(&tmp, bytes).and_then(|()| fs::rename(&tmp, target));
+    let result = File::create(&tmp)
+        .and_then(|file| {
+            let mut w = BufWriter::new(file);
+            write(&mut w)?;
+            w.into_inner()
+                .map_err(io::IntoInnerError::into_error)?
+                .sync_all()
+        })
+        .and_then(|()| fs::rename(&tmp, target));
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }

@@ -5,7 +5,7 @@ pub mod atomic;
 pub mod csv;
 pub mod resolved;
 
-pub use atomic::{write_dir_atomically, write_file_atomically};
+pub use atomic::{stream_file_atomically, write_dir_atomically, write_file_atomically};
 
 /// Longest name of a run, sweep or comparison: it names a directory (file systems allow
 /// 255 bytes) and the atomic writer adds a hidden prefix and suffix.

@@ -2,11 +2,11 @@
 //! a foreign header.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{self, BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use super::{run, Sweep};
-use crate::output::write_file_atomically;
+use crate::output::stream_file_atomically;
 
 /// Why shards cannot be merged.
 #[derive(Debug, thiserror::Error)]
@@ -39,43 +39,53 @@ pub enum MergeError {
     },
 }
 
-/// One shard's rows, checked to be consecutive points.
+/// One shard: where its rows start and how many there are, checked to be consecutive
+/// points. The rows stay on disk: shards of a million-point sweep are merged in a
+/// streaming pass.
 struct ShardRows {
     file: PathBuf,
     first: u64,
-    lines: Vec<String>,
+    count: u64,
 }
 
-fn read_shard(file: &Path, header: &str) -> Result<ShardRows, MergeError> {
-    let bad = |why: String| MergeError::Bad {
-        file: file.to_path_buf(),
-        why,
-    };
+/// The lines of `file` after its header, which must be `header`.
+fn rows(file: &Path, header: &str) -> Result<io::Lines<BufReader<File>>, MergeError> {
     let io = |source| MergeError::Io {
         file: file.to_path_buf(),
         source,
     };
     let mut lines = BufReader::new(File::open(file).map_err(io)?).lines();
     match lines.next().transpose().map_err(io)? {
-        Some(h) if h == header => {}
-        _ => return Err(bad("its header is not this sweep's".into())),
+        Some(h) if h == header => Ok(lines),
+        _ => Err(MergeError::Bad {
+            file: file.to_path_buf(),
+            why: "its header is not this sweep's".into(),
+        }),
     }
-    let rows: Vec<String> = lines.collect::<Result<_, _>>().map_err(io)?;
-    let index = |line: &String| line.split(',').next().and_then(|f| f.parse::<u64>().ok());
-    let first = rows.first().and_then(index).unwrap_or(0);
-    for (k, line) in rows.iter().enumerate() {
-        if index(line) != Some(first + k as u64) {
-            return Err(bad(format!(
-                "row {} is not point {}",
-                k + 1,
-                first + k as u64
-            )));
+}
+
+fn read_shard(file: &Path, header: &str) -> Result<ShardRows, MergeError> {
+    let mut first = None;
+    let mut count = 0;
+    for line in rows(file, header)? {
+        let line = line.map_err(|source| MergeError::Io {
+            file: file.to_path_buf(),
+            source,
+        })?;
+        let index = line.split(',').next().and_then(|f| f.parse::<u64>().ok());
+        let expected = *first.get_or_insert(index.unwrap_or(0)) + count;
+        if index != Some(expected) {
+            return Err(MergeError::Bad {
+                file: file.to_path_buf(),
+                why: format!("row {} is not point {expected}", count + 1),
+            });
         }
+        count += 1;
     }
     Ok(ShardRows {
         file: file.to_path_buf(),
-        first,
-        lines: rows,
+        first: first.unwrap_or(0),
+        count,
     })
 }
 
@@ -86,7 +96,7 @@ pub fn merge(sweep: &Sweep, shards: &[PathBuf], out: &Path) -> Result<PathBuf, M
         .iter()
         .map(|f| read_shard(f, &header))
         .collect::<Result<Vec<_>, _>>()?;
-    parts.retain(|p| !p.lines.is_empty());
+    parts.retain(|p| p.count > 0);
     parts.sort_by_key(|p| p.first);
     let total = sweep.len();
     let mut next = 0;
@@ -105,7 +115,7 @@ pub fn merge(sweep: &Sweep, shards: &[PathBuf], out: &Path) -> Result<PathBuf, M
                 why,
             });
         }
-        next += p.lines.len() as u64;
+        next += p.count;
     }
     if next != total {
         return Err(MergeError::Incomplete {
@@ -114,18 +124,44 @@ pub fn merge(sweep: &Sweep, shards: &[PathBuf], out: &Path) -> Result<PathBuf, M
             fix: "run the missing shards (or finish them with --resume) and merge again".into(),
         });
     }
-    let mut text = header;
-    text.push('\n');
-    for p in &parts {
-        for line in &p.lines {
-            text.push_str(line);
-            text.push('\n');
-        }
-    }
     let target = run::csv_path(sweep, out, None);
-    write_file_atomically(&target, text.as_bytes()).map_err(|source| MergeError::Io {
-        file: target.clone(),
-        source,
-    })?;
-    Ok(target)
+    // A shard that changed since it was checked is caught here (its rows are checked
+    // again as they are copied) and leaves no merged file behind.
+    let mut failure = None;
+    let written = stream_file_atomically(&target, |w| {
+        writeln!(w, "{header}")?;
+        for p in &parts {
+            let mut count = 0;
+            for line in rows(&p.file, &header).map_err(|e| fail(&mut failure, e))? {
+                let line = line.map_err(|source| {
+                    let file = p.file.clone();
+                    fail(&mut failure, MergeError::Io { file, source })
+                })?;
+                writeln!(w, "{line}")?;
+                count += 1;
+            }
+            if count != p.count {
+                let changed = MergeError::Bad {
+                    file: p.file.clone(),
+                    why: "it changed while it was merged".into(),
+                };
+                return Err(fail(&mut failure, changed));
+            }
+        }
+        Ok(())
+    });
+    match (written, failure) {
+        (Ok(()), _) => Ok(target),
+        (Err(_), Some(e)) => Err(e),
+        (Err(source), None) => Err(MergeError::Io {
+            file: target,
+            source,
+        }),
+    }
+}
+
+/// Keeps `e` to report, and stops the write with a placeholder error.
+fn fail(slot: &mut Option<MergeError>, e: MergeError) -> io::Error {
+    *slot = Some(e);
+    io::Error::other("merge stopped")
 }
