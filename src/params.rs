@@ -142,6 +142,14 @@ pub struct Parameters {
 }
 
 impl Parameters {
+    /// A copy with its own table, for a thread that clones it at a high rate: clones of
+    /// one shared table from several threads contend on its reference count.
+    pub fn unshared(&self) -> Parameters {
+        Parameters {
+            values: Arc::new(self.values.as_ref().clone()),
+        }
+    }
+
     /// The value of `p`.
     pub fn get(&self, p: Param) -> f64 {
         self.values[p as usize].value

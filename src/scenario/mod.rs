@@ -46,6 +46,14 @@ pub struct Scenario {
 pub const DEFAULT_THRESHOLD_SHARE: f64 = 0.01;
 
 impl Scenario {
+    /// A copy that shares no parameter table with `self` (see `Parameters`).
+    pub fn unshared(&self) -> Scenario {
+        Scenario {
+            parameters: self.parameters.unshared(),
+            ..self.clone()
+        }
+    }
+
     /// Simulated time (hours).
     pub fn duration_h(&self) -> f64 {
         self.duration_days * 24.0

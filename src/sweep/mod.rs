@@ -134,8 +134,15 @@ impl Sweep {
 
     /// The scenario of point `index`, or the rule its combination of values breaks.
     pub fn scenario(&self, index: u64) -> Result<Scenario, Violation> {
+        self.scenario_from(&self.base, index)
+    }
+
+    /// As `scenario`, starting from `base`, a copy of the sweep's base scenario: each
+    /// thread of a run clones its own (`Scenario::unshared`), so that the threads do not
+    /// contend on the reference count of one shared parameter table at every point.
+    pub fn scenario_from(&self, base: &Scenario, index: u64) -> Result<Scenario, Violation> {
         let digits = self.digits(index);
-        let mut s = self.base.clone();
+        let mut s = base.clone();
         let mut new_model = false;
         let mut weight_set = false;
         for (axis, &k) in self.axes.iter().zip(&digits) {

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 
 use super::Sweep;
+use crate::scenario::Scenario;
 use crate::simulation;
 
 /// Points evaluated between two writes, per thread: large enough to keep threads busy,
@@ -26,7 +27,7 @@ const CHUNK_PER_THREAD: u64 = 16384;
 
 /// Points formatted into one block of text by one worker: enough to make the blocks few,
 /// few enough to share a chunk evenly among the threads.
-const BLOCK: u64 = 64;
+const BLOCK: u64 = 256;
 
 /// A slice of the grid: shard `k` of `n` (1-based), a contiguous range of point indices.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,14 +163,20 @@ fn csv_field(text: &str) -> String {
 /// empty metric for each column and the broken rule in `error`. Returns whether the point
 /// had metrics. (The evaluator walks each schedule per unit dose, so points that differ
 /// only in dose amount share one walk.)
-fn push_row(sweep: &Sweep, labels: &Labels, index: u64, text: &mut String) -> bool {
+fn push_row(
+    sweep: &Sweep,
+    base: &Scenario,
+    labels: &Labels,
+    index: u64,
+    text: &mut String,
+) -> bool {
     use std::fmt::Write as _;
     let _ = write!(text, "{index}");
     for (axis, k) in labels.iter().zip(sweep.digits(index)) {
         text.push(',');
         text.push_str(&axis[k]);
     }
-    let ok = match sweep.scenario(index) {
+    let ok = match sweep.scenario_from(base, index) {
         Ok(s) => {
             let m = simulation::with_evaluator(|e| e.metrics(&s));
             for metric in &sweep.metrics {
@@ -203,8 +210,9 @@ fn labels(sweep: &Sweep) -> Labels {
 /// The rows of the points `range`, as text, and how many of them are error rows.
 fn block(sweep: &Sweep, labels: &Labels, range: Range<u64>) -> (String, u64) {
     let mut text = String::with_capacity(64 * (range.end - range.start) as usize);
+    let base = sweep.base.unshared();
     let errors = range
-        .filter(|&i| !push_row(sweep, labels, i, &mut text))
+        .filter(|&i| !push_row(sweep, &base, labels, i, &mut text))
         .count();
     (text, errors as u64)
 }
