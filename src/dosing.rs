@@ -64,6 +64,14 @@ impl Dose {
         self.start_h + self.duration_h
     }
 
+    /// Cells per hour of an infusion. Divided by the span between the start and end times
+    /// the walks step between (not by `duration_h`, which differs from it by rounding), so
+    /// that steps covering the whole infusion deliver exactly `cells`, however short the
+    /// infusion and however late it starts.
+    pub fn rate_per_h(&self) -> f64 {
+        self.cells / (self.end_h() - self.start_h)
+    }
+
     /// Whether the dose is given at once.
     pub fn is_bolus(&self) -> bool {
         self.duration_h == 0.0

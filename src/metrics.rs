@@ -154,16 +154,24 @@ impl Peak {
 
 /// A root of `f` in [a, b] where f(a) and f(b) differ in sign: the Illinois variant of
 /// regula falsi, which keeps the bracket and converges superlinearly.
+/// An end where `f` is exactly zero is the root (`signum` would give it a side). The search
+/// stops when the bracket, not the last move, is narrower than `TIME_TOLERANCE_H`: a
+/// stalled regula falsi moves little while the root is still far.
 fn bracketed_root(mut a: f64, mut fa: f64, mut b: f64, mut fb: f64, f: impl Fn(f64) -> f64) -> f64 {
+    if fa == 0.0 {
+        return a;
+    }
+    if fb == 0.0 {
+        return b;
+    }
     let mut side = 0;
     let mut c = a;
     for _ in 0..200 {
-        let previous = c;
         c = (a * fb - b * fa) / (fb - fa);
         if !(c > a && c < b) {
             c = 0.5 * (a + b);
         }
-        if (c - previous).abs() < TIME_TOLERANCE_H || b - a < TIME_TOLERANCE_H {
+        if b - a < TIME_TOLERANCE_H {
             break;
         }
         let fc = f(c);

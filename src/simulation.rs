@@ -84,7 +84,7 @@ pub fn metrics_only(scenario: &Scenario) -> Metrics {
 
 /// Models kept by one `Evaluator`, the least recently used making way past this: a sweep
 /// over model parameters meets a new model at every point, and each keeps up to about
-/// 3 MB (see `fast`), so the store must not grow without end.
+/// 4 MB of walks (see `fast`), so the store must not grow without end.
 const MAX_MODELS: usize = 32;
 
 /// Computes the metrics of many scenarios, reusing work across scenarios that share a model.

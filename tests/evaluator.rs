@@ -453,3 +453,97 @@ fn a_defective_rate_matrix_goes_through_the_reference_walk() {
     let got = Evaluator::new().metrics(&s);
     assert_eq!(got, want, "not the reference walk's result, bit for bit");
 }
+
+/// The time (days) where the live liver crosses `level` between `a` (below) and `b`
+/// (above), or the reverse, by bisection on the engine's exact state: independent of both
+/// walks' root finders.
+fn crossing(s: &Scenario, level: f64, mut a: f64, mut b: f64) -> f64 {
+    let above_at_a = curve_at(s, a, false) > level;
+    for _ in 0..60 {
+        let m = 0.5 * (a + b);
+        if (curve_at(s, m, false) > level) == above_at_a {
+            a = m;
+        } else {
+            b = m;
+        }
+    }
+    0.5 * (a + b)
+}
+
+#[test]
+fn a_threshold_just_below_the_peak_is_crossed_where_the_curve_crosses_it() {
+    // The liver's time above a level 1e-10 below its peak is a few seconds: a root finder
+    // that stops when its last move is small, not its bracket, loses one side of the peak.
+    let base = common::human(
+        "peripheral_vein",
+        "",
+        "duration_days = 30",
+        "\"lung.release_per_h\" = 0.01\n\"liver.sinusoid_release_per_h\" = 0.001",
+    );
+    let peak = simulation::metrics_only(&base);
+    let mut s = base.clone();
+    s.liver_threshold_cells = Some(peak.liver_peak_cells * (1.0 - 1e-10));
+    let level = s.liver_threshold_cells.unwrap_or_default();
+    let t = peak.liver_peak_day;
+    let width = 0.01;
+    let truth = crossing(&s, level, t + width, t) - crossing(&s, level, t - width, t);
+    assert!(truth > 0.0, "the level lies below the peak");
+    for (name, m) in [
+        ("reference walk", simulation::metrics_only(&s)),
+        ("evaluator", Evaluator::new().metrics(&s)),
+    ] {
+        // Bisection and both walks resolve times to about 1e-9 h; the span is ~1e-6 days.
+        common::assert_close(m.days_liver_above_threshold, truth, 1e-3, 0.0, name);
+    }
+}
+
+#[test]
+fn a_threshold_equal_to_a_node_value_is_reached_there() {
+    // The threshold is the liver at the end of the run, a node of both walks: the root
+    // of the crossing is that node, not the other end of its step.
+    let base = common::human(
+        "hepatic_artery",
+        "count = 2\ninterval_days = 3",
+        "duration_days = 10",
+        "",
+    );
+    let mut s = base.clone();
+    s.liver_threshold_cells = Some(simulation::metrics_only(&base).liver_cells_end);
+    let reference = simulation::metrics_only(&s);
+    let evaluator = Evaluator::new().metrics(&s);
+    assert!(
+        reference.days_liver_above_threshold > 9.99,
+        "the liver stays above its final value from the first minutes: got {} days",
+        reference.days_liver_above_threshold
+    );
+    common::assert_close(
+        evaluator.days_liver_above_threshold,
+        reference.days_liver_above_threshold,
+        0.0,
+        1e-9,
+        "days above, evaluator vs reference walk",
+    );
+}
+
+#[test]
+fn a_very_short_late_infusion_delivers_exactly_its_cells() {
+    // A 0.006-second infusion at day 5: the step that covers it is a difference of two
+    // times near 120 h, whose rounding is a visible share of its length unless the rate is
+    // taken over that same difference.
+    let s = common::human(
+        "peripheral_vein",
+        "start_day = 5\ninfusion_minutes = 1e-4",
+        "duration_days = 6",
+        "",
+    );
+    for (name, m) in [
+        ("reference walk", simulation::metrics_only(&s)),
+        ("evaluator", Evaluator::new().metrics(&s)),
+    ] {
+        assert!(
+            m.mass_balance_rel_error < 1e-12,
+            "{name}: mass balance error {:e}",
+            m.mass_balance_rel_error
+        );
+    }
+}

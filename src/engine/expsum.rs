@@ -14,7 +14,8 @@
 //!   sign changes (write g(p + s) as s times the Laplace transform of the step function of
 //!   partial sums; the Laplace kernel does not increase sign changes). When g vanishes to
 //!   order k at p, that transform vanishes to order k - 1 at s = 0, which the count also
-//!   includes: at most (changes - k + 1) zeros lie in (p, infinity). Mirrored (increasing
+//!   includes: for k >= 1, at most (changes - k + 1) zeros lie in (p, infinity) (for
+//!   k = 0, at most `changes`). Mirrored (increasing
 //!   order, at q), the rule bounds the zeros in (-infinity, q).
 //! - a Taylor bound: if g^(k)(p) is the first derivative not zero at p and
 //!   |g^(k)(p)| > (q - p) max|g^(k+1)| / (k + 1) over [p, q], g has no zero in (p, q]; the

@@ -168,7 +168,7 @@ pub fn simulate(model: &Model, schedule: &[Dose], plan: &Plan, observer: &mut im
             .iter()
             .filter(|d| !d.is_bolus() && d.start_h <= t0 && d.end_h() >= t1)
             .fold(State::zeros(), |u, d| {
-                u + model.entry(d.route) * (d.cells / d.duration_h)
+                u + model.entry(d.route) * d.rate_per_h()
             })
     };
 

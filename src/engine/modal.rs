@@ -112,8 +112,10 @@ struct Group {
 
 impl Modal {
     /// The eigendecomposition of `k` restricted to `states`, or `None` when it cannot stand
-    /// in for the matrix exponential. `states` must receive no flow from outside the set
-    /// (the check against exp(K h) would reject a set that does).
+    /// in for the matrix exponential. Flow into `states` from outside the set is dropped:
+    /// the check exponentiates the same restricted matrix, so it cannot see such flow, and
+    /// the caller must want it gone (the absorbing-liver basis leaves out the liver, whose
+    /// cells are counted once they arrive and never return).
     pub fn new(k: &StateMatrix, states: &[Compartment]) -> Option<Modal> {
         let n = states.len();
         let index: Vec<usize> = states.iter().map(|c| c.index()).collect();

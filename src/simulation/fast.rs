@@ -38,6 +38,11 @@ const MAX_RANK: usize = 8;
 /// starts afresh. The reference sweep has 150 schedule shapes per model.
 const MAX_RESULTS: usize = 1024;
 
+/// Bytes of liver pieces kept per model: a walk grows with its schedule (about 1.3 MB for
+/// 3,000 infusions), so the count of walks alone does not bound memory. Past this the
+/// store starts afresh; a walk larger than the budget is kept alone.
+const MAX_RESULT_BYTES: usize = 4 << 20;
+
 /// A model prepared for closed-form evaluation, with what its evaluations remember.
 #[derive(Debug)]
 pub(super) struct FastModel {
@@ -79,6 +84,8 @@ struct RouteModes {
 struct Memo {
     /// Walks of schedules scaled to a largest administration of one cell (`unit_key`).
     results: HashMap<Vec<u64>, Unit, BuildHasherDefault<BitsHasher>>,
+    /// Bytes of liver pieces in `results`.
+    result_bytes: usize,
     work: Work,
 }
 
@@ -292,7 +299,11 @@ impl FastModel {
             Some(cells) => (cells, cells / scale),
             None => (DEFAULT_THRESHOLD_SHARE * scale, DEFAULT_THRESHOLD_SHARE),
         };
-        let Memo { results, work } = &mut self.memo;
+        let Memo {
+            results,
+            result_bytes,
+            work,
+        } = &mut self.memo;
         unit_key(schedule, plan, scale, &mut work.key);
         if !results.contains_key(work.key.as_slice()) {
             let mut unit_schedule = std::mem::take(&mut work.unit_schedule);
@@ -303,10 +314,14 @@ impl FastModel {
             }));
             let unit = work.walk(&self.basis, &unit_schedule, plan);
             work.unit_schedule = unit_schedule;
-            if results.len() >= MAX_RESULTS {
+            let unit = unit?;
+            let bytes = unit.liver.bytes();
+            if results.len() >= MAX_RESULTS || *result_bytes + bytes > MAX_RESULT_BYTES {
                 results.clear();
+                *result_bytes = 0;
             }
-            results.insert(work.key.clone(), unit?);
+            *result_bytes += bytes;
+            results.insert(work.key.clone(), unit);
         }
         let unit = results.get_mut(work.key.as_slice())?;
         let above_h = match unit.above {
@@ -378,7 +393,7 @@ impl Work {
                 .filter(|d| !d.is_bolus() && d.start_h <= t0 && d.end_h() >= t1)
             {
                 let r = basis.route(d.route);
-                let cells_per_h = d.cells / d.duration_h;
+                let cells_per_h = d.rate_per_h();
                 v += r.main * cells_per_h;
                 va += r.absorbing * cells_per_h;
                 rate += cells_per_h;
@@ -440,6 +455,12 @@ struct Piece {
 }
 
 impl LiverPieces {
+    /// The memory its steps and pieces hold.
+    fn bytes(&self) -> usize {
+        self.steps.len() * std::mem::size_of::<LiverStep>()
+            + self.pieces.len() * std::mem::size_of::<Piece>()
+    }
+
     /// Hours with the live liver above `threshold` (cells).
     fn time_above(&self, basis: &Basis, threshold: f64, guesses: &mut Guesses) -> f64 {
         guesses.start_walk();
