@@ -127,24 +127,21 @@ metric_table! {
     MassBalanceError => ("mass_balance_rel_error", "fraction of cells given", false, "Largest |sum of states - cells given| / cells given.", |m| m.mass_balance_rel_error),
 }
 
-/// The highest value of a linear combination of states, and when.
+/// The highest value offered so far and its time (hours): the first time it was reached.
 #[derive(Debug, Clone, Copy)]
-struct Peak {
-    weights: State,
-    value: f64,
-    t: f64,
+pub(crate) struct Peak {
+    pub(crate) value: f64,
+    pub(crate) t: f64,
 }
 
 impl Peak {
-    fn new(weights: State) -> Self {
-        Peak {
-            weights,
-            value: f64::NEG_INFINITY,
-            t: 0.0,
-        }
-    }
+    /// Nothing offered yet.
+    pub(crate) const NONE: Peak = Peak {
+        value: f64::NEG_INFINITY,
+        t: 0.0,
+    };
 
-    fn offer(&mut self, t: f64, value: f64) {
+    pub(crate) fn offer(&mut self, t: f64, value: f64) {
         if value > self.value {
             self.value = value;
             self.t = t;
@@ -154,6 +151,7 @@ impl Peak {
 
 /// A root of `f` in [a, b] where f(a) and f(b) differ in sign: the Illinois variant of
 /// regula falsi, which keeps the bracket and converges superlinearly.
+///
 /// An end where `f` is exactly zero is the root (`signum` would give it a side). The search
 /// stops when the bracket, not the last move, is narrower than `TIME_TOLERANCE_H`: a
 /// stalled regula falsi moves little while the root is still far.
@@ -263,8 +261,8 @@ impl Accumulator {
         Accumulator {
             threshold,
             auc: State::zeros(),
-            lung: Peak::new(Compartment::Lung.unit()),
-            liver: Peak::new(Total::Liver.weights()),
+            lung: Peak::NONE,
+            liver: Peak::NONE,
             above_h: 0.0,
             worst_balance: 0.0,
             last: None,
@@ -321,21 +319,19 @@ impl Accumulator {
 
 impl Observer for Accumulator {
     fn node(&mut self, node: &Node) {
-        for peak in [&mut self.lung, &mut self.liver] {
-            let value = peak.weights.dot(&node.x);
-            peak.offer(node.t, value);
-        }
+        self.lung.offer(node.t, node.x[Compartment::Lung.index()]);
+        self.liver.offer(node.t, Total::Liver.of(&node.x));
         self.worst_balance = self.worst_balance.max((node.x.sum() - node.given).abs());
         self.last = Some(*node);
     }
 
     fn segment(&mut self, segment: &Segment) {
         self.auc += segment.auc;
-        let lung_max = interior_extremum(segment, &self.lung.weights);
+        let lung_max = interior_extremum(segment, &Compartment::Lung.unit());
         if let Some((t, v)) = lung_max {
             self.lung.offer(t, v);
         }
-        let w = self.liver.weights;
+        let w = Total::Liver.weights();
         let start = (segment.t0, w.dot(&segment.x0));
         let end = (segment.t1, w.dot(&segment.x1));
         self.liver.offer(end.0, end.1);

@@ -20,7 +20,7 @@ use crate::dosing::Dose;
 use crate::engine::expsum::{refine, Bracket, ExpSum, Uncertain, EVALUATION_ROUNDING, ROUNDING};
 use crate::engine::modal::{advance, Exps, Modal, Modes, Step};
 use crate::engine::Plan;
-use crate::metrics::{ratio, Metrics, Totals, TIME_TOLERANCE_H};
+use crate::metrics::{ratio, Metrics, Peak, Totals, TIME_TOLERANCE_H};
 use crate::model::Model;
 use crate::presets::routes::DepotSite;
 use crate::presets::{Choice, Route};
@@ -540,22 +540,6 @@ impl Basis {
     }
 }
 
-/// The highest value seen of a curve, and when (the first time, as in the full walk).
-#[derive(Debug, Clone, Copy)]
-struct Peak {
-    value: f64,
-    t: f64,
-}
-
-impl Peak {
-    fn offer(&mut self, t: f64, value: f64) {
-        if value > self.value {
-            self.value = value;
-            self.t = t;
-        }
-    }
-}
-
 /// One linear combination of states over one step, in closed form at any time inside it.
 struct Curve<'a> {
     modal: &'a Modal,
@@ -700,10 +684,7 @@ struct Walk<'a> {
 
 impl<'a> Walk<'a> {
     fn new(basis: &'a Basis, guesses: &'a mut Guesses, brackets: &'a mut Vec<Bracket>) -> Self {
-        let start = Peak {
-            value: f64::NEG_INFINITY,
-            t: 0.0,
-        };
+        let start = Peak::NONE;
         Walk {
             basis,
             guesses,
