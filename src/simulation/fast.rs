@@ -186,6 +186,20 @@ struct Place {
 type GuessKey = (Target, bool, usize);
 
 impl Guesses {
+    /// Solves for a zero of `f` on `curve`, starting from where the same kind of zero
+    /// (`key`) last fell in this walk, and remembers where this one falls.
+    fn solve(
+        &mut self,
+        curve: &Curve,
+        bracket: &Bracket,
+        key: GuessKey,
+        f: impl Fn(&Curve, &Exps) -> (f64, f64, f64),
+    ) -> Sample {
+        let zero = curve.solve(bracket, self.get(key), f);
+        self.set(key, zero.exps);
+        zero
+    }
+
     /// Forgets every place (in constant time).
     fn start_walk(&mut self) {
         self.walk += 1;
@@ -489,14 +503,13 @@ impl LiverPieces {
                             positive_before: above_a,
                         };
                         let key = (Target::LiverCrossing, input, rank);
-                        let tc = liver
-                            .get_or_insert_with(curve)
-                            .solve(&bracket, guesses.get(key), |c, e| {
+                        let curve = liver.get_or_insert_with(curve);
+                        let tc = guesses
+                            .solve(curve, &bracket, key, |c, e| {
                                 let s = c.at(e);
                                 (s.value - threshold, s.slope, s.value_noise)
                             })
                             .exps;
-                        guesses.set(key, tc);
                         if above_a {
                             tc.tau - p.ta
                         } else {
@@ -722,20 +735,6 @@ impl<'a> Walk<'a> {
         self.worst_balance = self.worst_balance.max((cells - self.given).abs());
     }
 
-    /// Solves for a zero, starting from where the same kind of zero last fell in this walk,
-    /// and remembers where this one falls.
-    fn solve(
-        &mut self,
-        curve: &Curve,
-        bracket: &Bracket,
-        key: GuessKey,
-        f: impl Fn(&Curve, &Exps) -> (f64, f64, f64),
-    ) -> Sample {
-        let zero = curve.solve(bracket, self.guesses.get(key), f);
-        self.guesses.set(key, zero.exps);
-        zero
-    }
-
     /// The step from `t0` that starts at the current modes, has modal input `v`, ends
     /// where the exponentials are `end` with modes `y1` (before any boluses there): every
     /// interior maximum of the lungs and the liver is offered as a peak, and the liver's
@@ -757,7 +756,9 @@ impl<'a> Walk<'a> {
         for (rank, bracket) in brackets.iter().enumerate() {
             if bracket.positive_before {
                 let key = (Target::LungTurn, input, rank);
-                let peak = self.solve(&lung, bracket, key, |c, e| c.slope_at(e));
+                let peak = self
+                    .guesses
+                    .solve(&lung, bracket, key, |c, e| c.slope_at(e));
                 self.lung_peak.offer(t0 + peak.exps.tau, peak.value);
             }
         }
@@ -768,7 +769,9 @@ impl<'a> Walk<'a> {
         let (mut ta, mut fa) = (0.0, b.liver.dot(&self.y));
         for (rank, bracket) in brackets.iter().enumerate() {
             let key = (Target::LiverTurn, input, rank);
-            let turn = self.solve(&liver, bracket, key, |c, e| c.slope_at(e));
+            let turn = self
+                .guesses
+                .solve(&liver, bracket, key, |c, e| c.slope_at(e));
             if bracket.positive_before {
                 self.liver_peak.offer(t0 + turn.exps.tau, turn.value);
             }
