@@ -547,3 +547,37 @@ fn a_very_short_late_infusion_delivers_exactly_its_cells() {
         );
     }
 }
+
+#[test]
+fn nearly_repeated_eigenvalues_agree_with_the_reference_walk() {
+    // Engrafted cells dying at nearly the rate cells leave the sinusoids (the defective
+    // case above, perturbed by `gap`): the eigenvectors approach each other, and the
+    // evaluator must either stay accurate or fall back to the walk, across the limit where
+    // its conditioning check switches (about 2e-4 to 5e-4 relative).
+    let base = common::human(
+        "hepatic_artery",
+        "count = 2\ninterval_days = 3",
+        "duration_days = 10",
+        "\"liver.sinusoid_release_per_h\" = 0.0",
+    );
+    let p = &base.parameters;
+    let outflow = p.get(Param::SinusoidDeath) + p.get(Param::Engraftment);
+    for gap in [1e-2, 1e-3, 5e-4, 3e-4, 2e-4, 1e-4, 1e-5, 1e-7] {
+        for sign in [-1.0, 1.0] {
+            let s = common::human(
+                "hepatic_artery",
+                "count = 2\ninterval_days = 3",
+                "duration_days = 10",
+                &format!(
+                    "\"liver.sinusoid_release_per_h\" = 0.0\n\"liver.engrafted_death_per_h\" = {:?}",
+                    outflow * (1.0 + sign * gap)
+                ),
+            );
+            let got = Evaluator::new().metrics(&s);
+            let want = simulation::metrics_only(&s);
+            if let Err(e) = assert_agrees(&s, &got, &want) {
+                panic!("relative gap {}: {e}", sign * gap);
+            }
+        }
+    }
+}
