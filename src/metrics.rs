@@ -243,6 +243,52 @@ impl Totals {
     }
 }
 
+/// What a walk gathers, in its own units (cell-hours, hours, cells), before
+/// `Gathered::metrics` turns it into the reported ones: shared by the reference walk and
+/// `simulation::Evaluator`, so that both report the same quantities the same way.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Gathered {
+    pub liver_auc_cell_h: f64,
+    pub engrafted_auc_cell_h: f64,
+    pub spleen_auc_cell_h: f64,
+    pub liver_peak: Peak,
+    pub lung_peak: Peak,
+    /// Cells that reached the liver (first passage).
+    pub liver_reached: f64,
+    pub liver_end: f64,
+    pub threshold: f64,
+    pub above_h: f64,
+    /// Largest |cells in the system - cells given| seen.
+    pub worst_balance: f64,
+}
+
+impl Gathered {
+    /// The metrics of a walk of `schedule` over `plan`.
+    pub(crate) fn metrics(&self, schedule: &[Dose], plan: &Plan) -> Metrics {
+        let totals = Totals::of(schedule, plan);
+        let given = totals.cells_given;
+        let days = |hours: f64| hours / 24.0;
+        Metrics {
+            cells_scheduled: totals.cells_scheduled,
+            cells_given: given,
+            largest_dose_cells: totals.largest_dose_cells,
+            doses_after_end: totals.doses_after_end,
+            liver_auc_cell_days: days(self.liver_auc_cell_h),
+            liver_engrafted_auc_cell_days: days(self.engrafted_auc_cell_h),
+            liver_peak_cells: self.liver_peak.value,
+            liver_peak_day: days(self.liver_peak.t),
+            liver_reached_fraction: ratio(self.liver_reached, given),
+            lung_peak_cells: self.lung_peak.value,
+            lung_peak_day: days(self.lung_peak.t),
+            spleen_auc_cell_days: days(self.spleen_auc_cell_h),
+            liver_cells_end: self.liver_end,
+            liver_threshold_cells: self.threshold,
+            days_liver_above_threshold: days(self.above_h),
+            mass_balance_rel_error: ratio(self.worst_balance, given),
+        }
+    }
+}
+
 /// Collects the metrics during a walk.
 #[derive(Debug, Clone)]
 pub struct Accumulator {
@@ -293,27 +339,19 @@ impl Accumulator {
         let end = self
             .last
             .expect("a walk reports at least the node at t = 0");
-        let totals = Totals::of(schedule, plan);
-        let given = totals.cells_given;
-        let days = |cell_hours: f64| cell_hours / 24.0;
-        Metrics {
-            cells_scheduled: totals.cells_scheduled,
-            cells_given: given,
-            largest_dose_cells: totals.largest_dose_cells,
-            doses_after_end: totals.doses_after_end,
-            liver_auc_cell_days: days(Total::Liver.weights().dot(&self.auc)),
-            liver_engrafted_auc_cell_days: days(self.auc[Compartment::LiverEngrafted.index()]),
-            liver_peak_cells: self.liver.value,
-            liver_peak_day: self.liver.t / 24.0,
-            liver_reached_fraction: ratio(liver_reached, given),
-            lung_peak_cells: self.lung.value,
-            lung_peak_day: self.lung.t / 24.0,
-            spleen_auc_cell_days: days(self.auc[Compartment::Spleen.index()]),
-            liver_cells_end: Total::Liver.of(&end.x),
-            liver_threshold_cells: self.threshold,
-            days_liver_above_threshold: self.above_h / 24.0,
-            mass_balance_rel_error: ratio(self.worst_balance, given),
+        Gathered {
+            liver_auc_cell_h: Total::Liver.weights().dot(&self.auc),
+            engrafted_auc_cell_h: self.auc[Compartment::LiverEngrafted.index()],
+            spleen_auc_cell_h: self.auc[Compartment::Spleen.index()],
+            liver_peak: self.liver,
+            lung_peak: self.lung,
+            liver_reached,
+            liver_end: Total::Liver.of(&end.x),
+            threshold: self.threshold,
+            above_h: self.above_h,
+            worst_balance: self.worst_balance,
         }
+        .metrics(schedule, plan)
     }
 }
 

@@ -20,7 +20,7 @@ use crate::dosing::Dose;
 use crate::engine::expsum::{refine, Bracket, ExpSum, Uncertain, EVALUATION_ROUNDING, ROUNDING};
 use crate::engine::modal::{advance, Exps, Modal, Modes, Step};
 use crate::engine::Plan;
-use crate::metrics::{ratio, Metrics, Peak, Totals, TIME_TOLERANCE_H};
+use crate::metrics::{Gathered, Metrics, Peak, Totals, TIME_TOLERANCE_H};
 use crate::model::Model;
 use crate::presets::routes::DepotSite;
 use crate::presets::{Choice, Route};
@@ -797,28 +797,20 @@ impl<'a> Walk<'a> {
     /// liver's pieces.
     fn finish(self, schedule: &[Dose], plan: &Plan) -> Unit {
         let b = self.basis;
-        let totals = Totals::of(schedule, plan);
-        let given = totals.cells_given;
-        let days = |cell_hours: f64| cell_hours / 24.0;
-        let reached = self.reached_direct + b.liver_inflow.dot(&self.area_z);
-        let metrics = Metrics {
-            cells_scheduled: totals.cells_scheduled,
-            cells_given: given,
-            largest_dose_cells: totals.largest_dose_cells,
-            doses_after_end: totals.doses_after_end,
-            liver_auc_cell_days: days(b.liver.dot(&self.area)),
-            liver_engrafted_auc_cell_days: days(b.engrafted.dot(&self.area)),
-            liver_peak_cells: self.liver_peak.value,
-            liver_peak_day: self.liver_peak.t / 24.0,
-            liver_reached_fraction: ratio(reached, given),
-            lung_peak_cells: self.lung_peak.value,
-            lung_peak_day: self.lung_peak.t / 24.0,
-            spleen_auc_cell_days: days(b.spleen.dot(&self.area)),
-            liver_cells_end: b.liver.dot(&self.y),
-            liver_threshold_cells: 0.0,
-            days_liver_above_threshold: 0.0,
-            mass_balance_rel_error: ratio(self.worst_balance, given),
-        };
+        let metrics = Gathered {
+            liver_auc_cell_h: b.liver.dot(&self.area),
+            engrafted_auc_cell_h: b.engrafted.dot(&self.area),
+            spleen_auc_cell_h: b.spleen.dot(&self.area),
+            liver_peak: self.liver_peak,
+            lung_peak: self.lung_peak,
+            liver_reached: self.reached_direct + b.liver_inflow.dot(&self.area_z),
+            liver_end: b.liver.dot(&self.y),
+            // Per unit dose, the threshold is applied afterwards (`LiverPieces`).
+            threshold: 0.0,
+            above_h: 0.0,
+            worst_balance: self.worst_balance,
+        }
+        .metrics(schedule, plan);
         Unit {
             metrics,
             liver: self.liver,
