@@ -427,28 +427,35 @@ fn an_evaluator_can_move_to_another_thread() {
     send(Evaluator::default());
 }
 
-#[test]
-fn a_defective_rate_matrix_goes_through_the_reference_walk() {
-    // Without release from the sinusoids, cells leave them only by death and engraftment;
-    // when engrafted cells die at exactly that total rate, the sinusoid -> engrafted chain
-    // has a repeated eigenvalue with one eigenvector (the Bateman equations' degenerate
-    // case, t e^(-k t)): no eigenbasis exists, and the evaluator must use the walk.
-    let base = common::human(
-        "hepatic_artery",
-        "count = 2\ninterval_days = 3",
-        "duration_days = 10",
-        "\"liver.sinusoid_release_per_h\" = 0.0",
-    );
+/// Two hepatic-artery doses 3 days apart with no release from the sinusoids, so that cells
+/// leave them only by death and engraftment; engrafted cells die at that total rate times
+/// `1 + gap`.
+fn liver_chain(gap: f64) -> Scenario {
+    let no_release = "\"liver.sinusoid_release_per_h\" = 0.0";
+    let scenario = |parameters: &str| {
+        common::human(
+            "hepatic_artery",
+            "count = 2\ninterval_days = 3",
+            "duration_days = 10",
+            parameters,
+        )
+    };
+    let base = scenario(no_release);
     let p = &base.parameters;
     let outflow = p.get(Param::SinusoidDeath) + p.get(Param::Engraftment);
-    let s = common::human(
-        "hepatic_artery",
-        "count = 2\ninterval_days = 3",
-        "duration_days = 10",
-        &format!(
-            "\"liver.sinusoid_release_per_h\" = 0.0\n\"liver.engrafted_death_per_h\" = {outflow:?}"
-        ),
-    );
+    scenario(&format!(
+        "{no_release}\n\"liver.engrafted_death_per_h\" = {:?}",
+        outflow * (1.0 + gap)
+    ))
+}
+
+#[test]
+fn a_defective_rate_matrix_goes_through_the_reference_walk() {
+    // When engrafted cells die at exactly the rate cells leave the sinusoids, the
+    // sinusoid -> engrafted chain has a repeated eigenvalue with one eigenvector (the
+    // Bateman equations' degenerate case, t e^(-k t)): no eigenbasis exists, and the
+    // evaluator must use the walk.
+    let s = liver_chain(0.0);
     let want = simulation::metrics_only(&s);
     let got = Evaluator::new().metrics(&s);
     assert_eq!(got, want, "not the reference walk's result, bit for bit");
@@ -554,25 +561,9 @@ fn nearly_repeated_eigenvalues_agree_with_the_reference_walk() {
     // case above, perturbed by `gap`): the eigenvectors approach each other, and the
     // evaluator must either stay accurate or fall back to the walk, across the limit where
     // its conditioning check switches (about 2e-4 to 5e-4 relative).
-    let base = common::human(
-        "hepatic_artery",
-        "count = 2\ninterval_days = 3",
-        "duration_days = 10",
-        "\"liver.sinusoid_release_per_h\" = 0.0",
-    );
-    let p = &base.parameters;
-    let outflow = p.get(Param::SinusoidDeath) + p.get(Param::Engraftment);
     for gap in [1e-2, 1e-3, 5e-4, 3e-4, 2e-4, 1e-4, 1e-5, 1e-7] {
         for sign in [-1.0, 1.0] {
-            let s = common::human(
-                "hepatic_artery",
-                "count = 2\ninterval_days = 3",
-                "duration_days = 10",
-                &format!(
-                    "\"liver.sinusoid_release_per_h\" = 0.0\n\"liver.engrafted_death_per_h\" = {:?}",
-                    outflow * (1.0 + sign * gap)
-                ),
-            );
+            let s = liver_chain(sign * gap);
             let got = Evaluator::new().metrics(&s);
             let want = simulation::metrics_only(&s);
             if let Err(e) = assert_agrees(&s, &got, &want) {
