@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::presets::cells::FATES;
 use crate::presets::routes::DEPOT;
 use crate::presets::species::ALLOMETRIC_EXPONENT;
-use crate::presets::{CellSource, Choice, Disease, Donor, Species};
+use crate::presets::{CellSource, Choice, Disease, Donor, Modification, Species};
 use crate::sourced::Sourced;
 
 /// The range of values a parameter accepts.
@@ -207,6 +207,8 @@ pub struct Subject {
     pub source: CellSource,
     /// Origin of the cells.
     pub donor: Donor,
+    /// Modification or pretreatment of the cells.
+    pub modification: Modification,
 }
 
 /// A value being derived from presets, with the text of how.
@@ -271,6 +273,9 @@ pub fn resolve(subject: &Subject) -> Parameters {
     let disease = subject.disease.name();
     let donor = subject.donor.name();
     let source = subject.source.name();
+    let modification = subject.modification.name();
+    let homing = subject.modification.homing_factor();
+    let survival = subject.modification.clearance_factor();
 
     let cardiac_output = {
         let d = Derivation::from(phys.cardiac_output_l_per_h);
@@ -312,6 +317,7 @@ pub fn resolve(subject: &Subject) -> Parameters {
                 subject.source.clearance_factor(),
             )
             .times(&format!("{donor} donor"), subject.donor.clearance_factor())
+            .times(&format!("{modification} cells"), survival)
     };
     let release =
         |loss: Sourced| Derivation::from(loss).times("share released", FATES.release_share);
@@ -322,6 +328,7 @@ pub fn resolve(subject: &Subject) -> Parameters {
                 subject.source.clearance_factor(),
             )
             .times(&format!("{donor} donor"), subject.donor.clearance_factor())
+            .times(&format!("{modification} cells"), survival)
     };
 
     let values = Param::ALL
@@ -336,7 +343,8 @@ pub fn resolve(subject: &Subject) -> Parameters {
             Param::PortalShunt => Derivation::from(effects.portal_shunt),
             Param::LungExtraction => Derivation::from(subject.source.lung_extraction()),
             Param::LiverExtraction => Derivation::from(FATES.liver_extraction)
-                .hazard_times(&format!("homing in {disease}"), effects.liver_homing_factor),
+                .hazard_times(&format!("homing in {disease}"), effects.liver_homing_factor)
+                .hazard_times(&format!("homing of {modification} cells"), homing),
             Param::SpleenExtraction => Derivation::from(FATES.spleen_extraction)
                 .hazard_times(&format!("spleen in {disease}"), effects.spleen_factor),
             Param::OtherExtraction => Derivation::from(FATES.other_extraction),
@@ -350,13 +358,15 @@ pub fn resolve(subject: &Subject) -> Parameters {
                 death(FATES.trapped_loss_per_h)
             }
             Param::Engraftment => Derivation::from(FATES.engraftment_per_h)
-                .times(&format!("homing in {disease}"), effects.liver_homing_factor),
+                .times(&format!("homing in {disease}"), effects.liver_homing_factor)
+                .times(&format!("homing of {modification} cells"), homing),
             Param::EngraftedDeath => Derivation::from(FATES.engrafted_death_per_h)
                 .times(
                     &format!("{source} clearance"),
                     subject.source.clearance_factor(),
                 )
-                .times(&format!("{donor} donor"), subject.donor.clearance_factor()),
+                .times(&format!("{donor} donor"), subject.donor.clearance_factor())
+                .times(&format!("{modification} cells"), survival),
             Param::IntrasplenicRelease => Derivation::from(DEPOT.intrasplenic_release_per_h),
             Param::IntrahepaticEngraftment => {
                 Derivation::from(DEPOT.intrahepatic_engraftment_per_h)
@@ -385,13 +395,16 @@ mod tests {
             for &disease in Disease::ALL {
                 for &source in CellSource::ALL {
                     for &donor in Donor::ALL {
-                        all.push(Subject {
-                            species,
-                            body_weight_kg: species.physiology().reference_weight_kg.value,
-                            disease,
-                            source,
-                            donor,
-                        });
+                        for &modification in Modification::ALL {
+                            all.push(Subject {
+                                species,
+                                body_weight_kg: species.physiology().reference_weight_kg.value,
+                                disease,
+                                source,
+                                donor,
+                                modification,
+                            });
+                        }
                     }
                 }
             }

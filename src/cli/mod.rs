@@ -368,13 +368,14 @@ fn summary(scenario: &Scenario, outcome: &Outcome) -> String {
     let m = &outcome.metrics;
     let given_doses = outcome.schedule.len() - m.doses_after_end;
     let mut text = format!(
-        "{}: {} {} kg, {}, {} {} MSCs\n  {} administration(s), {:.3e} cells given over {} days",
+        "{}: {} {} kg, {}, {} {} MSCs{}\n  {} administration(s), {:.3e} cells given over {} days",
         scenario.name,
         s.species,
         s.body_weight_kg,
         s.disease,
         s.donor,
         s.source,
+        crate::output::resolved::modified(s.modification),
         given_doses,
         m.cells_given,
         scenario.duration_days,

@@ -50,6 +50,10 @@ pub fn resolved_toml(scenario: &Scenario, origin: &str) -> String {
     line("[cells]".into());
     line(format!("source = {}", quoted(s.subject.source.name())));
     line(format!("donor = {}", quoted(s.subject.donor.name())));
+    line(format!(
+        "modification = {}",
+        quoted(s.subject.modification.name())
+    ));
     for d in &s.doses {
         line(String::new());
         line("[[dose]]".into());
@@ -105,8 +109,14 @@ fn readable(v: f64) -> String {
 pub fn params_table(scenario: &Scenario) -> String {
     let s = &scenario.subject;
     let mut out = format!(
-        "{}: {} {} kg, {}, {} {} cells\n\n",
-        scenario.name, s.species, s.body_weight_kg, s.disease, s.source, s.donor
+        "{}: {} {} kg, {}, {} {} cells{}\n\n",
+        scenario.name,
+        s.species,
+        s.body_weight_kg,
+        s.disease,
+        s.source,
+        s.donor,
+        modified(s.modification)
     );
     let width = Param::ALL.iter().map(|p| p.name().len()).max().unwrap_or(0);
     for (p, r) in scenario.parameters.iter() {
@@ -123,4 +133,14 @@ pub fn params_table(scenario: &Scenario) -> String {
         .expect("writing to a String cannot fail");
     }
     out
+}
+
+/// ", <modification>" for modified cells, nothing for unmodified ones.
+pub fn modified(m: crate::presets::Modification) -> String {
+    use crate::presets::{Choice, Modification};
+    if m == Modification::None {
+        String::new()
+    } else {
+        format!(", {}", m.name())
+    }
 }

@@ -30,6 +30,21 @@ choice_enum! {
     }
 }
 
+choice_enum! {
+    /// Genetic modification or pretreatment of the cells before injection (MODEL.md, "What
+    /// changes the parameters": multipliers on homing or survival).
+    pub enum Modification {
+        /// Unmodified cells.
+        None => "none",
+        /// Cells overexpressing CXCR4, the receptor of the liver's SDF-1 signal.
+        Cxcr4Overexpression => "cxcr4_overexpression",
+        /// Cells overexpressing c-Met, the receptor of HGF.
+        CMetOverexpression => "cmet_overexpression",
+        /// Cells cultured in low oxygen before injection.
+        HypoxicPreconditioning => "hypoxic_preconditioning",
+    }
+}
+
 /// Per-pass arrest of MSCs in a systemic capillary bed, the anchor for lung trapping.
 const TOMA_ARREST: &str = "Toma et al. 2009 (PMC3700384): 92 +/- 7 % of 23 um rat BM-MSCs \
      arrested at precapillary level on first pass (rat cremaster, intra-arterial)";
@@ -87,6 +102,47 @@ impl Donor {
                 1.5,
                 "an immunocompetent host clears allogeneic cells faster than its own; the \
                  size of the effect was not found, 1.5x is a placeholder to override",
+            ),
+        }
+    }
+}
+
+impl Modification {
+    /// Multiplier on homing to the liver: on the per-pass liver arrest (as a hazard,
+    /// `1 - (1 - E)^f`) and on engraftment.
+    pub fn homing_factor(self) -> Sourced {
+        match self {
+            Modification::None => Sourced::assumed(1.0, "reference: unmodified cells"),
+            Modification::Cxcr4Overexpression => Sourced::assumed(
+                2.0,
+                "CXCR4-MSCs in CCl4 mice put almost all day-5 signal in the liver against                  liver ~ spleen for control MSCs (Ma HC et al. WJG 2014;20:14884, second-hand,                  shared/reference/cell_parameters.csv); no fold change was reported, 2x is a                  placeholder to override",
+            ),
+            Modification::CMetOverexpression => Sourced::assumed(
+                2.0,
+                "c-Met BMSCs homed to the liver significantly better in rat D-GalN/LPS failure                  (Wang K et al. Stem Cell Res Ther 2017;8:162, PMC5499016); qualitative only,                  2x is a placeholder to override",
+            ),
+            Modification::HypoxicPreconditioning => Sourced::assumed(
+                1.5,
+                "hypoxic culture is reported to raise CXCR4 expression, but the reference set                  holds no in-vivo homing data for it; 1.5x is a placeholder to override",
+            ),
+        }
+    }
+
+    /// Multiplier on the death rates of the cells outside the blood (below 1: they survive
+    /// longer).
+    pub fn clearance_factor(self) -> Sourced {
+        match self {
+            Modification::None | Modification::Cxcr4Overexpression => Sourced::assumed(
+                1.0,
+                "no survival effect reported or assumed (Ma HC et al. 2014 report homing only)",
+            ),
+            Modification::CMetOverexpression => Sourced::assumed(
+                0.8,
+                "c-Met BMSCs survived better in rat D-GalN/LPS failure (Wang K et al. 2017,                  PMC5499016); qualitative only, 0.8x is a placeholder to override",
+            ),
+            Modification::HypoxicPreconditioning => Sourced::assumed(
+                0.8,
+                "preconditioning aims at survival after injection; the reference set holds no                  in-vivo survival data for it, 0.8x is a placeholder to override",
             ),
         }
     }

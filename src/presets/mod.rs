@@ -8,7 +8,7 @@ pub mod disease;
 pub mod routes;
 pub mod species;
 
-pub use cells::{CellSource, Donor};
+pub use cells::{CellSource, Donor, Modification};
 pub use disease::Disease;
 pub use routes::Route;
 pub use species::Species;

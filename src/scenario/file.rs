@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::presets::{CellSource, Disease, Donor, Route, Species};
+use crate::presets::{CellSource, Disease, Donor, Modification, Route, Species};
 
 /// A whole scenario file.
 #[derive(Debug, Deserialize)]
@@ -52,6 +52,14 @@ pub struct CellsFile {
     pub source: CellSource,
     /// Origin relative to the recipient.
     pub donor: Donor,
+    /// Modification or pretreatment (`none` when absent).
+    #[serde(default = "unmodified")]
+    pub modification: Modification,
+}
+
+/// Cells are unmodified unless the file says otherwise.
+fn unmodified() -> Modification {
+    Modification::None
 }
 
 /// One `[[dose]]` block.

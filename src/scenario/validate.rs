@@ -176,6 +176,7 @@ pub(super) fn validate(
         disease: raw.subject.disease,
         source: raw.cells.source,
         donor: raw.cells.donor,
+        modification: raw.cells.modification,
     };
     let mut parameters = params::resolve(&subject);
     let mut overrides = Vec::new();

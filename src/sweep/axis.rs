@@ -10,7 +10,7 @@ use std::fmt;
 
 use crate::dosing::Amount;
 use crate::params::Param;
-use crate::presets::{CellSource, Choice, Disease, Donor, Route, Species};
+use crate::presets::{CellSource, Choice, Disease, Donor, Modification, Route, Species};
 use crate::scenario::Scenario;
 
 /// A field of a `[[dose]]` block.
@@ -70,6 +70,8 @@ pub enum Target {
     Source,
     /// `cells.donor`.
     Donor,
+    /// `cells.modification`.
+    Modification,
     /// A field of one dose block (`Some(index)`, 0-based) or of every block (`None`).
     Dose(Option<usize>, DoseField),
     /// `simulation.duration_days`.
@@ -89,6 +91,7 @@ impl Target {
             "subject.disease",
             "cells.source",
             "cells.donor",
+            "cells.modification",
             "simulation.duration_days",
             "simulation.liver_threshold_cells",
         ]
@@ -117,6 +120,7 @@ impl Target {
             "subject.disease" => Some(Target::Disease),
             "cells.source" => Some(Target::Source),
             "cells.donor" => Some(Target::Donor),
+            "cells.modification" => Some(Target::Modification),
             "simulation.duration_days" => Some(Target::Duration),
             "simulation.liver_threshold_cells" => Some(Target::LiverThreshold),
             _ => None,
@@ -150,6 +154,7 @@ impl Target {
                 | Target::Disease
                 | Target::Source
                 | Target::Donor
+                | Target::Modification
                 | Target::Dose(_, DoseField::Route)
         )
     }
@@ -168,6 +173,7 @@ impl Target {
                 | Target::Disease
                 | Target::Source
                 | Target::Donor
+                | Target::Modification
                 | Target::Parameter(_)
         )
     }
@@ -179,6 +185,7 @@ impl Target {
             Target::Disease => Some(Disease::valid_names()),
             Target::Source => Some(CellSource::valid_names()),
             Target::Donor => Some(Donor::valid_names()),
+            Target::Modification => Some(Modification::valid_names()),
             Target::Dose(_, DoseField::Route) => Some(Route::valid_names()),
             _ => None,
         }
@@ -190,7 +197,7 @@ impl Target {
 pub enum Value {
     /// A number (integers are exact up to 2^53).
     Number(f64),
-    /// A name: species, disease, source, donor or route.
+    /// A name: species, disease, source, donor, modification or route.
     Name(String),
 }
 
@@ -237,6 +244,7 @@ pub fn apply(scenario: &mut Scenario, target: Target, value: &Value) {
         Target::Disease => scenario.subject.disease = choice(name()),
         Target::Source => scenario.subject.source = choice(name()),
         Target::Donor => scenario.subject.donor = choice(name()),
+        Target::Modification => scenario.subject.modification = choice(name()),
         Target::Duration => scenario.duration_days = number(),
         Target::LiverThreshold => scenario.liver_threshold_cells = Some(number()),
         Target::Parameter(p) => scenario.parameters.set(p, number()),

@@ -544,7 +544,7 @@ fn concerns(key: &str, target: Target) -> bool {
         Target::Dose(_, f) => key.ends_with(&format!(".{}", f.name())),
         Target::Parameter(p) => key.contains(p.name()),
         Target::Species | Target::BodyWeight | Target::Disease => key.starts_with("subject."),
-        Target::Source | Target::Donor => key.starts_with("cells."),
+        Target::Source | Target::Donor | Target::Modification => key.starts_with("cells."),
         Target::Duration => key == "simulation.duration_days",
         Target::LiverThreshold => key == "simulation.liver_threshold_cells",
     }
@@ -567,6 +567,7 @@ fn write_value(table: &mut toml::Table, target: Target, value: &Value) {
         Target::Disease => set("subject", "disease"),
         Target::Source => set("cells", "source"),
         Target::Donor => set("cells", "donor"),
+        Target::Modification => set("cells", "modification"),
         Target::Duration => set("simulation", "duration_days"),
         Target::LiverThreshold => set("simulation", "liver_threshold_cells"),
         Target::Parameter(p) => set("parameters", p.name()),
