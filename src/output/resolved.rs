@@ -135,7 +135,7 @@ pub fn params_table(scenario: &Scenario) -> String {
     out
 }
 
-/// ", <modification>" for modified cells, nothing for unmodified ones.
+/// `", <name>"` for modified cells, nothing for unmodified ones.
 pub fn modified(m: crate::presets::Modification) -> String {
     use crate::presets::{Choice, Modification};
     if m == Modification::None {
