@@ -369,10 +369,15 @@ fn progress_bar(len: u64) -> indicatif::ProgressBar {
     }
     let bar = indicatif::ProgressBar::new(len);
     bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} points  {per_sec}  eta {eta}",
-        )
-        .expect("the progress template is valid"),
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} points  {rate}  eta {eta}")
+            .expect("the progress template is valid")
+            // indicatif's own `{per_sec}` prints four decimals of a rate in the millions.
+            .with_key(
+                "rate",
+                |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{:.0} points/s", state.per_sec());
+                },
+            ),
     );
     bar
 }
