@@ -135,8 +135,13 @@ impl Modal {
         for (g, group) in groups.iter().enumerate() {
             for (c, &l) in group.lambda.iter().enumerate() {
                 lambda[mode] = l;
-                let v = extend_right(&a, &groups, g, l, &group.right.column(c).into_owned())?;
-                let u = extend_left(&a, &groups, g, l, &group.left.row(c).transpose())?;
+                // Right: zero upstream, solved downstream; left: zero downstream, solved
+                // upstream.
+                let own = &group.members;
+                let right = group.right.column(c).into_owned();
+                let v = extend(&a, own, groups[g + 1..].iter(), l, &right, false)?;
+                let left = group.left.row(c).transpose();
+                let u = extend(&a, own, groups[..g].iter().rev(), l, &left, true)?;
                 v_sub.set_column(mode, &v);
                 u_sub.set_row(mode, &u.transpose());
                 mode += 1;
@@ -416,62 +421,45 @@ fn groups(a: &DMatrix<f64>) -> Vec<Vec<usize>> {
     groups
 }
 
-/// The right eigenvector of `a` for eigenvalue `l` of group `g` with block eigenvector
-/// `z`: zero upstream of the group, and in each later group the solution of
-/// (l I - B) v = (inflow from the groups before it).
-fn extend_right(
+/// The eigenvector of `a` for eigenvalue `l` that is the block eigenvector `z` on the
+/// states `own` of its group, extended group by group over `then`: each group solves
+/// (l I - B) v = (inflow from the entries already set, a v) for a right eigenvector (zero
+/// upstream, `then` the later groups), or u (l I - B) = (outflow to them weighted by u,
+/// u a) for a left one (`transpose`; zero downstream, `then` the earlier groups, nearest
+/// first).
+fn extend<'g>(
     a: &DMatrix<f64>,
-    groups: &[Group],
-    g: usize,
+    own: &[usize],
+    then: impl Iterator<Item = &'g Group>,
     l: f64,
     z: &DVector<f64>,
+    transpose: bool,
 ) -> Option<DVector<f64>> {
-    let mut v = DVector::zeros(a.nrows());
-    for (i, &s) in groups[g].members.iter().enumerate() {
-        v[s] = z[i];
+    let n = a.nrows();
+    let mut w = DVector::zeros(n);
+    for (i, &s) in own.iter().enumerate() {
+        w[s] = z[i];
     }
-    for later in &groups[g + 1..] {
-        let members = &later.members;
+    for group in then {
+        let members = &group.members;
         let rhs = DVector::from_fn(members.len(), |i, _| {
-            (0..a.ncols())
-                .map(|j| a[(members[i], j)] * v[j])
+            (0..n)
+                .map(|j| {
+                    let coupling = if transpose {
+                        a[(j, members[i])]
+                    } else {
+                        a[(members[i], j)]
+                    };
+                    coupling * w[j]
+                })
                 .sum::<f64>()
         });
-        let x = shifted_solve(a, members, l, &rhs, false)?;
+        let x = shifted_solve(a, members, l, &rhs, transpose)?;
         for (i, &s) in members.iter().enumerate() {
-            v[s] = x[i];
+            w[s] = x[i];
         }
     }
-    Some(v)
-}
-
-/// The left eigenvector for eigenvalue `l` of group `g` with block left eigenvector `z`:
-/// zero downstream, and in each earlier group the solution of u (l I - B) = (outflow to
-/// the groups after it, weighted by u).
-fn extend_left(
-    a: &DMatrix<f64>,
-    groups: &[Group],
-    g: usize,
-    l: f64,
-    z: &DVector<f64>,
-) -> Option<DVector<f64>> {
-    let mut u = DVector::zeros(a.nrows());
-    for (i, &s) in groups[g].members.iter().enumerate() {
-        u[s] = z[i];
-    }
-    for earlier in groups[..g].iter().rev() {
-        let members = &earlier.members;
-        let rhs = DVector::from_fn(members.len(), |j, _| {
-            (0..a.nrows())
-                .map(|i| u[i] * a[(i, members[j])])
-                .sum::<f64>()
-        });
-        let x = shifted_solve(a, members, l, &rhs, true)?;
-        for (i, &s) in members.iter().enumerate() {
-            u[s] = x[i];
-        }
-    }
-    Some(u)
+    Some(w)
 }
 
 /// Solves (l I - B) x = rhs (or its transpose) for the block B of `a` over `members`; a
