@@ -24,7 +24,7 @@ use std::path::Path;
 
 use cellpk::scenario::Scenario;
 use cellpk::simulation::{self, Evaluator};
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, BatchSize, Bencher, Criterion, Throughput};
 
 /// The 3150 points of the shipped sweep, the dose level varying fastest, with the liver
 /// threshold `threshold` (cells; `None` for the default share of the largest dose).
@@ -40,23 +40,26 @@ fn grid(threshold: Option<f64>) -> Vec<Scenario> {
         .collect()
 }
 
+/// Each pass through a new evaluator, as a sweep meets the points.
+fn cold(b: &mut Bencher, points: &[Scenario]) {
+    b.iter_batched(
+        Evaluator::new,
+        |mut evaluator| {
+            for s in points {
+                criterion::black_box(evaluator.metrics(s));
+            }
+        },
+        BatchSize::SmallInput,
+    );
+}
+
 fn sweep(c: &mut Criterion) {
     let points = grid(None);
     let fixed = grid(Some(1e5));
     assert_eq!(points.len(), 3150);
     let mut group = c.benchmark_group("sweep/evaluator/3150_points");
     group.throughput(Throughput::Elements(points.len() as u64));
-    group.bench_function("cold", |b| {
-        b.iter_batched(
-            Evaluator::new,
-            |mut evaluator| {
-                for s in &points {
-                    criterion::black_box(evaluator.metrics(s));
-                }
-            },
-            BatchSize::SmallInput,
-        )
-    });
+    group.bench_function("cold", |b| cold(b, &points));
     let mut warm = Evaluator::new();
     group.bench_function("warm", |b| {
         b.iter(|| {
@@ -65,17 +68,7 @@ fn sweep(c: &mut Criterion) {
             }
         })
     });
-    group.bench_function("walk_each", |b| {
-        b.iter_batched(
-            Evaluator::new,
-            |mut evaluator| {
-                for s in &fixed {
-                    criterion::black_box(evaluator.metrics(s));
-                }
-            },
-            BatchSize::SmallInput,
-        )
-    });
+    group.bench_function("walk_each", |b| cold(b, &fixed));
     group.finish();
 
     let sample: Vec<&Scenario> = points.iter().step_by(21).collect();
