@@ -46,7 +46,7 @@ fn cold(b: &mut Bencher, points: &[Scenario]) {
         Evaluator::new,
         |mut evaluator| {
             for s in points {
-                criterion::black_box(evaluator.metrics(s));
+                criterion::black_box(evaluator.metrics(s).expect("simulates"));
             }
         },
         BatchSize::SmallInput,
@@ -64,7 +64,7 @@ fn sweep(c: &mut Criterion) {
     group.bench_function("warm", |b| {
         b.iter(|| {
             for s in &points {
-                criterion::black_box(warm.metrics(s));
+                criterion::black_box(warm.metrics(s).expect("simulates"));
             }
         })
     });
@@ -78,7 +78,7 @@ fn sweep(c: &mut Criterion) {
     group.bench_function("150_points", |b| {
         b.iter(|| {
             for s in &sample {
-                criterion::black_box(simulation::metrics_only(s));
+                criterion::black_box(simulation::metrics_only(s).expect("simulates"));
             }
         })
     });

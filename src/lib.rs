@@ -2,12 +2,15 @@
 //!
 //! A compartment model of mesenchymal stem/stromal cell (MSC) trapping, homing,
 //! engraftment and death (blood, lungs, liver, spleen, other tissues), for each injection
-//! route, solved exactly between dose events with matrix exponentials. The science is in
-//! `MODEL.md`-style terms in each module; the pipeline is
+//! route, solved exactly between dose events with matrix exponentials; with the nonlinear
+//! mechanisms of `[model]` on (saturable niche, injury, sensitization, effect), integrated
+//! by a stiff Rosenbrock method instead. The science is in `MODEL.md`-style terms in each
+//! module; the pipeline is
 //!
 //! ```text
 //! scenario::parse -> Scenario (validated, parameters resolved)
 //!   -> simulation::model + Scenario::schedule -> engine::simulate
+//!      (or mechanisms::system + engine::general::simulate)
 //!   -> TimeCourse + Metrics -> output / plot
 //! ```
 //!
@@ -28,7 +31,7 @@
 //!     duration_days = 28
 //! "#;
 //! let scenario = cellpk::scenario::parse(text, Path::new("example.toml")).unwrap();
-//! let metrics = cellpk::simulation::metrics_only(&scenario);
+//! let metrics = cellpk::simulation::metrics_only(&scenario).unwrap();
 //! assert_eq!(metrics.cells_given, 7e7);
 //! assert!(metrics.liver_reached_fraction > 0.3);
 //! assert!(metrics.mass_balance_rel_error < 1e-9);
@@ -39,6 +42,7 @@ pub mod compartment;
 pub mod dosing;
 pub mod engine;
 pub mod error;
+pub mod mechanisms;
 pub mod metrics;
 pub mod model;
 pub mod output;

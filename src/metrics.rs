@@ -8,6 +8,7 @@
 use crate::compartment::{Compartment, State, Total};
 use crate::dosing::Dose;
 use crate::engine::{self, Node, Observer, Plan, Segment};
+use crate::mechanisms::effect::Effect;
 use crate::model::Model;
 
 /// Tolerance on the time of a peak or crossing (hours; about 4 microseconds).
@@ -49,6 +50,8 @@ pub struct Metrics {
     pub days_liver_above_threshold: f64,
     /// Largest |cells in all states - cells given| over the run, relative to cells given.
     pub mass_balance_rel_error: f64,
+    /// The effect layer's metrics, when `[model] effect` is on.
+    pub effect: Option<Effect>,
 }
 
 impl Metrics {
@@ -125,6 +128,28 @@ metric_table! {
     LiverThreshold => ("liver_threshold", "cells", false, "Threshold for days_liver_above_threshold.", |m| m.liver_threshold_cells),
     DaysLiverAboveThreshold => ("days_liver_above_threshold", "days", false, "Time with live liver cells above the threshold.", |m| m.days_liver_above_threshold),
     MassBalanceError => ("mass_balance_rel_error", "fraction of cells given", false, "Largest |sum of states - cells given| / cells given.", |m| m.mass_balance_rel_error),
+    ImprovementAuc => ("improvement_auc", "fraction of baseline x days", false, "Area under the marker's rise above baseline ([model] effect).", |m| effect(m, |e| e.improvement_auc_days)),
+    ImprovementMax => ("improvement_max", "fraction of baseline", false, "Largest rise of the marker above baseline ([model] effect).", |m| effect(m, |e| e.improvement_max)),
+    DaysImproved => ("days_improved", "days", false, "Time with the marker's rise above effect.improvement_threshold ([model] effect).", |m| effect(m, |e| e.days_improved)),
+    DaysToBaseline => ("days_to_baseline", "days", false, "From the last administration to the rise's final fall below effect.baseline_tolerance; empty if not back by the end ([model] effect).", |m| effect(m, |e| e.days_to_baseline)),
+}
+
+/// An effect metric of `m`, NaN when the effect layer is off.
+fn effect(m: &Metrics, value: impl Fn(&Effect) -> f64) -> f64 {
+    m.effect.as_ref().map_or(f64::NAN, value)
+}
+
+impl Metric {
+    /// Whether the metric needs `[model] effect`.
+    pub const fn needs_effect(self) -> bool {
+        matches!(
+            self,
+            Metric::ImprovementAuc
+                | Metric::ImprovementMax
+                | Metric::DaysImproved
+                | Metric::DaysToBaseline
+        )
+    }
 }
 
 /// The highest value offered so far and its time (hours): the first time it was reached.
@@ -155,7 +180,13 @@ impl Peak {
 /// An end where `f` is exactly zero is the root (`signum` would give it a side). The search
 /// stops when the bracket, not the last move, is narrower than `TIME_TOLERANCE_H`: a
 /// stalled regula falsi moves little while the root is still far.
-fn bracketed_root(mut a: f64, mut fa: f64, mut b: f64, mut fb: f64, f: impl Fn(f64) -> f64) -> f64 {
+pub(crate) fn bracketed_root(
+    mut a: f64,
+    mut fa: f64,
+    mut b: f64,
+    mut fb: f64,
+    f: impl Fn(f64) -> f64,
+) -> f64 {
     if fa == 0.0 {
         return a;
     }
@@ -197,15 +228,51 @@ fn bracketed_root(mut a: f64, mut fa: f64, mut b: f64, mut fb: f64, f: impl Fn(f
 
 /// The interior extremum of `weights . x(t)` within a step, if its derivative changes sign.
 fn interior_extremum(segment: &Segment, weights: &State) -> Option<(f64, f64)> {
-    let slope = |x: &State| weights.dot(&segment.derivative(x));
-    let (d0, d1) = (slope(&segment.x0), slope(&segment.x1));
+    turning_point(
+        segment.t0,
+        segment.t1,
+        |t| weights.dot(&segment.derivative_at(t)),
+        |t| weights.dot(&segment.state_at(t)),
+    )
+}
+
+/// The time and value of the turn of `value` within [t0, t1] where its `slope` changes
+/// sign between the ends, if it does (a step holds at most one turn).
+pub(crate) fn turning_point(
+    t0: f64,
+    t1: f64,
+    slope: impl Fn(f64) -> f64,
+    value: impl Fn(f64) -> f64,
+) -> Option<(f64, f64)> {
+    let (d0, d1) = (slope(t0), slope(t1));
     if d0 * d1 >= 0.0 || d0.is_nan() || d1.is_nan() {
         return None;
     }
-    let t = bracketed_root(segment.t0, d0, segment.t1, d1, |t| {
-        slope(&segment.state_at(t))
-    });
-    Some((t, weights.dot(&segment.state_at(t))))
+    let t = bracketed_root(t0, d0, t1, d1, slope);
+    Some((t, value(t)))
+}
+
+/// Time above `threshold` within `[ta, tb]`, where `value` is monotone.
+pub(crate) fn time_above(
+    value: impl Fn(f64) -> f64,
+    (ta, va): (f64, f64),
+    (tb, vb): (f64, f64),
+    threshold: f64,
+) -> f64 {
+    match (va > threshold, vb > threshold) {
+        (true, true) => tb - ta,
+        (false, false) => 0.0,
+        (above_a, _) => {
+            let tc = bracketed_root(ta, va - threshold, tb, vb - threshold, |t| {
+                value(t) - threshold
+            });
+            if above_a {
+                tc - ta
+            } else {
+                tb - tc
+            }
+        }
+    }
 }
 
 /// The metrics that follow from the schedule and the horizon alone, counted in one place
@@ -285,6 +352,7 @@ impl Gathered {
             liver_threshold_cells: self.threshold,
             days_liver_above_threshold: days(self.above_h),
             mass_balance_rel_error: ratio(self.worst_balance, given),
+            effect: None,
         }
     }
 }
@@ -312,25 +380,6 @@ impl Accumulator {
             above_h: 0.0,
             worst_balance: 0.0,
             last: None,
-        }
-    }
-
-    /// Time above the threshold within `[ta, tb]`, where the liver is monotone.
-    fn time_above(&self, segment: &Segment, (ta, va): (f64, f64), (tb, vb): (f64, f64)) -> f64 {
-        let thr = self.threshold;
-        match (va > thr, vb > thr) {
-            (true, true) => tb - ta,
-            (false, false) => 0.0,
-            (above_a, _) => {
-                let w = Total::Liver.weights();
-                let excess = |t: f64| w.dot(&segment.state_at(t)) - thr;
-                let tc = bracketed_root(ta, va - thr, tb, vb - thr, excess);
-                if above_a {
-                    tc - ta
-                } else {
-                    tb - tc
-                }
-            }
         }
     }
 
@@ -373,12 +422,14 @@ impl Observer for Accumulator {
         let start = (segment.t0, w.dot(&segment.x0));
         let end = (segment.t1, w.dot(&segment.x1));
         self.liver.offer(end.0, end.1);
+        let liver = |t: f64| w.dot(&segment.state_at(t));
+        let thr = self.threshold;
         self.above_h += match interior_extremum(segment, &w) {
             Some(turn) => {
                 self.liver.offer(turn.0, turn.1);
-                self.time_above(segment, start, turn) + self.time_above(segment, turn, end)
+                time_above(liver, start, turn, thr) + time_above(liver, turn, end, thr)
             }
-            None => self.time_above(segment, start, end),
+            None => time_above(liver, start, end, thr),
         };
     }
 }

@@ -32,12 +32,14 @@ struct Passes {
 }
 
 impl Passes {
-    fn new(p: &Parameters) -> Self {
+    fn new(p: &Parameters, liver_extraction: f64) -> Self {
         let venous = C::BloodVenous.unit();
-        let trap = |organ: C, extraction: Param, onward: &State| {
-            organ.unit() * p.get(extraction) + onward * (1.0 - p.get(extraction))
+        let split = |organ: C, extraction: f64, onward: &State| {
+            organ.unit() * extraction + onward * (1.0 - extraction)
         };
-        let liver_inflow = trap(C::LiverSinusoid, Param::LiverExtraction, &venous);
+        let trap =
+            |organ: C, extraction: Param, onward: &State| split(organ, p.get(extraction), onward);
+        let liver_inflow = split(C::LiverSinusoid, liver_extraction, &venous);
         let shunt = p.get(Param::PortalShunt);
         let portal = venous * shunt + liver_inflow * (1.0 - shunt);
         let spleen_inflow = trap(C::Spleen, Param::SpleenExtraction, &portal);
@@ -69,11 +71,43 @@ fn flow(k: &mut StateMatrix, from: C, rate: f64, to: &State) {
     column[j] -= rate;
 }
 
+/// Values that the nonlinear mechanisms vary around the resolved parameters: the model is
+/// affine in each, which `mechanisms::system` uses to assemble it at any state from a few
+/// fixed matrices.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scaling {
+    /// Liver extraction per pass (injury changes it).
+    pub liver_extraction: f64,
+    /// Multiplier on every death rate (sensitization).
+    pub death: f64,
+    /// Multiplier on the engraftment of sinusoidal cells (injury, niche).
+    pub engraftment: f64,
+    /// Multiplier on the engraftment in place of an intrahepatic depot (niche).
+    pub depot_engraftment: f64,
+}
+
+impl Scaling {
+    /// The resolved parameters as they are: the linear model.
+    pub fn resolved(p: &Parameters) -> Self {
+        Scaling {
+            liver_extraction: p.get(Param::LiverExtraction),
+            death: 1.0,
+            engraftment: 1.0,
+            depot_engraftment: 1.0,
+        }
+    }
+}
+
 impl Model {
     /// Assembles the model; `depot` is the injection site of the scenario's depot route,
     /// if it has one (a scenario has at most one).
     pub fn assemble(p: &Parameters, depot: Option<DepotSite>) -> Model {
-        let passes = Passes::new(p);
+        Model::assemble_scaled(p, depot, &Scaling::resolved(p))
+    }
+
+    /// Assembles the model with the mechanisms' values `s` in place of the resolved ones.
+    pub fn assemble_scaled(p: &Parameters, depot: Option<DepotSite>, s: &Scaling) -> Model {
+        let passes = Passes::new(p, s.liver_extraction);
         let dead = C::Dead.unit();
         let venous = C::BloodVenous.unit();
         let q = p.get(Param::CardiacOutput);
@@ -92,27 +126,32 @@ impl Model {
             &passes.arterial_outflow,
         );
         for blood in [C::BloodVenous, C::BloodArterial] {
-            flow(&mut k, blood, p.get(Param::BloodDeath), &dead);
+            flow(&mut k, blood, s.death * p.get(Param::BloodDeath), &dead);
         }
         flow(&mut k, C::Lung, p.get(Param::LungRelease), &venous);
-        flow(&mut k, C::Lung, p.get(Param::LungDeath), &dead);
+        flow(&mut k, C::Lung, s.death * p.get(Param::LungDeath), &dead);
         flow(
             &mut k,
             C::LiverSinusoid,
             p.get(Param::SinusoidRelease),
             &venous,
         );
-        flow(&mut k, C::LiverSinusoid, p.get(Param::SinusoidDeath), &dead);
         flow(
             &mut k,
             C::LiverSinusoid,
-            p.get(Param::Engraftment),
+            s.death * p.get(Param::SinusoidDeath),
+            &dead,
+        );
+        flow(
+            &mut k,
+            C::LiverSinusoid,
+            s.engraftment * p.get(Param::Engraftment),
             &C::LiverEngrafted.unit(),
         );
         flow(
             &mut k,
             C::LiverEngrafted,
-            p.get(Param::EngraftedDeath),
+            s.death * p.get(Param::EngraftedDeath),
             &dead,
         );
         flow(
@@ -121,10 +160,15 @@ impl Model {
             p.get(Param::SpleenRelease),
             &passes.portal,
         );
-        flow(&mut k, C::Spleen, p.get(Param::SpleenDeath), &dead);
+        flow(
+            &mut k,
+            C::Spleen,
+            s.death * p.get(Param::SpleenDeath),
+            &dead,
+        );
         flow(&mut k, C::Other, p.get(Param::OtherRelease), &venous);
-        flow(&mut k, C::Other, p.get(Param::OtherDeath), &dead);
-        flow(&mut k, C::Depot, p.get(Param::DepotDeath), &dead);
+        flow(&mut k, C::Other, s.death * p.get(Param::OtherDeath), &dead);
+        flow(&mut k, C::Depot, s.death * p.get(Param::DepotDeath), &dead);
         match depot {
             Some(DepotSite::Spleen) => flow(
                 &mut k,
@@ -137,7 +181,7 @@ impl Model {
                 flow(
                     &mut k,
                     C::Depot,
-                    p.get(Param::IntrahepaticEngraftment),
+                    s.depot_engraftment * p.get(Param::IntrahepaticEngraftment),
                     &engrafted,
                 );
                 let sinusoid = C::LiverSinusoid.unit();

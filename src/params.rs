@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use crate::presets::cells::FATES;
+use crate::presets::mechanisms as mech;
 use crate::presets::routes::DEPOT;
 use crate::presets::species::ALLOMETRIC_EXPONENT;
 use crate::presets::{CellSource, Choice, Disease, Donor, Modification, Species};
@@ -22,6 +23,8 @@ pub enum Kind {
     Rate,
     /// A strictly positive amount (volume, flow).
     Positive,
+    /// An amount >= 0 (a weight, a rise).
+    NonNegative,
 }
 
 impl Kind {
@@ -32,6 +35,7 @@ impl Kind {
                 Kind::Fraction => (0.0..=1.0).contains(&value),
                 Kind::Rate => value >= 0.0,
                 Kind::Positive => value > 0.0,
+                Kind::NonNegative => value >= 0.0,
             }
     }
 
@@ -41,6 +45,7 @@ impl Kind {
             Kind::Fraction => "a fraction between 0 and 1",
             Kind::Rate => "a finite rate >= 0",
             Kind::Positive => "a finite number > 0",
+            Kind::NonNegative => "a finite number >= 0",
         }
     }
 }
@@ -108,6 +113,26 @@ parameters! {
     IntrahepaticWashout => ("depot.intrahepatic_washout_per_h", "1/h", Rate, "Wash-out of an intrahepatic depot into the sinusoids."),
     IntraperitonealAbsorption => ("depot.intraperitoneal_absorption_per_h", "1/h", Rate, "Absorption of an intraperitoneal depot to venous blood."),
     DepotDeath => ("depot.death_per_h", "1/h", Rate, "Death of cells at an injection depot."),
+    NicheCapacity => ("niche.capacity_cells", "cells", Positive, "Engrafted liver cells at which engraftment stops ([model] niche)."),
+    InjuryHomingFold => ("injury.homing_fold", "fold", Positive, "Liver homing at the disease's injury level relative to a healed liver ([model] injury)."),
+    InjuryRepair => ("injury.repair_per_h", "1/h", Rate, "Repair of the injury at full paracrine action ([model] injury)."),
+    InjuryRelapse => ("injury.relapse_per_h", "1/h", Rate, "Return of the injury towards the disease's level ([model] injury)."),
+    SignalHalfMax => ("signal.half_max_cells", "cells", Positive, "Weighted live cells giving half the maximal paracrine action ([model] injury, effect)."),
+    SignalWeightBlood => ("signal.weight_blood", "per liver cell", NonNegative, "Paracrine weight of a circulating cell."),
+    SignalWeightLung => ("signal.weight_lung", "per liver cell", NonNegative, "Paracrine weight of a cell trapped in the lungs."),
+    SignalWeightLiver => ("signal.weight_liver", "per liver cell", NonNegative, "Paracrine weight of a cell in the liver (sinusoid or engrafted)."),
+    SignalWeightSpleen => ("signal.weight_spleen", "per liver cell", NonNegative, "Paracrine weight of a cell trapped in the spleen."),
+    SignalWeightOther => ("signal.weight_other", "per liver cell", NonNegative, "Paracrine weight of a cell trapped elsewhere."),
+    SignalWeightDepot => ("signal.weight_depot", "per liver cell", NonNegative, "Paracrine weight of a cell at an injection depot."),
+    SensitizationFold => ("sensitization.max_clearance_fold", "fold", Positive, "Death-rate multiplier of a fully sensitized host ([model] sensitization)."),
+    SensitizationOnset => ("sensitization.onset_per_h", "1/h", Rate, "Rise of sensitization under saturating antigen."),
+    SensitizationDecay => ("sensitization.decay_per_h", "1/h", Rate, "Decay of sensitization."),
+    AntigenClearance => ("sensitization.antigen_clearance_per_h", "1/h", Rate, "Clearance of antigen (debris of dead donor cells)."),
+    AntigenHalfMax => ("sensitization.half_max_antigen_cells", "cells", Positive, "Antigen (dead-cell equivalents) giving half-maximal sensitization."),
+    EffectEmax => ("effect.emax", "fraction of baseline", NonNegative, "Maximal rise of the marker's production ([model] effect)."),
+    MarkerTurnover => ("effect.marker_turnover_per_h", "1/h", Positive, "Turnover of the liver-function marker (ln 2 / half-life)."),
+    ImprovementThreshold => ("effect.improvement_threshold", "fraction of baseline", NonNegative, "Improvement above which days_improved counts."),
+    BaselineTolerance => ("effect.baseline_tolerance", "fraction of baseline", Positive, "Improvement below which the marker is back at baseline (days_to_baseline)."),
 }
 
 impl Param {
@@ -331,6 +356,10 @@ pub fn resolve(subject: &Subject) -> Parameters {
             .times(&format!("{modification} cells"), survival)
     };
 
+    let per_kg = |s: Sourced| {
+        Derivation::from(s).scaled(weight, format!("per kg x {weight} kg body weight"))
+    };
+
     let values = Param::ALL
         .iter()
         .map(|p| match p {
@@ -376,6 +405,31 @@ pub fn resolve(subject: &Subject) -> Parameters {
                 Derivation::from(DEPOT.intraperitoneal_absorption_per_h)
             }
             Param::DepotDeath => depot_death(),
+            Param::NicheCapacity => per_kg(mech::NICHE_CAPACITY_PER_KG),
+            // The factor already in liver.extraction and engraftment, which injury undoes
+            // as it heals.
+            Param::InjuryHomingFold => Derivation::from(effects.liver_homing_factor),
+            Param::InjuryRepair => Derivation::from(mech::INJURY_REPAIR_PER_H),
+            Param::InjuryRelapse => Derivation::from(mech::INJURY_RELAPSE_PER_H),
+            Param::SignalHalfMax => per_kg(mech::SIGNAL_HALF_MAX_PER_KG),
+            Param::SignalWeightBlood => Derivation::from(mech::SIGNAL_WEIGHT_BLOOD),
+            Param::SignalWeightLung => Derivation::from(mech::SIGNAL_WEIGHT_LUNG),
+            Param::SignalWeightLiver => Derivation::from(mech::SIGNAL_WEIGHT_LIVER),
+            Param::SignalWeightSpleen | Param::SignalWeightOther | Param::SignalWeightDepot => {
+                Derivation::from(mech::SIGNAL_WEIGHT_ELSEWHERE)
+            }
+            Param::SensitizationFold => Derivation::from(match subject.donor {
+                Donor::Allogeneic => mech::SENSITIZED_CLEARANCE_FOLD,
+                Donor::Autologous => mech::AUTOLOGOUS_CLEARANCE_FOLD,
+            }),
+            Param::SensitizationOnset => Derivation::from(mech::SENSITIZATION_ONSET_PER_H),
+            Param::SensitizationDecay => Derivation::from(mech::SENSITIZATION_DECAY_PER_H),
+            Param::AntigenClearance => Derivation::from(mech::ANTIGEN_CLEARANCE_PER_H),
+            Param::AntigenHalfMax => per_kg(mech::ANTIGEN_HALF_MAX_PER_KG),
+            Param::EffectEmax => Derivation::from(mech::EFFECT_EMAX),
+            Param::MarkerTurnover => Derivation::from(mech::MARKER_TURNOVER_PER_H),
+            Param::ImprovementThreshold => Derivation::from(mech::IMPROVEMENT_THRESHOLD),
+            Param::BaselineTolerance => Derivation::from(mech::BASELINE_TOLERANCE),
         })
         .map(Derivation::done)
         .collect();

@@ -6,15 +6,23 @@
 //! `Evaluator` computes the metrics of many scenarios, reusing what scenarios with the same
 //! parameters share (`fast`); `run` and `metrics_only` stay the reference it is tested
 //! against.
+//!
+//! A scenario with mechanisms on (or `solver = "rodas"`) goes through the general
+//! integrator instead (`engine::general`). Its mechanisms break superposition, so it has no
+//! per-dose metrics: the effect of one more dose is the difference of two runs.
 
 mod fast;
 
 use rayon::prelude::*;
 
 use crate::dosing::Dose;
-use crate::engine::{self, Plan};
+use crate::engine::rodas::{self, Stats};
+use crate::engine::{self, general, Plan};
+use crate::mechanisms::effect::EffectAccumulator;
+use crate::mechanisms::system::{self, Extended};
 use crate::metrics::{self, Accumulator, Metrics};
 use crate::model::Model;
+use crate::params::Param;
 use crate::presets::routes::DepotSite;
 use crate::scenario::Scenario;
 use crate::timecourse::TimeCourse;
@@ -28,9 +36,15 @@ pub struct Outcome {
     pub timecourse: TimeCourse,
     /// Metrics of the whole schedule.
     pub metrics: Metrics,
-    /// Metrics of each administration alone, in schedule order.
+    /// Metrics of each administration alone, in schedule order (empty when mechanisms are
+    /// on: they break superposition).
     pub per_dose: Vec<Metrics>,
+    /// Steps of the general integrator, when it ran.
+    pub steps: Option<Stats>,
 }
+
+/// Why a scenario could not be simulated: the general integrator gave up.
+pub type Failure = rodas::Error;
 
 /// The assembled model of a scenario.
 pub fn model(scenario: &Scenario) -> Model {
@@ -51,7 +65,10 @@ pub fn plan(scenario: &Scenario) -> Plan {
 }
 
 /// Runs a scenario: time course, metrics and per-dose metrics.
-pub fn run(scenario: &Scenario) -> Outcome {
+pub fn run(scenario: &Scenario) -> Result<Outcome, Failure> {
+    if scenario.uses_general() {
+        return general_run(scenario);
+    }
     let model = model(scenario);
     let plan = plan(scenario);
     let schedule = scenario.schedule();
@@ -64,22 +81,135 @@ pub fn run(scenario: &Scenario) -> Outcome {
         .par_iter()
         .map(|dose| metrics::compute(&model, std::slice::from_ref(dose), &plan, threshold))
         .collect();
-    Outcome {
+    Ok(Outcome {
         metrics: acc.finish(&schedule, &plan, reached),
         schedule,
         timecourse,
         per_dose,
-    }
+        steps: None,
+    })
 }
 
 /// The metrics of a scenario without a time course (the fast path for many runs).
-pub fn metrics_only(scenario: &Scenario) -> Metrics {
-    metrics::compute(
+pub fn metrics_only(scenario: &Scenario) -> Result<Metrics, Failure> {
+    if scenario.uses_general() {
+        let plan = Plan {
+            output_every_h: plan(scenario).duration_h,
+            ..plan(scenario)
+        };
+        let schedule = scenario.schedule();
+        let mut walk = Gatherers::new(scenario, &schedule);
+        let finished = general_walk(scenario, &schedule, &plan, &mut walk)?;
+        return Ok(walk.finish(scenario, &schedule, &plan, &finished));
+    }
+    Ok(metrics::compute(
         &model(scenario),
         &scenario.schedule(),
         &plan(scenario),
         scenario.liver_threshold(),
+    ))
+}
+
+/// The general integrator's system of a scenario.
+pub fn extended(scenario: &Scenario) -> Extended {
+    Extended::new(
+        &scenario.parameters,
+        depot_site(scenario),
+        scenario.mechanisms,
     )
+}
+
+fn general_walk(
+    scenario: &Scenario,
+    schedule: &[Dose],
+    plan: &Plan,
+    observer: &mut impl engine::Observer,
+) -> Result<general::Finished, Failure> {
+    general::simulate(
+        &extended(scenario),
+        schedule,
+        plan,
+        &scenario.tolerance,
+        observer,
+    )
+}
+
+/// The metrics gathered during a general walk: of the cells, and of the effect layer.
+struct Gatherers(Accumulator, EffectAccumulator);
+
+impl engine::Observer for Gatherers {
+    fn node(&mut self, node: &engine::Node) {
+        self.0.node(node);
+        self.1.node(node);
+    }
+    fn segment(&mut self, segment: &engine::Segment) {
+        self.0.segment(segment);
+        self.1.segment(segment);
+    }
+}
+
+impl Gatherers {
+    fn new(scenario: &Scenario, schedule: &[Dose]) -> Self {
+        let p = &scenario.parameters;
+        let last_dose_h = schedule
+            .iter()
+            .map(|d| d.start_h)
+            .filter(|&t| t <= scenario.duration_h())
+            .fold(0.0, f64::max);
+        Gatherers(
+            Accumulator::new(scenario.liver_threshold()),
+            EffectAccumulator::new(
+                p.get(Param::ImprovementThreshold),
+                p.get(Param::BaselineTolerance),
+                last_dose_h,
+            ),
+        )
+    }
+
+    fn finish(
+        self,
+        scenario: &Scenario,
+        schedule: &[Dose],
+        plan: &Plan,
+        finished: &general::Finished,
+    ) -> Metrics {
+        let given: f64 = schedule.iter().map(|d| d.given_by(plan.duration_h)).sum();
+        let reached = given - system::never_in_liver(&finished.y);
+        let mut metrics = self.0.finish(schedule, plan, reached);
+        if scenario.mechanisms.effect {
+            metrics.effect = Some(self.1.finish());
+        }
+        metrics
+    }
+}
+
+/// `run` on the general integrator.
+fn general_run(scenario: &Scenario) -> Result<Outcome, Failure> {
+    let plan = plan(scenario);
+    let schedule = scenario.schedule();
+    let mut walk = (TimeCourse::default(), Gatherers::new(scenario, &schedule));
+    let finished = general_walk(scenario, &schedule, &plan, &mut walk)?;
+    let (timecourse, gatherers) = walk;
+    let per_dose = if scenario.mechanisms.any() {
+        Vec::new()
+    } else {
+        schedule
+            .par_iter()
+            .map(|dose| {
+                let alone = std::slice::from_ref(dose);
+                let mut walk = Gatherers::new(scenario, alone);
+                let done = general_walk(scenario, alone, &plan, &mut walk)?;
+                Ok(walk.finish(scenario, alone, &plan, &done))
+            })
+            .collect::<Result<_, Failure>>()?
+    };
+    Ok(Outcome {
+        metrics: gatherers.finish(scenario, &schedule, &plan, &finished),
+        schedule,
+        timecourse,
+        per_dose,
+        steps: Some(finished.stats),
+    })
 }
 
 /// Models kept by one `Evaluator`, the least recently used making way past this: a sweep
@@ -138,7 +268,10 @@ impl Evaluator {
     /// `metrics_only` looks for one sign change of the slope per step and so can miss a
     /// minimum and maximum that fall within one step; `tests/evaluator.rs` checks such
     /// cases on a finer grid.
-    pub fn metrics(&mut self, scenario: &Scenario) -> Metrics {
+    pub fn metrics(&mut self, scenario: &Scenario) -> Result<Metrics, Failure> {
+        if scenario.uses_general() {
+            return metrics_only(scenario);
+        }
         let depot = depot_site(scenario);
         match self
             .models
@@ -172,7 +305,7 @@ impl Evaluator {
                     scenario.liver_threshold_cells,
                 )
             })
-            .unwrap_or_else(|| metrics_only(scenario))
+            .map_or_else(|| metrics_only(scenario), Ok)
     }
 }
 

@@ -2,6 +2,7 @@
 
 use crate::compartment::{State, Total};
 use crate::engine::{Node, Observer};
+use crate::mechanisms::Slow;
 
 /// States at the output times, after any boluses at those times.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -12,6 +13,8 @@ pub struct TimeCourse {
     pub states: Vec<State>,
     /// Cells administered up to and including each time.
     pub given: Vec<f64>,
+    /// The mechanisms' states at each time (empty for the exact engine).
+    pub slow: Vec<Slow>,
 }
 
 impl TimeCourse {
@@ -37,6 +40,7 @@ impl Observer for TimeCourse {
             self.time_h.push(node.t);
             self.states.push(node.x);
             self.given.push(node.given);
+            self.slow.extend(node.slow);
         }
     }
 }

@@ -20,7 +20,7 @@ fn a_peripheral_vein_dose_meets_the_lungs_before_the_liver() {
         "duration_days = 2\noutput_every_hours = 0.01",
         "",
     );
-    let out = simulation::run(&s);
+    let out = simulation::run(&s).expect("simulates");
     let x = out.timecourse.states[FIRST];
     assert!(
         x[Compartment::Lung.index()] > 100.0 * Total::Liver.of(&x),
@@ -44,7 +44,7 @@ fn a_portal_dose_without_shunt_reaches_the_liver_before_the_lungs() {
         "duration_days = 0.5\noutput_every_hours = 0.0002",
         "\"portal.shunt_fraction\" = 0",
     );
-    let out = simulation::run(&s);
+    let out = simulation::run(&s).expect("simulates");
     let at_zero = out.timecourse.states[0];
     assert_eq!(at_zero[Compartment::Lung.index()], 0.0);
     let x = out.timecourse.states[FIRST];
@@ -75,6 +75,7 @@ fn shunting_moves_cells_from_liver_to_lung() {
             "duration_days = 7",
             &format!("\"portal.shunt_fraction\" = {shunt}"),
         ))
+        .expect("simulates")
     };
     let mut previous = run(0.0).metrics;
     for shunt in [0.2, 0.36, 0.6, 1.0] {
@@ -115,8 +116,12 @@ fn shunting_moves_cells_from_liver_to_lung() {
 #[test]
 fn the_hepatic_artery_bypasses_the_portal_shunt() {
     let shunted = "\"portal.shunt_fraction\" = 0.36";
-    let ha = simulation::run(&human("hepatic_artery", "", "duration_days = 7", shunted)).metrics;
-    let pv = simulation::run(&human("portal_vein", "", "duration_days = 7", shunted)).metrics;
+    let ha = simulation::run(&human("hepatic_artery", "", "duration_days = 7", shunted))
+        .expect("simulates")
+        .metrics;
+    let pv = simulation::run(&human("portal_vein", "", "duration_days = 7", shunted))
+        .expect("simulates")
+        .metrics;
     assert!(ha.liver_reached_fraction > pv.liver_reached_fraction);
 }
 
@@ -125,10 +130,10 @@ fn depots_release_through_their_own_paths() {
     // Intrasplenic cells pass the spleen before the liver; intraperitoneal ones reach the
     // lungs first, through venous blood; intrahepatic ones engraft without circulating.
     let first_day = "duration_days = 1\noutput_every_hours = 0.25";
-    let is = simulation::run(&human("intrasplenic", "", first_day, ""));
+    let is = simulation::run(&human("intrasplenic", "", first_day, "")).expect("simulates");
     let x = is.timecourse.states[1];
     assert!(x[Compartment::Spleen.index()] > 0.0 && Total::Liver.of(&x) > 0.0);
-    let ip = simulation::run(&human("intraperitoneal", "", first_day, ""));
+    let ip = simulation::run(&human("intraperitoneal", "", first_day, "")).expect("simulates");
     let x = ip.timecourse.states[1];
     assert!(x[Compartment::Lung.index()] > Total::Liver.of(&x));
     let ih = simulation::run(&human(
@@ -136,7 +141,8 @@ fn depots_release_through_their_own_paths() {
         "",
         first_day,
         "\"depot.intrahepatic_washout_per_h\" = 0",
-    ));
+    ))
+    .expect("simulates");
     let x = ih.timecourse.states.last().copied().expect("samples");
     assert_eq!(
         x[Compartment::Lung.index()],

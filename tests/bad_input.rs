@@ -164,7 +164,7 @@ bad_inputs! {
     unknown_top_level_table: "unknown_table.toml" at Line::Parser(25) => [
         "[paramters]",
         "unknown field `paramters`, expected one of `name`, `description`, `subject`, \
-         `cells`, `dose`, `simulation`, `parameters`",
+         `cells`, `dose`, `simulation`, `model`, `parameters`",
         "did you mean `parameters`?",
     ];
     unknown_species: "unknown_species.toml" at Line::Parser(6) => [

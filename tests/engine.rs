@@ -31,7 +31,7 @@ fn one_compartment_decays_exponentially() {
         "duration_days = 4\noutput_every_hours = 0.5",
         &format!("\"depot.intraperitoneal_absorption_per_h\" = 0\n\"depot.death_per_h\" = {k}"),
     );
-    let out = simulation::run(&s);
+    let out = simulation::run(&s).expect("simulates");
     for (t, depot) in column(&out, Compartment::Depot) {
         assert_close(
             depot,
@@ -59,7 +59,7 @@ fn two_compartments_in_series_follow_bateman_with_exact_auc() {
              \"depot.death_per_h\" = 0\n\"liver.engrafted_death_per_h\" = {k}"
         ),
     );
-    let out = simulation::run(&s);
+    let out = simulation::run(&s).expect("simulates");
     let d = 1e6;
     let bateman = |t: f64| d * a / (k - a) * ((-a * t).exp() - (-k * t).exp());
     for (t, e) in column(&out, Compartment::LiverEngrafted) {
@@ -92,7 +92,7 @@ fn venous_blood_to_lung_is_bateman_at_circulation_speed() {
     );
     let p = &s.parameters;
     let k1 = p.get(Param::CardiacOutput) / p.get(Param::VenousVolume);
-    let out = simulation::run(&s);
+    let out = simulation::run(&s).expect("simulates");
     for (t, lung) in column(&out, Compartment::Lung) {
         let want = 1e6 * k1 / (k1 - k2) * ((-k2 * t).exp() - (-k1 * t).exp());
         assert_close(lung, want, RTOL, 1e-6, &format!("lung at {t} h"));
@@ -122,7 +122,7 @@ fn an_infusion_reaches_its_plateau() {
         &format!("\"depot.intraperitoneal_absorption_per_h\" = 0\n\"depot.death_per_h\" = {k}"),
     );
     let rate = 1e6 / (minutes / 60.0);
-    let out = simulation::run(&s);
+    let out = simulation::run(&s).expect("simulates");
     for (t, depot) in column(&out, Compartment::Depot) {
         let want = rate / k * (1.0 - (-k * t).exp());
         assert_close(depot, want, RTOL, 1e-12, &format!("depot at {t} h"));
@@ -150,7 +150,7 @@ fn bolus_and_infusion_superpose() {
     };
     let bolus = "[[dose]]\nroute = \"portal_vein\"\ncells = 2e6\nstart_day = 0.3\n";
     let infusion = "[[dose]]\nroute = \"peripheral_vein\"\ncells = 1e6\ninfusion_minutes = 90\nstart_day = 1.05\n";
-    let run = |doses: &str| simulation::run(&common::scenario(&text(doses)));
+    let run = |doses: &str| simulation::run(&common::scenario(&text(doses))).expect("simulates");
     let (a, b, both) = (
         run(bolus),
         run(infusion),
@@ -186,7 +186,7 @@ fn the_output_grid_ends_exactly_at_the_end() {
         "duration_days = 1\noutput_every_hours = 1",
         "",
     );
-    let tc = simulation::run(&on_grid).timecourse;
+    let tc = simulation::run(&on_grid).expect("simulates").timecourse;
     assert_eq!(tc.len(), 25);
     assert_eq!(tc.time_h[24], 24.0);
     let off_grid = human(
@@ -195,7 +195,7 @@ fn the_output_grid_ends_exactly_at_the_end() {
         "duration_days = 1\noutput_every_hours = 5",
         "",
     );
-    let tc = simulation::run(&off_grid).timecourse;
+    let tc = simulation::run(&off_grid).expect("simulates").timecourse;
     assert_eq!(tc.time_h, vec![0.0, 5.0, 10.0, 15.0, 20.0, 24.0]);
     // The end state is the same whichever grid reaches it.
     let fine = human(
@@ -205,6 +205,7 @@ fn the_output_grid_ends_exactly_at_the_end() {
         "",
     );
     let fine_end = *simulation::run(&fine)
+        .expect("simulates")
         .timecourse
         .states
         .last()
@@ -242,7 +243,7 @@ fn agrees_with_an_independent_explicit_integrator() {
         "",
     );
     let model = simulation::model(&s);
-    let out = simulation::run(&s);
+    let out = simulation::run(&s).expect("simulates");
     let tc = &out.timecourse;
     let mut dopri = ode_solvers::Dopri5::new(
         Linear(model.rates),

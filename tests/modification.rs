@@ -73,8 +73,9 @@ fn each_modification_multiplies_homing_and_survival_as_its_preset_says() {
 
 #[test]
 fn better_homing_brings_more_cells_to_the_liver() {
-    let none = simulation::metrics_only(&scenario(None));
-    let cxcr4 = simulation::metrics_only(&scenario(Some("cxcr4_overexpression")));
+    let none = simulation::metrics_only(&scenario(None)).expect("simulates");
+    let cxcr4 =
+        simulation::metrics_only(&scenario(Some("cxcr4_overexpression"))).expect("simulates");
     assert!(
         cxcr4.liver_reached_fraction > none.liver_reached_fraction,
         "reached: CXCR4 {} vs unmodified {}",

@@ -127,7 +127,7 @@ proptest! {
         every in 0.5f64..8.0,
     ) {
         let s = common::scenario(&scenario_text(subject, &blocks, &params, duration_days, every));
-        let out = simulation::run(&s);
+        let out = simulation::run(&s).expect("simulates");
         let total = out.metrics.cells_scheduled;
         for ((t, x), given) in out.timecourse.time_h.iter().zip(&out.timecourse.states).zip(&out.timecourse.given) {
             prop_assert!((x.sum() - given).abs() <= 1e-9 * total, "cells not conserved at {t} h: {} vs {given}", x.sum());
@@ -150,7 +150,7 @@ proptest! {
         // curve monotone between samples the trapezoid's error is at most h |dx| / 2 per
         // step: that sum is the sampling error allowed.
         let s = common::scenario(&scenario_text(subject, &blocks, &params, duration_days, 0.02));
-        let out = simulation::run(&s);
+        let out = simulation::run(&s).expect("simulates");
         let liver = out.timecourse.total(Total::Liver);
         let t = &out.timecourse.time_h;
         let (mut trapezoid, mut allowed) = (0.0, 0.0);
@@ -173,9 +173,9 @@ proptest! {
         params in overrides(),
         scale in 0.1f64..10.0,
     ) {
-        let base = simulation::run(&common::scenario(&scenario_text(subject, &blocks, &params, 10.0, 4.0)));
+        let base = simulation::run(&common::scenario(&scenario_text(subject, &blocks, &params, 10.0, 4.0))).expect("simulates");
         let scaled_blocks: Vec<Block> = blocks.iter().map(|b| (b.0.clone(), b.1 * scale, b.2, b.3, b.4, b.5)).collect();
-        let scaled = simulation::run(&common::scenario(&scenario_text(subject, &scaled_blocks, &params, 10.0, 4.0)));
+        let scaled = simulation::run(&common::scenario(&scenario_text(subject, &scaled_blocks, &params, 10.0, 4.0))).expect("simulates");
         let (m, n) = (&base.metrics, &scaled.metrics);
         for (a, b, what) in [
             (m.liver_auc_cell_days, n.liver_auc_cell_days, "liver AUC"),

@@ -103,7 +103,10 @@ pub fn compare(req: &Request) -> anyhow::Result<()> {
         .collect::<Result<Vec<Scenario>, _>>()?;
     check_comparable(&req.scenarios, &scenarios)?;
 
-    let outcomes: Vec<Outcome> = scenarios.iter().map(simulation::run).collect();
+    let outcomes: Vec<Outcome> = scenarios
+        .iter()
+        .map(|s| simulation::run(s).with_context(|| format!("cannot simulate scenario {}", s.name)))
+        .collect::<anyhow::Result<_>>()?;
     let series: Vec<Series> = scenarios
         .iter()
         .zip(&outcomes)

@@ -229,7 +229,8 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
 
 fn run(file: &Path, out: &Path, y_scale: Scale) -> anyhow::Result<()> {
     let scenario = scenario::load(file)?;
-    let outcome = simulation::run(&scenario);
+    let outcome = simulation::run(&scenario)
+        .with_context(|| format!("cannot simulate {}", file.display()))?;
     let dir = out.join(&scenario.name);
     let (png, svg) = plots(&scenario, &outcome, y_scale)?;
     let files = [
@@ -403,5 +404,33 @@ fn summary(scenario: &Scenario, outcome: &Outcome) -> String {
         m.days_liver_above_threshold,
         m.mass_balance_rel_error,
     ));
+    if let Some(steps) = outcome.steps {
+        let on = scenario.mechanisms.names();
+        text.push_str(&format!(
+            "  mechanisms: {}; general integrator: {} steps ({} rejected)\n",
+            if on.is_empty() {
+                "none".to_string()
+            } else {
+                on.join(", ")
+            },
+            steps.accepted,
+            steps.rejected
+        ));
+    }
+    if let Some(e) = m.effect {
+        let back = if e.days_to_baseline.is_nan() {
+            "not back at baseline by the end".to_string()
+        } else {
+            format!(
+                "back at baseline {:.1} days after the last dose",
+                e.days_to_baseline
+            )
+        };
+        text.push_str(&format!(
+            "  marker: up to {:.1} % above baseline; {:.1} days above the threshold; {back}\n",
+            100.0 * e.improvement_max,
+            e.days_improved,
+        ));
+    }
     text
 }

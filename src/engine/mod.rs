@@ -7,10 +7,13 @@
 
 pub mod exact;
 pub(crate) mod expsum;
+pub mod general;
 pub(crate) mod modal;
+pub mod rodas;
 
 use crate::compartment::{State, StateMatrix};
 use crate::dosing::Dose;
+use crate::mechanisms::{system, Slow};
 use crate::model::Model;
 use exact::{state_after, PropagatorCache};
 
@@ -47,9 +50,11 @@ pub struct Node {
     pub given: f64,
     /// Whether the node is on the output grid (or is the end of the simulation).
     pub is_output: bool,
+    /// The mechanisms' states (general path only).
+    pub slow: Option<Slow>,
 }
 
-/// One step between two nodes, with constant input.
+/// One step between two nodes.
 #[derive(Debug, Clone, Copy)]
 pub struct Segment<'a> {
     /// Start (hours).
@@ -60,22 +65,48 @@ pub struct Segment<'a> {
     pub x0: State,
     /// State at the end (before boluses at `t1`).
     pub x1: State,
-    /// Infusion input over the step (cells/h per compartment).
-    pub u: State,
     /// Area under each state's curve over the step (cell-hours).
     pub auc: State,
-    k: &'a StateMatrix,
+    /// The solution within the step.
+    pub path: Path<'a>,
+}
+
+/// How the state evolves within a step.
+#[derive(Debug, Clone, Copy)]
+pub enum Path<'a> {
+    /// The linear model with constant input `u` (cells/h per compartment): exact.
+    Exact {
+        /// The rate matrix.
+        k: &'a StateMatrix,
+        /// Infusion input over the step.
+        u: State,
+    },
+    /// A step of the general integrator, through its dense output.
+    Dense {
+        /// The step.
+        step: &'a rodas::Step<{ system::D }>,
+        /// The system it integrates.
+        system: &'a system::Driven<'a>,
+    },
 }
 
 impl Segment<'_> {
-    /// The exact state at time `t` within the step.
+    /// The state at time `t` within the step.
     pub fn state_at(&self, t: f64) -> State {
-        state_after(self.k, &self.x0, &self.u, t - self.t0)
+        match self.path {
+            _ if t == self.t0 => self.x0,
+            _ if t == self.t1 => self.x1,
+            Path::Exact { k, u } => state_after(k, &self.x0, &u, t - self.t0),
+            Path::Dense { step, .. } => system::cells(&step.state_at(t)),
+        }
     }
 
-    /// dx/dt at state `x` within the step.
-    pub fn derivative(&self, x: &State) -> State {
-        self.k * x + self.u
+    /// dx/dt at time `t` within the step (at the end: before boluses there).
+    pub fn derivative_at(&self, t: f64) -> State {
+        match self.path {
+            Path::Exact { k, u } => k * self.state_at(t) + u,
+            Path::Dense { step, system } => system::cells(&system.rhs_at(&step.state_at(t))),
+        }
     }
 }
 
@@ -180,6 +211,7 @@ pub fn simulate(model: &Model, schedule: &[Dose], plan: &Plan, observer: &mut im
         x,
         given: given(0.0),
         is_output: true,
+        slow: None,
     });
     let mut t0 = 0.0;
     let mut t0_is_grid = true;
@@ -207,9 +239,8 @@ pub fn simulate(model: &Model, schedule: &[Dose], plan: &Plan, observer: &mut im
             t1,
             x0: x,
             x1,
-            u,
             auc,
-            k,
+            path: Path::Exact { k, u },
         });
         x = x1;
         boluses_at(&mut x, t1);
@@ -219,6 +250,7 @@ pub fn simulate(model: &Model, schedule: &[Dose], plan: &Plan, observer: &mut im
             x,
             given: given(t1),
             is_output: is_end || (on_grid && next_grid % grid.stride == 0),
+            slow: None,
         });
         if on_grid {
             next_grid += 1;

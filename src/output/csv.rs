@@ -6,11 +6,14 @@
 use std::fmt::Write;
 
 use crate::compartment::{Compartment, Total};
+use crate::mechanisms::Slow;
 use crate::metrics::{Metric, Metrics};
 use crate::presets::Choice;
 use crate::simulation::Outcome;
 
-/// `time_h,time_days,<states>,blood,liver,given`: one row per output time.
+/// `time_h,time_days,<states>,blood,liver,given`, then the mechanisms' states
+/// (`injury,antigen,sensitization,marker`) when the general integrator ran: one row per
+/// output time.
 pub fn timecourse(outcome: &Outcome) -> String {
     let tc = &outcome.timecourse;
     let mut out = String::from("time_h,time_days");
@@ -22,8 +25,16 @@ pub fn timecourse(outcome: &Outcome) -> String {
         out.push(',');
         out.push_str(t.name());
     }
-    out.push_str(",given\n");
-    for ((t, x), given) in tc.time_h.iter().zip(&tc.states).zip(&tc.given) {
+    out.push_str(",given");
+    let slow = !tc.slow.is_empty();
+    if slow {
+        for name in Slow::NAMES {
+            out.push(',');
+            out.push_str(name);
+        }
+    }
+    out.push('\n');
+    for (i, ((t, x), given)) in tc.time_h.iter().zip(&tc.states).zip(&tc.given).enumerate() {
         write!(out, "{t},{}", t / 24.0).expect("writing to a String cannot fail");
         for v in x.iter() {
             write!(out, ",{v:e}").expect("writing to a String cannot fail");
@@ -31,22 +42,37 @@ pub fn timecourse(outcome: &Outcome) -> String {
         for total in Total::ALL {
             write!(out, ",{:e}", total.of(x)).expect("writing to a String cannot fail");
         }
-        writeln!(out, ",{given:e}").expect("writing to a String cannot fail");
+        write!(out, ",{given:e}").expect("writing to a String cannot fail");
+        if slow {
+            for v in tc.slow[i].values() {
+                write!(out, ",{v:e}").expect("writing to a String cannot fail");
+            }
+        }
+        out.push('\n');
     }
     out
 }
 
 /// Tidy metrics, `scope,route,start_day,metric,value,unit`: the whole schedule
-/// (`scope = all`) and each administration alone (`scope = dose_<n>` in time order).
+/// (`scope = all`) and each administration alone (`scope = dose_<n>` in time order; none
+/// when mechanisms are on). Effect metrics only when the effect layer is on; a value that
+/// does not exist (the marker not back at baseline by the end) is left empty.
 pub fn metrics(outcome: &Outcome) -> String {
     let mut out = String::from("scope,route,start_day,metric,value,unit\n");
     let mut rows = |scope: &str, route: &str, day: &str, m: &Metrics, per_dose: bool| {
-        for metric in Metric::ALL.iter().filter(|k| !per_dose || k.per_dose()) {
+        let shown =
+            |k: &&Metric| (!per_dose || k.per_dose()) && (!k.needs_effect() || m.effect.is_some());
+        for metric in Metric::ALL.iter().filter(shown) {
+            let value = metric.value(m);
+            let value = if value.is_nan() {
+                String::new()
+            } else {
+                format!("{value:e}")
+            };
             writeln!(
                 out,
-                "{scope},{route},{day},{},{:e},{}",
+                "{scope},{route},{day},{},{value},{}",
                 metric.name(),
-                metric.value(m),
                 metric.unit()
             )
             .expect("writing to a String cannot fail");

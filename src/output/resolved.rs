@@ -78,6 +78,16 @@ pub fn resolved_toml(scenario: &Scenario, origin: &str) -> String {
         "liver_threshold_cells = {}",
         float(s.liver_threshold())
     ));
+    line(format!("solver = {}", quoted(s.solver.name())));
+    line(format!("rtol = {}", float(s.tolerance.rtol)));
+    line(format!("atol = {}", float(s.tolerance.atol)));
+    line(String::new());
+    line("[model]".into());
+    let m = s.mechanisms;
+    line(format!("niche = {}", m.niche));
+    line(format!("injury = {}", m.injury));
+    line(format!("sensitization = {}", m.sensitization));
+    line(format!("effect = {}", m.effect));
     line(String::new());
     line("[parameters]".into());
     for (p, r) in s.parameters.iter() {

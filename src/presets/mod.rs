@@ -5,6 +5,7 @@
 
 pub mod cells;
 pub mod disease;
+pub mod mechanisms;
 pub mod routes;
 pub mod species;
 

@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::engine::general::Solver;
+use crate::mechanisms::Mechanisms;
 use crate::presets::{CellSource, Disease, Donor, Modification, Route, Species};
 
 /// A whole scenario file.
@@ -27,6 +29,9 @@ pub struct ScenarioFile {
     pub dose: Vec<Spanned<DoseFile>>,
     /// `[simulation]`.
     pub simulation: SimulationFile,
+    /// `[model]`: the nonlinear mechanisms (all off when absent).
+    #[serde(default)]
+    pub model: Mechanisms,
     /// `[parameters]`: overrides by dotted name.
     #[serde(default)]
     pub parameters: BTreeMap<Spanned<String>, Spanned<f64>>,
@@ -92,4 +97,10 @@ pub struct SimulationFile {
     pub output_every_hours: Option<Spanned<f64>>,
     /// Liver cell count for "days above threshold" (default 1 % of the largest dose).
     pub liver_threshold_cells: Option<Spanned<f64>>,
+    /// Integrator (default `auto`).
+    pub solver: Option<Spanned<Solver>>,
+    /// Relative tolerance of the general integrator.
+    pub rtol: Option<Spanned<f64>>,
+    /// Absolute tolerance of the general integrator (fraction of the largest dose for cells).
+    pub atol: Option<Spanned<f64>>,
 }

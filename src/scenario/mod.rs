@@ -12,7 +12,9 @@ mod validate;
 use std::path::Path;
 
 use crate::dosing::{self, Dose, DoseBlock};
+use crate::engine::general::{Solver, Tolerance};
 use crate::error::InputError;
+use crate::mechanisms::Mechanisms;
 use crate::params::{Param, Parameters, Subject};
 
 pub use rules::MAX_SAMPLES;
@@ -40,6 +42,12 @@ pub struct Scenario {
     pub overrides: Vec<(Param, f64)>,
     /// Every parameter, resolved from presets and overrides.
     pub parameters: Parameters,
+    /// The nonlinear mechanisms switched on in `[model]`.
+    pub mechanisms: Mechanisms,
+    /// How to integrate (`[simulation] solver`).
+    pub solver: Solver,
+    /// Tolerances of the general integrator (`[simulation] rtol`, `atol`).
+    pub tolerance: Tolerance,
 }
 
 /// Share of the largest administration used as the liver threshold when none is given.
@@ -51,6 +59,15 @@ impl Scenario {
         Scenario {
             parameters: self.parameters.unshared(),
             ..self.clone()
+        }
+    }
+
+    /// Whether the general integrator runs this scenario rather than the exact engine.
+    pub fn uses_general(&self) -> bool {
+        match self.solver {
+            Solver::Auto => self.mechanisms.any(),
+            Solver::Exact => false,
+            Solver::Rodas => true,
         }
     }
 

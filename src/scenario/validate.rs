@@ -10,6 +10,7 @@ use super::file::{DoseFile, ScenarioFile};
 use super::rules::{self, Blame};
 use super::{suggest, Scenario};
 use crate::dosing::{Amount, DoseBlock};
+use crate::engine::general::{Solver, Tolerance};
 use crate::error::{InputError, Location};
 use crate::output::{is_directory_name, MAX_NAME_LEN};
 use crate::params::{self, Param, Subject};
@@ -18,6 +19,10 @@ use crate::params::{self, Param, Subject};
 /// Assumption: no question about cell therapy spans longer, and the engine's work grows with
 /// simulated time (at least one step per hour), so an absurd value must fail here, not hang.
 pub const MAX_DAYS: f64 = 36_525.0;
+
+/// Loosest tolerance accepted: looser would let the integrator report numbers with no
+/// correct digit.
+const MAX_TOLERANCE: f64 = 0.1;
 
 /// Most administrations in one block.
 const MAX_COUNT: i64 = 1000;
@@ -170,6 +175,34 @@ pub(super) fn validate(
         })
         .transpose()?;
 
+    let solver = sim.solver.as_ref().map_or(Solver::Auto, |s| *s.get_ref());
+    if solver == Solver::Exact && raw.model.any() {
+        let span = sim.solver.as_ref().map_or(0..0, Spanned::span);
+        return Err(c.invalid(
+            span,
+            "simulation.solver",
+            format!(
+                "the exact engine needs a linear model, and `[model]` switches on {}",
+                raw.model.names().join(", ")
+            ),
+            "set `solver = \"auto\"` (or `\"rodas\"`), or switch the mechanisms off",
+        ));
+    }
+    let tolerance = |value: &Option<Spanned<f64>>, key: &str, default: f64| {
+        value.as_ref().map_or(Ok(default), |v| {
+            c.number(
+                v,
+                key,
+                |v| v > 0.0 && v <= MAX_TOLERANCE,
+                &format!("a tolerance > 0 and <= {MAX_TOLERANCE}"),
+            )
+        })
+    };
+    let tolerance = Tolerance {
+        rtol: tolerance(&sim.rtol, "simulation.rtol", Tolerance::DEFAULT.rtol)?,
+        atol: tolerance(&sim.atol, "simulation.atol", Tolerance::DEFAULT.atol)?,
+    };
+
     let subject = Subject {
         species,
         body_weight_kg,
@@ -212,6 +245,9 @@ pub(super) fn validate(
         liver_threshold_cells,
         overrides,
         parameters,
+        mechanisms: raw.model,
+        solver,
+        tolerance,
     };
     if !cross_rules {
         return Ok(scenario);

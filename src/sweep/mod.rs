@@ -279,8 +279,13 @@ pub fn load(path: &Path) -> Result<Sweep, InputError> {
         ));
     }
 
+    let effect_on = base.mechanisms.effect;
     let metrics = match &raw.output.metrics {
-        None => Metric::ALL.to_vec(),
+        None => Metric::ALL
+            .iter()
+            .copied()
+            .filter(|m| effect_on || !m.needs_effect())
+            .collect(),
         Some(names) => names
             .get_ref()
             .iter()
@@ -296,6 +301,17 @@ pub fn load(path: &Path) -> Result<Sweep, InputError> {
             })
             .collect::<Result<Vec<_>, _>>()?,
     };
+    if let Some(m) = metrics.iter().find(|m| m.needs_effect() && !effect_on) {
+        return Err(c.invalid(
+            raw.output.metrics.as_ref().map_or(0..0, Spanned::span),
+            "output.metrics",
+            format!(
+                "`{}` is a metric of the effect layer, which the base scenario leaves off",
+                m.name()
+            ),
+            "add `[model]` with `effect = true` to the base scenario, or drop the metric",
+        ));
+    }
     let plots = raw
         .plot
         .iter()

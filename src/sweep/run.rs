@@ -160,7 +160,8 @@ fn csv_field(text: &str) -> String {
 }
 
 /// Appends the row of point `index` to `text`: its axis values, then its metrics, or an
-/// empty metric for each column and the broken rule in `error`. Returns whether the point
+/// empty metric for each column and the broken rule (or the integrator's failure) in
+/// `error`. Returns whether the point
 /// had metrics. (The evaluator walks each schedule per unit dose, so points that differ
 /// only in dose amount share one walk.)
 fn push_row(
@@ -176,19 +177,25 @@ fn push_row(
         text.push(',');
         text.push_str(&axis[k]);
     }
-    let ok = match sweep.scenario_from(base, index) {
-        Ok(s) => {
-            let m = simulation::with_evaluator(|e| e.metrics(&s));
+    let metrics = sweep
+        .scenario_from(base, index)
+        .map_err(|v| format!("{}: {}", v.key, v.problem))
+        .and_then(|s| {
+            simulation::with_evaluator(|e| e.metrics(&s))
+                .map_err(|failure| format!("simulation: {failure}"))
+        });
+    let ok = match metrics {
+        Ok(m) => {
             for metric in &sweep.metrics {
                 let _ = write!(text, ",{:e}", metric.value(&m));
             }
             text.push(',');
             true
         }
-        Err(v) => {
+        Err(message) => {
             text.push_str(&",".repeat(sweep.metrics.len()));
             text.push(',');
-            text.push_str(&csv_field(&format!("{}: {}", v.key, v.problem)));
+            text.push_str(&csv_field(&message));
             false
         }
     };

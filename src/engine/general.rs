@@ -1,0 +1,206 @@
+//! The general path: the model with its mechanisms (`mechanisms::system`) integrated by
+//! RODAS (`rodas`) from dose event to dose event, reported to the same observers as the
+//! exact walk.
+//!
+//! Dose events stop and restart the integration at their exact times: a bolus is added to
+//! the state between two integrations, and an infusion's input is constant within each.
+//! Every restart lets the integrator choose a fresh small step for the transient that
+//! follows. Output nodes are read from the integrator's dense output, so they cost no
+//! steps.
+
+use crate::compartment::State;
+use crate::dosing::Dose;
+use crate::engine::rodas::{self, Options, Stats, Step};
+use crate::engine::{Node, Observer, Path, Plan, Segment};
+use crate::mechanisms::system::{self, Driven, Extended, Y};
+use crate::presets::choice_enum;
+
+choice_enum! {
+    /// How a scenario is integrated (`[simulation] solver`).
+    pub enum Solver {
+        /// The exact engine when the model is linear, the general integrator otherwise.
+        Auto => "auto",
+        /// The exact matrix-exponential engine (linear model only).
+        Exact => "exact",
+        /// The general integrator (RODAS, a stiff Rosenbrock method), whatever the model.
+        Rodas => "rodas",
+    }
+}
+
+/// Error tolerances of the general integrator (`[simulation] rtol`, `atol`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tolerance {
+    /// Relative tolerance per step.
+    pub rtol: f64,
+    /// Absolute tolerance: a fraction of the largest administration for states counted in
+    /// cells, and as is for the dimensionless states of the mechanisms.
+    pub atol: f64,
+}
+
+impl Tolerance {
+    /// Defaults: `rtol` 1e-6 (assumption: six digits, well below any measurement's error)
+    /// and `atol` 1e-9 (a billionth of a dose, below a single cell for doses under 1e9).
+    pub const DEFAULT: Tolerance = Tolerance {
+        rtol: 1e-6,
+        atol: 1e-9,
+    };
+}
+
+/// Longest step (hours). A day keeps at most one turn of any curve of interest within a
+/// step, which the peak and threshold searches assume; the dynamics between doses are
+/// slow enough that the cap costs about one step a day.
+pub const MAX_STEP_H: f64 = 24.0;
+
+/// Most steps per integration between two events. Assumption: 10^6 steps (seconds of
+/// work) means the tolerances cannot be met, not that the scenario is long.
+const MAX_STEPS: usize = 1_000_000;
+
+/// What a general walk leaves: the integrator's work and the final state.
+#[derive(Debug, Clone, Copy)]
+pub struct Finished {
+    /// Steps accepted and rejected.
+    pub stats: Stats,
+    /// The extended state at the end.
+    pub y: Y,
+}
+
+/// Simulates `schedule` on `system` over `plan`, reporting to `observer` a node at every
+/// output time, at every step's end and at every dose event, and a segment between
+/// consecutive nodes.
+pub fn simulate(
+    system: &Extended,
+    schedule: &[Dose],
+    plan: &Plan,
+    tolerance: &Tolerance,
+    observer: &mut impl Observer,
+) -> Result<Finished, rodas::Error> {
+    let scale = schedule.iter().map(|d| d.cells).fold(0.0, f64::max);
+    let options = Options {
+        rtol: tolerance.rtol,
+        atol: Y::from_fn(|i, _| {
+            if system::counts_cells(i) {
+                tolerance.atol * scale.max(1.0)
+            } else {
+                tolerance.atol
+            }
+        }),
+        h_max: MAX_STEP_H,
+        max_steps: MAX_STEPS,
+    };
+    let mut events: Vec<f64> = schedule
+        .iter()
+        .flat_map(|d| [d.start_h, d.end_h()])
+        .chain([plan.duration_h])
+        .filter(|&t| t > 0.0 && t <= plan.duration_h)
+        .collect();
+    events.sort_by(f64::total_cmp);
+    events.dedup();
+
+    let given = |t: f64| schedule.iter().map(|d| d.given_by(t)).sum::<f64>();
+    let boluses_at = |y: &mut Y, t: f64| {
+        for d in schedule.iter().filter(|d| d.is_bolus() && d.start_h == t) {
+            system.give(y, d.route, d.cells);
+        }
+    };
+    let node = |y: &Y, t: f64, is_output: bool| Node {
+        t,
+        x: system::cells(y),
+        given: given(t),
+        is_output,
+        slow: Some(system::slow(y)),
+    };
+    let grid = OutputGrid {
+        every_h: plan.output_every_h,
+        end_h: plan.duration_h,
+    };
+
+    let mut y = system.initial();
+    boluses_at(&mut y, 0.0);
+    observer.node(&node(&y, 0.0, true));
+    let mut stats = Stats::default();
+    let mut t = 0.0;
+    for &te in &events {
+        let (input_a, input_b) = schedule
+            .iter()
+            .filter(|d| !d.is_bolus() && d.start_h <= t && d.end_h() >= te)
+            .fold((State::zeros(), State::zeros()), |(a, b), d| {
+                let (da, db) = system.infusion(d.route, d.rate_per_h());
+                (a + da, b + db)
+            });
+        let driven = Driven {
+            system,
+            input_a,
+            input_b,
+        };
+        let (y_end, _) = rodas::integrate(&driven, t, te, y, None, &options, &mut stats, |step| {
+            report_step(step, &driven, &grid, te, &node, observer)
+        })?;
+        y = y_end;
+        boluses_at(&mut y, te);
+        observer.node(&node(&y, te, te >= plan.duration_h || grid.contains(te)));
+        t = te;
+    }
+    Ok(Finished { stats, y })
+}
+
+/// The output times of a plan: multiples of `every_h` up to the end.
+struct OutputGrid {
+    every_h: f64,
+    end_h: f64,
+}
+
+impl OutputGrid {
+    /// Whether `t` is an output time: exactly a multiple `k x every_h`, computed as the
+    /// exact walk computes its output times, so both report the same samples.
+    fn contains(&self, t: f64) -> bool {
+        (t / self.every_h).round() * self.every_h == t && t <= self.end_h
+    }
+
+    /// Output times strictly inside (t0, t1).
+    fn within(&self, t0: f64, t1: f64) -> impl Iterator<Item = f64> + '_ {
+        let first = (t0 / self.every_h).floor() as u64 + 1;
+        (first..)
+            .map(move |k| k as f64 * self.every_h)
+            .skip_while(move |&t| t <= t0)
+            .take_while(move |&t| t < t1)
+    }
+}
+
+/// Reports one accepted step, cut at the output times inside it: a segment per piece and a
+/// node at each cut and at the step's end, except at the event that ends the integration
+/// (`te`), whose node follows the boluses given there.
+fn report_step(
+    step: &Step<{ system::D }>,
+    driven: &Driven,
+    grid: &OutputGrid,
+    te: f64,
+    node: &impl Fn(&Y, f64, bool) -> Node,
+    observer: &mut impl Observer,
+) {
+    let mut ta = step.t0;
+    let mut ya = step.y0;
+    let cuts: Vec<f64> = grid.within(step.t0, step.t1).collect();
+    for tb in cuts.into_iter().chain([step.t1]) {
+        let yb = if tb == step.t1 {
+            step.y1
+        } else {
+            step.state_at(tb)
+        };
+        observer.segment(&Segment {
+            t0: ta,
+            t1: tb,
+            x0: system::cells(&ya),
+            x1: system::cells(&yb),
+            auc: system::cells(&step.integral(ta, tb)),
+            path: Path::Dense {
+                step,
+                system: driven,
+            },
+        });
+        if tb != te {
+            observer.node(&node(&yb, tb, tb != step.t1 || grid.contains(tb)));
+        }
+        ta = tb;
+        ya = yb;
+    }
+}

@@ -1,0 +1,514 @@
+//! The model with its mechanisms as one ODE system, dy/dt = f(y), for the general integrator.
+//!
+//! The state `y` holds the cells (as in `compartment`), the mechanisms' states (`Slow`), and
+//! a *shadow* of the compartments outside the liver holding the cells that have never
+//! entered it: cells given minus the shadow's total is the first-passage "reached the liver"
+//! count, which the linear engine gets from a second walk with an absorbing liver.
+//!
+//! Every mechanism acts through a value the model is affine in (`model::Scaling`): liver
+//! extraction (injury), death rates (sensitization) and engraftment (injury, niche). So the
+//! rate matrix at any state is `K_a + E K_b + c K_death + g K_graft + g_d K_depot_graft`,
+//! from five matrices assembled once, and the Jacobian is analytic.
+
+use nalgebra::{SMatrix, SVector};
+
+use super::{Mechanisms, Slow};
+use crate::compartment::{Compartment as C, State, StateMatrix, N};
+use crate::engine::rodas;
+use crate::model::{Model, Scaling};
+use crate::params::{Param, Parameters};
+use crate::presets::routes::DepotSite;
+use crate::presets::{Choice, Route};
+
+/// Number of states of the extended system.
+pub const D: usize = N + 4 + SHADOWED.len();
+
+/// A state of the extended system.
+pub type Y = SVector<f64, D>;
+
+/// Positions of the mechanisms' states.
+const INJURY: usize = N;
+const ANTIGEN: usize = N + 1;
+const SENSITIZATION: usize = N + 2;
+const MARKER: usize = N + 3;
+/// First position of the shadow states.
+const SHADOW: usize = N + 4;
+
+/// The compartments outside the liver, in shadow order.
+const SHADOWED: [C; 7] = [
+    C::BloodVenous,
+    C::BloodArterial,
+    C::Lung,
+    C::Spleen,
+    C::Other,
+    C::Depot,
+    C::Dead,
+];
+
+/// The cells of an extended state.
+pub fn cells(y: &Y) -> State {
+    y.fixed_rows::<N>(0).into_owned()
+}
+
+/// The mechanisms' states of an extended state.
+pub fn slow(y: &Y) -> Slow {
+    Slow {
+        injury: y[INJURY],
+        antigen: y[ANTIGEN],
+        sensitization: y[SENSITIZATION],
+        marker: y[MARKER],
+    }
+}
+
+/// Cells of an extended state that have never entered the liver (the shadow's total).
+pub fn never_in_liver(y: &Y) -> f64 {
+    y.fixed_rows::<{ SHADOWED.len() }>(SHADOW).sum()
+}
+
+/// Whether the general integrator's absolute tolerance for state `i` is in cells (else the
+/// state is dimensionless).
+pub fn counts_cells(i: usize) -> bool {
+    i < N || i == ANTIGEN || i >= SHADOW
+}
+
+/// The model of one scenario with its mechanisms: fixed for a run.
+#[derive(Debug, Clone)]
+pub struct Extended {
+    on: Mechanisms,
+    /// Transport with no liver extraction, no death and no engraftment.
+    k_a: StateMatrix,
+    /// Change of transport per unit of liver extraction.
+    k_b: StateMatrix,
+    /// Death flows at the resolved rates.
+    k_death: StateMatrix,
+    /// Engraftment of sinusoidal cells at the resolved rate.
+    k_graft: StateMatrix,
+    /// Engraftment in place of an intrahepatic depot at the resolved rate.
+    k_depot_graft: StateMatrix,
+    /// Entry distributions at zero liver extraction, in `Route::ALL` order.
+    entry_a: Vec<State>,
+    /// Change of the entries per unit of liver extraction.
+    entry_b: Vec<State>,
+    /// Paracrine weight of each compartment.
+    weights: State,
+    /// Death rate of each compartment (the `dead` row of `k_death`).
+    death_rates: State,
+    extraction: f64,
+    homing_fold: f64,
+    capacity: f64,
+    repair: f64,
+    relapse: f64,
+    half_signal: f64,
+    clearance_fold: f64,
+    onset: f64,
+    decay: f64,
+    antigen_clearance: f64,
+    half_antigen: f64,
+    emax: f64,
+    turnover: f64,
+}
+
+/// Where the mechanisms stand at a state: the values the rate matrix is assembled from,
+/// and their derivatives for the Jacobian.
+struct Levels {
+    extraction: f64,
+    /// d extraction / d injury.
+    extraction_slope: f64,
+    homing: f64,
+    /// d homing / d injury.
+    homing_slope: f64,
+    room: f64,
+    /// d room / d engrafted cells.
+    room_slope: f64,
+    death: f64,
+    /// d death / d sensitization.
+    death_slope: f64,
+}
+
+impl Extended {
+    /// The system of a scenario's parameters, depot site and mechanisms.
+    pub fn new(p: &Parameters, depot: Option<DepotSite>, on: Mechanisms) -> Self {
+        let assemble = |liver_extraction, death, engraftment, depot_engraftment| {
+            Model::assemble_scaled(
+                p,
+                depot,
+                &Scaling {
+                    liver_extraction,
+                    death,
+                    engraftment,
+                    depot_engraftment,
+                },
+            )
+        };
+        let a = assemble(0.0, 0.0, 0.0, 0.0);
+        let b = assemble(1.0, 0.0, 0.0, 0.0);
+        let death = assemble(0.0, 1.0, 0.0, 0.0);
+        let graft = assemble(0.0, 0.0, 1.0, 0.0);
+        let depot_graft = assemble(0.0, 0.0, 0.0, 1.0);
+        let entries = |m: &Model| Route::ALL.iter().map(|&r| *m.entry(r)).collect();
+        let entry_a: Vec<State> = entries(&a);
+        let entry_b = entries(&b)
+            .iter()
+            .zip(&entry_a)
+            .map(|(b, a): (&State, &State)| b - a)
+            .collect();
+        let k_death = death.rates - a.rates;
+        let mut weights = State::zeros();
+        for (c, w) in [
+            (C::BloodVenous, Param::SignalWeightBlood),
+            (C::BloodArterial, Param::SignalWeightBlood),
+            (C::Lung, Param::SignalWeightLung),
+            (C::LiverSinusoid, Param::SignalWeightLiver),
+            (C::LiverEngrafted, Param::SignalWeightLiver),
+            (C::Spleen, Param::SignalWeightSpleen),
+            (C::Other, Param::SignalWeightOther),
+            (C::Depot, Param::SignalWeightDepot),
+        ] {
+            weights[c.index()] = p.get(w);
+        }
+        Extended {
+            on,
+            k_b: b.rates - a.rates,
+            death_rates: k_death.row(C::Dead.index()).transpose(),
+            k_death,
+            k_graft: graft.rates - a.rates,
+            k_depot_graft: depot_graft.rates - a.rates,
+            k_a: a.rates,
+            entry_a,
+            entry_b,
+            weights,
+            extraction: p.get(Param::LiverExtraction),
+            homing_fold: p.get(Param::InjuryHomingFold),
+            capacity: p.get(Param::NicheCapacity),
+            repair: p.get(Param::InjuryRepair),
+            relapse: p.get(Param::InjuryRelapse),
+            half_signal: p.get(Param::SignalHalfMax),
+            clearance_fold: p.get(Param::SensitizationFold),
+            onset: p.get(Param::SensitizationOnset),
+            decay: p.get(Param::SensitizationDecay),
+            antigen_clearance: p.get(Param::AntigenClearance),
+            half_antigen: p.get(Param::AntigenHalfMax),
+            emax: p.get(Param::EffectEmax),
+            turnover: p.get(Param::MarkerTurnover),
+        }
+    }
+
+    /// The state before any cells are given: injury at the disease's level, a naive host,
+    /// the marker at baseline.
+    pub fn initial(&self) -> Y {
+        let mut y = Y::zeros();
+        y[INJURY] = 1.0;
+        y[MARKER] = 1.0;
+        y
+    }
+
+    /// Adds `cells` given by `route` at state `y` (a bolus): the entry distribution depends
+    /// on the liver extraction, hence on the injury.
+    pub fn give(&self, y: &mut Y, route: Route, cells: f64) {
+        let x = self.entry(route, self.levels(y).extraction) * cells;
+        self.add_cells(y, &x);
+    }
+
+    /// The input of infusions at `cells_per_h` by `route`, as `(a, b)` with the input at
+    /// liver extraction E being `a + E b`.
+    pub fn infusion(&self, route: Route, cells_per_h: f64) -> (State, State) {
+        let i = route_index(route);
+        (self.entry_a[i] * cells_per_h, self.entry_b[i] * cells_per_h)
+    }
+
+    fn entry(&self, route: Route, extraction: f64) -> State {
+        let i = route_index(route);
+        self.entry_a[i] + self.entry_b[i] * extraction
+    }
+
+    /// Adds cells `x` to the cells and to the shadow (cells arriving outside the liver have
+    /// not entered it).
+    fn add_cells(&self, y: &mut Y, x: &State) {
+        for (i, c) in C::ALL.iter().enumerate() {
+            y[i] += x[c.index()];
+        }
+        for (j, c) in SHADOWED.iter().enumerate() {
+            y[SHADOW + j] += x[c.index()];
+        }
+    }
+
+    fn levels(&self, y: &Y) -> Levels {
+        let (homing, homing_slope) = if self.on.injury {
+            let slope = (self.homing_fold - 1.0) / self.homing_fold;
+            (1.0 / self.homing_fold + slope * y[INJURY].max(0.0), slope)
+        } else {
+            (1.0, 0.0)
+        };
+        // Homing multiplies the per-pass hazard: E = 1 - (1 - E_resolved)^homing.
+        let (extraction, extraction_slope) = if !self.on.injury {
+            (self.extraction, 0.0)
+        } else if self.extraction >= 1.0 {
+            (1.0, 0.0)
+        } else {
+            let stay = (1.0 - self.extraction).powf(homing);
+            (
+                1.0 - stay,
+                -stay * (1.0 - self.extraction).ln() * homing_slope,
+            )
+        };
+        let (room, room_slope) = if self.on.niche && y[C::LiverEngrafted.index()] < self.capacity {
+            (
+                1.0 - y[C::LiverEngrafted.index()] / self.capacity,
+                -1.0 / self.capacity,
+            )
+        } else if self.on.niche {
+            (0.0, 0.0)
+        } else {
+            (1.0, 0.0)
+        };
+        let (death, death_slope) = if self.on.sensitization {
+            let slope = self.clearance_fold - 1.0;
+            (1.0 + slope * y[SENSITIZATION].max(0.0), slope)
+        } else {
+            (1.0, 0.0)
+        };
+        Levels {
+            extraction,
+            extraction_slope,
+            homing,
+            homing_slope,
+            room,
+            room_slope,
+            death,
+            death_slope,
+        }
+    }
+
+    fn rates(&self, l: &Levels) -> StateMatrix {
+        self.k_a
+            + self.k_b * l.extraction
+            + self.k_death * l.death
+            + self.k_graft * (l.homing * l.room)
+            + self.k_depot_graft * l.room
+    }
+
+    /// The paracrine action at cells `x` (0 to 1) and its derivative in the signal.
+    fn action(&self, x: &State) -> (f64, f64) {
+        let signal = self.weights.dot(x).max(0.0);
+        let total = self.half_signal + signal;
+        (signal / total, self.half_signal / (total * total))
+    }
+}
+
+fn route_index(route: Route) -> usize {
+    Route::ALL
+        .iter()
+        .position(|&r| r == route)
+        .expect("Route::ALL lists every route")
+}
+
+/// The extended system under a constant infusion input: what the integrator steps.
+#[derive(Debug, Clone)]
+pub struct Driven<'a> {
+    /// The model.
+    pub system: &'a Extended,
+    /// Input at zero liver extraction (cells/h per compartment).
+    pub input_a: State,
+    /// Change of the input per unit of liver extraction.
+    pub input_b: State,
+}
+
+impl Driven<'_> {
+    /// dy/dt at `y`.
+    pub fn rhs_at(&self, y: &Y) -> Y {
+        let s = self.system;
+        let l = s.levels(y);
+        let k = s.rates(&l);
+        let x = cells(y);
+        let u = self.input_a + self.input_b * l.extraction;
+        let mut dy = Y::zeros();
+        dy.fixed_rows_mut::<N>(0).copy_from(&(k * x + u));
+        let (action, _) = s.action(&x);
+        if s.on.injury {
+            dy[INJURY] = s.relapse * (1.0 - y[INJURY]) - s.repair * action * y[INJURY];
+        }
+        if s.on.sensitization {
+            let u_ag = y[ANTIGEN].max(0.0);
+            dy[ANTIGEN] = l.death * s.death_rates.dot(&x) - s.antigen_clearance * y[ANTIGEN];
+            dy[SENSITIZATION] = s.onset * u_ag / (s.half_antigen + u_ag) * (1.0 - y[SENSITIZATION])
+                - s.decay * y[SENSITIZATION];
+        }
+        if s.on.effect {
+            dy[MARKER] = s.turnover * (1.0 + s.emax * action) - s.turnover * y[MARKER];
+        }
+        for (j, &cj) in SHADOWED.iter().enumerate() {
+            let mut v = u[cj.index()];
+            for (m, &cm) in SHADOWED.iter().enumerate() {
+                v += k[(cj.index(), cm.index())] * y[SHADOW + m];
+            }
+            dy[SHADOW + j] = v;
+        }
+        dy
+    }
+
+    /// The Jacobian of `rhs_at` at `y`.
+    pub fn jacobian_at(&self, y: &Y) -> SMatrix<f64, D, D> {
+        let s = self.system;
+        let l = s.levels(y);
+        let k = s.rates(&l);
+        let x = cells(y);
+        let mut j = SMatrix::<f64, D, D>::zeros();
+        j.fixed_view_mut::<N, N>(0, 0).copy_from(&k);
+        let e = C::LiverEngrafted.index();
+        // The niche's room depends on engrafted cells.
+        let graft_flows = s.k_graft * x * l.homing + s.k_depot_graft * x;
+        for i in 0..N {
+            j[(i, e)] += l.room_slope * graft_flows[i];
+        }
+        let d_extraction = (s.k_b * x + self.input_b) * l.extraction_slope
+            + s.k_graft * x * (l.homing_slope * l.room);
+        let d_death = s.k_death * x * l.death_slope;
+        for i in 0..N {
+            j[(i, INJURY)] = d_extraction[i];
+            j[(i, SENSITIZATION)] = d_death[i];
+        }
+        let (action, action_slope) = s.action(&x);
+        if s.on.injury {
+            for i in 0..N {
+                j[(INJURY, i)] = -s.repair * y[INJURY] * action_slope * s.weights[i];
+            }
+            j[(INJURY, INJURY)] = -s.relapse - s.repair * action;
+        }
+        if s.on.sensitization {
+            for i in 0..N {
+                j[(ANTIGEN, i)] = l.death * s.death_rates[i];
+            }
+            j[(ANTIGEN, SENSITIZATION)] = l.death_slope * s.death_rates.dot(&x);
+            j[(ANTIGEN, ANTIGEN)] = -s.antigen_clearance;
+            let u_ag = y[ANTIGEN].max(0.0);
+            let total = s.half_antigen + u_ag;
+            if y[ANTIGEN] > 0.0 {
+                j[(SENSITIZATION, ANTIGEN)] =
+                    s.onset * s.half_antigen / (total * total) * (1.0 - y[SENSITIZATION]);
+            }
+            j[(SENSITIZATION, SENSITIZATION)] = -s.onset * u_ag / total - s.decay;
+        }
+        if s.on.effect {
+            for i in 0..N {
+                j[(MARKER, i)] = s.turnover * s.emax * action_slope * s.weights[i];
+            }
+            j[(MARKER, MARKER)] = -s.turnover;
+        }
+        let shadow_part = |m: &StateMatrix, factor: f64| {
+            let mut v = SVector::<f64, { SHADOWED.len() }>::zeros();
+            for (a, &ca) in SHADOWED.iter().enumerate() {
+                for (b, &cb) in SHADOWED.iter().enumerate() {
+                    v[a] += m[(ca.index(), cb.index())] * y[SHADOW + b] * factor;
+                }
+            }
+            v
+        };
+        let by_extraction = shadow_part(&s.k_b, l.extraction_slope);
+        let by_death = shadow_part(&s.k_death, l.death_slope);
+        let by_room = shadow_part(&s.k_depot_graft, l.room_slope);
+        for (a, &ca) in SHADOWED.iter().enumerate() {
+            for (b, &cb) in SHADOWED.iter().enumerate() {
+                j[(SHADOW + a, SHADOW + b)] = k[(ca.index(), cb.index())];
+            }
+            j[(SHADOW + a, INJURY)] =
+                by_extraction[a] + self.input_b[ca.index()] * l.extraction_slope;
+            j[(SHADOW + a, SENSITIZATION)] = by_death[a];
+            j[(SHADOW + a, e)] = by_room[a];
+        }
+        j
+    }
+}
+
+impl rodas::System<D> for Driven<'_> {
+    fn rhs(&self, y: &Y) -> Y {
+        self.rhs_at(y)
+    }
+
+    fn jacobian(&self, y: &Y) -> SMatrix<f64, D, D> {
+        self.jacobian_at(y)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::{resolve, Subject};
+    use crate::presets::{CellSource, Disease, Donor, Modification, Species};
+
+    /// A state with every mechanism away from its rest: cells everywhere, the niche half
+    /// full, injury partly healed, antigen and sensitization present.
+    fn busy(system: &Extended) -> Y {
+        let mut y = system.initial();
+        for (i, c) in C::ALL.iter().enumerate() {
+            y[i] = 1e6 * (1.0 + i as f64);
+            if *c == C::LiverEngrafted {
+                y[i] = 0.5 * system.capacity;
+            }
+        }
+        y[INJURY] = 0.6;
+        y[ANTIGEN] = 3e6;
+        y[SENSITIZATION] = 0.3;
+        y[MARKER] = 1.1;
+        for j in 0..SHADOWED.len() {
+            y[SHADOW + j] = 2e5 * (1.0 + j as f64);
+        }
+        y
+    }
+
+    /// The analytic Jacobian matches central differences of the right-hand side, for every
+    /// depot site, with every mechanism on and with all off.
+    #[test]
+    fn jacobian_matches_finite_differences() {
+        let p = resolve(&Subject {
+            species: Species::Human,
+            body_weight_kg: 70.0,
+            disease: Disease::DecompensatedCirrhosis,
+            source: CellSource::BoneMarrow,
+            donor: Donor::Allogeneic,
+            modification: Modification::None,
+        });
+        let all = Mechanisms {
+            niche: true,
+            injury: true,
+            sensitization: true,
+            effect: true,
+        };
+        for on in [all, Mechanisms::default()] {
+            for depot in [
+                None,
+                Some(DepotSite::Spleen),
+                Some(DepotSite::Liver),
+                Some(DepotSite::Peritoneum),
+            ] {
+                let system = Extended::new(&p, depot, on);
+                let (input_a, input_b) = system.infusion(Route::HepaticArtery, 1e7);
+                let driven = Driven {
+                    system: &system,
+                    input_a,
+                    input_b,
+                };
+                let y = busy(&system);
+                let j = driven.jacobian_at(&y);
+                for col in 0..D {
+                    let h = 1e-6 * y[col].abs().max(1e-3);
+                    let (mut up, mut down) = (y, y);
+                    up[col] += h;
+                    down[col] -= h;
+                    let fd = (driven.rhs_at(&up) - driven.rhs_at(&down)) / (2.0 * h);
+                    for row in 0..D {
+                        let scale = fd[row].abs().max(j[(row, col)].abs());
+                        let tol = 1e-6 * scale
+                            + 1e-9 * driven.rhs_at(&y)[row].abs() / y[col].abs().max(1e-3)
+                            + 1e-12;
+                        assert!(
+                            (fd[row] - j[(row, col)]).abs() <= tol,
+                            "{on:?} {depot:?}: d f[{row}] / d y[{col}]: analytic {:e}, finite difference {:e}",
+                            j[(row, col)],
+                            fd[row]
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

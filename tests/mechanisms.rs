@@ -1,0 +1,384 @@
+//! The general path and the nonlinear mechanisms (`[model]`): agreement with the exact
+//! engine when every mechanism is off, each mechanism's defining behaviour, conservation.
+
+mod common;
+
+use std::path::Path;
+
+use cellpk::compartment::{Compartment, Total};
+use cellpk::engine::general::{Solver, Tolerance};
+use cellpk::mechanisms::Mechanisms;
+use cellpk::metrics::Metric;
+use cellpk::params::Param;
+use cellpk::scenario::{self, Scenario};
+use cellpk::simulation::{self, Outcome};
+use common::assert_close;
+
+/// Tolerances for the agreement test: tighter than the defaults, so that the integrator's
+/// own error stays well inside the 1e-6 the comparison asks.
+const TIGHT: Tolerance = Tolerance {
+    rtol: 1e-9,
+    atol: 1e-13,
+};
+
+fn run(s: &Scenario) -> Outcome {
+    simulation::run(s).unwrap_or_else(|e| panic!("{}: {e}", s.name))
+}
+
+fn shipped() -> Vec<Scenario> {
+    let mut files: Vec<_> = std::fs::read_dir("scenarios")
+        .expect("scenarios/ exists")
+        .map(|e| e.expect("readable entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 7, "shipped scenarios: {files:?}");
+    files
+        .iter()
+        .map(|f| scenario::load(f).unwrap_or_else(|e| panic!("{e}")))
+        .collect()
+}
+
+/// With every mechanism off, the general integrator reproduces the exact engine on every
+/// shipped scenario: every state at every output time to 1e-6 of that state's largest
+/// value, and the metrics to 1e-6 relative (times and cell counts that are zero or
+/// rounding noise compared with 1e-6 of a dose).
+#[test]
+fn general_path_agrees_with_the_exact_engine_on_every_shipped_scenario() {
+    for mut s in shipped() {
+        s.mechanisms = Mechanisms::default();
+        s.solver = Solver::Exact;
+        let exact = run(&s);
+        s.solver = Solver::Rodas;
+        s.tolerance = TIGHT;
+        let general = run(&s);
+        let (e, g) = (&exact.timecourse, &general.timecourse);
+        let first_difference = e.time_h.iter().zip(&g.time_h).position(|(a, b)| a != b);
+        assert!(
+            e.time_h.len() == g.time_h.len() && first_difference.is_none(),
+            "{}: output times differ: {} vs {} samples, first difference at {:?}",
+            s.name,
+            e.time_h.len(),
+            g.time_h.len(),
+            first_difference.map(|i| (e.time_h[i], g.time_h[i]))
+        );
+        for c in Compartment::ALL {
+            let i = c.index();
+            let scale = e.states.iter().map(|x| x[i].abs()).fold(0.0, f64::max);
+            for (k, (xe, xg)) in e.states.iter().zip(&g.states).enumerate() {
+                assert_close(
+                    xg[i],
+                    xe[i],
+                    0.0,
+                    1e-6 * scale,
+                    &format!("{} {} at {} h", s.name, c.name(), e.time_h[k]),
+                );
+            }
+        }
+        let dose = exact.metrics.largest_dose_cells;
+        for metric in Metric::ALL.iter().filter(|m| !m.needs_effect()) {
+            let (want, got) = (metric.value(&exact.metrics), metric.value(&general.metrics));
+            let floor = match metric.unit() {
+                "cells" | "cell-days" => 1e-6 * dose,
+                "days" => 1e-4,
+                _ => 1e-9,
+            };
+            assert_close(
+                got,
+                want,
+                1e-6,
+                floor,
+                &format!("{} {}", s.name, metric.name()),
+            );
+        }
+        assert_eq!(exact.per_dose.len(), general.per_dose.len());
+    }
+}
+
+/// A scenario with the demonstration's dosing and a choice of mechanisms.
+fn two_doses(mechanisms: &str, interval_days: f64, donor: &str, parameters: &str) -> Scenario {
+    common::scenario(&format!(
+        r#"
+name = "two_doses"
+[subject]
+species = "human"
+disease = "decompensated_cirrhosis"
+[cells]
+source = "bone_marrow"
+donor = "{donor}"
+[[dose]]
+route = "hepatic_artery"
+cells_per_kg = 1e6
+count = 2
+interval_days = {interval_days}
+[model]
+{mechanisms}
+[simulation]
+duration_days = 240
+[parameters]
+{parameters}
+"#
+    ))
+}
+
+/// The time course's value of `f` at hour `t` (an output time).
+fn at(outcome: &Outcome, t: f64, f: impl Fn(usize) -> f64) -> f64 {
+    let i = outcome
+        .timecourse
+        .time_h
+        .iter()
+        .position(|&h| h == t)
+        .unwrap_or_else(|| panic!("no output at {t} h"));
+    f(i)
+}
+
+fn engrafted(outcome: &Outcome, i: usize) -> f64 {
+    outcome.timecourse.states[i][Compartment::LiverEngrafted.index()]
+}
+
+#[test]
+fn a_full_niche_admits_fewer_cells() {
+    let open = run(&two_doses("", 30.0, "allogeneic", ""));
+    let with_niche = two_doses("niche = true", 30.0, "allogeneic", "");
+    let capacity = with_niche.parameters.get(Param::NicheCapacity);
+    let niche = run(&with_niche);
+    // Engrafted cells never exceed the capacity.
+    for x in &niche.timecourse.states {
+        assert!(x[Compartment::LiverEngrafted.index()] <= capacity * (1.0 + 1e-9));
+    }
+    // What the second dose adds to the engrafted cells within a week, with and without
+    // the niche: the niche, still filled by the first dose, admits a smaller share.
+    let gain = |o: &Outcome| {
+        at(o, 30.0 * 24.0 + 168.0, |i| engrafted(o, i)) - at(o, 30.0 * 24.0, |i| engrafted(o, i))
+    };
+    let first = |o: &Outcome| at(o, 168.0, |i| engrafted(o, i));
+    let (first_share, second_share) = (first(&niche) / first(&open), gain(&niche) / gain(&open));
+    assert!(gain(&open) > 0.0);
+    // The first dose meets an empty niche and is slowed only as it fills it; the second
+    // meets a niche still mostly filled by the first.
+    assert!(
+        second_share < 0.6 && second_share < first_share - 0.1,
+        "engrafted within a week with the niche / without: first dose {first_share}, \
+         second dose {second_share}"
+    );
+}
+
+#[test]
+fn a_sensitized_host_clears_the_second_dose_faster() {
+    // Share of the second dose's cells dead one day after it, from the dead count.
+    let dead_share = |o: &Outcome| {
+        let dead = |t: f64| at(o, t, |i| o.timecourse.states[i][Compartment::Dead.index()]);
+        let t2 = 14.0 * 24.0;
+        (dead(t2 + 24.0) - dead(t2)) / (o.metrics.cells_given / 2.0)
+    };
+    let naive = run(&two_doses("", 14.0, "allogeneic", ""));
+    let sensitized = run(&two_doses("sensitization = true", 14.0, "allogeneic", ""));
+    let autologous = run(&two_doses("sensitization = true", 14.0, "autologous", ""));
+    let i2 = 14 * 24;
+    assert!(sensitized.timecourse.slow[i2].sensitization > 0.05);
+    assert!(
+        dead_share(&sensitized) > 1.1 * dead_share(&naive),
+        "sensitized {} vs naive {}",
+        dead_share(&sensitized),
+        dead_share(&naive)
+    );
+    // Autologous cells raise no alloresponse: the default fold is 1.
+    let naive_autologous = run(&two_doses("", 14.0, "autologous", ""));
+    assert_close(
+        dead_share(&autologous),
+        dead_share(&naive_autologous),
+        1e-5,
+        0.0,
+        "autologous",
+    );
+    // Sensitization decays between doses.
+    let z = &sensitized.timecourse.slow;
+    let peak = z.iter().map(|s| s.sensitization).fold(0.0, f64::max);
+    assert!(z.last().expect("samples").sensitization < 0.5 * peak);
+}
+
+#[test]
+fn healing_lowers_homing_and_the_injury_relapses() {
+    let o = run(&two_doses(
+        "injury = true",
+        30.0,
+        "allogeneic",
+        r#""injury.repair_per_h" = 0.01"#,
+    ));
+    let s = two_doses("injury = true", 30.0, "allogeneic", "");
+    let resolved = s.parameters.get(Param::LiverExtraction);
+    let injury = |t: f64| at(&o, t, |i| o.timecourse.slow[i].injury);
+    assert_eq!(injury(0.0), 1.0);
+    assert!(injury(30.0 * 24.0) < 0.9, "healed by the second dose");
+    assert!(injury(240.0 * 24.0) > injury(60.0 * 24.0), "relapses");
+    // The share of a hepatic-artery bolus arrested on its first pass: the resolved
+    // extraction for the first dose, less for the second (the sinusoids hold almost no
+    // cells of the first dose by then).
+    let arrested = |t: f64| {
+        at(&o, t, |i| {
+            o.timecourse.states[i][Compartment::LiverSinusoid.index()]
+        }) / (o.metrics.cells_given / 2.0)
+    };
+    assert_close(arrested(0.0), resolved, 1e-12, 0.0, "first pass, dose 1");
+    assert!(arrested(30.0 * 24.0) < resolved - 0.01);
+}
+
+#[test]
+fn the_effect_returns_to_baseline_when_the_cells_are_gone() {
+    let s = common::scenario(
+        r#"
+name = "effect"
+[subject]
+species = "human"
+disease = "decompensated_cirrhosis"
+[cells]
+source = "bone_marrow"
+donor = "allogeneic"
+[[dose]]
+route = "hepatic_artery"
+cells_per_kg = 1e6
+[model]
+effect = true
+[simulation]
+duration_days = 1500
+output_every_hours = 24
+"#,
+    );
+    let o = run(&s);
+    let e = o.metrics.effect.expect("effect on");
+    assert!(e.improvement_max > 0.01, "{e:?}");
+    assert!(e.days_improved > 0.0);
+    assert!(
+        e.days_to_baseline.is_finite() && e.days_to_baseline > 10.0,
+        "{e:?}"
+    );
+    let last = o.timecourse.slow.last().expect("samples");
+    assert!(
+        (last.marker - 1.0).abs() < 1e-3,
+        "marker at the end {}",
+        last.marker
+    );
+    // The area under the improvement matches the samples (trapezoid on a daily grid).
+    let trapezoid: f64 = o
+        .timecourse
+        .slow
+        .windows(2)
+        .map(|w| (w[0].marker + w[1].marker - 2.0) / 2.0)
+        .sum();
+    assert_close(
+        e.improvement_auc_days,
+        trapezoid,
+        1e-3,
+        0.0,
+        "improvement AUC",
+    );
+    // No action, no effect.
+    let mut none = s.clone();
+    none.parameters.set(Param::EffectEmax, 0.0);
+    let flat = run(&none).metrics.effect.expect("effect on");
+    assert_eq!(flat.improvement_max, 0.0);
+    assert_eq!(flat.days_to_baseline, 0.0);
+}
+
+/// Every mechanism on, every route: cells are conserved, stay non-negative, and the
+/// first-passage fraction is a fraction.
+#[test]
+fn cells_are_conserved_with_every_mechanism_on() {
+    for route in [
+        "peripheral_vein",
+        "hepatic_artery",
+        "portal_vein",
+        "intrasplenic",
+        "intrahepatic",
+        "intraperitoneal",
+    ] {
+        let s = common::scenario(&format!(
+            r#"
+name = "all"
+[subject]
+species = "mouse"
+disease = "acute_liver_failure"
+[cells]
+source = "umbilical_cord"
+donor = "allogeneic"
+[[dose]]
+route = "{route}"
+cells = 5e5
+count = 3
+interval_days = 20
+infusion_minutes = 30
+[model]
+niche = true
+injury = true
+sensitization = true
+effect = true
+[simulation]
+duration_days = 90
+"#
+        ));
+        let o = run(&s);
+        let given = o.metrics.cells_given;
+        assert!(
+            o.metrics.mass_balance_rel_error < 1e-9,
+            "{route}: {:e}",
+            o.metrics.mass_balance_rel_error
+        );
+        for (x, g) in o.timecourse.states.iter().zip(&o.timecourse.given) {
+            assert_close(x.sum(), *g, 1e-10, 0.0, route);
+            assert!(x.min() >= -1e-6 * given, "{route}: negative state {x:?}");
+        }
+        let reached = o.metrics.liver_reached_fraction;
+        assert!((0.0..=1.0 + 1e-9).contains(&reached), "{route}: {reached}");
+        assert!(o.per_dose.is_empty());
+        assert!(Total::Liver.of(o.timecourse.states.last().expect("samples")) >= 0.0);
+    }
+}
+
+#[test]
+fn bad_model_settings_are_named() {
+    let text = |extra: &str| {
+        format!(
+            r#"
+name = "bad"
+[subject]
+species = "human"
+disease = "healthy"
+[cells]
+source = "bone_marrow"
+donor = "autologous"
+[[dose]]
+route = "peripheral_vein"
+cells = 1e6
+{extra}
+"#
+        )
+    };
+    let cases = [
+        (
+            "[model]\nniche = true\n[simulation]\nduration_days = 10\nsolver = \"exact\"",
+            "simulation.solver",
+        ),
+        (
+            "[simulation]\nduration_days = 10\nrtol = 0.5",
+            "simulation.rtol",
+        ),
+        (
+            "[simulation]\nduration_days = 10\natol = -1",
+            "simulation.atol",
+        ),
+        (
+            "[model]\nnitche = true\n[simulation]\nduration_days = 10",
+            "nitche",
+        ),
+        (
+            "[simulation]\nduration_days = 10\nsolver = \"euler\"",
+            "euler",
+        ),
+    ];
+    for (extra, key) in cases {
+        let err = scenario::parse(&text(extra), Path::new("bad.toml"))
+            .expect_err(extra)
+            .to_string();
+        assert!(err.contains(key), "{extra}: {err}");
+    }
+}
