@@ -74,9 +74,9 @@ impl ode_solvers::System<f64, Y> for Explicit<'_> {
     }
 }
 
-/// Dopri5 from dose event to dose event over the first `span_h` hours; returns the steps
-/// accepted and rejected.
-fn dopri5(s: &Scenario, span_h: f64) -> (usize, usize) {
+/// Dopri5 from dose event to dose event over the first `span_h` hours: the steps accepted
+/// and rejected, or where and why it gave up.
+fn dopri5(s: &Scenario, span_h: f64) -> Result<(usize, usize), String> {
     let system = Extended::new(&s.parameters, None, s.mechanisms);
     let schedule: Vec<Dose> = s.schedule();
     let mut events: Vec<f64> = schedule
@@ -115,13 +115,17 @@ fn dopri5(s: &Scenario, span_h: f64) -> (usize, usize) {
                 accepted += stats.accepted_steps as usize;
                 rejected += stats.rejected_steps as usize;
             }
-            Err(e) => panic!("Dopri5 gave up at {t} h after {accepted} steps: {e:?}"),
+            Err(e) => {
+                return Err(format!(
+                    "gave up in the piece from {t} h ({accepted} steps before it): {e:?}"
+                ))
+            }
         }
         y = *solver.y_out().last().expect("an output at the end");
         give(&mut y, te);
         t = te;
     }
-    (accepted, rejected)
+    Ok((accepted, rejected))
 }
 
 fn general(c: &mut Criterion) {
@@ -137,10 +141,13 @@ fn general(c: &mut Criterion) {
             .expect("simulates")
             .steps
             .expect("general");
-        let (dopri_accepted, dopri_rejected) = dopri5(&s, 48.0);
+        let dopri = match dopri5(&s, 48.0) {
+            Ok((accepted, rejected)) => format!("{accepted} steps ({rejected} rejected)"),
+            Err(why) => why,
+        };
         println!(
-            "{name}: RODAS {} steps ({} rejected) over 180 days, {} ({}) over the first 2 days; \
-             Dopri5 {dopri_accepted} ({dopri_rejected}) over the first 2 days",
+            "{name}: RODAS {} steps ({} rejected) over 180 days, {} ({}) over the first 2 \
+             days; Dopri5 over the first 2 days: {dopri}",
             steps.accepted, steps.rejected, rodas_2d.accepted, rodas_2d.rejected
         );
         let mut group = c.benchmark_group(format!("general/{name}_180d_6doses_all"));
@@ -150,8 +157,10 @@ fn general(c: &mut Criterion) {
         group.bench_function("timecourse", |b| {
             b.iter(|| simulation::run(&s).expect("simulates"))
         });
-        group.sample_size(10);
-        group.bench_function("dopri5_first_2_days", |b| b.iter(|| dopri5(&s, 48.0)));
+        if dopri5(&s, 48.0).is_ok() {
+            group.sample_size(10);
+            group.bench_function("dopri5_first_2_days", |b| b.iter(|| dopri5(&s, 48.0)));
+        }
         group.finish();
     }
 }

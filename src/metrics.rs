@@ -128,10 +128,10 @@ metric_table! {
     LiverThreshold => ("liver_threshold", "cells", false, "Threshold for days_liver_above_threshold.", |m| m.liver_threshold_cells),
     DaysLiverAboveThreshold => ("days_liver_above_threshold", "days", false, "Time with live liver cells above the threshold.", |m| m.days_liver_above_threshold),
     MassBalanceError => ("mass_balance_rel_error", "fraction of cells given", false, "Largest |sum of states - cells given| / cells given.", |m| m.mass_balance_rel_error),
-    ImprovementAuc => ("improvement_auc", "fraction of baseline x days", false, "Area under the marker's rise above baseline ([model] effect).", |m| effect(m, |e| e.improvement_auc_days)),
-    ImprovementMax => ("improvement_max", "fraction of baseline", false, "Largest rise of the marker above baseline ([model] effect).", |m| effect(m, |e| e.improvement_max)),
-    DaysImproved => ("days_improved", "days", false, "Time with the marker's rise above effect.improvement_threshold ([model] effect).", |m| effect(m, |e| e.days_improved)),
-    DaysToBaseline => ("days_to_baseline", "days", false, "From the last administration to the rise's final fall below effect.baseline_tolerance; empty if not back by the end ([model] effect).", |m| effect(m, |e| e.days_to_baseline)),
+    ImprovementAuc => ("improvement_auc", "fraction of baseline x days", false, "Area under the marker's rise above baseline (`[model]` effect).", |m| effect(m, |e| e.improvement_auc_days)),
+    ImprovementMax => ("improvement_max", "fraction of baseline", false, "Largest rise of the marker above baseline (`[model]` effect).", |m| effect(m, |e| e.improvement_max)),
+    DaysImproved => ("days_improved", "days", false, "Time with the marker's rise above effect.improvement_threshold (`[model]` effect).", |m| effect(m, |e| e.days_improved)),
+    DaysToBaseline => ("days_to_baseline", "days", false, "From the last administration to the rise's final fall below effect.baseline_tolerance; empty if not back by the end (`[model]` effect).", |m| effect(m, |e| e.days_to_baseline)),
 }
 
 /// An effect metric of `m`, NaN when the effect layer is off.

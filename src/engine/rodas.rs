@@ -362,24 +362,37 @@ struct Lu<const D: usize> {
 
 impl<const D: usize> Lu<D> {
     /// The factors of `a`, or `None` if a pivot is exactly zero (`a` is singular).
+    ///
+    /// Works on the column-major storage column by column, through slices, so that the
+    /// inner loops carry no index checks and vectorize: this factorization is most of the
+    /// cost of a step.
     fn new(mut a: SMatrix<f64, D, D>) -> Option<Self> {
         let mut pivots = [0; D];
+        let data = a.as_mut_slice();
         for k in 0..D {
-            let p = (k..D).max_by(|&i, &j| a[(i, k)].abs().total_cmp(&a[(j, k)].abs()))?;
-            if a[(p, k)] == 0.0 {
+            let column = &data[k * D..(k + 1) * D];
+            let p = (k..D).max_by(|&i, &j| column[i].abs().total_cmp(&column[j].abs()))?;
+            if column[p] == 0.0 {
                 return None;
             }
             pivots[k] = p;
-            a.swap_rows(k, p);
-            let pivot = a[(k, k)];
-            for i in k + 1..D {
-                a[(i, k)] /= pivot;
+            if p != k {
+                for j in 0..D {
+                    data.swap(j * D + k, j * D + p);
+                }
             }
-            // Column by column, as nalgebra stores them.
-            for j in k + 1..D {
-                let u = a[(k, j)];
-                for i in k + 1..D {
-                    a[(i, j)] -= a[(i, k)] * u;
+            let (left, right) = data.split_at_mut((k + 1) * D);
+            let column = &mut left[k * D..];
+            let pivot = column[k];
+            for l in &mut column[k + 1..] {
+                *l /= pivot;
+            }
+            for target in right.chunks_exact_mut(D) {
+                let u = target[k];
+                if u != 0.0 {
+                    for (t, &l) in target[k + 1..].iter_mut().zip(&column[k + 1..]) {
+                        *t -= l * u;
+                    }
                 }
             }
         }
@@ -388,19 +401,24 @@ impl<const D: usize> Lu<D> {
 
     /// x with A x = b.
     fn solve(&self, mut b: SVector<f64, D>) -> SVector<f64, D> {
-        let lu = &self.factors;
+        let lu = self.factors.as_slice();
         for (k, &p) in self.pivots.iter().enumerate() {
             b.swap_rows(k, p);
         }
-        for j in 0..D {
-            for i in j + 1..D {
-                b[i] -= lu[(i, j)] * b[j];
+        let x = b.as_mut_slice();
+        for (j, column) in lu.chunks_exact(D).enumerate() {
+            let xj = x[j];
+            if xj != 0.0 {
+                for (xi, &l) in x[j + 1..].iter_mut().zip(&column[j + 1..]) {
+                    *xi -= l * xj;
+                }
             }
         }
-        for j in (0..D).rev() {
-            b[j] /= lu[(j, j)];
-            for i in 0..j {
-                b[i] -= lu[(i, j)] * b[j];
+        for (j, column) in lu.chunks_exact(D).enumerate().rev() {
+            x[j] /= column[j];
+            let xj = x[j];
+            for (xi, &u) in x[..j].iter_mut().zip(&column[..j]) {
+                *xi -= u * xj;
             }
         }
         b

@@ -187,7 +187,13 @@ fn push_row(
     let ok = match metrics {
         Ok(m) => {
             for metric in &sweep.metrics {
-                let _ = write!(text, ",{:e}", metric.value(&m));
+                // A value that does not exist (the marker not back at baseline) is empty.
+                match metric.value(&m) {
+                    v if v.is_nan() => text.push(','),
+                    v => {
+                        let _ = write!(text, ",{v:e}");
+                    }
+                }
             }
             text.push(',');
             true
