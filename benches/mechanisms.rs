@@ -18,8 +18,8 @@
 
 use std::path::Path;
 
-use cellpk::compartment::State;
 use cellpk::dosing::Dose;
+use cellpk::engine::general;
 use cellpk::mechanisms::system::{Driven, Extended, Y};
 use cellpk::mechanisms::Mechanisms;
 use cellpk::scenario::{self, Scenario};
@@ -79,14 +79,6 @@ impl ode_solvers::System<f64, Y> for Explicit<'_> {
 fn dopri5(s: &Scenario, span_h: f64) -> Result<(usize, usize), String> {
     let system = Extended::new(&s.parameters, None, s.mechanisms);
     let schedule: Vec<Dose> = s.schedule();
-    let mut events: Vec<f64> = schedule
-        .iter()
-        .flat_map(|d| [d.start_h, d.end_h()])
-        .chain([span_h])
-        .filter(|&t| t > 0.0 && t <= span_h)
-        .collect();
-    events.sort_by(f64::total_cmp);
-    events.dedup();
     let atol = 1e-9 * schedule.iter().map(|d| d.cells).fold(0.0, f64::max);
     let mut y = system.initial();
     let give = |y: &mut Y, t: f64| {
@@ -96,19 +88,8 @@ fn dopri5(s: &Scenario, span_h: f64) -> Result<(usize, usize), String> {
     };
     give(&mut y, 0.0);
     let (mut accepted, mut rejected, mut t) = (0, 0, 0.0);
-    for &te in &events {
-        let (input_a, input_b) = schedule
-            .iter()
-            .filter(|d| !d.is_bolus() && d.start_h <= t && d.end_h() >= te)
-            .fold((State::zeros(), State::zeros()), |(a, b), d| {
-                let (da, db) = system.infusion(d.route, d.rate_per_h());
-                (a + da, b + db)
-            });
-        let driven = Driven {
-            system: &system,
-            input_a,
-            input_b,
-        };
+    for te in general::events(&schedule, span_h) {
+        let driven = general::driven(&system, &schedule, t, te);
         let mut solver = ode_solvers::Dopri5::new(Explicit(driven), t, te, te - t, y, 1e-6, atol);
         match solver.integrate() {
             Ok(stats) => {

@@ -90,15 +90,7 @@ pub fn simulate(
         h_max: MAX_STEP_H,
         max_steps: MAX_STEPS,
     };
-    let mut events: Vec<f64> = schedule
-        .iter()
-        .flat_map(|d| [d.start_h, d.end_h()])
-        .chain([plan.duration_h])
-        .filter(|&t| t > 0.0 && t <= plan.duration_h)
-        .collect();
-    events.sort_by(f64::total_cmp);
-    events.dedup();
-
+    let events = events(schedule, plan.duration_h);
     let given = |t: f64| schedule.iter().map(|d| d.given_by(t)).sum::<f64>();
     let boluses_at = |y: &mut Y, t: f64| {
         for d in schedule.iter().filter(|d| d.is_bolus() && d.start_h == t) {
@@ -123,18 +115,7 @@ pub fn simulate(
     let mut stats = Stats::default();
     let mut t = 0.0;
     for &te in &events {
-        let (input_a, input_b) = schedule
-            .iter()
-            .filter(|d| !d.is_bolus() && d.start_h <= t && d.end_h() >= te)
-            .fold((State::zeros(), State::zeros()), |(a, b), d| {
-                let (da, db) = system.infusion(d.route, d.rate_per_h());
-                (a + da, b + db)
-            });
-        let driven = Driven {
-            system,
-            input_a,
-            input_b,
-        };
+        let driven = driven(system, schedule, t, te);
         // dy/dt at the latest node, which starts the next step.
         let mut latest = driven.rhs_at(&y);
         let (y_end, _) = rodas::integrate(&driven, t, te, y, None, &options, &mut stats, |step| {
@@ -146,6 +127,36 @@ pub fn simulate(
         t = te;
     }
     Ok(Finished { stats, y })
+}
+
+/// The times at which the integration stops and restarts within (0, `end_h`]: every start
+/// and end of an administration, and the end.
+pub fn events(schedule: &[Dose], end_h: f64) -> Vec<f64> {
+    let mut events: Vec<f64> = schedule
+        .iter()
+        .flat_map(|d| [d.start_h, d.end_h()])
+        .chain([end_h])
+        .filter(|&t| t > 0.0 && t <= end_h)
+        .collect();
+    events.sort_by(f64::total_cmp);
+    events.dedup();
+    events
+}
+
+/// The system between consecutive events `t0` and `t1`, under the infusions running then.
+pub fn driven<'a>(system: &'a Extended, schedule: &[Dose], t0: f64, t1: f64) -> Driven<'a> {
+    let (input_a, input_b) = schedule
+        .iter()
+        .filter(|d| !d.is_bolus() && d.start_h <= t0 && d.end_h() >= t1)
+        .fold((State::zeros(), State::zeros()), |(a, b), d| {
+            let (da, db) = system.infusion(d.route, d.rate_per_h());
+            (a + da, b + db)
+        });
+    Driven {
+        system,
+        input_a,
+        input_b,
+    }
 }
 
 /// The output times of a plan: multiples of `every_h` up to the end.
