@@ -85,13 +85,6 @@ pub enum Path<'a> {
     Dense {
         /// The step.
         step: &'a rodas::Step<{ system::D }>,
-        /// The system it integrates.
-        system: &'a system::Driven<'a>,
-        /// dy/dt of the extended state at the segment's start and end, computed once for
-        /// every observer that looks for turns.
-        dy0: &'a system::Y,
-        /// See `dy0`.
-        dy1: &'a system::Y,
     },
 }
 
@@ -106,13 +99,12 @@ impl Segment<'_> {
         }
     }
 
-    /// dx/dt at time `t` within the step (at the end: before boluses there).
+    /// dx/dt at time `t` within the step (at the end: before boluses there): of the exact
+    /// solution, or of the general integrator's dense output.
     pub fn derivative_at(&self, t: f64) -> State {
         match self.path {
             Path::Exact { k, u } => k * self.state_at(t) + u,
-            Path::Dense { dy0, .. } if t == self.t0 => system::cells(dy0),
-            Path::Dense { dy1, .. } if t == self.t1 => system::cells(dy1),
-            Path::Dense { step, system, .. } => system::cells(&system.rhs_at(&step.state_at(t))),
+            Path::Dense { step } => system::cells(&step.derivative_at(t)),
         }
     }
 }

@@ -189,6 +189,15 @@ impl<const D: usize> Step<D> {
         self.y0 * (1.0 - theta) + (self.y1 + (self.d1 + self.d2 * theta) * (1.0 - theta)) * theta
     }
 
+    /// The time derivative of the dense output at `t` in `t0..=t1`: peaks and crossings
+    /// are searched on the dense output itself, so that they agree with its values.
+    pub fn derivative_at(&self, t: f64) -> SVector<f64, D> {
+        let h = self.t1 - self.t0;
+        let theta = (t - self.t0) / h;
+        let inner = self.d1 + self.d2 * theta;
+        (self.y1 - self.y0 + inner * (1.0 - 2.0 * theta) + self.d2 * (theta * (1.0 - theta))) / h
+    }
+
     /// The exact integral of the dense output from `ta` to `tb` (t0 <= ta <= tb <= t1),
     /// e.g. the area under each state's curve.
     pub fn integral(&self, ta: f64, tb: f64) -> SVector<f64, D> {
@@ -691,6 +700,32 @@ mod tests {
             sum += at(i) * if i % 2 == 1 { 4.0 } else { 2.0 };
         }
         sum * (h / 3.0)
+    }
+
+    #[test]
+    fn derivative_is_that_of_the_dense_output() {
+        let linear = linear3();
+        let y0 = vector![1.0, -0.5, 2.0];
+        let trial = attempt(&linear, &y0, &linear.rhs(&y0), &linear.0, 0.7).expect("regular");
+        let step = step_from(1.0, 0.7, y0, &trial);
+        // Central differences inside, one-sided (first order, so looser) at the ends.
+        for (theta, tolerance) in [
+            (0.0, 1e-5),
+            (0.1, 1e-7),
+            (0.5, 1e-7),
+            (0.93, 1e-7),
+            (1.0, 1e-5),
+        ] {
+            let t = step.t0 + theta * 0.7;
+            let d = 1e-6;
+            let (a, b) = ((t - d).max(step.t0), (t + d).min(step.t1));
+            let fd = (step.state_at(b) - step.state_at(a)) / (b - a);
+            let exact = step.derivative_at(t);
+            assert!(
+                (fd - exact).norm() <= tolerance * exact.norm(),
+                "at theta {theta}: {exact} vs finite difference {fd}"
+            );
+        }
     }
 
     #[test]

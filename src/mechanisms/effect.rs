@@ -84,25 +84,12 @@ impl Observer for EffectAccumulator {
     }
 
     fn segment(&mut self, segment: &Segment) {
-        let Path::Dense {
-            step,
-            system,
-            dy0,
-            dy1,
-        } = segment.path
-        else {
+        let Path::Dense { step } = segment.path else {
             return;
         };
         let (ta, tb) = (segment.t0, segment.t1);
         let improvement = |t: f64| system::slow(&step.state_at(t)).marker - 1.0;
-        let slope = |t: f64| {
-            let dy = match t {
-                _ if t == ta => *dy0,
-                _ if t == tb => *dy1,
-                _ => system.rhs_at(&step.state_at(t)),
-            };
-            system::slow(&dy).marker
-        };
+        let slope = |t: f64| system::slow(&step.derivative_at(t)).marker;
         self.auc_h += system::slow(&step.integral(ta, tb)).marker - (tb - ta);
         let start = (ta, improvement(ta));
         let end = (tb, improvement(tb));

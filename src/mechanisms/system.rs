@@ -45,6 +45,14 @@ const SHADOWED: [C; 7] = [
     C::Dead,
 ];
 
+/// A matrix over the shadowed compartments.
+type Shadow = SMatrix<f64, { SHADOWED.len() }, { SHADOWED.len() }>;
+
+/// The rows and columns of `m` of the shadowed compartments.
+fn shadowed(m: &StateMatrix) -> Shadow {
+    Shadow::from_fn(|a, b| m[(SHADOWED[a].index(), SHADOWED[b].index())])
+}
+
 /// The cells of an extended state.
 pub fn cells(y: &Y) -> State {
     y.fixed_rows::<N>(0).into_owned()
@@ -94,6 +102,8 @@ pub struct Extended {
     /// Death rate of each compartment (the `dead` row of `k_death`).
     death_rates: State,
     extraction: f64,
+    /// ln(1 - extraction), for the homing hazard (-infinity when every cell is arrested).
+    ln_passing: f64,
     homing_fold: f64,
     capacity: f64,
     repair: f64,
@@ -166,18 +176,23 @@ impl Extended {
         ] {
             weights[c.index()] = p.get(w);
         }
+        let k_b = b.rates - a.rates;
+        let k_graft = graft.rates - a.rates;
+        let k_depot_graft = depot_graft.rates - a.rates;
+        let extraction = p.get(Param::LiverExtraction);
         Extended {
             on,
-            k_b: b.rates - a.rates,
+            k_b,
             death_rates: k_death.row(C::Dead.index()).transpose(),
             k_death,
-            k_graft: graft.rates - a.rates,
-            k_depot_graft: depot_graft.rates - a.rates,
+            k_graft,
+            k_depot_graft,
             k_a: a.rates,
             entry_a,
             entry_b,
             weights,
-            extraction: p.get(Param::LiverExtraction),
+            extraction,
+            ln_passing: (1.0 - extraction).ln(),
             homing_fold: p.get(Param::InjuryHomingFold),
             capacity: p.get(Param::NicheCapacity),
             repair: p.get(Param::InjuryRepair),
@@ -245,11 +260,8 @@ impl Extended {
         } else if self.extraction >= 1.0 {
             (1.0, 0.0)
         } else {
-            let stay = (1.0 - self.extraction).powf(homing);
-            (
-                1.0 - stay,
-                -stay * (1.0 - self.extraction).ln() * homing_slope,
-            )
+            let stay = (self.ln_passing * homing).exp();
+            (1.0 - stay, -stay * self.ln_passing * homing_slope)
         };
         let (room, room_slope) = if self.on.niche && y[C::LiverEngrafted.index()] < self.capacity {
             (
@@ -318,11 +330,12 @@ impl Driven<'_> {
     pub fn rhs_at(&self, y: &Y) -> Y {
         let s = self.system;
         let l = s.levels(y);
-        let k = s.rates(&l);
         let x = cells(y);
         let u = self.input_a + self.input_b * l.extraction;
+        let k = s.rates(&l);
+        let dx = k * x + u;
         let mut dy = Y::zeros();
-        dy.fixed_rows_mut::<N>(0).copy_from(&(k * x + u));
+        dy.fixed_rows_mut::<N>(0).copy_from(&dx);
         let (action, _) = s.action(&x);
         if s.on.injury {
             dy[INJURY] = s.relapse * (1.0 - y[INJURY]) - s.repair * action * y[INJURY];
@@ -336,13 +349,11 @@ impl Driven<'_> {
         if s.on.effect {
             dy[MARKER] = s.turnover * (1.0 + s.emax * action) - s.turnover * y[MARKER];
         }
-        for (j, &cj) in SHADOWED.iter().enumerate() {
-            let mut v = u[cj.index()];
-            for (m, &cm) in SHADOWED.iter().enumerate() {
-                v += k[(cj.index(), cm.index())] * y[SHADOW + m];
-            }
-            dy[SHADOW + j] = v;
-        }
+        let shadow = y.fixed_rows::<{ SHADOWED.len() }>(SHADOW).into_owned();
+        let ds = shadowed(&k) * shadow
+            + SVector::<f64, { SHADOWED.len() }>::from_fn(|j, _| u[SHADOWED[j].index()]);
+        dy.fixed_rows_mut::<{ SHADOWED.len() }>(SHADOW)
+            .copy_from(&ds);
         dy
     }
 
