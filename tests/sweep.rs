@@ -336,3 +336,55 @@ fn plot_blocks_must_fix_every_free_axis() {
     );
     assert!(!Path::new(&s.path("out")).exists());
 }
+
+#[test]
+fn mechanism_switches_and_the_solver_are_axes() {
+    let sweep = r#"
+name = "small"
+base = "base.toml"
+[[axis]]
+path = "model.niche"
+values = [false, true]
+[[axis]]
+path = "model.effect"
+values = [false, true]
+[[axis]]
+path = "simulation.solver"
+values = ["auto", "exact"]
+[output]
+metrics = ["liver_engrafted_auc", "improvement_auc"]
+"#;
+    let s = Setup::new(sweep);
+    ok(&s.sweep(&[]));
+    let csv = s.csv("sweep.csv");
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    let row = |niche: &str, effect: &str, solver: &str| {
+        rows.iter()
+            .find(|r| r[1] == niche && r[2] == effect && r[3] == solver)
+            .unwrap_or_else(|| panic!("row {niche} {effect} {solver} in\n{csv}"))
+    };
+    let engrafted = |r: &Vec<&str>| r[4].parse::<f64>().expect("a number");
+    let linear = row("false", "false", "auto");
+    assert_eq!(
+        linear[4],
+        row("false", "false", "exact")[4],
+        "auto is exact when linear"
+    );
+    assert_eq!(linear[5], "", "no effect layer, no effect metric");
+    for (niche, effect) in [("true", "false"), ("false", "true"), ("true", "true")] {
+        let error = row(niche, effect, "exact");
+        assert!(
+            error[6].contains("simulation.solver") && error[4].is_empty(),
+            "{error:?}"
+        );
+    }
+    let effect_only = row("false", "true", "auto");
+    let change = (engrafted(effect_only) - engrafted(linear)).abs() / engrafted(linear);
+    assert!(change < 1e-5, "the effect layer leaves the cells: {change}");
+    assert!(effect_only[5].parse::<f64>().expect("a number") > 0.0);
+    assert!(engrafted(row("true", "false", "auto")) < engrafted(linear));
+}

@@ -9,6 +9,7 @@
 
 use super::Scenario;
 use crate::dosing;
+use crate::engine::general::Solver;
 use crate::params::Param;
 
 /// Most time-course samples a run keeps in memory (about 110 bytes each).
@@ -36,6 +37,8 @@ pub enum Blame {
     OutputEvery,
     /// The overridden organ flow fractions.
     FlowFractions,
+    /// `simulation.solver`.
+    Solver,
 }
 
 /// A broken rule: the key to blame, what is wrong and how to fix it.
@@ -58,7 +61,24 @@ pub fn check(s: &Scenario) -> Result<(), Violation> {
     output_fits_in_memory(s)?;
     doses_do_not_overlap(s)?;
     some_dose_within_the_horizon(s)?;
-    flows_within_cardiac_output(s)
+    flows_within_cardiac_output(s)?;
+    exact_engine_needs_a_linear_model(s)
+}
+
+/// `solver = "exact"` cannot run the nonlinear mechanisms: it would ignore them.
+fn exact_engine_needs_a_linear_model(s: &Scenario) -> Result<(), Violation> {
+    if s.solver == Solver::Exact && s.mechanisms.any() {
+        return Err(Violation {
+            blame: Blame::Solver,
+            key: "simulation.solver".into(),
+            problem: format!(
+                "the exact engine needs a linear model, and `[model]` switches on {}",
+                s.mechanisms.names().join(", ")
+            ),
+            fix: "set `solver = \"auto\"` (or `\"rodas\"`), or switch the mechanisms off".into(),
+        });
+    }
+    Ok(())
 }
 
 fn doses_are_plausible(s: &Scenario) -> Result<(), Violation> {

@@ -176,18 +176,6 @@ pub(super) fn validate(
         .transpose()?;
 
     let solver = sim.solver.as_ref().map_or(Solver::Auto, |s| *s.get_ref());
-    if solver == Solver::Exact && raw.model.any() {
-        let span = sim.solver.as_ref().map_or(0..0, Spanned::span);
-        return Err(c.invalid(
-            span,
-            "simulation.solver",
-            format!(
-                "the exact engine needs a linear model, and `[model]` switches on {}",
-                raw.model.names().join(", ")
-            ),
-            "set `solver = \"auto\"` (or `\"rodas\"`), or switch the mechanisms off",
-        ));
-    }
     let tolerance = |value: &Option<Spanned<f64>>, key: &str, default: f64| {
         value.as_ref().map_or(Ok(default), |v| {
             c.number(
@@ -276,6 +264,7 @@ fn blamed(raw: &ScenarioFile, v: &rules::Violation) -> (Range<usize>, String) {
             .output_every_hours
             .as_ref()
             .map_or(sim.duration_days.span(), Spanned::span),
+        Blame::Solver => sim.solver.as_ref().map_or(0..0, Spanned::span),
         Blame::FlowFractions => {
             // The first flow fraction overridden in the file: only overrides break the rule.
             let first = raw

@@ -9,6 +9,8 @@
 use std::fmt;
 
 use crate::dosing::Amount;
+use crate::engine::general::Solver;
+use crate::mechanisms::Mechanisms;
 use crate::params::Param;
 use crate::presets::{CellSource, Choice, Disease, Donor, Modification, Route, Species};
 use crate::scenario::Scenario;
@@ -78,8 +80,58 @@ pub enum Target {
     Duration,
     /// `simulation.liver_threshold_cells`.
     LiverThreshold,
+    /// `simulation.solver`.
+    Solver,
+    /// `simulation.rtol`.
+    Rtol,
+    /// `simulation.atol`.
+    Atol,
+    /// A switch of `[model]`: `model.niche`, `model.injury`, ...
+    Mechanism(Switch),
     /// A model parameter, `parameters."name"`.
     Parameter(Param),
+}
+
+/// A mechanism switch of `[model]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Switch {
+    /// `niche`.
+    Niche,
+    /// `injury`.
+    Injury,
+    /// `sensitization`.
+    Sensitization,
+    /// `effect`.
+    Effect,
+}
+
+impl Switch {
+    const ALL: [Switch; 4] = [
+        Switch::Niche,
+        Switch::Injury,
+        Switch::Sensitization,
+        Switch::Effect,
+    ];
+
+    /// The key in `[model]`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Switch::Niche => "niche",
+            Switch::Injury => "injury",
+            Switch::Sensitization => "sensitization",
+            Switch::Effect => "effect",
+        }
+    }
+
+    /// The switch in a scenario's mechanisms.
+    pub fn of(self, m: &mut Mechanisms) -> &mut bool {
+        match self {
+            Switch::Niche => &mut m.niche,
+            Switch::Injury => &mut m.injury,
+            Switch::Sensitization => &mut m.sensitization,
+            Switch::Effect => &mut m.effect,
+        }
+    }
 }
 
 impl Target {
@@ -94,10 +146,14 @@ impl Target {
             "cells.modification",
             "simulation.duration_days",
             "simulation.liver_threshold_cells",
+            "simulation.solver",
+            "simulation.rtol",
+            "simulation.atol",
         ]
         .iter()
         .map(|s| s.to_string())
         .collect();
+        paths.extend(Switch::ALL.iter().map(|m| format!("model.{}", m.name())));
         for f in DoseField::ALL {
             paths.push(format!("dose.{}", f.name()));
             for b in 1..=blocks {
@@ -123,10 +179,19 @@ impl Target {
             "cells.modification" => Some(Target::Modification),
             "simulation.duration_days" => Some(Target::Duration),
             "simulation.liver_threshold_cells" => Some(Target::LiverThreshold),
+            "simulation.solver" => Some(Target::Solver),
+            "simulation.rtol" => Some(Target::Rtol),
+            "simulation.atol" => Some(Target::Atol),
             _ => None,
         };
         if simple.is_some() {
             return simple;
+        }
+        if let Some(name) = path.strip_prefix("model.") {
+            return Switch::ALL
+                .into_iter()
+                .find(|m| m.name() == name)
+                .map(Target::Mechanism);
         }
         if let Some(name) = path.strip_prefix("parameters.") {
             return Param::from_name(name.trim_matches('"')).map(Target::Parameter);
@@ -155,6 +220,8 @@ impl Target {
                 | Target::Source
                 | Target::Donor
                 | Target::Modification
+                | Target::Solver
+                | Target::Mechanism(_)
                 | Target::Dose(_, DoseField::Route)
         )
     }
@@ -187,6 +254,8 @@ impl Target {
             Target::Donor => Some(Donor::valid_names()),
             Target::Modification => Some(Modification::valid_names()),
             Target::Dose(_, DoseField::Route) => Some(Route::valid_names()),
+            Target::Solver => Some(Solver::valid_names()),
+            Target::Mechanism(_) => Some("`true`, `false`".into()),
             _ => None,
         }
     }
@@ -197,7 +266,8 @@ impl Target {
 pub enum Value {
     /// A number (integers are exact up to 2^53).
     Number(f64),
-    /// A name: species, disease, source, donor, modification or route.
+    /// A name: species, disease, source, donor, modification, route, solver, or `true` and
+    /// `false` for a mechanism switch.
     Name(String),
 }
 
@@ -211,11 +281,14 @@ impl fmt::Display for Value {
 }
 
 impl Value {
-    /// The value as TOML, for validating it in the base scenario's file.
-    pub fn to_toml(&self, integer: bool) -> toml::Value {
+    /// The value as TOML for `target`, for validating it in the base scenario's file.
+    pub fn to_toml(&self, target: Target) -> toml::Value {
         match self {
-            Value::Number(v) if integer => toml::Value::Integer(*v as i64),
+            Value::Number(v) if target.takes_integers() => toml::Value::Integer(*v as i64),
             Value::Number(v) => toml::Value::Float(*v),
+            Value::Name(n) if matches!(target, Target::Mechanism(_)) => {
+                toml::Value::Boolean(n == "true")
+            }
             Value::Name(n) => toml::Value::String(n.clone()),
         }
     }
@@ -247,6 +320,10 @@ pub fn apply(scenario: &mut Scenario, target: Target, value: &Value) {
         Target::Modification => scenario.subject.modification = choice(name()),
         Target::Duration => scenario.duration_days = number(),
         Target::LiverThreshold => scenario.liver_threshold_cells = Some(number()),
+        Target::Solver => scenario.solver = choice(name()),
+        Target::Rtol => scenario.tolerance.rtol = number(),
+        Target::Atol => scenario.tolerance.atol = number(),
+        Target::Mechanism(m) => *m.of(&mut scenario.mechanisms) = name() == "true",
         Target::Parameter(p) => scenario.parameters.set(p, number()),
         Target::Dose(block, field) => {
             let blocks = match block {

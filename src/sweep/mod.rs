@@ -279,7 +279,10 @@ pub fn load(path: &Path) -> Result<Sweep, InputError> {
         ));
     }
 
-    let effect_on = base.mechanisms.effect;
+    let effect_on = base.mechanisms.effect
+        || axes
+            .iter()
+            .any(|a| a.target == Target::Mechanism(axis::Switch::Effect));
     let metrics = match &raw.output.metrics {
         None => Metric::ALL
             .iter()
@@ -306,7 +309,8 @@ pub fn load(path: &Path) -> Result<Sweep, InputError> {
             raw.output.metrics.as_ref().map_or(0..0, Spanned::span),
             "output.metrics",
             format!(
-                "`{}` is a metric of the effect layer, which the base scenario leaves off",
+                "`{}` is a metric of the effect layer, which the base scenario leaves off \
+                 and no axis switches on",
                 m.name()
             ),
             "add `[model]` with `effect = true` to the base scenario, or drop the metric",
@@ -412,7 +416,12 @@ fn explicit_values(
     let mut values = Vec::new();
     for v in raw.get_ref() {
         let value = match (v, target.takes_names()) {
-            (toml::Value::String(s), true) => Value::Name(s.clone()),
+            (toml::Value::Boolean(b), true) if matches!(target, Target::Mechanism(_)) => {
+                Value::Name(b.to_string())
+            }
+            (toml::Value::String(s), true) if !matches!(target, Target::Mechanism(_)) => {
+                Value::Name(s.clone())
+            }
             (toml::Value::Integer(n), false) => Value::Number(*n as f64),
             (toml::Value::Float(x), false) if !target.takes_integers() => Value::Number(*x),
             (toml::Value::Float(x), false) if x.fract() == 0.0 => Value::Number(*x),
@@ -563,12 +572,16 @@ fn concerns(key: &str, target: Target) -> bool {
         Target::Source | Target::Donor | Target::Modification => key.starts_with("cells."),
         Target::Duration => key == "simulation.duration_days",
         Target::LiverThreshold => key == "simulation.liver_threshold_cells",
+        Target::Solver => key == "simulation.solver",
+        Target::Rtol => key == "simulation.rtol",
+        Target::Atol => key == "simulation.atol",
+        Target::Mechanism(m) => key == format!("model.{}", m.name()),
     }
 }
 
 /// Writes a value into a scenario's TOML table at the target's key.
 fn write_value(table: &mut toml::Table, target: Target, value: &Value) {
-    let v = value.to_toml(target.takes_integers());
+    let v = value.to_toml(target);
     let mut set = |section: &str, key: &str| {
         let entry = table
             .entry(section.to_string())
@@ -586,6 +599,10 @@ fn write_value(table: &mut toml::Table, target: Target, value: &Value) {
         Target::Modification => set("cells", "modification"),
         Target::Duration => set("simulation", "duration_days"),
         Target::LiverThreshold => set("simulation", "liver_threshold_cells"),
+        Target::Solver => set("simulation", "solver"),
+        Target::Rtol => set("simulation", "rtol"),
+        Target::Atol => set("simulation", "atol"),
+        Target::Mechanism(m) => set("model", m.name()),
         Target::Parameter(p) => set("parameters", p.name()),
         Target::Dose(block, field) => {
             let Some(toml::Value::Array(blocks)) = table.get_mut("dose") else {
@@ -748,6 +765,7 @@ fn parse_plot(
         };
         let wanted = match v {
             toml::Value::String(s) => Some(Value::Name(s.clone())),
+            toml::Value::Boolean(b) => Some(Value::Name(b.to_string())),
             toml::Value::Integer(n) => Some(Value::Number(*n as f64)),
             toml::Value::Float(x) => Some(Value::Number(*x)),
             _ => None,
