@@ -131,7 +131,7 @@ metric_table! {
     ImprovementAuc => ("improvement_auc", "fraction of baseline x days", false, "Area under the marker's rise above baseline (`[model]` effect).", |m| effect(m, |e| e.improvement_auc_days)),
     ImprovementMax => ("improvement_max", "fraction of baseline", false, "Largest rise of the marker above baseline (`[model]` effect).", |m| effect(m, |e| e.improvement_max)),
     DaysImproved => ("days_improved", "days", false, "Time with the marker's rise above effect.improvement_threshold (`[model]` effect).", |m| effect(m, |e| e.days_improved)),
-    DaysToBaseline => ("days_to_baseline", "days", false, "From the last administration to the rise's final fall below effect.baseline_tolerance; empty if not back by the end (`[model]` effect).", |m| effect(m, |e| e.days_to_baseline)),
+    DaysToBaseline => ("days_to_baseline", "days", false, "From the start of the last administration to the rise's final fall below effect.baseline_tolerance; empty if not back by the end (`[model]` effect).", |m| effect(m, |e| e.days_to_baseline)),
 }
 
 /// An effect metric of `m`, NaN when the effect layer is off.

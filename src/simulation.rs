@@ -174,7 +174,8 @@ impl Gatherers {
         finished: &general::Finished,
     ) -> Metrics {
         let given: f64 = schedule.iter().map(|d| d.given_by(plan.duration_h)).sum();
-        let reached = given - system::never_in_liver(&finished.y);
+        // Clamped: rounding can leave the difference a few ulps outside [0, given].
+        let reached = (given - system::never_in_liver(&finished.y)).clamp(0.0, given);
         let mut metrics = self.0.finish(schedule, plan, reached);
         if scenario.mechanisms.effect {
             metrics.effect = Some(self.1.finish());

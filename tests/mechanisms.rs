@@ -382,3 +382,86 @@ cells = 1e6
         assert!(err.contains(key), "{extra}: {err}");
     }
 }
+
+/// A decompensated 70 kg human given `doses` (TOML `[[dose]]` blocks) over `simulation`.
+fn human_with(doses: &str, simulation: &str) -> Scenario {
+    common::scenario(&format!(
+        r#"
+name = "edge"
+[subject]
+species = "human"
+disease = "decompensated_cirrhosis"
+[cells]
+source = "bone_marrow"
+donor = "allogeneic"
+{doses}
+[simulation]
+{simulation}
+"#
+    ))
+}
+
+/// Runs `s` on both engines (the general one at tight tolerances) and compares the output
+/// times exactly and the states to 1e-6 of each state's range.
+fn assert_engines_agree(mut s: Scenario, what: &str) {
+    s.solver = Solver::Exact;
+    let exact = run(&s);
+    s.solver = Solver::Rodas;
+    s.tolerance = TIGHT;
+    let general = run(&s);
+    let (e, g) = (&exact.timecourse, &general.timecourse);
+    assert_eq!(e.time_h, g.time_h, "{what}: output times");
+    for c in Compartment::ALL {
+        let i = c.index();
+        let scale = e.states.iter().map(|x| x[i].abs()).fold(0.0, f64::max);
+        for (xe, xg) in e.states.iter().zip(&g.states) {
+            assert_close(
+                xg[i],
+                xe[i],
+                0.0,
+                1e-6 * scale,
+                &format!("{what}: {}", c.name()),
+            );
+        }
+    }
+}
+
+/// Output grids whose times fall within rounding of an event or of the end give the same
+/// samples as the exact walk (found in review: a dose at 11.399999999999999 h hid the
+/// 11.4 h sample; an end at 2.4000000000000004 h gave a second sample at 2.4 h).
+#[test]
+fn awkward_output_grids_give_the_exact_walks_samples() {
+    let hepatic = "[[dose]]\nroute = \"hepatic_artery\"\ncells_per_kg = 1e6\n";
+    assert_engines_agree(
+        human_with(
+            &format!("{hepatic}[[dose]]\nroute = \"portal_vein\"\ncells_per_kg = 1e6\nstart_day = 0.475\n"),
+            "duration_days = 1\noutput_every_hours = 0.3",
+        ),
+        "dose just below a grid time",
+    );
+    assert_engines_agree(
+        human_with(hepatic, "duration_days = 0.1\noutput_every_hours = 0.01"),
+        "grid time within rounding of the end",
+    );
+}
+
+/// Dose events within rounding of each other (back-to-back infusions; a bolus as an
+/// infusion ends) leave pieces far shorter than any step: they are integrated, not refused.
+#[test]
+fn events_within_rounding_of_each_other_are_integrated() {
+    let back_to_back = "[[dose]]\nroute = \"peripheral_vein\"\ncells_per_kg = 1e6\nstart_day = 2\n\
+         count = 2\ninterval_days = 0.006944444444444444\ninfusion_minutes = 10\n";
+    let mut s = human_with(back_to_back, "duration_days = 20\noutput_every_hours = 24");
+    s.mechanisms.effect = true;
+    let o = run(&s);
+    assert!(o.metrics.mass_balance_rel_error < 1e-9);
+    assert_engines_agree(
+        human_with(
+            "[[dose]]\nroute = \"peripheral_vein\"\ncells_per_kg = 1e6\nstart_day = 1\n\
+             infusion_minutes = 1\n[[dose]]\nroute = \"portal_vein\"\ncells_per_kg = 1e6\n\
+             start_day = 1.0006944444444445\n",
+            "duration_days = 20\noutput_every_hours = 24",
+        ),
+        "bolus as an infusion ends",
+    );
+}

@@ -165,19 +165,28 @@ struct OutputGrid {
 }
 
 impl OutputGrid {
-    /// Whether `t` is an output time: exactly a multiple `k x every_h`, computed as the
-    /// exact walk computes its output times, so both report the same samples.
+    /// Whether `t` is an output time: exactly a multiple `k x every_h`, as the exact walk
+    /// computes its output times, and not within rounding of the end (the exact walk moves
+    /// such a time onto the end, whose node is always an output).
     fn contains(&self, t: f64) -> bool {
-        (t / self.every_h).round() * self.every_h == t && t <= self.end_h
+        (t / self.every_h).round() * self.every_h == t && t < self.end_h && !self.at_end(t)
     }
 
-    /// Output times strictly inside (t0, t1).
+    /// Output times strictly inside (t0, t1), the end excepted.
     fn within(&self, t0: f64, t1: f64) -> impl Iterator<Item = f64> + '_ {
-        let first = (t0 / self.every_h).floor() as u64 + 1;
+        // One below the quotient's floor: t0 / every_h can round up past a multiple that
+        // lies just above t0.
+        let first = ((t0 / self.every_h).floor() as u64).saturating_sub(1);
         (first..)
             .map(move |k| k as f64 * self.every_h)
             .skip_while(move |&t| t <= t0)
             .take_while(move |&t| t < t1)
+            .filter(move |&t| !self.at_end(t))
+    }
+
+    /// Whether `t` is the end up to the rounding the exact walk allows (`engine::Grid`).
+    fn at_end(&self, t: f64) -> bool {
+        (t - self.end_h).abs() <= 1e-9 * self.end_h.max(1.0)
     }
 }
 

@@ -257,7 +257,9 @@ pub fn integrate<const D: usize, S: System<D>>(
         let t_next = if lands { t1 } else { t + h };
         // The step actually taken, so that t_next - t is exactly the step's length.
         let h_step = t_next - t;
-        if h_step.is_nan() || h_step < h_min {
+        // A step that lands on t1 may be as short as the span left: events can fall within
+        // rounding of each other (an infusion starting as the previous one ends).
+        if h_step.is_nan() || h_step <= 0.0 || (h_step < h_min && !lands) {
             return Err(if last_not_finite {
                 Error::NotFinite { t }
             } else {

@@ -14,7 +14,7 @@ pub struct Effect {
     pub improvement_max: f64,
     /// Time with improvement above `effect.improvement_threshold` (days).
     pub days_improved: f64,
-    /// From the last administration given to the improvement's final fall below
+    /// From the start of the last administration given to the improvement's final fall below
     /// `effect.baseline_tolerance` (days); NaN if it is still above at the end.
     pub days_to_baseline: f64,
 }
