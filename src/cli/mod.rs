@@ -407,14 +407,19 @@ fn summary(scenario: &Scenario, outcome: &Outcome) -> String {
     if let Some(steps) = outcome.steps {
         let on = scenario.mechanisms.names();
         text.push_str(&format!(
-            "  mechanisms: {}; general integrator: {} steps ({} rejected)\n",
+            "  mechanisms: {}; general integrator: {} steps ({} rejected){}\n",
             if on.is_empty() {
                 "none".to_string()
             } else {
                 on.join(", ")
             },
             steps.accepted,
-            steps.rejected
+            steps.rejected,
+            if on.is_empty() {
+                ""
+            } else {
+                "; no per-dose metrics (the mechanisms break superposition)"
+            }
         ));
     }
     if let Some(e) = m.effect {
