@@ -63,6 +63,13 @@ fn every_shipped_scenario_runs_and_reproduces_from_resolved_toml() {
             let len = fs::metadata(dir.join(output)).map(|m| m.len()).unwrap_or(0);
             assert!(len > 100, "{name}/{output} missing or empty");
         }
+        // The mechanisms' figure exactly when a mechanism with a state to draw is on.
+        let scenario = cellpk::scenario::load(&file).expect("valid");
+        let m = scenario.mechanisms;
+        let drawn = m.injury || m.sensitization || m.effect;
+        for output in ["mechanisms.png", "mechanisms.svg"] {
+            assert_eq!(dir.join(output).exists(), drawn, "{name}/{output}");
+        }
         let second = tempfile::tempdir().expect("temp dir");
         run(&dir.join("resolved.toml"), second.path());
         for output in ["timecourse.csv", "metrics.csv", "resolved.toml"] {

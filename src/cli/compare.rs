@@ -125,6 +125,7 @@ pub fn compare(req: &Request) -> anyhow::Result<()> {
     let title = format!("{} cells by scenario", req.compartment);
     let (overlay_png, overlay_svg) = time_course_figure(
         &title,
+        "Cells",
         &outcomes[0].timecourse.time_h,
         &series,
         &doses,

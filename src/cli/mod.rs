@@ -233,7 +233,7 @@ fn run(file: &Path, out: &Path, y_scale: Scale) -> anyhow::Result<()> {
         .with_context(|| format!("cannot simulate {}", file.display()))?;
     let dir = out.join(&scenario.name);
     let (png, svg) = plots(&scenario, &outcome, y_scale)?;
-    let files = [
+    let mut files = vec![
         ("timecourse.csv", csv::timecourse(&outcome).into_bytes()),
         ("metrics.csv", csv::metrics(&outcome).into_bytes()),
         ("timecourse.png", png),
@@ -243,6 +243,10 @@ fn run(file: &Path, out: &Path, y_scale: Scale) -> anyhow::Result<()> {
             resolved::resolved_toml(&scenario, &file.display().to_string()).into_bytes(),
         ),
     ];
+    if let Some((png, svg)) = mechanism_plots(&scenario, &outcome)? {
+        files.push(("mechanisms.png", png));
+        files.push(("mechanisms.svg", svg.into_bytes()));
+    }
     output::write_dir_atomically(&dir, &files)
         .with_context(|| format!("cannot write the run directory {}", dir.display()))?;
     emit(&format!(
@@ -322,7 +326,53 @@ fn plots(
         .collect();
     let title = format!("{}: cells by compartment", scenario.name);
     let doses = dose_marks(&outcome.schedule, scenario.duration_h());
-    time_course_figure(&title, &tc.time_h, &series, &doses, scale, "timecourse")
+    time_course_figure(
+        &title,
+        "Cells",
+        &tc.time_h,
+        &series,
+        &doses,
+        scale,
+        "timecourse",
+    )
+}
+
+/// The dimensionless states of the mechanisms that are on (injury, sensitization, marker)
+/// over time, if any: what the cells did to the liver and the host.
+fn mechanism_plots(
+    scenario: &Scenario,
+    outcome: &Outcome,
+) -> anyhow::Result<Option<(Vec<u8>, String)>> {
+    let tc = &outcome.timecourse;
+    let on = scenario.mechanisms;
+    let states: [(bool, &str, fn(&crate::mechanisms::Slow) -> f64); 3] = [
+        (on.injury, "injury (1 = disease level)", |s| s.injury),
+        (on.sensitization, "sensitization (0-1)", |s| s.sensitization),
+        (on.effect, "marker (1 = baseline)", |s| s.marker),
+    ];
+    let series: Vec<Series> = states
+        .iter()
+        .filter(|(shown, _, _)| *shown)
+        .map(|(_, label, value)| Series {
+            label: label.to_string(),
+            values: tc.slow.iter().map(value).collect(),
+        })
+        .collect();
+    if series.is_empty() {
+        return Ok(None);
+    }
+    let title = format!("{}: mechanisms", scenario.name);
+    let doses = dose_marks(&outcome.schedule, scenario.duration_h());
+    let figure = time_course_figure(
+        &title,
+        "Relative level",
+        &tc.time_h,
+        &series,
+        &doses,
+        Scale::Linear,
+        "mechanisms",
+    )?;
+    Ok(Some(figure))
 }
 
 /// Dose marks for the administrations given within `duration_h`.
@@ -340,6 +390,7 @@ fn dose_marks(schedule: &[crate::dosing::Dose], duration_h: f64) -> Vec<DoseMark
 /// A time-course figure as PNG and SVG; `file` names it in error messages.
 fn time_course_figure(
     title: &str,
+    y_label: &str,
     time_h: &[f64],
     series: &[Series],
     doses: &[DoseMark],
@@ -349,7 +400,7 @@ fn time_course_figure(
     let time_days: Vec<f64> = time_h.iter().map(|t| t / 24.0).collect();
     let input = PlotInput {
         title,
-        y_label: "Cells",
+        y_label,
         time_days: &time_days,
         series,
         doses,
