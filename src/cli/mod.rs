@@ -345,19 +345,23 @@ fn mechanism_plots(
 ) -> anyhow::Result<Option<(Vec<u8>, String)>> {
     let tc = &outcome.timecourse;
     let on = scenario.mechanisms;
-    let states: [(bool, &str, fn(&crate::mechanisms::Slow) -> f64); 3] = [
-        (on.injury, "injury (1 = disease level)", |s| s.injury),
-        (on.sensitization, "sensitization (0-1)", |s| s.sensitization),
-        (on.effect, "marker (1 = baseline)", |s| s.marker),
-    ];
-    let series: Vec<Series> = states
-        .iter()
-        .filter(|(shown, _, _)| *shown)
-        .map(|(_, label, value)| Series {
-            label: label.to_string(),
-            values: tc.slow.iter().map(value).collect(),
-        })
-        .collect();
+    let along = |value: fn(&crate::mechanisms::Slow) -> f64| tc.slow.iter().map(value).collect();
+    let series: Vec<Series> = [
+        (on.injury, "injury (1 = disease level)", along(|s| s.injury)),
+        (
+            on.sensitization,
+            "sensitization (0-1)",
+            along(|s| s.sensitization),
+        ),
+        (on.effect, "marker (1 = baseline)", along(|s| s.marker)),
+    ]
+    .into_iter()
+    .filter(|(shown, _, _)| *shown)
+    .map(|(_, label, values)| Series {
+        label: label.to_string(),
+        values,
+    })
+    .collect();
     if series.is_empty() {
         return Ok(None);
     }
