@@ -290,6 +290,9 @@ pub fn execute(sweep: &Sweep, opts: &Options) -> Result<Summary, RunError> {
                     file.write_all(text.as_bytes())?;
                     error_rows += errors;
                 }
+                // Flushed to disk chunk by chunk while the workers compute the next one,
+                // so that the final sync (before the rename) has little left to wait for.
+                file.sync_data()?;
                 progress.inc(points);
             }
             file.sync_all()?;
