@@ -99,6 +99,10 @@ pub struct Extended {
     entry_b: Vec<State>,
     /// Paracrine weight of each compartment.
     weights: State,
+    /// The nonzero entries (row, column, value) of `k_b`, `k_death`, `k_graft` and
+    /// `k_depot_graft`: a few dozen of their 324, and the rate matrix is assembled at every
+    /// stage of every step.
+    sparse: [Vec<(usize, usize, f64)>; 4],
     /// Death rate of each compartment (the `dead` row of `k_death`).
     death_rates: State,
     extraction: f64,
@@ -180,8 +184,25 @@ impl Extended {
         let k_graft = graft.rates - a.rates;
         let k_depot_graft = depot_graft.rates - a.rates;
         let extraction = p.get(Param::LiverExtraction);
+        let nonzero = |m: &StateMatrix| {
+            let mut entries = Vec::new();
+            for j in 0..N {
+                for i in 0..N {
+                    if m[(i, j)] != 0.0 {
+                        entries.push((i, j, m[(i, j)]));
+                    }
+                }
+            }
+            entries
+        };
         Extended {
             on,
+            sparse: [
+                nonzero(&k_b),
+                nonzero(&k_death),
+                nonzero(&k_graft),
+                nonzero(&k_depot_graft),
+            ],
             k_b,
             death_rates: k_death.row(C::Dead.index()).transpose(),
             k_death,
@@ -292,11 +313,14 @@ impl Extended {
     }
 
     fn rates(&self, l: &Levels) -> StateMatrix {
-        self.k_a
-            + self.k_b * l.extraction
-            + self.k_death * l.death
-            + self.k_graft * (l.homing * l.room)
-            + self.k_depot_graft * l.room
+        let mut k = self.k_a;
+        let factors = [l.extraction, l.death, l.homing * l.room, l.room];
+        for (part, factor) in self.sparse.iter().zip(factors) {
+            for &(i, j, v) in part {
+                k[(i, j)] += v * factor;
+            }
+        }
+        k
     }
 
     /// The paracrine action at cells `x` (0 to 1) and its derivative in the signal.
