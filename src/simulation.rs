@@ -44,7 +44,23 @@ pub struct Outcome {
 }
 
 /// Why a scenario could not be simulated: the general integrator gave up.
-pub type Failure = rodas::Error;
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+#[error(
+    "the general integrator gave up on day {:.4} ({source}); loosen `[simulation] rtol` or \
+     `atol`, or check the mechanisms' `[parameters]`",
+    source.t() / 24.0
+)]
+pub struct Failure {
+    /// What the integrator reported (its times in hours).
+    #[source]
+    pub source: rodas::Error,
+}
+
+impl From<rodas::Error> for Failure {
+    fn from(source: rodas::Error) -> Self {
+        Failure { source }
+    }
+}
 
 /// The assembled model of a scenario.
 pub fn model(scenario: &Scenario) -> Model {
@@ -125,13 +141,13 @@ fn general_walk(
     plan: &Plan,
     observer: &mut impl engine::Observer,
 ) -> Result<general::Finished, Failure> {
-    general::simulate(
+    Ok(general::simulate(
         &extended(scenario),
         schedule,
         plan,
         &scenario.tolerance,
         observer,
-    )
+    )?)
 }
 
 /// The metrics gathered during a general walk: of the cells, and of the effect layer.

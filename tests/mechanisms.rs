@@ -367,6 +367,10 @@ cells = 1e6
             "simulation.atol",
         ),
         (
+            "[simulation]\nduration_days = 10\nrtol = 1e-16",
+            "a tolerance from 1e-13 to 0.1",
+        ),
+        (
             "[model]\nnitche = true\n[simulation]\nduration_days = 10",
             "nitche",
         ),

@@ -166,6 +166,15 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// Where the integration stopped.
+    pub fn t(&self) -> f64 {
+        match *self {
+            Error::StepTooSmall { t } | Error::TooManySteps { t, .. } | Error::NotFinite { t } => t,
+        }
+    }
+}
+
 /// One accepted step with its dense output, valid on `t0..=t1`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Step<const D: usize> {

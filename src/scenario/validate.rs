@@ -24,6 +24,10 @@ pub const MAX_DAYS: f64 = 36_525.0;
 /// correct digit.
 const MAX_TOLERANCE: f64 = 0.1;
 
+/// Tightest tolerance accepted: near the precision of a double, steps would shrink until
+/// the integrator gives up, after a long wait.
+const MIN_TOLERANCE: f64 = 1e-13;
+
 /// Most administrations in one block.
 const MAX_COUNT: i64 = 1000;
 
@@ -181,8 +185,8 @@ pub(super) fn validate(
             c.number(
                 v,
                 key,
-                |v| v > 0.0 && v <= MAX_TOLERANCE,
-                &format!("a tolerance > 0 and <= {MAX_TOLERANCE}"),
+                |v| (MIN_TOLERANCE..=MAX_TOLERANCE).contains(&v),
+                &format!("a tolerance from {MIN_TOLERANCE:e} to {MAX_TOLERANCE}"),
             )
         })
     };
