@@ -59,8 +59,9 @@ pub fn check(s: &Scenario) -> Result<(), Violation> {
     doses_are_plausible(s)?;
     one_depot_route(s)?;
     output_fits_in_memory(s)?;
-    doses_do_not_overlap(s)?;
-    some_dose_within_the_horizon(s)?;
+    let schedule = s.schedule();
+    doses_do_not_overlap(&schedule)?;
+    some_dose_within_the_horizon(s, &schedule)?;
     flows_within_cardiac_output(s)?;
     exact_engine_needs_a_linear_model(s)
 }
@@ -151,8 +152,8 @@ fn output_fits_in_memory(s: &Scenario) -> Result<(), Violation> {
     })
 }
 
-fn doses_do_not_overlap(s: &Scenario) -> Result<(), Violation> {
-    match dosing::first_overlap(&s.schedule()) {
+fn doses_do_not_overlap(schedule: &[dosing::Dose]) -> Result<(), Violation> {
+    match dosing::first_overlap(schedule) {
         None => Ok(()),
         Some((a, b)) => Err(Violation {
             blame: Blame::Dose(b.block),
@@ -175,9 +176,9 @@ fn doses_do_not_overlap(s: &Scenario) -> Result<(), Violation> {
     }
 }
 
-fn some_dose_within_the_horizon(s: &Scenario) -> Result<(), Violation> {
+fn some_dose_within_the_horizon(s: &Scenario, schedule: &[dosing::Dose]) -> Result<(), Violation> {
     let end = s.duration_h();
-    if s.schedule().iter().any(|d| d.start_h <= end) {
+    if schedule.iter().any(|d| d.start_h <= end) {
         return Ok(());
     }
     Err(Violation {

@@ -134,18 +134,18 @@ impl Sweep {
 
     /// The scenario of point `index`, or the rule its combination of values breaks.
     pub fn scenario(&self, index: u64) -> Result<Scenario, Violation> {
-        self.scenario_from(&self.base, index)
+        self.scenario_from(&self.base, &self.digits(index))
     }
 
-    /// As `scenario`, starting from `base`, a copy of the sweep's base scenario: each
-    /// thread of a run clones its own (`Scenario::unshared`), so that the threads do not
-    /// contend on the reference count of one shared parameter table at every point.
-    pub fn scenario_from(&self, base: &Scenario, index: u64) -> Result<Scenario, Violation> {
-        let digits = self.digits(index);
+    /// The scenario of the point with axis value indices `digits` (see `digits`), starting
+    /// from `base`, a copy of the sweep's base scenario: each thread of a run clones its own
+    /// (`Scenario::unshared`), so that the threads do not contend on the reference count of
+    /// one shared parameter table at every point.
+    pub fn scenario_from(&self, base: &Scenario, digits: &[usize]) -> Result<Scenario, Violation> {
         let mut s = base.clone();
         let mut new_model = false;
         let mut weight_set = false;
-        for (axis, &k) in self.axes.iter().zip(&digits) {
+        for (axis, &k) in self.axes.iter().zip(digits) {
             let target = axis.target;
             if matches!(target, Target::Parameter(_)) {
                 continue;
@@ -163,7 +163,7 @@ impl Sweep {
                 s.parameters.set(p, v);
             }
         }
-        for (axis, &k) in self.axes.iter().zip(&digits) {
+        for (axis, &k) in self.axes.iter().zip(digits) {
             if let Target::Parameter(_) = axis.target {
                 axis::apply(&mut s, axis.target, &axis.values[k]);
             }

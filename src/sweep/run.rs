@@ -29,6 +29,11 @@ const CHUNK_PER_THREAD: u64 = 16384;
 /// few enough to share a chunk evenly among the threads.
 const BLOCK: u64 = 256;
 
+/// Blocks per thread at least, in a chunk too short for blocks of `BLOCK` points (a short
+/// sweep, or the last chunk): 16 keeps the threads within a sixteenth of a chunk's work of
+/// each other when points cost milliseconds (the general integrator).
+const BLOCKS_PER_THREAD: u64 = 16;
+
 /// A slice of the grid: shard `k` of `n` (1-based), a contiguous range of point indices.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shard {
@@ -173,12 +178,13 @@ fn push_row(
 ) -> bool {
     use std::fmt::Write as _;
     let _ = write!(text, "{index}");
-    for (axis, k) in labels.iter().zip(sweep.digits(index)) {
+    let digits = sweep.digits(index);
+    for (axis, &k) in labels.iter().zip(&digits) {
         text.push(',');
         text.push_str(&axis[k]);
     }
     let metrics = sweep
-        .scenario_from(base, index)
+        .scenario_from(base, &digits)
         .map_err(|v| format!("{}: {}", v.key, v.problem))
         .and_then(|s| {
             simulation::with_evaluator(|e| e.metrics(&s))
@@ -301,12 +307,15 @@ pub fn execute(sweep: &Sweep, opts: &Options) -> Result<Summary, RunError> {
         let mut lo = todo.start;
         while lo < todo.end {
             let hi = (lo + chunk).min(todo.end);
+            // Smaller blocks when the chunk is short, so that every thread gets many of them:
+            // a short sweep is one whose points are slow (the general integrator) or few.
+            let size = BLOCK.min((hi - lo).div_ceil(BLOCKS_PER_THREAD * threads as u64));
             let blocks: Vec<(String, u64)> = pool.install(|| {
-                (0..(hi - lo).div_ceil(BLOCK))
+                (0..(hi - lo).div_ceil(size))
                     .into_par_iter()
                     .map(|b| {
-                        let start = lo + b * BLOCK;
-                        block(sweep, &labels, start..(start + BLOCK).min(hi))
+                        let start = lo + b * size;
+                        block(sweep, &labels, start..(start + size).min(hi))
                     })
                     .collect()
             });
