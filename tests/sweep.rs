@@ -388,3 +388,25 @@ metrics = ["liver_engrafted_auc", "improvement_auc"]
     assert!(effect_only[5].parse::<f64>().expect("a number") > 0.0);
     assert!(engrafted(row("true", "false", "auto")) < engrafted(linear));
 }
+
+/// Every shipped sweep file loads (paths, values, metrics and figures checked against its
+/// base), and the general-integrator sweeps have no broken combination.
+#[test]
+fn shipped_sweeps_load() {
+    for entry in fs::read_dir("scenarios/sweeps").expect("scenarios/sweeps/ exists") {
+        let path = entry.expect("readable entry").path();
+        let sweep = cellpk::sweep::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        if sweep.base.mechanisms.any() {
+            for i in 0..sweep.len() {
+                if let Err(v) = sweep.scenario(i) {
+                    panic!(
+                        "{}: point {i} breaks {}: {}",
+                        path.display(),
+                        v.key,
+                        v.problem
+                    );
+                }
+            }
+        }
+    }
+}
