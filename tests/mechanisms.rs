@@ -47,34 +47,7 @@ fn shipped() -> Vec<Scenario> {
 fn general_path_agrees_with_the_exact_engine_on_every_shipped_scenario() {
     for mut s in shipped() {
         s.mechanisms = Mechanisms::default();
-        s.solver = Solver::Exact;
-        let exact = run(&s);
-        s.solver = Solver::Rodas;
-        s.tolerance = TIGHT;
-        let general = run(&s);
-        let (e, g) = (&exact.timecourse, &general.timecourse);
-        let first_difference = e.time_h.iter().zip(&g.time_h).position(|(a, b)| a != b);
-        assert!(
-            e.time_h.len() == g.time_h.len() && first_difference.is_none(),
-            "{}: output times differ: {} vs {} samples, first difference at {:?}",
-            s.name,
-            e.time_h.len(),
-            g.time_h.len(),
-            first_difference.map(|i| (e.time_h[i], g.time_h[i]))
-        );
-        for c in Compartment::ALL {
-            let i = c.index();
-            let scale = e.states.iter().map(|x| x[i].abs()).fold(0.0, f64::max);
-            for (k, (xe, xg)) in e.states.iter().zip(&g.states).enumerate() {
-                assert_close(
-                    xg[i],
-                    xe[i],
-                    0.0,
-                    1e-6 * scale,
-                    &format!("{} {} at {} h", s.name, c.name(), e.time_h[k]),
-                );
-            }
-        }
+        let (exact, general) = assert_engines_agree(s.clone(), &s.name);
         let dose = exact.metrics.largest_dose_cells;
         for metric in Metric::ALL.iter().filter(|m| !m.needs_effect()) {
             let (want, got) = (metric.value(&exact.metrics), metric.value(&general.metrics));
@@ -95,30 +68,67 @@ fn general_path_agrees_with_the_exact_engine_on_every_shipped_scenario() {
     }
 }
 
-/// A scenario with the demonstration's dosing and a choice of mechanisms.
-fn two_doses(mechanisms: &str, interval_days: f64, donor: &str, parameters: &str) -> Scenario {
+/// Runs `s` on both engines (the general one at tight tolerances), compares the output
+/// times exactly and every state at every output time to 1e-6 of that state's range, and
+/// returns both outcomes (exact, general).
+fn assert_engines_agree(mut s: Scenario, what: &str) -> (Outcome, Outcome) {
+    s.solver = Solver::Exact;
+    let exact = run(&s);
+    s.solver = Solver::Rodas;
+    s.tolerance = TIGHT;
+    let general = run(&s);
+    let (e, g) = (&exact.timecourse, &general.timecourse);
+    let first_difference = e.time_h.iter().zip(&g.time_h).position(|(a, b)| a != b);
+    assert!(
+        e.time_h.len() == g.time_h.len() && first_difference.is_none(),
+        "{what}: output times differ: {} vs {} samples, first difference at {:?}",
+        e.time_h.len(),
+        g.time_h.len(),
+        first_difference.map(|i| (e.time_h[i], g.time_h[i]))
+    );
+    for c in Compartment::ALL {
+        let i = c.index();
+        let scale = e.states.iter().map(|x| x[i].abs()).fold(0.0, f64::max);
+        for (k, (xe, xg)) in e.states.iter().zip(&g.states).enumerate() {
+            assert_close(
+                xg[i],
+                xe[i],
+                0.0,
+                1e-6 * scale,
+                &format!("{what}: {} at {} h", c.name(), e.time_h[k]),
+            );
+        }
+    }
+    (exact, general)
+}
+
+/// A 70 kg human with decompensated cirrhosis given `donor` bone-marrow MSCs, with the
+/// rest of the scenario (`[[dose]]` blocks onwards) in `rest`.
+fn decompensated(donor: &str, rest: &str) -> Scenario {
     common::scenario(&format!(
         r#"
-name = "two_doses"
+name = "decompensated"
 [subject]
 species = "human"
 disease = "decompensated_cirrhosis"
 [cells]
 source = "bone_marrow"
 donor = "{donor}"
-[[dose]]
-route = "hepatic_artery"
-cells_per_kg = 1e6
-count = 2
-interval_days = {interval_days}
-[model]
-{mechanisms}
-[simulation]
-duration_days = 240
-[parameters]
-{parameters}
+{rest}
 "#
     ))
+}
+
+/// A scenario with the demonstration's dosing and a choice of mechanisms.
+fn two_doses(mechanisms: &str, interval_days: f64, donor: &str, parameters: &str) -> Scenario {
+    decompensated(
+        donor,
+        &format!(
+            "[[dose]]\nroute = \"hepatic_artery\"\ncells_per_kg = 1e6\ncount = 2\n\
+             interval_days = {interval_days}\n[model]\n{mechanisms}\n[simulation]\n\
+             duration_days = 240\n[parameters]\n{parameters}\n"
+        ),
+    )
 }
 
 /// The time course's value of `f` at hour `t` (an output time).
@@ -387,47 +397,13 @@ cells = 1e6
     }
 }
 
-/// A decompensated 70 kg human given `doses` (TOML `[[dose]]` blocks) over `simulation`.
+/// A decompensated 70 kg human given allogeneic cells by `doses` (TOML `[[dose]]`
+/// blocks) over `simulation`.
 fn human_with(doses: &str, simulation: &str) -> Scenario {
-    common::scenario(&format!(
-        r#"
-name = "edge"
-[subject]
-species = "human"
-disease = "decompensated_cirrhosis"
-[cells]
-source = "bone_marrow"
-donor = "allogeneic"
-{doses}
-[simulation]
-{simulation}
-"#
-    ))
-}
-
-/// Runs `s` on both engines (the general one at tight tolerances) and compares the output
-/// times exactly and the states to 1e-6 of each state's range.
-fn assert_engines_agree(mut s: Scenario, what: &str) {
-    s.solver = Solver::Exact;
-    let exact = run(&s);
-    s.solver = Solver::Rodas;
-    s.tolerance = TIGHT;
-    let general = run(&s);
-    let (e, g) = (&exact.timecourse, &general.timecourse);
-    assert_eq!(e.time_h, g.time_h, "{what}: output times");
-    for c in Compartment::ALL {
-        let i = c.index();
-        let scale = e.states.iter().map(|x| x[i].abs()).fold(0.0, f64::max);
-        for (xe, xg) in e.states.iter().zip(&g.states) {
-            assert_close(
-                xg[i],
-                xe[i],
-                0.0,
-                1e-6 * scale,
-                &format!("{what}: {}", c.name()),
-            );
-        }
-    }
+    decompensated(
+        "allogeneic",
+        &format!("{doses}\n[simulation]\n{simulation}"),
+    )
 }
 
 /// Output grids whose times fall within rounding of an event or of the end give the same
