@@ -115,15 +115,21 @@ impl Modification {
             Modification::None => Sourced::assumed(1.0, "reference: unmodified cells"),
             Modification::Cxcr4Overexpression => Sourced::assumed(
                 2.0,
-                "CXCR4-MSCs in CCl4 mice put almost all day-5 signal in the liver against                  liver ~ spleen for control MSCs (Ma HC et al. WJG 2014;20:14884, second-hand,                  shared/reference/cell_parameters.csv); no fold change was reported, 2x is a                  placeholder to override",
+                "CXCR4-MSCs in CCl4 mice put almost all day-5 signal in the liver against \
+                 liver ~ spleen for control MSCs (Ma HC et al. WJG 2014;20:14884, second-hand, \
+                 shared/reference/cell_parameters.csv); no fold change was reported, 2x is a \
+                 placeholder to override",
             ),
             Modification::CMetOverexpression => Sourced::assumed(
                 2.0,
-                "c-Met BMSCs homed to the liver significantly better in rat D-GalN/LPS failure                  (Wang K et al. Stem Cell Res Ther 2017;8:162, PMC5499016); qualitative only,                  2x is a placeholder to override",
+                "c-Met BMSCs homed to the liver significantly better in rat D-GalN/LPS failure \
+                 (Wang K et al. Stem Cell Res Ther 2017;8:162, PMC5499016); qualitative only, \
+                 2x is a placeholder to override",
             ),
             Modification::HypoxicPreconditioning => Sourced::assumed(
                 1.5,
-                "hypoxic culture is reported to raise CXCR4 expression, but the reference set                  holds no in-vivo homing data for it; 1.5x is a placeholder to override",
+                "hypoxic culture is reported to raise CXCR4 expression, but the reference set \
+                 holds no in-vivo homing data for it; 1.5x is a placeholder to override",
             ),
         }
     }
@@ -138,11 +144,13 @@ impl Modification {
             ),
             Modification::CMetOverexpression => Sourced::assumed(
                 0.8,
-                "c-Met BMSCs survived better in rat D-GalN/LPS failure (Wang K et al. 2017,                  PMC5499016); qualitative only, 0.8x is a placeholder to override",
+                "c-Met BMSCs survived better in rat D-GalN/LPS failure (Wang K et al. 2017, \
+                 PMC5499016); qualitative only, 0.8x is a placeholder to override",
             ),
             Modification::HypoxicPreconditioning => Sourced::assumed(
                 0.8,
-                "preconditioning aims at survival after injection; the reference set holds no                  in-vivo survival data for it, 0.8x is a placeholder to override",
+                "preconditioning aims at survival after injection; the reference set holds no \
+                 in-vivo survival data for it, 0.8x is a placeholder to override",
             ),
         }
     }
