@@ -476,6 +476,13 @@ mod tests {
                     "{} has no source for {subject:?}",
                     param.name()
                 );
+                // A string literal broken without `\` keeps its indentation.
+                assert!(
+                    !r.source.contains("   "),
+                    "{}'s source holds a run of spaces: {}",
+                    param.name(),
+                    r.source
+                );
                 assert!(
                     param.kind().admits(r.value),
                     "{} = {} is not {} for {subject:?}",
