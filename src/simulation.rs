@@ -109,14 +109,22 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, Failure> {
 /// The metrics of a scenario without a time course (the fast path for many runs).
 pub fn metrics_only(scenario: &Scenario) -> Result<Metrics, Failure> {
     if scenario.uses_general() {
+        // No output grid: only the end is an output node.
+        let full = plan(scenario);
         let plan = Plan {
-            output_every_h: plan(scenario).duration_h,
-            ..plan(scenario)
+            output_every_h: full.duration_h,
+            ..full
         };
         let schedule = scenario.schedule();
-        let mut walk = Gatherers::new(scenario, &schedule);
-        let finished = general_walk(scenario, &schedule, &plan, &mut walk)?;
-        return Ok(walk.finish(scenario, &schedule, &plan, &finished));
+        let mut walk = gatherers(scenario, &schedule);
+        let finished = general::simulate(
+            &extended(scenario),
+            &schedule,
+            &plan,
+            &scenario.tolerance,
+            &mut walk,
+        )?;
+        return Ok(general_metrics(walk, scenario, &schedule, &plan, &finished));
     }
     Ok(metrics::compute(
         &model(scenario),
@@ -135,78 +143,52 @@ pub fn extended(scenario: &Scenario) -> Extended {
     )
 }
 
-fn general_walk(
+/// What gathers the metrics during a general walk: of the cells, and of the effect layer.
+type Gatherers = (Accumulator, EffectAccumulator);
+
+fn gatherers(scenario: &Scenario, schedule: &[Dose]) -> Gatherers {
+    let p = &scenario.parameters;
+    let last_dose_h = schedule
+        .iter()
+        .map(|d| d.start_h)
+        .filter(|&t| t <= scenario.duration_h())
+        .fold(0.0, f64::max);
+    (
+        Accumulator::new(scenario.liver_threshold()),
+        EffectAccumulator::new(
+            p.get(Param::ImprovementThreshold),
+            p.get(Param::BaselineTolerance),
+            last_dose_h,
+        ),
+    )
+}
+
+/// The metrics of a finished general walk.
+fn general_metrics(
+    (cells, effect): Gatherers,
     scenario: &Scenario,
     schedule: &[Dose],
     plan: &Plan,
-    observer: &mut impl engine::Observer,
-) -> Result<general::Finished, Failure> {
-    Ok(general::simulate(
-        &extended(scenario),
-        schedule,
-        plan,
-        &scenario.tolerance,
-        observer,
-    )?)
-}
-
-/// The metrics gathered during a general walk: of the cells, and of the effect layer.
-struct Gatherers(Accumulator, EffectAccumulator);
-
-impl engine::Observer for Gatherers {
-    fn node(&mut self, node: &engine::Node) {
-        self.0.node(node);
-        self.1.node(node);
+    finished: &general::Finished,
+) -> Metrics {
+    let given: f64 = schedule.iter().map(|d| d.given_by(plan.duration_h)).sum();
+    // Clamped: rounding can leave the difference a few ulps outside [0, given].
+    let reached = (given - system::never_in_liver(&finished.y)).clamp(0.0, given);
+    let mut metrics = cells.finish(schedule, plan, reached);
+    if scenario.mechanisms.effect {
+        metrics.effect = Some(effect.finish());
     }
-    fn segment(&mut self, segment: &engine::Segment) {
-        self.0.segment(segment);
-        self.1.segment(segment);
-    }
-}
-
-impl Gatherers {
-    fn new(scenario: &Scenario, schedule: &[Dose]) -> Self {
-        let p = &scenario.parameters;
-        let last_dose_h = schedule
-            .iter()
-            .map(|d| d.start_h)
-            .filter(|&t| t <= scenario.duration_h())
-            .fold(0.0, f64::max);
-        Gatherers(
-            Accumulator::new(scenario.liver_threshold()),
-            EffectAccumulator::new(
-                p.get(Param::ImprovementThreshold),
-                p.get(Param::BaselineTolerance),
-                last_dose_h,
-            ),
-        )
-    }
-
-    fn finish(
-        self,
-        scenario: &Scenario,
-        schedule: &[Dose],
-        plan: &Plan,
-        finished: &general::Finished,
-    ) -> Metrics {
-        let given: f64 = schedule.iter().map(|d| d.given_by(plan.duration_h)).sum();
-        // Clamped: rounding can leave the difference a few ulps outside [0, given].
-        let reached = (given - system::never_in_liver(&finished.y)).clamp(0.0, given);
-        let mut metrics = self.0.finish(schedule, plan, reached);
-        if scenario.mechanisms.effect {
-            metrics.effect = Some(self.1.finish());
-        }
-        metrics
-    }
+    metrics
 }
 
 /// `run` on the general integrator.
 fn general_run(scenario: &Scenario) -> Result<Outcome, Failure> {
+    let system = extended(scenario);
     let plan = plan(scenario);
     let schedule = scenario.schedule();
-    let mut walk = (TimeCourse::default(), Gatherers::new(scenario, &schedule));
-    let finished = general_walk(scenario, &schedule, &plan, &mut walk)?;
-    let (timecourse, gatherers) = walk;
+    let mut walk = (TimeCourse::default(), gatherers(scenario, &schedule));
+    let finished = general::simulate(&system, &schedule, &plan, &scenario.tolerance, &mut walk)?;
+    let (timecourse, gathered) = walk;
     let per_dose = if scenario.mechanisms.any() {
         Vec::new()
     } else {
@@ -214,14 +196,15 @@ fn general_run(scenario: &Scenario) -> Result<Outcome, Failure> {
             .par_iter()
             .map(|dose| {
                 let alone = std::slice::from_ref(dose);
-                let mut walk = Gatherers::new(scenario, alone);
-                let done = general_walk(scenario, alone, &plan, &mut walk)?;
-                Ok(walk.finish(scenario, alone, &plan, &done))
+                let mut walk = gatherers(scenario, alone);
+                let done =
+                    general::simulate(&system, alone, &plan, &scenario.tolerance, &mut walk)?;
+                Ok(general_metrics(walk, scenario, alone, &plan, &done))
             })
             .collect::<Result<_, Failure>>()?
     };
     Ok(Outcome {
-        metrics: gatherers.finish(scenario, &schedule, &plan, &finished),
+        metrics: general_metrics(gathered, scenario, &schedule, &plan, &finished),
         schedule,
         timecourse,
         per_dose,
