@@ -95,7 +95,7 @@ impl Segment<'_> {
             _ if t == self.t0 => self.x0,
             _ if t == self.t1 => self.x1,
             Path::Exact { k, u } => state_after(k, &self.x0, &u, t - self.t0),
-            Path::Dense { step, .. } => system::cells(&step.state_at(t)),
+            Path::Dense { step } => system::cells(&step.state_at(t)),
         }
     }
 

@@ -3,7 +3,7 @@
 
 use crate::engine::{Node, Observer, Path, Segment};
 use crate::mechanisms::system;
-use crate::metrics::{time_above, turning_point, Peak};
+use crate::metrics::{bracketed_root, time_above, turning_point, Peak};
 
 /// What the effect layer achieved over a run.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -68,9 +68,10 @@ impl EffectAccumulator {
 
     /// Records a fall below the tolerance within a monotone piece.
     fn falls(&mut self, value: impl Fn(f64) -> f64, (ta, va): (f64, f64), (tb, vb): (f64, f64)) {
-        if va > self.tolerance && vb <= self.tolerance {
-            let below = time_above(|t| -value(t), (ta, -va), (tb, -vb), -self.tolerance);
-            self.last_fall_h = Some(tb - below);
+        let tol = self.tolerance;
+        if va > tol && vb <= tol {
+            let crossing = bracketed_root(ta, va - tol, tb, vb - tol, |t| value(t) - tol);
+            self.last_fall_h = Some(crossing);
         }
     }
 }
