@@ -215,11 +215,7 @@ impl Model {
 
     /// Where one cell given by `route` is at the moment of injection (sums to 1).
     pub fn entry(&self, route: Route) -> &State {
-        let i = Route::ALL
-            .iter()
-            .position(|&r| r == route)
-            .expect("Route::ALL lists every route");
-        &self.entries[i]
+        &self.entries[route.position()]
     }
 
     /// The same model with the liver made absorbing (no cell leaves the sinusoids or the

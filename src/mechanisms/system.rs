@@ -248,12 +248,12 @@ impl Extended {
     /// The input of infusions at `cells_per_h` by `route`, as `(a, b)` with the input at
     /// liver extraction E being `a + E b`.
     pub fn infusion(&self, route: Route, cells_per_h: f64) -> (State, State) {
-        let i = route_index(route);
+        let i = route.position();
         (self.entry_a[i] * cells_per_h, self.entry_b[i] * cells_per_h)
     }
 
     fn entry(&self, route: Route, extraction: f64) -> State {
-        let i = route_index(route);
+        let i = route.position();
         self.entry_a[i] + self.entry_b[i] * extraction
     }
 
@@ -329,13 +329,6 @@ impl Extended {
         let total = self.half_signal + signal;
         (signal / total, self.half_signal / (total * total))
     }
-}
-
-fn route_index(route: Route) -> usize {
-    Route::ALL
-        .iter()
-        .position(|&r| r == route)
-        .expect("Route::ALL lists every route")
 }
 
 /// The extended system under a constant infusion input: what the integrator steps.

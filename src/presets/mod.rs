@@ -15,11 +15,19 @@ pub use routes::Route;
 pub use species::Species;
 
 /// A closed set of named choices, as written in scenario files.
-pub trait Choice: Sized + Copy + 'static {
+pub trait Choice: Sized + Copy + PartialEq + 'static {
     /// Every choice, in documentation order.
     const ALL: &'static [Self];
     /// The name used in TOML files and on the command line.
     fn name(self) -> &'static str;
+
+    /// Position in `ALL`, for tables kept per choice.
+    fn position(self) -> usize {
+        Self::ALL
+            .iter()
+            .position(|&c| c == self)
+            .expect("ALL lists every choice")
+    }
 
     /// The valid names, for error messages: "`a`, `b`, `c`".
     fn valid_names() -> String {
