@@ -201,8 +201,7 @@ fn report_step(
     observer: &mut impl Observer,
 ) {
     let (mut ta, mut ya) = (step.t0, step.y0);
-    let cuts: Vec<f64> = grid.within(step.t0, step.t1).collect();
-    for tb in cuts.into_iter().chain([step.t1]) {
+    for tb in grid.within(step.t0, step.t1).chain([step.t1]) {
         let yb = if tb == step.t1 {
             step.y1
         } else {
