@@ -482,7 +482,7 @@ fn summary(scenario: &Scenario, outcome: &Outcome) -> String {
             "not back at baseline by the end".to_string()
         } else {
             format!(
-                "back at baseline {:.1} days after the last dose",
+                "back at baseline {:.1} days after the last dose began",
                 e.days_to_baseline
             )
         };
