@@ -184,6 +184,18 @@ bad_inputs! {
          `liver_transplant_rejection`",
         "did you mean `compensated_cirrhosis` or `decompensated_cirrhosis`?",
     ];
+    exact_solver_with_a_mechanism: "exact_solver_with_mechanism.toml" at Line::Key(22) => [
+        "`simulation.solver`: the exact engine needs a linear model, and `[model]` switches on niche",
+        "fix: set `solver = \"auto\"` (or `\"rodas\"`), or switch the mechanisms off",
+    ];
+    tolerance_out_of_range: "tolerance_out_of_range.toml" at Line::Key(19) => [
+        "`simulation.rtol`: 1e-16 is not a tolerance from 1e-13 to 0.1",
+        "fix: set `simulation.rtol` to a tolerance from 1e-13 to 0.1",
+    ];
+    unknown_key_in_model: "unknown_model_key.toml" at Line::Parser(18) => [
+        "unknown field `nitche`, expected one of `niche`, `injury`, `sensitization`, `effect`",
+        "did you mean `niche`?",
+    ];
     unknown_parameter_override: "unknown_parameter.toml" at Line::Key(26) => [
         "lung.extration",
         "no such parameter",
