@@ -45,6 +45,7 @@ pub mod error;
 pub mod mechanisms;
 pub mod metrics;
 pub mod model;
+pub mod observe;
 pub mod output;
 pub mod params;
 pub mod plot;

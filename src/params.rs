@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use crate::presets::cells::FATES;
 use crate::presets::mechanisms as mech;
+use crate::presets::observation;
 use crate::presets::routes::DEPOT;
 use crate::presets::species::ALLOMETRIC_EXPONENT;
 use crate::presets::{CellSource, Choice, Disease, Donor, Modification, Species};
@@ -133,6 +134,11 @@ parameters! {
     MarkerTurnover => ("effect.marker_turnover_per_h", "1/h", Positive, "Turnover of the liver-function marker (ln 2 / half-life)."),
     ImprovementThreshold => ("effect.improvement_threshold", "fraction of baseline", NonNegative, "Improvement above which days_improved counts."),
     BaselineTolerance => ("effect.baseline_tolerance", "fraction of baseline", Positive, "Improvement below which the marker is back at baseline (days_to_baseline)."),
+    LabelEfflux => ("label.efflux_per_h", "1/h", Rate, "Loss of label from live cells (`[observe]` radiolabel)."),
+    DebrisLiverShare => ("label.debris_liver_share", "fraction", Fraction, "Share of dead cells' label taken up by liver phagocytes (radiolabel)."),
+    DebrisSpleenShare => ("label.debris_spleen_share_of_rest", "fraction", Fraction, "Share of the rest of dead cells' label taken up by the spleen; other organs (bone marrow) take what remains (radiolabel)."),
+    DebrisClearance => ("label.debris_clearance_per_h", "1/h", Rate, "Loss of dead cells' label from the phagocytes that took it up (radiolabel)."),
+    DnaDegradation => ("dna.degradation_per_h", "1/h", Rate, "Degradation of dead cells' DNA where they died (`[observe]` dna_pcr)."),
 }
 
 impl Param {
@@ -430,6 +436,11 @@ pub fn resolve(subject: &Subject) -> Parameters {
             Param::MarkerTurnover => Derivation::from(mech::MARKER_TURNOVER_PER_H),
             Param::ImprovementThreshold => Derivation::from(mech::IMPROVEMENT_THRESHOLD),
             Param::BaselineTolerance => Derivation::from(mech::BASELINE_TOLERANCE),
+            Param::LabelEfflux => Derivation::from(observation::LABEL_EFFLUX_PER_H),
+            Param::DebrisLiverShare => Derivation::from(observation::DEBRIS_LIVER_SHARE),
+            Param::DebrisSpleenShare => Derivation::from(observation::DEBRIS_SPLEEN_SHARE_OF_REST),
+            Param::DebrisClearance => Derivation::from(observation::DEBRIS_CLEARANCE_PER_H),
+            Param::DnaDegradation => Derivation::from(observation::DNA_DEGRADATION_PER_H),
         })
         .map(Derivation::done)
         .collect();

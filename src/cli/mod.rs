@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::compartment::Compartment;
 use crate::error::InputError;
+use crate::observe;
 use crate::output::{self, csv, resolved};
 use crate::plot::{self, DoseMark, PlotInput, Series, YScale};
 use crate::scenario::{self, Scenario};
@@ -42,8 +43,10 @@ pub enum Command {
     #[command(
         long_about = "Simulate a scenario and write, to OUT/<name>/: timecourse.csv (every \
 state on the output grid), metrics.csv (whole schedule and each dose), timecourse.png \
-(300 dpi) and timecourse.svg, and resolved.toml (the scenario with every parameter \
-explicit, which reproduces the run). The directory appears only when complete.",
+(300 dpi) and timecourse.svg, resolved.toml (the scenario with every parameter \
+explicit, which reproduces the run) and, when the scenario has `[observe]`, observed.csv \
+(what the method would show per organ, percent of the injected dose or activity). The \
+directory appears only when complete.",
         after_help = "Examples:\n  cellpk run scenarios/human_decompensated_peripheral_vein.toml\n  \
 cellpk run scenarios/mouse_tail_vein.toml --out results --y-scale linear"
     )]
@@ -243,6 +246,14 @@ fn run(file: &Path, out: &Path, y_scale: Scale) -> anyhow::Result<()> {
             resolved::resolved_toml(&scenario, &file.display().to_string()).into_bytes(),
         ),
     ];
+    if let Some(observe) = scenario.observe {
+        let signals = observe::predict(&scenario, &outcome.timecourse.time_h)
+            .with_context(|| format!("cannot simulate {}", file.display()))?;
+        files.push((
+            "observed.csv",
+            csv::observed(observe.method, &signals).into_bytes(),
+        ));
+    }
     if let Some((png, svg)) = mechanism_plots(&scenario, &outcome)? {
         files.push(("mechanisms.png", png));
         files.push(("mechanisms.svg", svg.into_bytes()));

@@ -1,4 +1,4 @@
-//! `timecourse.csv` and `metrics.csv`.
+//! `timecourse.csv`, `metrics.csv` and `observed.csv`.
 //!
 //! Cell counts are written in shortest round-trip exponent form (`7e7`,
 //! `1.2345678901234567e5`), so the files hold exactly the computed values.
@@ -8,6 +8,7 @@ use std::fmt::Write;
 use crate::compartment::{Compartment, Total};
 use crate::mechanisms::Slow;
 use crate::metrics::{Metric, Metrics};
+use crate::observe::{Method, Organ, Signals};
 use crate::presets::Choice;
 use crate::simulation::Outcome;
 
@@ -82,6 +83,24 @@ pub fn metrics(outcome: &Outcome) -> String {
     for (i, (dose, m)) in outcome.schedule.iter().zip(&outcome.per_dose).enumerate() {
         let day = format!("{}", dose.start_h / 24.0);
         rows(&format!("dose_{}", i + 1), dose.route.name(), &day, m, true);
+    }
+    out
+}
+
+/// `observed.csv`: `time_h,time_days,method,<organ>...` with each organ's percent of the
+/// injected dose (or activity), one row per output time.
+pub fn observed(method: Method, signals: &Signals) -> String {
+    let mut out = String::from("time_h,time_days,method");
+    for organ in Organ::ALL {
+        write!(out, ",{}_percent", organ.name()).expect("writing to a String cannot fail");
+    }
+    out.push('\n');
+    for (t, percent) in signals.time_h.iter().zip(&signals.percent) {
+        write!(out, "{t},{},{method}", t / 24.0).expect("writing to a String cannot fail");
+        for v in percent {
+            write!(out, ",{v:e}").expect("writing to a String cannot fail");
+        }
+        out.push('\n');
     }
     out
 }

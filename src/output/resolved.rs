@@ -89,6 +89,20 @@ pub fn resolved_toml(scenario: &Scenario, origin: &str) -> String {
     line(format!("sensitization = {}", m.sensitization));
     line(format!("effect = {}", m.effect));
     line(String::new());
+    // `[validation]` is left out: its data path is relative to the original file.
+    if let Some(o) = &s.observe {
+        line("[observe]".into());
+        line(format!("method = {}", quoted(o.method.name())));
+        if let Some(isotope) = o.isotope {
+            line(format!("isotope = {}", quoted(isotope.name())));
+            line(format!(
+                "labelled_fraction = {}",
+                float(o.labelled_fraction)
+            ));
+            line(format!("decay_corrected = {}", o.decay_corrected));
+        }
+        line(String::new());
+    }
     line("[parameters]".into());
     for (p, r) in s.parameters.iter() {
         line(format!(

@@ -6,6 +6,7 @@
 pub mod cells;
 pub mod disease;
 pub mod mechanisms;
+pub mod observation;
 pub mod routes;
 pub mod species;
 

@@ -10,6 +10,8 @@ use toml::Spanned;
 
 use crate::engine::general::Solver;
 use crate::mechanisms::Mechanisms;
+use crate::observe::Method;
+use crate::presets::observation::Isotope;
 use crate::presets::{CellSource, Disease, Donor, Modification, Route, Species};
 
 /// A whole scenario file.
@@ -35,6 +37,37 @@ pub struct ScenarioFile {
     /// `[parameters]`: overrides by dotted name.
     #[serde(default)]
     pub parameters: BTreeMap<Spanned<String>, Spanned<f64>>,
+    /// `[observe]`: what a study of this design measured (live cells when absent).
+    pub observe: Option<Spanned<ObserveFile>>,
+    /// `[validation]`: observations to hold the scenario against (`cellpk validate`).
+    pub validation: Option<ValidationFile>,
+}
+
+/// `[observe]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObserveFile {
+    /// The method (default `live`).
+    pub method: Option<Method>,
+    /// Radionuclide (radiolabel only; required there).
+    pub isotope: Option<Spanned<Isotope>>,
+    /// Share of injected activity bound to cells (radiolabel only; default 1).
+    pub labelled_fraction: Option<Spanned<f64>>,
+    /// Whether the study corrected activity for physical decay (radiolabel only; default
+    /// true).
+    pub decay_corrected: Option<Spanned<bool>>,
+}
+
+/// `[validation]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidationFile {
+    /// Tidy observations CSV, relative to the scenario file.
+    pub data: Spanned<String>,
+    /// The value of the `study` column selecting this case's rows.
+    pub study: Spanned<String>,
+    /// Largest geometric mean fold error accepted.
+    pub max_fold_error: Spanned<f64>,
 }
 
 /// `[subject]`.

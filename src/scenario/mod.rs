@@ -9,12 +9,13 @@ pub mod rules;
 pub mod suggest;
 mod validate;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::dosing::{self, Dose, DoseBlock};
 use crate::engine::general::{Solver, Tolerance};
 use crate::error::InputError;
 use crate::mechanisms::Mechanisms;
+use crate::observe::Observe;
 use crate::params::{Param, Parameters, Subject};
 
 pub use rules::MAX_SAMPLES;
@@ -48,6 +49,22 @@ pub struct Scenario {
     pub solver: Solver,
     /// Tolerances of the general integrator (`[simulation] rtol`, `atol`).
     pub tolerance: Tolerance,
+    /// What is observed (`[observe]`), if the file says.
+    pub observe: Option<Observe>,
+    /// Observations to validate against (`[validation]`), if any.
+    pub validation: Option<Validation>,
+}
+
+/// A scenario's `[validation]` section: the observations `cellpk validate` holds it
+/// against.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Validation {
+    /// The tidy observations file (resolved against the scenario file's directory).
+    pub data: PathBuf,
+    /// The `study` whose rows are this case's.
+    pub study: String,
+    /// Largest geometric mean fold error accepted over the rows with a value.
+    pub max_fold_error: f64,
 }
 
 /// Share of the largest administration used as the liver threshold when none is given.

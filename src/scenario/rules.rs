@@ -10,6 +10,7 @@
 use super::Scenario;
 use crate::dosing;
 use crate::engine::general::Solver;
+use crate::observe::Method;
 use crate::params::Param;
 
 /// Most time-course samples a run keeps in memory (about 110 bytes each).
@@ -39,6 +40,8 @@ pub enum Blame {
     FlowFractions,
     /// `simulation.solver`.
     Solver,
+    /// `[observe]`.
+    Observe,
 }
 
 /// A broken rule: the key to blame, what is wrong and how to fix it.
@@ -63,7 +66,33 @@ pub fn check(s: &Scenario) -> Result<(), Violation> {
     doses_do_not_overlap(&schedule)?;
     some_dose_within_the_horizon(s, &schedule)?;
     flows_within_cardiac_output(s)?;
-    exact_engine_needs_a_linear_model(s)
+    exact_engine_needs_a_linear_model(s)?;
+    radiolabel_follows_administrations_apart(s, &schedule)
+}
+
+/// A radiolabel is followed one administration at a time (each carries label from its own
+/// labelling), which superposition allows only in the linear model.
+fn radiolabel_follows_administrations_apart(
+    s: &Scenario,
+    schedule: &[dosing::Dose],
+) -> Result<(), Violation> {
+    let radiolabel = s.observe.is_some_and(|o| o.method == Method::Radiolabel);
+    if !radiolabel || !s.mechanisms.any() || schedule.len() < 2 {
+        return Ok(());
+    }
+    Err(Violation {
+        blame: Blame::Observe,
+        key: "observe.method".into(),
+        problem: format!(
+            "a radiolabel over {} administrations is followed one administration at a time, \
+             which `[model]` {} do not allow (they couple the administrations)",
+            schedule.len(),
+            s.mechanisms.names().join(", ")
+        ),
+        fix: "observe one administration, switch the mechanisms off, or use `method = \
+              \"bioluminescence\"` or `\"dna_pcr\"`"
+            .into(),
+    })
 }
 
 /// `solver = "exact"` cannot run the nonlinear mechanisms: it would ignore them.

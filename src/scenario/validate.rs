@@ -6,14 +6,17 @@ use std::path::Path;
 
 use toml::Spanned;
 
-use super::file::{DoseFile, ScenarioFile};
+use super::file::{DoseFile, ObserveFile, ScenarioFile, ValidationFile};
 use super::rules::{self, Blame};
-use super::{suggest, Scenario};
+use super::{suggest, Scenario, Validation};
 use crate::dosing::{Amount, DoseBlock};
 use crate::engine::general::{Solver, Tolerance};
 use crate::error::{InputError, Location};
+use crate::observe::{Method, Observe};
 use crate::output::{is_directory_name, MAX_NAME_LEN};
 use crate::params::{self, Param, Subject};
+use crate::presets::observation::Isotope;
+use crate::presets::Choice;
 
 /// Longest time any duration, start, interval or infusion may span (days): 100 years.
 /// Assumption: no question about cell therapy spans longer, and the engine's work grows with
@@ -227,6 +230,12 @@ pub(super) fn validate(
         parameters.set(param, v);
         overrides.push((param, v));
     }
+    let observe = observe(&c, raw.observe.as_ref())?;
+    let validation = raw
+        .validation
+        .as_ref()
+        .map(|v| validation(&c, v))
+        .transpose()?;
     let scenario = Scenario {
         name: name.clone(),
         description: raw.description.clone(),
@@ -240,6 +249,8 @@ pub(super) fn validate(
         mechanisms: raw.model,
         solver,
         tolerance,
+        observe,
+        validation,
     };
     if !cross_rules {
         return Ok(scenario);
@@ -269,6 +280,7 @@ fn blamed(raw: &ScenarioFile, v: &rules::Violation) -> (Range<usize>, String) {
             .as_ref()
             .map_or(sim.duration_days.span(), Spanned::span),
         Blame::Solver => sim.solver.as_ref().map_or(0..0, Spanned::span),
+        Blame::Observe => raw.observe.as_ref().map_or(0..0, Spanned::span),
         Blame::FlowFractions => {
             // The first flow fraction overridden in the file: only overrides break the rule.
             let first = raw
@@ -287,6 +299,86 @@ fn blamed(raw: &ScenarioFile, v: &rules::Violation) -> (Range<usize>, String) {
         }
     };
     (span, v.key.clone())
+}
+
+/// `[observe]`: the radiolabel's keys belong to it alone, and it needs its isotope.
+fn observe(c: &Checker, raw: Option<&Spanned<ObserveFile>>) -> Result<Option<Observe>, InputError> {
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
+    let o = raw.get_ref();
+    let method = o.method.unwrap_or(Method::Live);
+    if method != Method::Radiolabel {
+        let stray = [
+            ("isotope", o.isotope.as_ref().map(Spanned::span)),
+            (
+                "labelled_fraction",
+                o.labelled_fraction.as_ref().map(Spanned::span),
+            ),
+            (
+                "decay_corrected",
+                o.decay_corrected.as_ref().map(Spanned::span),
+            ),
+        ];
+        if let Some((key, Some(span))) = stray.into_iter().find(|(_, s)| s.is_some()) {
+            return Err(c.invalid(
+                span,
+                format!("observe.{key}"),
+                format!("`{key}` describes a radiolabel, and the method is `{method}`"),
+                format!("remove `{key}`, or set `method = \"radiolabel\"`"),
+            ));
+        }
+    }
+    let isotope = match (method, &o.isotope) {
+        (Method::Radiolabel, None) => {
+            return Err(c.invalid(
+                raw.span(),
+                "observe.isotope",
+                "a radiolabel needs its isotope (for physical decay)",
+                format!("add `isotope = ...`, one of {}", Isotope::valid_names()),
+            ))
+        }
+        (_, i) => i.as_ref().map(|i| *i.get_ref()),
+    };
+    let labelled_fraction = match &o.labelled_fraction {
+        None => 1.0,
+        Some(f) => c.number(
+            f,
+            "observe.labelled_fraction",
+            |v| v > 0.0 && v <= 1.0,
+            "a share of the injected activity bound to cells, > 0 and <= 1",
+        )?,
+    };
+    Ok(Some(Observe {
+        method,
+        isotope,
+        labelled_fraction,
+        decay_corrected: o.decay_corrected.as_ref().map_or(true, |d| *d.get_ref()),
+    }))
+}
+
+/// `[validation]`: the data path is resolved against the scenario file's directory.
+fn validation(c: &Checker, v: &ValidationFile) -> Result<Validation, InputError> {
+    let max_fold_error = c.number(
+        &v.max_fold_error,
+        "validation.max_fold_error",
+        |f| f >= 1.0,
+        "a fold error >= 1 (1 = exact agreement)",
+    )?;
+    if v.study.get_ref().trim().is_empty() {
+        return Err(c.invalid(
+            v.study.span(),
+            "validation.study",
+            "the study name is empty",
+            "set `study` to the value of the data's `study` column for this case",
+        ));
+    }
+    let dir = c.file.parent().unwrap_or(Path::new(""));
+    Ok(Validation {
+        data: dir.join(v.data.get_ref()),
+        study: v.study.get_ref().clone(),
+        max_fold_error,
+    })
 }
 
 fn dose_block(c: &Checker, index: usize, raw: &Spanned<DoseFile>) -> Result<DoseBlock, InputError> {

@@ -1,0 +1,233 @@
+//! The observation layer (MODEL.md, "What an observer sees"): what a study measuring by a
+//! given method would have seen in each organ, as a percent of the injected dose (or of the
+//! injected activity).
+//!
+//! - `live`: live cells, the model's truth.
+//! - `bioluminescence`: live cells only, so the same numbers as `live`; named apart because
+//!   studies are.
+//! - `radiolabel`: a share of the injected activity is bound to cells; label leaves live
+//!   cells (efflux, then excreted); the label of cells that die is taken up by liver,
+//!   spleen and bone-marrow phagocytes and cleared from them with its own half-life;
+//!   physical decay is left out (decay-corrected) or applied, as the study reported.
+//! - `dna_pcr`: live cells plus the DNA of dead cells, which stays where they died until
+//!   it is degraded.
+//!
+//! Label and DNA follow from the walk of the cells: debris, DNA and efflux are integrated
+//! along each step by quadrature (`tracker`). Efflux and decay depend on the time since a
+//! cell was labelled, so with several administrations a radiolabel is followed one
+//! administration at a time, which superposition allows in the linear model.
+
+mod tracker;
+
+use rayon::prelude::*;
+
+use crate::compartment::Compartment as C;
+use crate::dosing::Dose;
+use crate::engine::{self, general, Plan};
+use crate::params::Param;
+use crate::presets::observation::Isotope;
+use crate::presets::routes::DepotSite;
+use crate::presets::{choice_enum, Choice};
+use crate::scenario::Scenario;
+use crate::simulation::{self, Failure};
+use tracker::{Recording, Tracker};
+
+pub use tracker::Budget;
+
+choice_enum! {
+    /// What a study measured (`[observe] method`).
+    pub enum Method {
+        /// Live cells (the model's truth; e.g. intravital microscopy).
+        Live => "live",
+        /// Activity of a radiolabel (111In, 99mTc, 89Zr, 51Cr).
+        Radiolabel => "radiolabel",
+        /// Bioluminescence of live cells (luciferase).
+        Bioluminescence => "bioluminescence",
+        /// Donor DNA by quantitative PCR (e.g. human Alu sequences).
+        DnaPcr => "dna_pcr",
+    }
+}
+
+choice_enum! {
+    /// An organ as studies report it.
+    pub enum Organ {
+        /// Circulating blood (venous and arterial).
+        Blood => "blood",
+        /// Lungs.
+        Lung => "lung",
+        /// Liver (sinusoids and parenchyma).
+        Liver => "liver",
+        /// Spleen.
+        Spleen => "spleen",
+        /// Every other tissue (kidney, gut, muscle, bone marrow, ...).
+        Other => "other",
+        /// A peritoneal injection site (an intrasplenic or intrahepatic depot counts as
+        /// spleen or liver).
+        InjectionSite => "injection_site",
+    }
+}
+
+/// Number of organs.
+pub const ORGANS: usize = 6;
+
+impl Organ {
+    /// The organ holding compartment `c`, for a depot at `depot` (`None` for `Dead`).
+    pub fn of(c: C, depot: Option<DepotSite>) -> Option<Organ> {
+        Some(match c {
+            C::BloodVenous | C::BloodArterial => Organ::Blood,
+            C::Lung => Organ::Lung,
+            C::LiverSinusoid | C::LiverEngrafted => Organ::Liver,
+            C::Spleen => Organ::Spleen,
+            C::Other => Organ::Other,
+            C::Depot => match depot {
+                Some(DepotSite::Spleen) => Organ::Spleen,
+                Some(DepotSite::Liver) => Organ::Liver,
+                Some(DepotSite::Peritoneum) | None => Organ::InjectionSite,
+            },
+            C::Dead => return None,
+        })
+    }
+}
+
+/// A scenario's `[observe]` section.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Observe {
+    /// What was measured.
+    pub method: Method,
+    /// The radiolabel's isotope (radiolabel only).
+    pub isotope: Option<Isotope>,
+    /// Share of the injected activity bound to cells; the rest is free label, excreted
+    /// (radiolabel only).
+    pub labelled_fraction: f64,
+    /// Whether activity is reported corrected for physical decay (radiolabel only).
+    pub decay_corrected: bool,
+}
+
+impl Default for Observe {
+    /// Live cells: what a scenario without `[observe]` reports.
+    fn default() -> Self {
+        Observe {
+            method: Method::Live,
+            isotope: None,
+            labelled_fraction: 1.0,
+            decay_corrected: true,
+        }
+    }
+}
+
+/// What the method shows at the requested times.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Signals {
+    /// The times (hours), as requested.
+    pub time_h: Vec<f64>,
+    /// Percent of the dose (or activity) injected up to that time, per organ in
+    /// `Organ::ALL` order; 0 before anything is given.
+    pub percent: Vec<[f64; ORGANS]>,
+    /// Where the label is (radiolabel; zero otherwise), in cells' worth of label.
+    pub budget: Vec<Budget>,
+}
+
+impl Signals {
+    /// The percent in `organ` at each time.
+    pub fn organ(&self, organ: Organ) -> Vec<f64> {
+        self.percent.iter().map(|p| p[organ.position()]).collect()
+    }
+}
+
+/// The signals of `scenario`'s `[observe]` method (live cells without one) at `times` (hours, ascending, within the
+/// simulated time).
+pub fn predict(scenario: &Scenario, times: &[f64]) -> Result<Signals, Failure> {
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "observation times are sorted"
+    );
+    let schedule = scenario.schedule();
+    let observe = scenario.observe.unwrap_or_default();
+    let by_administration = observe.method == Method::Radiolabel && schedule.len() > 1;
+    let walks: Vec<&[Dose]> = if by_administration {
+        schedule.iter().map(std::slice::from_ref).collect()
+    } else {
+        vec![&schedule]
+    };
+    let recordings = walks
+        .par_iter()
+        .map(|doses| record(scenario, &observe, doses, times))
+        .collect::<Result<Vec<_>, Failure>>()?;
+    let percent = (0..times.len())
+        .map(|i| {
+            let given: f64 = schedule.iter().map(|d| d.given_by(times[i])).sum();
+            std::array::from_fn(|o| {
+                let amount: f64 = recordings.iter().map(|r| r.amounts[i][o]).sum();
+                if given > 0.0 {
+                    100.0 * amount / given
+                } else {
+                    0.0
+                }
+            })
+        })
+        .collect();
+    let budget = (0..times.len())
+        .map(|i| recordings.iter().map(|r| r.budget[i]).sum())
+        .collect();
+    Ok(Signals {
+        time_h: times.to_vec(),
+        percent,
+        budget,
+    })
+}
+
+/// One walk of `doses` (the whole schedule, or one administration), recorded at `times`.
+fn record(
+    scenario: &Scenario,
+    observe: &Observe,
+    doses: &[Dose],
+    times: &[f64],
+) -> Result<Recording, Failure> {
+    let p = &scenario.parameters;
+    let model = simulation::model(scenario);
+    let radiolabel = observe.method == Method::Radiolabel;
+    let labelled_at = doses
+        .iter()
+        .map(|d| d.start_h)
+        .fold(f64::INFINITY, f64::min);
+    let decay_per_h = match (radiolabel, observe.decay_corrected, observe.isotope) {
+        (true, false, Some(isotope)) => std::f64::consts::LN_2 / isotope.half_life_h().value,
+        _ => 0.0,
+    };
+    let liver = p.get(Param::DebrisLiverShare);
+    let spleen = (1.0 - liver) * p.get(Param::DebrisSpleenShare);
+    let mut tracker = Tracker::new(tracker::Settings {
+        method: observe.method,
+        depot: scenario.doses.iter().find_map(|d| d.route.depot()),
+        death_rates: model.rates.row(C::Dead.index()).transpose(),
+        labelled_at,
+        bound: if radiolabel {
+            observe.labelled_fraction
+        } else {
+            0.0
+        },
+        efflux_per_h: p.get(Param::LabelEfflux),
+        debris_shares: [liver, spleen, 1.0 - liver - spleen],
+        debris_clearance_per_h: p.get(Param::DebrisClearance),
+        dna_degradation_per_h: p.get(Param::DnaDegradation),
+        decay_per_h,
+        times: times.to_vec(),
+    });
+    // Only the end needs to be an output node: the tracker reads the walk inside steps.
+    let plan = Plan {
+        output_every_h: scenario.duration_h(),
+        ..simulation::plan(scenario)
+    };
+    if scenario.uses_general() {
+        general::simulate(
+            &simulation::extended(scenario),
+            doses,
+            &plan,
+            &scenario.tolerance,
+            &mut tracker,
+        )?;
+    } else {
+        engine::simulate(&model, doses, &plan, &mut tracker);
+    }
+    Ok(tracker.finish())
+}
