@@ -55,3 +55,4 @@ pub mod simulation;
 pub mod sourced;
 pub mod sweep;
 pub mod timecourse;
+pub mod validation;
