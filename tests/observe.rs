@@ -231,15 +231,11 @@ fn dna_of_dead_cells_counts_until_degraded() {
     let mut fast = dna.clone();
     fast.parameters.set(Param::DnaDegradation, 1e3);
     let f = predict(&fast, &t);
-    for i in 1..t.len() {
+    for (i, ti) in t.iter().enumerate().skip(1) {
         let excess = |s: &Signals| total(&s.percent[i]) - total(&l.percent[i]);
-        assert!(excess(&f) <= excess(&d) + 1e-12, "at {} h", t[i]);
-        assert!(
-            excess(&f) <= 1e-3 * total(&l.percent[i]),
-            "at {} h: {}",
-            t[i],
-            excess(&f)
-        );
+        assert!(excess(&f) <= excess(&d) + 1e-12, "at {ti} h");
+        let live = total(&l.percent[i]);
+        assert!(excess(&f) <= 1e-3 * live, "at {ti} h: {}", excess(&f));
     }
 }
 
