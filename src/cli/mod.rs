@@ -82,6 +82,10 @@ cell, donor and disease presets and the scenario's overrides: value, unit and so
     Params {
         /// Scenario file (TOML).
         scenario: PathBuf,
+        /// Print a Markdown table (parameter, value, unit, source), as in
+        /// docs/parameters.md.
+        #[arg(long)]
+        markdown: bool,
     },
     /// Run a parameter sweep in parallel and write one CSV row per grid point.
     #[command(
@@ -194,7 +198,14 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
             y_scale,
         } => run(&scenario, &out, y_scale),
         Command::Check { files } => check(&files),
-        Command::Params { scenario } => emit(&resolved::params_table(&scenario::load(&scenario)?)),
+        Command::Params { scenario, markdown } => {
+            let scenario = scenario::load(&scenario)?;
+            emit(&if markdown {
+                resolved::params_markdown(&scenario)
+            } else {
+                resolved::params_table(&scenario)
+            })
+        }
         Command::Sweep {
             sweep,
             threads,

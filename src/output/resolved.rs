@@ -159,6 +159,36 @@ pub fn params_table(scenario: &Scenario) -> String {
     out
 }
 
+/// The resolved parameters of a scenario as a Markdown table: parameter, value, unit and
+/// source (citation, `assumption:` with its reason, or how presets were combined).
+pub fn params_markdown(scenario: &Scenario) -> String {
+    let s = &scenario.subject;
+    let mut out = format!(
+        "Resolved for `{}`: {} {} kg, {}, {} {} cells{}.\n\n\
+         | parameter | value | unit | source |\n|---|---|---|---|\n",
+        scenario.name,
+        s.species,
+        s.body_weight_kg,
+        s.disease,
+        s.source,
+        s.donor,
+        modified(s.modification)
+    );
+    for (p, r) in scenario.parameters.iter() {
+        let mark = if r.overridden { " (override)" } else { "" };
+        writeln!(
+            out,
+            "| `{}` | {}{mark} | {} | {} |",
+            p.name(),
+            readable(r.value),
+            p.unit(),
+            r.source.replace('|', "\\|"),
+        )
+        .expect("writing to a String cannot fail");
+    }
+    out
+}
+
 /// `", <name>"` for modified cells, nothing for unmodified ones.
 pub fn modified(m: crate::presets::Modification) -> String {
     use crate::presets::{Choice, Modification};
