@@ -42,6 +42,7 @@ pub mod compartment;
 pub mod dosing;
 pub mod engine;
 pub mod error;
+pub mod fit;
 pub mod mechanisms;
 pub mod metrics;
 pub mod model;
