@@ -3,6 +3,7 @@
 //! which streams its rows) touch files or the terminal.
 
 mod compare;
+mod fit;
 mod sweep;
 
 use std::path::{Path, PathBuf};
@@ -117,6 +118,35 @@ cellpk sweep scenarios/sweeps/human_dose_interval_route.toml --shard 3/10"
         #[arg(long, value_name = "K/N", value_parser = sweep::parse_shard)]
         shard: Option<crate::sweep::run::Shard>,
     },
+    /// Estimate parameters of a scenario from observations (weighted least squares).
+    #[command(
+        long_about = "Estimate the named parameters of a scenario from a tidy observations \
+file (validation/README.md) by weighted least squares (Levenberg-Marquardt, bounds kept by \
+a logit or log transform), and write, to OUT/<name>-fit/: fit.md (estimates, standard \
+errors, correlations, goodness of fit, observed against predicted), fitted.toml (the \
+scenario with the estimates, every parameter explicit) and predictions.csv. The rows must \
+be of the scenario's species, route and `[observe]` method, within its simulated time.",
+        after_help = "Examples:\n  cellpk fit validation/lee2009_mouse_iv.toml --data \
+validation/observations.csv --study lee2009_mouse_iv --free lung.death_per_h\n  \
+cellpk fit my_study.toml --data my_data.csv --free liver.extraction=0.1:0.99,lung.death_per_h"
+    )]
+    Fit {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+        /// Observations (tidy CSV).
+        #[arg(long)]
+        data: PathBuf,
+        /// Parameters to estimate, comma-separated, each optionally with bounds
+        /// `name=low:high`.
+        #[arg(long)]
+        free: String,
+        /// Use only the rows of this study.
+        #[arg(long)]
+        study: Option<String>,
+        /// Directory that receives the fit's directory.
+        #[arg(long, default_value = "output")]
+        out: PathBuf,
+    },
     /// Run several scenarios and compare them: overlay, bar chart and table of metrics.
     #[command(
         long_about = "Run several scenarios (e.g. the same dose by five routes) and write, to \
@@ -223,6 +253,19 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
         ),
         Command::Merge { sweep, shards, out } => sweep::merge(&sweep, &shards, &out),
         Command::Plot { sweep, csv, out } => sweep::plot(&sweep, csv.as_deref(), &out),
+        Command::Fit {
+            scenario,
+            data,
+            free,
+            study,
+            out,
+        } => fit::fit(&fit::Request {
+            scenario,
+            data,
+            free,
+            study,
+            out,
+        }),
         Command::Compare {
             scenarios,
             compartment,
@@ -316,8 +359,19 @@ fn check(files: &[PathBuf]) -> anyhow::Result<()> {
 
 /// Whether an error is bad input (exit code 2) rather than a failure while working.
 pub fn is_bad_input(err: &anyhow::Error) -> bool {
+    use crate::fit::estimate::EstimateError;
+    use crate::fit::problem::FitError;
     use crate::sweep::{merge::MergeError, plots::FigureError, run::RunError};
     err.downcast_ref::<InputError>().is_some()
+        || matches!(
+            err.downcast_ref::<FitError>(),
+            Some(FitError::Estimate(
+                EstimateError::BoundsNotOrdered { .. }
+                    | EstimateError::StartOutside { .. }
+                    | EstimateError::TooFewResiduals { .. }
+                    | EstimateError::NotIdentifiable { .. }
+            ))
+        )
         || matches!(
             err.downcast_ref::<RunError>(),
             Some(RunError::PartialExists { .. } | RunError::PartialMismatch { .. })

@@ -6,3 +6,4 @@
 //! the optimizer can be tested on functions whose answers are known exactly.
 
 pub mod estimate;
+pub mod problem;

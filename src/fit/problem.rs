@@ -1,0 +1,222 @@
+//! A scenario's parameters fitted to observations: which parameters are free (with bounds),
+//! how each observation becomes a weighted residual, and what a fit reports.
+//!
+//! Residuals are (predicted - observed) / sd on the rows that give a value, the
+//! references of `percent_of_first` series excepted (100 by definition). A row without an
+//! SD is weighted as if its SD were `DEFAULT_CV` of its value: an assumption, stated in the
+//! report, that makes rows of different size count alike on a relative scale.
+
+use crate::engine::general::Tolerance;
+use crate::error::InputError;
+use crate::params::{Kind, Param};
+use crate::scenario::Scenario;
+use crate::simulation::Failure;
+use crate::validation::compare::{self, Comparison, FLOOR_PERCENT};
+use crate::validation::data::Observation;
+
+use super::estimate::{self, Estimate, EstimateError, Free};
+
+/// Relative SD of a row that gives none (assumption: a typical coefficient of variation of
+/// biodistribution measurements between animals; it sets the scale of the weighted sum of
+/// squares, and cancels from the standard errors when no row gives an SD).
+pub const DEFAULT_CV: f64 = 0.1;
+
+/// Tolerances of the general integrator during a fit: finite-difference derivatives of the
+/// residuals need them far tighter than a run does.
+const FIT_TOLERANCE: Tolerance = Tolerance {
+    rtol: 1e-10,
+    atol: 1e-12,
+};
+
+/// A free parameter and its bounds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FreeParam {
+    /// The parameter.
+    pub param: Param,
+    /// Lower bound.
+    pub lower: f64,
+    /// Upper bound (may be infinite).
+    pub upper: f64,
+}
+
+/// Parses `--free`: names separated by commas, each optionally with bounds,
+/// `name=low:high`. Without bounds, a fraction lies in (0, 1) and any other parameter in
+/// (0, infinity).
+pub fn parse_free(text: &str) -> Result<Vec<FreeParam>, InputError> {
+    let bad = |problem: String, fix: String| InputError::Argument {
+        argument: "--free".into(),
+        problem,
+        fix,
+    };
+    let mut free: Vec<FreeParam> = Vec::new();
+    for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (name, bounds) = match item.split_once('=') {
+            Some((n, b)) => (n.trim(), Some(b.trim())),
+            None => (item, None),
+        };
+        let param = Param::from_name(name).ok_or_else(|| {
+            bad(
+                format!("no parameter is named {name:?}"),
+                "run `cellpk params SCENARIO` to list the parameters".into(),
+            )
+        })?;
+        if free.iter().any(|f| f.param == param) {
+            return Err(bad(
+                format!("{name} is named twice"),
+                "name each free parameter once".into(),
+            ));
+        }
+        let (lower, upper) = match bounds {
+            None => match param.kind() {
+                Kind::Fraction => (0.0, 1.0),
+                _ => (0.0, f64::INFINITY),
+            },
+            Some(b) => {
+                let parsed: Option<(f64, f64)> = b
+                    .split_once(':')
+                    .and_then(|(lo, hi)| Some((lo.trim().parse().ok()?, hi.trim().parse().ok()?)));
+                let kind = param.kind();
+                match parsed {
+                    Some((lo, hi))
+                        if lo < hi
+                            && kind.admits(lo)
+                            && (kind.admits(hi) || hi == f64::INFINITY) =>
+                    {
+                        (lo, hi)
+                    }
+                    _ => {
+                        return Err(bad(
+                            format!("{b:?} is not a range `low:high` within {}", kind.range()),
+                            format!("write e.g. `{name}=0.01:0.5`, low below high"),
+                        ))
+                    }
+                }
+            }
+        };
+        free.push(FreeParam {
+            param,
+            lower,
+            upper,
+        });
+    }
+    if free.is_empty() {
+        return Err(bad(
+            "names no parameter".into(),
+            "name the parameters to estimate, e.g. `--free lung.death_per_h,liver.extraction`"
+                .into(),
+        ));
+    }
+    Ok(free)
+}
+
+/// What a fit found.
+#[derive(Debug, Clone)]
+pub struct Fitted {
+    /// The free parameters.
+    pub free: Vec<FreeParam>,
+    /// Their values in the scenario (the start of the search).
+    pub start: Vec<f64>,
+    /// The estimate, with standard errors and correlations.
+    pub estimate: Estimate,
+    /// The scenario with the estimates set.
+    pub scenario: Scenario,
+    /// The data against the scenario before and after the fit.
+    pub before: Comparison,
+    /// After the fit.
+    pub after: Comparison,
+}
+
+/// Why a fit could not be done.
+#[derive(Debug, thiserror::Error)]
+pub enum FitError {
+    /// The free parameters or the data cannot be used.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// The model could not be simulated at the start.
+    #[error(transparent)]
+    Simulation(#[from] Failure),
+    /// The optimizer refused or failed.
+    #[error(transparent)]
+    Estimate(#[from] EstimateError),
+}
+
+/// The rows that carry information for a fit: a value, and not a series' reference.
+pub fn fitted_rows<'a>(rows: &[&'a Observation]) -> Vec<&'a Observation> {
+    let all: Vec<Observation> = rows.iter().map(|&o| o.clone()).collect();
+    rows.iter()
+        .copied()
+        .filter(|o| o.value.is_some() && !o.is_reference(&all))
+        .collect()
+}
+
+/// Fits `free` parameters of `scenario` to `rows` (checked with `compare::check_usable`).
+pub fn fit(
+    scenario: &Scenario,
+    rows: &[&Observation],
+    free: &[FreeParam],
+    data: &std::path::Path,
+) -> Result<Fitted, FitError> {
+    let informative = fitted_rows(rows);
+    if informative.is_empty() {
+        return Err(InputError::Invalid {
+            at: crate::error::Location {
+                file: data.to_path_buf(),
+                line: None,
+            },
+            key: "value".into(),
+            problem: "no row gives a value to fit (only ranges or series references)".into(),
+            fix: "add rows with a `value`".into(),
+        }
+        .into());
+    }
+    let mut base = scenario.clone();
+    if base.uses_general() {
+        base.tolerance = FIT_TOLERANCE;
+    }
+    let start: Vec<f64> = free.iter().map(|f| base.parameters.get(f.param)).collect();
+    let with = |values: &[f64]| {
+        let mut s = base.clone();
+        for (f, &v) in free.iter().zip(values) {
+            s.parameters.set(f.param, v);
+        }
+        s
+    };
+    let before = compare::compare(&base, &informative)?;
+    let residuals = |values: &[f64]| -> Option<Vec<f64>> {
+        let c = compare::compare(&with(values), &informative).ok()?;
+        Some(c.rows.iter().map(residual).collect())
+    };
+    let bounds: Vec<Free> = free
+        .iter()
+        .zip(&start)
+        .map(|(f, &s)| Free {
+            name: f.param.name().into(),
+            lower: f.lower,
+            upper: f.upper,
+            start: s,
+        })
+        .collect();
+    let estimate = estimate::least_squares(residuals, &bounds)?;
+    let after = compare::compare(&with(&estimate.values), &informative)?;
+    // The fitted scenario keeps the file's tolerances: the tight ones served the search.
+    let mut fitted = with(&estimate.values);
+    fitted.tolerance = scenario.tolerance;
+    Ok(Fitted {
+        free: free.to_vec(),
+        start,
+        estimate,
+        scenario: fitted,
+        before,
+        after,
+    })
+}
+
+/// The weighted residual of a compared row.
+fn residual(row: &compare::Compared) -> f64 {
+    let o = &row.observation;
+    let value = o.value.expect("fitted rows give a value");
+    let sd =
+        o.sd.filter(|&sd| sd > 0.0)
+            .unwrap_or(DEFAULT_CV * value.max(FLOOR_PERCENT));
+    (row.predicted - value) / sd
+}

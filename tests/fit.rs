@@ -1,0 +1,230 @@
+//! `cellpk fit`: parameters recovered from data that cellpk itself simulated, with and
+//! without noise, and clear failures on data it cannot use.
+
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use cellpk::fit::problem::{self, FreeParam};
+use cellpk::observe::{self, Organ};
+use cellpk::params::Param;
+use cellpk::presets::Choice;
+use cellpk::scenario::{self, Scenario};
+use cellpk::validation::{compare, data};
+
+const SCENARIO: &str = r#"
+name = "synthetic"
+[subject]
+species = "mouse"
+disease = "healthy"
+[cells]
+source = "bone_marrow"
+donor = "autologous"
+[[dose]]
+route = "peripheral_vein"
+cells = 1e6
+[simulation]
+duration_days = 4
+[observe]
+method = "dna_pcr"
+"#;
+
+const TIMES: [f64; 7] = [0.5, 2.0, 6.0, 12.0, 24.0, 48.0, 96.0];
+const ORGANS: [Organ; 3] = [Organ::Lung, Organ::Liver, Organ::Spleen];
+
+/// The truth the data are simulated from, away from the defaults the fit starts at.
+const TRUTH: [(Param, f64); 2] = [(Param::LungDeath, 0.05), (Param::LiverExtraction, 0.75)];
+
+fn base() -> Scenario {
+    scenario::parse(SCENARIO, Path::new("synthetic.toml")).expect("valid")
+}
+
+/// A tidy observations file simulated at `TRUTH`, each value multiplied by
+/// exp(cv x z) with z from a seeded normal sequence (no noise when cv = 0), with SD
+/// cv x value (5 % when noise-free, so that every row has a weight).
+fn synthetic_csv(cv: f64, seed: u64) -> String {
+    let mut truth = base();
+    for (p, v) in TRUTH {
+        truth.parameters.set(p, v);
+    }
+    let signals = observe::predict(&truth, &TIMES).expect("simulates");
+    let mut rng = seed;
+    let mut normal = move || {
+        // Box-Muller on a 64-bit LCG (Knuth's MMIX constants): deterministic noise.
+        let mut uniform = || {
+            rng = rng
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((rng >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+        };
+        let (u1, u2) = (uniform(), uniform());
+        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    };
+    let mut out = data::COLUMNS.join(",") + "\n";
+    for organ in ORGANS {
+        for (i, t) in TIMES.iter().enumerate() {
+            let exact = signals.percent[i][organ.position()];
+            let value = exact * (cv * normal()).exp();
+            let sd = cv.max(0.05) * value;
+            writeln!(
+                out,
+                "synthetic,mouse,peripheral_vein,{},{t},{value:e},percent_injected,dna_pcr,{sd:e},,,simulated by cellpk,",
+                organ.name()
+            )
+            .expect("writing to a String cannot fail");
+        }
+    }
+    out
+}
+
+fn free() -> Vec<FreeParam> {
+    problem::parse_free("lung.death_per_h,liver.extraction=0.05:0.99").expect("valid --free")
+}
+
+fn fit(csv: &str) -> problem::Fitted {
+    let file = Path::new("synthetic.csv");
+    let rows = data::parse(csv, file).expect("valid data");
+    let refs: Vec<_> = rows.iter().collect();
+    let s = base();
+    compare::check_usable(&s, &refs, file).expect("usable");
+    problem::fit(&s, &refs, &free(), file).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn recovers_parameters_from_noise_free_simulated_data() {
+    let f = fit(&synthetic_csv(0.0, 1));
+    for (i, (p, truth)) in TRUTH.iter().enumerate() {
+        let start = base().parameters.get(*p);
+        assert!(
+            (start - truth).abs() > 0.2 * truth,
+            "the fit starts away from {p:?}"
+        );
+        let e = f.estimate.values[i];
+        assert!(
+            (e - truth).abs() <= 1e-5 * truth,
+            "{p:?}: estimate {e} against truth {truth}"
+        );
+    }
+    assert!(
+        f.estimate.ssr < 1e-10,
+        "exact data fit exactly: SSR {}",
+        f.estimate.ssr
+    );
+    assert!(f.after.geometric_mean_fold_error().expect("rows") < 1.0 + 1e-6);
+}
+
+#[test]
+fn recovers_parameters_from_noisy_data_within_their_standard_errors() {
+    // 10 % log-normal noise, SD given as 10 % of each value.
+    for seed in [7, 8, 9] {
+        let f = fit(&synthetic_csv(0.1, seed));
+        for (i, (p, truth)) in TRUTH.iter().enumerate() {
+            let (e, se) = (f.estimate.values[i], f.estimate.standard_errors[i]);
+            assert!(se > 0.0 && se < 0.2 * truth, "{p:?}: SE {se}");
+            assert!(
+                (e - truth).abs() <= 4.0 * se,
+                "seed {seed}, {p:?}: estimate {e} +/- {se} against truth {truth}"
+            );
+        }
+        let r = f.estimate.correlation[(0, 1)];
+        assert!(r.abs() < 1.0, "a correlation, not a degenerate one: {r}");
+    }
+}
+
+/// `cellpk fit SCENARIO --data DATA`, to be completed.
+fn fit_command(scenario: &Path, data: &Path) -> Command {
+    let mut c = Command::cargo_bin("cellpk").expect("the binary is built");
+    c.arg("fit").arg(scenario).arg("--data").arg(data);
+    c
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("temp file");
+    path
+}
+
+#[test]
+fn the_command_writes_estimates_fitted_scenario_and_predictions() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let s = write(dir.path(), "synthetic.toml", SCENARIO);
+    let d = write(dir.path(), "data.csv", &synthetic_csv(0.0, 1));
+    let out = dir.path().join("out");
+    fit_command(&s, &d)
+        .args([
+            "--free",
+            "lung.death_per_h,liver.extraction=0.05:0.99",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("lung.death_per_h: 5.0000"));
+    let fitted = out.join("synthetic-fit");
+    let report = std::fs::read_to_string(fitted.join("fit.md")).expect("fit.md");
+    assert!(report.contains("standard error") && report.contains("Correlations"));
+    // The fitted scenario reproduces the truth when run again.
+    let again = scenario::load(&fitted.join("fitted.toml")).expect("fitted.toml is valid");
+    let v = again.parameters.get(Param::LungDeath);
+    assert!((v - 0.05).abs() < 1e-5 * 0.05, "{v}");
+    assert!(fitted.join("predictions.csv").exists());
+}
+
+#[test]
+fn data_it_cannot_use_fail_clearly_with_nothing_written() {
+    let good = synthetic_csv(0.0, 1);
+    let first_row = good.lines().nth(1).expect("a row").to_owned();
+    let cases = [
+        (first_row.replace(",lung,", ",brain,"), "unknown organ"),
+        (first_row.replace(",dna_pcr,", ",mri,"), "unknown method"),
+        (
+            first_row.replacen(",0.5,", ",0.5,-", 1),
+            "not a finite number >= 0",
+        ),
+        (
+            first_row.replacen(",0.5,", ",500,", 1),
+            "no overlap in time",
+        ),
+        (
+            first_row.replace(",dna_pcr,", ",radiolabel,"),
+            "measured by radiolabel",
+        ),
+        (first_row.replace("mouse", "rat"), "for a rat"),
+    ];
+    for (row, expected) in cases {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let s = write(dir.path(), "synthetic.toml", SCENARIO);
+        let text = format!(
+            "{}\n{row}\n{}",
+            data::COLUMNS.join(","),
+            good.lines().nth(2).expect("a second row")
+        );
+        let d = write(dir.path(), "data.csv", &text);
+        let out = dir.path().join("out");
+        fit_command(&s, &d)
+            .args(["--free", "lung.death_per_h", "--out"])
+            .arg(&out)
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains(expected));
+        assert!(!out.exists(), "{expected}: nothing written");
+    }
+    // A parameter that does not exist, and too few rows for the free parameters.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let s = write(dir.path(), "synthetic.toml", SCENARIO);
+    let one = format!("{}\n{first_row}\n", data::COLUMNS.join(","));
+    let d = write(dir.path(), "data.csv", &one);
+    for (free, expected) in [
+        ("lung.deth_per_h", "no parameter is named"),
+        (
+            "lung.death_per_h,liver.extraction",
+            "more residuals than free parameters",
+        ),
+    ] {
+        fit_command(&s, &d)
+            .args(["--free", free])
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains(expected));
+    }
+}
