@@ -106,7 +106,7 @@ impl Point {
     /// flat to rounding (every derivative within rounding of zero).
     fn side_sign(&self, right: bool) -> Option<bool> {
         let k = self.order;
-        (k < ORDERS).then(|| (self.derivative[k] > 0.0) == (right || k % 2 == 0))
+        (k < ORDERS).then(|| (self.derivative[k] > 0.0) == (right || k.is_multiple_of(2)))
     }
 }
 
@@ -237,7 +237,7 @@ impl<'a> ExpSum<'a> {
         let s = q.exps.tau - p.exps.tau;
         // Backward, the term of order i carries (-1)^(i - from).
         let side = |i: usize| {
-            if forward || (i - from) % 2 == 0 {
+            if forward || (i - from).is_multiple_of(2) {
                 1.0
             } else {
                 -1.0

@@ -274,8 +274,7 @@ impl<'a> HeatmapFigure<'a> {
         }
         let values = || input.panels.iter().flat_map(|p| p.z.iter().copied());
         let scale = ColourScale::new(values(), input.colour_log);
-        let any_missing =
-            values().any(|v| scale.as_ref().map_or(true, |s| s.fraction(v).is_none()));
+        let any_missing = values().any(|v| scale.as_ref().is_none_or(|s| s.fraction(v).is_none()));
         Ok(Self {
             input,
             x: GridAxis::new(input.x_values, input.x_log),

@@ -353,7 +353,7 @@ fn observe(c: &Checker, raw: Option<&Spanned<ObserveFile>>) -> Result<Option<Obs
         method,
         isotope,
         labelled_fraction,
-        decay_corrected: o.decay_corrected.as_ref().map_or(true, |d| *d.get_ref()),
+        decay_corrected: o.decay_corrected.as_ref().is_none_or(|d| *d.get_ref()),
     }))
 }
 
