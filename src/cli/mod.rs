@@ -5,6 +5,7 @@
 mod compare;
 mod fit;
 mod sweep;
+mod validate;
 
 use std::path::{Path, PathBuf};
 
@@ -198,6 +199,24 @@ after editing the plot blocks, without running the sweep again.",
         #[arg(long, default_value = "output")]
         out: PathBuf,
     },
+    /// Hold the model against published data: run each validation case and judge it.
+    #[command(
+        long_about = "Run each validation case (a scenario with a `[validation]` section), \
+compare its predicted signals with its study's rows in the observations CSV, and judge it: \
+a case passes when the geometric mean fold error of its rows with a value (references \
+left out) is at most its `max_fold_error` and every range row's prediction lies in its \
+range. Writes OUT/validation/: report.md (summary and every row), comparison.csv (tidy) \
+and <case>.png (300 dpi) and <case>.svg (model against data per organ over time). The \
+directory appears only when complete. Exits with code 1 if a case fails, 2 on bad input.",
+        after_help = "Examples:\n  cellpk validate\n  cellpk validate validation/lee2009_mouse_iv.toml --out results"
+    )]
+    Validate {
+        /// Case files (TOML; default: every `*.toml` in `validation/`, sorted).
+        cases: Vec<PathBuf>,
+        /// Directory that receives `validation/`.
+        #[arg(long, default_value = "output")]
+        out: PathBuf,
+    },
     /// Join the CSVs of a sweep's shards into the whole sweep's CSV.
     #[command(
         long_about = "Join shard CSVs written by `cellpk sweep --shard K/N` into \
@@ -251,6 +270,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
                 shard,
             },
         ),
+        Command::Validate { cases, out } => validate::validate(&cases, &out),
         Command::Merge { sweep, shards, out } => sweep::merge(&sweep, &shards, &out),
         Command::Plot { sweep, csv, out } => sweep::plot(&sweep, csv.as_deref(), &out),
         Command::Fit {

@@ -1,5 +1,6 @@
 //! The legend column to the right of the axes, shared by the time course,
-//! the sweep line plot and the bar chart (each with its own kind of sample).
+//! the sweep line plot, the bar chart and the model-versus-data figure (each
+//! with its own kind of sample).
 //!
 //! Its fitting rules (wrap, then shrink, then summarise the tail as
 //! "+ N more", never overflow onto the data) are the most involved layout in
@@ -15,6 +16,7 @@ use super::doses::{dose_triangle, DOSE_TRIANGLE_HEIGHT, INFUSION_COLOUR};
 use super::lines::SeriesStyle;
 use super::prepared::Prepared;
 use super::text::{draw_label, wrap_text, Orientation, Target};
+use super::validation::{draw_mark_sample, DataMark};
 use super::{backend_error, offset, PlotError, PlotInput, OUTER_MARGIN};
 
 /// Legend labels: 8.4 pt.
@@ -36,6 +38,8 @@ pub(super) enum Sample {
     Swatch(Fill),
     Dose,
     Infusion,
+    /// An observation's mark (model-versus-data figure).
+    DataMark(DataMark),
     /// The "+ N more" line has no sample.
     Nothing,
 }
@@ -189,6 +193,7 @@ fn draw_sample<DB: DrawingBackend>(
             ))
             .map_err(backend_error)
         }
+        Sample::DataMark(mark) => draw_mark_sample(area, mark, (x + len / 2, y)),
         Sample::Nothing => Ok(()),
     }
 }

@@ -3,7 +3,8 @@
 //! sweeps and scenario comparisons a faceted heatmap ([`heatmap_png`],
 //! [`heatmap_svg`]), a line plot with markers ([`line_plot_png`],
 //! [`line_plot_svg`]) and a grouped bar chart ([`bar_chart_png`],
-//! [`bar_chart_svg`]).
+//! [`bar_chart_svg`]); and for validation, model against data
+//! ([`model_vs_data_png`], [`model_vs_data_svg`]).
 //!
 //! The figures are meant to go straight into a manuscript, so the choices
 //! below favour legibility in print over flexibility:
@@ -81,6 +82,7 @@ mod lines;
 mod png;
 mod prepared;
 mod text;
+mod validation;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -88,6 +90,9 @@ use plotters::prelude::*;
 pub use barchart::{bar_chart_png, bar_chart_svg, BarChart};
 pub use heatmap::{heatmap_png, heatmap_svg, Heatmap, Panel};
 pub use lineplot::{line_plot_png, line_plot_svg, LinePlot};
+pub use validation::{
+    model_vs_data_png, model_vs_data_svg, DataPanel, DataPoint, ModelVsData, OrganTrack,
+};
 
 use axis::TickAxis;
 use doses::{draw_dose_marks, draw_infusions, DOSE_TRIANGLE_HEIGHT};

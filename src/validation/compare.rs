@@ -25,6 +25,8 @@ pub struct Compared {
     pub observation: Observation,
     /// The prediction, in the observation's unit.
     pub predicted: f64,
+    /// Whether the row is its `percent_of_first` series' reference (100 by definition).
+    pub reference: bool,
     /// max(p/o, o/p) for a row with a value that is not a series' reference.
     pub fold_error: Option<f64>,
     /// Whether the prediction lies within the row's range, if it gives one.
@@ -145,24 +147,30 @@ pub fn compare(scenario: &Scenario, rows: &[&Observation]) -> Result<Comparison,
             let raw = at(o.organ, o.time_h);
             let predicted = match o.unit {
                 Unit::PercentInjected => raw,
-                Unit::PercentOfFirst => {
-                    100.0 * raw.max(FLOOR_PERCENT)
-                        / at(o.organ, first_time(o, &all)).max(FLOOR_PERCENT)
-                }
+                Unit::PercentOfFirst => relative(raw, at(o.organ, first_time(o, &all))),
             };
-            let fold_error = o.value.filter(|_| !o.is_reference(&all)).map(|v| {
+            let reference = o.is_reference(&all);
+            let fold_error = o.value.filter(|_| !reference).map(|v| {
                 let (p, v) = (predicted.max(FLOOR_PERCENT), v.max(FLOOR_PERCENT));
                 (p / v).max(v / p)
             });
             Compared {
                 observation: o.clone(),
                 predicted,
+                reference,
                 fold_error,
                 in_range: o.range.map(|(lo, hi)| (lo..=hi).contains(&predicted)),
             }
         })
         .collect();
     Ok(Comparison { rows })
+}
+
+/// A signal as a percent of the series' reference signal, both floored at
+/// `FLOOR_PERCENT` so that a series starting at zero gives a large but finite ratio; the
+/// figures draw model curves with it, so that they match the rows.
+pub fn relative(raw: f64, reference: f64) -> f64 {
+    100.0 * raw.max(FLOOR_PERCENT) / reference.max(FLOOR_PERCENT)
 }
 
 /// The signal in `organ` at `t`, one of the times `signals` was computed at.

@@ -69,15 +69,13 @@ impl Observation {
     }
 }
 
-/// The earliest time of `o`'s series: same study, organ and method, `percent_of_first`.
+/// The earliest time of `o`'s series: same study, organ and method, in either unit. A row
+/// in `percent_injected` can be the reference of a `percent_of_first` series (in
+/// `toma2009_rat_ia`, 14 % at 72 h is of the 92 % arrested at 0 h): filtering on the unit
+/// would make such a row its own reference, 100 by definition, and drop it unseen.
 pub fn first_time(o: &Observation, all: &[Observation]) -> f64 {
     all.iter()
-        .filter(|r| {
-            r.unit == Unit::PercentOfFirst
-                && r.study == o.study
-                && r.organ == o.organ
-                && r.method == o.method
-        })
+        .filter(|r| r.study == o.study && r.organ == o.organ && r.method == o.method)
         .map(|r| r.time_h)
         .fold(f64::INFINITY, f64::min)
 }

@@ -1,0 +1,617 @@
+//! Model against data: for one validation case, the model's signal per organ over time as
+//! a curve and the study's observations as markers, with their SD as error bars and
+//! their ranges as brackets.
+//!
+//! Values in different units (percent of the injected dose, percent of a series' first
+//! value) cannot share an axis, so each unit gets a panel of its own, side by side. Each
+//! organ keeps one colour across panels. The y axes are logarithmic because agreement is
+//! judged on the fold scale: a twofold miss looks the same size at 1 % as at 80 %. The
+//! axes are set by the data and by the curves over the observed span.
+//!
+//! Qualitative statements become ranges whose bounds are sometimes stand-ins for "no
+//! bound" (0 below, 10000 % above). Such a bound is not allowed to stretch the axis over
+//! decades that hold nothing: a lower bound of 0 (which a log axis cannot show) and any
+//! bound more than `OPEN_BOUND_FACTOR` beyond the rest of the panel run to the axis edge
+//! without a cap, so the reader sees an open end.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::axis::{Ticks, YAxis};
+use super::frame::{
+    chart_and_legend, draw_axes, draw_grid, draw_x_tick_labels, draw_x_title, draw_y_tick_labels,
+    draw_y_title, thin_ticks, x_axis_text_height, y_axis_text_area,
+};
+use super::legend::{draw_legend_entries, Sample, LEGEND_SAMPLE};
+use super::lines::{canvas_mapping, draw_run, runs, Pixel, SeriesStyle, PALETTE};
+use super::text::Target;
+use super::{
+    backend_error, figure_png, figure_svg, offset, px, Figure, PlotError, AXIS_COLOUR, CANVAS,
+    OUTER_MARGIN, TICK_FONT,
+};
+
+/// A range bound more than this factor beyond every other value of its panel is drawn as
+/// open (see the module documentation).
+const OPEN_BOUND_FACTOR: f64 = 10.0;
+/// Data markers: 1.7 mm across, with a white halo separating them from the curve.
+const MARKER_RADIUS: f64 = 11.0;
+const MARKER_HALO: f64 = 3.0;
+/// Ring width of a reference marker (hollow: it is 100 % by definition).
+const MARKER_RING: f64 = 4.0;
+/// SD error bars: thin, with short caps.
+const SD_LINE: f64 = 3.0;
+const SD_CAP: f64 = 10.0;
+/// Range brackets: heavier than the SD bars, with wide caps, so the two read apart.
+const RANGE_LINE: f64 = 6.0;
+const RANGE_CAP: f64 = 20.0;
+/// Horizontal offset between the marks of neighbouring organs in a panel, so organs
+/// observed at the same time do not hide each other's bars (the curves stay in place).
+const DODGE: f64 = 30.0;
+/// Horizontal gap between panels: room for the next panel's y-axis text.
+const PANEL_GAP: f64 = 30.0;
+/// Space left before time 0 and after the last time, as a fraction of the span, so
+/// markers at the ends are not cut by the axes.
+const X_PADDING: f64 = 0.03;
+
+/// One observation as drawn.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DataPoint {
+    /// Hours after the first administration.
+    pub time_h: f64,
+    /// The observed value, if the row gives one.
+    pub value: Option<f64>,
+    /// Its standard deviation.
+    pub sd: Option<f64>,
+    /// A range `(low, high)`, if the row gives one.
+    pub range: Option<(f64, f64)>,
+    /// Whether the value is a series' reference (100 % by definition): drawn hollow.
+    pub reference: bool,
+}
+
+/// One organ in a panel: the model curve and the observations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrganTrack {
+    /// Legend label (the organ).
+    pub label: String,
+    /// Palette index, the same for an organ in every panel and figure.
+    pub colour: usize,
+    /// Times of the curve (hours, ascending).
+    pub curve_h: Vec<f64>,
+    /// The model's value at each curve time, in the panel's unit.
+    pub curve: Vec<f64>,
+    /// The observations.
+    pub points: Vec<DataPoint>,
+}
+
+/// One panel: every organ observed in one unit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataPanel {
+    /// Y-axis title with the unit.
+    pub y_label: String,
+    /// The organs.
+    pub tracks: Vec<OrganTrack>,
+}
+
+/// A model-versus-data figure.
+#[derive(Debug, Clone, Copy)]
+pub struct ModelVsData<'a> {
+    /// Figure title, centred above the panels.
+    pub title: &'a str,
+    /// X-axis title with units, shared by the panels.
+    pub x_label: &'a str,
+    /// The panels, left to right.
+    pub panels: &'a [DataPanel],
+}
+
+/// Renders the figure as PNG bytes: 2100 x 1260 px, declared as 300 dpi.
+///
+/// # Errors
+/// [`PlotError::Empty`] without panels or tracks, [`PlotError::SeriesSizeMismatch`] when a
+/// curve's times and values differ in length, [`PlotError::InfiniteValue`] for a
+/// non-finite number; a rendering or encoding failure otherwise.
+pub fn model_vs_data_png(plot: &ModelVsData) -> Result<Vec<u8>, PlotError> {
+    figure_png(&DataFigure::new(plot)?)
+}
+
+/// Renders the figure as an SVG document, 700 x 420 px over a 2100 x 1260 viewBox.
+///
+/// # Errors
+/// As [`model_vs_data_png`], bar the encoding.
+pub fn model_vs_data_svg(plot: &ModelVsData) -> Result<String, PlotError> {
+    figure_svg(&DataFigure::new(plot)?)
+}
+
+/// The figure with checked input and each panel's axes.
+struct DataFigure<'a> {
+    plot: &'a ModelVsData<'a>,
+    /// Right end of the shared time axis (hours).
+    x_hi: f64,
+    axes: Vec<YAxis>,
+}
+
+impl<'a> DataFigure<'a> {
+    fn new(plot: &'a ModelVsData<'a>) -> Result<Self, PlotError> {
+        if plot.panels.is_empty() {
+            return Err(PlotError::Empty { field: "panels" });
+        }
+        let mut x_hi: f64 = 0.0;
+        for panel in plot.panels {
+            if panel.tracks.is_empty() {
+                return Err(PlotError::Empty { field: "tracks" });
+            }
+            for track in &panel.tracks {
+                if track.curve.len() != track.curve_h.len() {
+                    return Err(PlotError::SeriesSizeMismatch {
+                        label: track.label.clone(),
+                        expected: track.curve_h.len(),
+                        actual: track.curve.len(),
+                        of: "curve times",
+                    });
+                }
+                let numbers = track.curve_h.iter().chain(&track.curve).copied().chain(
+                    track.points.iter().flat_map(|p| {
+                        [p.time_h]
+                            .into_iter()
+                            .chain(p.value)
+                            .chain(p.sd)
+                            .chain(p.range.into_iter().flat_map(|(l, h)| [l, h]))
+                    }),
+                );
+                for (index, value) in numbers.enumerate() {
+                    if !value.is_finite() {
+                        return Err(PlotError::InfiniteValue {
+                            label: track.label.clone(),
+                            index,
+                            value,
+                        });
+                    }
+                }
+                x_hi = track
+                    .curve_h
+                    .iter()
+                    .chain(track.points.iter().map(|p| &p.time_h))
+                    .fold(x_hi, |a, &t| a.max(t));
+            }
+        }
+        let x_hi = if x_hi > 0.0 { x_hi } else { 1.0 };
+        let axes = plot.panels.iter().map(panel_axis).collect();
+        Ok(Self { plot, x_hi, axes })
+    }
+}
+
+/// The values that set a panel's axis: curves, observed values and their SD, and the
+/// range bounds that are not open.
+fn panel_axis(panel: &DataPanel) -> YAxis {
+    let core = core_values(panel);
+    let (lo, hi) = extent(&core);
+    let bounds: Vec<f64> = panel
+        .tracks
+        .iter()
+        .flat_map(|t| t.points.iter().filter_map(|p| p.range))
+        .flat_map(|(l, h)| [l, h])
+        .filter(|&b| !is_open(b, lo, hi))
+        .collect();
+    let mut axis = YAxis::log(core.into_iter().chain(bounds));
+    // Each label at its own precision ("0.1", "1", "100"), as on the sweep figures.
+    axis.ticks = Ticks::log_sweep(axis.lo, axis.hi);
+    axis
+}
+
+/// The positive values of a panel other than range bounds: observed values and their
+/// value + SD, and the curves from the panel's first observation on (before it, a curve
+/// may start from zero, and its rise would stretch the axis over decades with no data).
+fn core_values(panel: &DataPanel) -> Vec<f64> {
+    let first = panel
+        .tracks
+        .iter()
+        .flat_map(|t| t.points.iter().map(|p| p.time_h))
+        .fold(f64::INFINITY, f64::min);
+    panel
+        .tracks
+        .iter()
+        .flat_map(|t| {
+            let curve = t
+                .curve_h
+                .iter()
+                .zip(&t.curve)
+                .filter(move |(&h, _)| h >= first)
+                .map(|(_, &v)| v);
+            curve.chain(t.points.iter().flat_map(|p| {
+                p.value
+                    .into_iter()
+                    .chain(p.value.zip(p.sd).map(|(v, sd)| v + sd))
+            }))
+        })
+        .filter(|&v| v > 0.0)
+        .collect()
+}
+
+/// Smallest and largest of `values` (infinity and 0 when empty).
+fn extent(values: &[f64]) -> (f64, f64) {
+    values
+        .iter()
+        .fold((f64::INFINITY, 0.0_f64), |(l, h), &v| (l.min(v), h.max(v)))
+}
+
+/// Whether a range bound is drawn open, given the smallest and largest other positive
+/// values of its panel (`lo` infinite when there are none).
+fn is_open(bound: f64, lo: f64, hi: f64) -> bool {
+    bound <= 0.0 || (hi > 0.0 && (bound > hi * OPEN_BOUND_FACTOR || bound < lo / OPEN_BOUND_FACTOR))
+}
+
+impl Figure for DataFigure<'_> {
+    fn canvas(&self) -> (u32, u32) {
+        CANVAS
+    }
+
+    /// Splits the chart column into panels, draws each (grid, axes, curves, then ranges,
+    /// error bars and markers on top), and the legend: organs, then the marks used.
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        target: Target,
+    ) -> Result<(), PlotError> {
+        let (plot_area, legend_column) = chart_and_legend(root, target, self.plot.title)?;
+        let (width, _) = plot_area.dim_in_pixel();
+        let n = self.plot.panels.len() as u32;
+        let gap = px(PANEL_GAP);
+        let panel_width = (width.saturating_sub(gap * (n - 1))) / n;
+        let mut rest = plot_area;
+        let mut top = 0;
+        for (i, (panel, y)) in self.plot.panels.iter().zip(&self.axes).enumerate() {
+            let (area, right) = rest.split_horizontally(panel_width);
+            rest = if i + 1 < self.plot.panels.len() {
+                right.split_horizontally(gap).1
+            } else {
+                right
+            };
+            top = self.draw_panel(root, &area, target, panel, y)?;
+        }
+
+        let mut organs: Vec<(&str, usize)> = Vec::new();
+        for track in self.plot.panels.iter().flat_map(|p| &p.tracks) {
+            if !organs.iter().any(|(label, _)| *label == track.label) {
+                organs.push((&track.label, track.colour));
+            }
+        }
+        let entries: Vec<(&str, Sample)> = organs
+            .iter()
+            .map(|&(label, colour)| (label, Sample::Line(SeriesStyle::for_index(colour))))
+            .collect();
+        let points = || {
+            self.plot
+                .panels
+                .iter()
+                .flat_map(|p| &p.tracks)
+                .flat_map(|t| &t.points)
+        };
+        let mut marks = vec![("Model", Sample::Line(grey_style()))];
+        if points().any(|p| p.value.is_some() && !p.reference) {
+            marks.push(("Observed", Sample::DataMark(DataMark::Marker)));
+        }
+        if points().any(|p| p.reference) {
+            marks.push((
+                "Reference (100 % by definition)",
+                Sample::DataMark(DataMark::Reference),
+            ));
+        }
+        if points().any(|p| p.sd.is_some()) {
+            marks.push(("± SD", Sample::DataMark(DataMark::Sd)));
+        }
+        if points().any(|p| p.range.is_some()) {
+            marks.push((
+                "Range (no cap: open end)",
+                Sample::DataMark(DataMark::Range),
+            ));
+        }
+        draw_legend_entries(&legend_column, target, top, &entries, &marks, LEGEND_SAMPLE)
+    }
+}
+
+/// Line style of the legend's "Model" entry: the palette's black, so it names no organ.
+fn grey_style() -> SeriesStyle {
+    SeriesStyle::for_index(PALETTE.len() - 1)
+}
+
+impl DataFigure<'_> {
+    /// Draws one panel; returns the canvas y of the top of its axes.
+    fn draw_panel<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        area: &DrawingArea<DB, Shift>,
+        target: Target,
+        panel: &DataPanel,
+        y: &YAxis,
+    ) -> Result<i32, PlotError> {
+        let (y_title, y_title_em, y_area) =
+            y_axis_text_area(area, target, &y.ticks.labels, &panel.y_label)?;
+        let x_area = x_axis_text_height();
+        let x_lo = -X_PADDING * self.x_hi;
+        let x_hi = self.x_hi * (1.0 + X_PADDING);
+        let ticks = Ticks::linear(0.0, self.x_hi, false);
+        let build = |x_ticks: &Ticks| {
+            ChartBuilder::on(area)
+                .margin_top(px(TICK_FONT))
+                .margin_right(px(OUTER_MARGIN))
+                .margin_bottom(px(OUTER_MARGIN))
+                .margin_left(px(OUTER_MARGIN))
+                .x_label_area_size(x_area)
+                .y_label_area_size(y_area)
+                .build_cartesian_2d(x_ticks.coord(x_lo, x_hi), y.ticks.coord(y.lo, y.hi))
+                .map_err(backend_error)
+        };
+        let probe = build(&ticks)?;
+        let x_ticks = thin_ticks(
+            &ticks,
+            false,
+            |pos| probe.backend_coord(&(pos, y.lo)).0,
+            |label| target.text_width(root, label, TICK_FONT),
+        )?;
+        drop(probe);
+        let mut chart = build(&x_ticks)?;
+        draw_grid(&mut chart)?;
+        draw_axes(&mut chart)?;
+        draw_x_tick_labels(&chart, root, target, &x_ticks, y.lo)?;
+        draw_y_tick_labels(&chart, root, target, &y.ticks, x_lo)?;
+        draw_x_title(&chart, root, target, self.plot.x_label, x_area)?;
+        draw_y_title(&chart, root, target, (&y_title, y_title_em), y_area)?;
+
+        let to_canvas = canvas_mapping(&chart, (x_lo, x_hi), (y.lo, y.hi));
+        let floor = y.log_floor.unwrap_or(f64::MIN_POSITIVE);
+        // Axis value of a data value, clamped to the axis (for bars running off it).
+        let level = |v: f64| {
+            if v <= 0.0 {
+                y.lo
+            } else {
+                v.log10().clamp(y.lo, y.hi)
+            }
+        };
+        let pixel = |t: f64, axis_value: f64| {
+            let (cx, cy) = to_canvas(&(t, axis_value));
+            (cx.round() as i32, cy.round() as i32)
+        };
+        for track in &panel.tracks {
+            let style = SeriesStyle::for_index(track.colour);
+            for run in runs(&track.curve_h, &track.curve, y.log_floor) {
+                let points: Vec<(f64, f64)> = run.iter().map(&to_canvas).collect();
+                draw_run(root, &points, style)?;
+            }
+        }
+        let (lo, hi) = extent(&core_values(panel));
+        let mut markers = Vec::new();
+        let centre = (panel.tracks.len() as f64 - 1.0) / 2.0;
+        for (k, track) in panel.tracks.iter().enumerate() {
+            let colour = PALETTE[track.colour % PALETTE.len()];
+            let dodge = ((k as f64 - centre) * DODGE).round() as i32;
+            let pixel = |t: f64, axis_value: f64| {
+                let (x, y) = pixel(t, axis_value);
+                (x + dodge, y)
+            };
+            for p in &track.points {
+                if let Some((low, high)) = p.range {
+                    let ends =
+                        [low, high].map(|b| (pixel(p.time_h, level(b)), !is_open(b, lo, hi)));
+                    draw_bar(root, colour, RANGE_LINE, RANGE_CAP, ends[0], ends[1])?;
+                }
+                if let (Some(v), Some(sd)) = (p.value, p.sd) {
+                    let low = v - sd;
+                    let ends = (pixel(p.time_h, level(low)), low > floor);
+                    let high = (pixel(p.time_h, level(v + sd)), true);
+                    draw_bar(root, colour, SD_LINE, SD_CAP, ends, high)?;
+                }
+                if let Some(v) = p.value.filter(|&v| v >= floor) {
+                    let mark = if p.reference {
+                        DataMark::Reference
+                    } else {
+                        DataMark::Marker
+                    };
+                    markers.push((mark, colour, pixel(p.time_h, v.log10())));
+                }
+            }
+        }
+        for (mark, colour, centre) in markers {
+            draw_marker(root, mark, colour, centre)?;
+        }
+        let (_, plot_y) = chart.plotting_area().get_pixel_range();
+        Ok(plot_y.start)
+    }
+}
+
+/// What a data mark is; also the legend sample of each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum DataMark {
+    /// An observed value.
+    Marker,
+    /// A series' reference value (hollow).
+    Reference,
+    /// An SD error bar.
+    Sd,
+    /// A range bracket.
+    Range,
+}
+
+/// Draws a legend sample of `mark`, centred at `centre`, in the axis colour.
+pub(super) fn draw_mark_sample<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    mark: DataMark,
+    (x, y): Pixel,
+) -> Result<(), PlotError> {
+    let half = offset(TICK_FONT * 0.55);
+    match mark {
+        DataMark::Marker | DataMark::Reference => draw_marker(area, mark, AXIS_COLOUR, (x, y)),
+        DataMark::Sd => draw_bar(
+            area,
+            AXIS_COLOUR,
+            SD_LINE,
+            SD_CAP,
+            ((x, y + half), true),
+            ((x, y - half), true),
+        ),
+        DataMark::Range => draw_bar(
+            area,
+            AXIS_COLOUR,
+            RANGE_LINE,
+            RANGE_CAP,
+            ((x, y + half), true),
+            ((x, y - half), true),
+        ),
+    }
+}
+
+/// A filled (observed) or hollow (reference) disc with a white halo.
+fn draw_marker<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    mark: DataMark,
+    colour: RGBColor,
+    centre: Pixel,
+) -> Result<(), PlotError> {
+    let radius = px(MARKER_RADIUS);
+    let mut discs = vec![(radius + px(MARKER_HALO), WHITE), (radius, colour)];
+    if mark == DataMark::Reference {
+        discs.push((radius - px(MARKER_RING), WHITE));
+    }
+    for (r, c) in discs {
+        area.draw(&Circle::new(centre, r, c.filled()))
+            .map_err(backend_error)?;
+    }
+    Ok(())
+}
+
+/// A vertical bar between two ends, each with a cap when its flag is set.
+fn draw_bar<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    colour: RGBColor,
+    line: f64,
+    cap: f64,
+    (a, cap_a): (Pixel, bool),
+    (b, cap_b): (Pixel, bool),
+) -> Result<(), PlotError> {
+    let style = colour.stroke_width(px(line));
+    area.draw(&PathElement::new(vec![a, b], style))
+        .map_err(backend_error)?;
+    let half = offset(cap);
+    for ((x, y), capped) in [(a, cap_a), (b, cap_b)] {
+        if capped {
+            area.draw(&PathElement::new(vec![(x - half, y), (x + half, y)], style))
+                .map_err(backend_error)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::svg_has_text;
+    use super::*;
+
+    fn track(label: &str, colour: usize, points: Vec<DataPoint>) -> OrganTrack {
+        let curve_h: Vec<f64> = (0..=50).map(|i| f64::from(i) * 0.5).collect();
+        OrganTrack {
+            label: label.into(),
+            colour,
+            curve: curve_h.iter().map(|t| 100.0 * (-t / 20.0).exp()).collect(),
+            curve_h,
+            points,
+        }
+    }
+
+    fn point(time_h: f64, value: Option<f64>) -> DataPoint {
+        DataPoint {
+            time_h,
+            value,
+            sd: None,
+            range: None,
+            reference: false,
+        }
+    }
+
+    #[test]
+    fn draws_every_label_marker_and_open_range() {
+        let panels = [
+            DataPanel {
+                y_label: "% of injected dose".into(),
+                tracks: vec![track(
+                    "lung",
+                    0,
+                    vec![DataPoint {
+                        sd: Some(7.0),
+                        ..point(0.0, Some(92.0))
+                    }],
+                )],
+            },
+            DataPanel {
+                y_label: "% of the earliest value".into(),
+                tracks: vec![
+                    track(
+                        "spleen",
+                        3,
+                        vec![
+                            DataPoint {
+                                reference: true,
+                                ..point(2.0, Some(100.0))
+                            },
+                            DataPoint {
+                                range: Some((105.0, 10000.0)),
+                                ..point(20.0, None)
+                            },
+                        ],
+                    ),
+                    track(
+                        "liver",
+                        2,
+                        vec![DataPoint {
+                            range: Some((0.0, 110.0)),
+                            ..point(20.0, None)
+                        }],
+                    ),
+                ],
+            },
+        ];
+        let plot = ModelVsData {
+            title: "study: method",
+            x_label: "Time (h)",
+            panels: &panels,
+        };
+        let svg = model_vs_data_svg(&plot).expect("renders");
+        for text in [
+            "study: method",
+            "Time (h)",
+            "% of injected dose",
+            "lung",
+            "spleen",
+            "liver",
+            "Model",
+            "Observed",
+        ] {
+            assert!(svg_has_text(&svg, text), "missing {text}");
+        }
+        // The open 10000 % bound does not stretch the axis to 1e4.
+        assert!(!svg_has_text(&svg, "1e4"));
+        assert_eq!(panel_axis(&panels[1]).hi.ceil(), 3.0);
+        let png = model_vs_data_png(&plot).expect("renders");
+        assert!(png.windows(4).any(|w| w == b"pHYs"));
+    }
+
+    #[test]
+    fn rejects_empty_and_mismatched_input() {
+        let plot = |panels| ModelVsData {
+            title: "t",
+            x_label: "x",
+            panels,
+        };
+        assert!(matches!(
+            model_vs_data_svg(&plot(&[])),
+            Err(PlotError::Empty { field: "panels" })
+        ));
+        let mut bad = track("lung", 0, vec![]);
+        bad.curve.pop();
+        let panels = [DataPanel {
+            y_label: "y".into(),
+            tracks: vec![bad],
+        }];
+        assert!(matches!(
+            model_vs_data_svg(&plot(&panels)),
+            Err(PlotError::SeriesSizeMismatch { .. })
+        ));
+    }
+}

@@ -1,0 +1,243 @@
+//! `cellpk validate` end to end: the shipped cases, a case made to fail, and bad data.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+
+fn cellpk() -> Command {
+    Command::cargo_bin("cellpk").expect("binary")
+}
+
+fn validate(cases: &[&Path], out: &Path) -> Output {
+    cellpk()
+        .arg("validate")
+        .args(cases)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .expect("runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The shipped case files, sorted.
+fn shipped() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = fs::read_dir("validation")
+        .expect("validation/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// A copy of the case `name` and the shipped observations in a temp dir, with `edit`
+/// applied to the case text and `data` to the CSV text.
+fn copied_case(
+    name: &str,
+    edit: impl Fn(&str) -> String,
+    data: impl Fn(&str) -> String,
+) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let case = fs::read_to_string(format!("validation/{name}.toml")).expect("case");
+    let csv = fs::read_to_string("validation/observations.csv").expect("data");
+    let file = dir.path().join(format!("{name}.toml"));
+    fs::write(&file, edit(&case)).expect("write case");
+    fs::write(dir.path().join("observations.csv"), data(&csv)).expect("write data");
+    (dir, file)
+}
+
+/// Replaces the `max_fold_error` line of a case.
+fn tolerance(case: &str, value: &str) -> String {
+    case.lines()
+        .map(|l| {
+            if l.starts_with("max_fold_error") {
+                format!("max_fold_error = {value}")
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Replaces `from` by `to` in the first row of `study` only.
+fn edit_row(csv: &str, study: &str, from: &str, to: &str) -> String {
+    let mut done = false;
+    csv.lines()
+        .map(|l| {
+            if !done && l.starts_with(&format!("{study},")) && l.contains(from) {
+                done = true;
+                l.replacen(from, to, 1)
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+#[test]
+fn shipped_cases_exit_as_they_pass_or_fail() {
+    let out = tempfile::tempdir().expect("temp dir");
+    let all = cellpk()
+        .arg("validate")
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .expect("runs");
+    let stdout = text(&all.stdout);
+    let cases = shipped();
+    assert!(!cases.is_empty());
+    let mut any_fail = false;
+    for case in &cases {
+        let name = case.file_stem().expect("stem").to_string_lossy();
+        let line = stdout
+            .lines()
+            .find(|l| l.contains(&format!(" {name}:")))
+            .unwrap_or_else(|| panic!("no summary line for {name} in\n{stdout}"));
+        let pass = line.starts_with("PASS");
+        assert!(pass || line.starts_with("FAIL"), "{line}");
+        any_fail |= !pass;
+        // Alone, each case exits as its verdict says.
+        let single = tempfile::tempdir().expect("temp dir");
+        let run = validate(&[case], single.path());
+        assert_eq!(run.status.success(), pass, "{name}: {}", text(&run.stderr));
+        if !pass {
+            assert_eq!(
+                run.status.code(),
+                Some(1),
+                "a failing case is not bad input"
+            );
+        }
+    }
+    assert_eq!(all.status.success(), !any_fail, "{}", text(&all.stderr));
+
+    let dir = out.path().join("validation");
+    let report = fs::read_to_string(dir.join("report.md")).expect("report.md");
+    let table = fs::read_to_string(dir.join("comparison.csv")).expect("comparison.csv");
+    assert!(table.starts_with(
+        "case,study,organ,time_h,unit,method,observed,sd,low,high,predicted,fold_error,in_range\n"
+    ));
+    for case in &cases {
+        let name = case.file_stem().expect("stem").to_string_lossy();
+        assert!(
+            report.contains(&format!("## {name}")),
+            "{name} in report.md"
+        );
+        assert!(
+            table.contains(&format!("\n{name},")),
+            "{name} in comparison.csv"
+        );
+        for ext in ["png", "svg"] {
+            let figure = dir.join(format!("{name}.{ext}"));
+            assert!(
+                fs::metadata(&figure).map(|m| m.len()).unwrap_or(0) > 1000,
+                "{}",
+                figure.display()
+            );
+        }
+    }
+    let svg = fs::read_to_string(dir.join("toma2009_rat_ia.svg")).expect("svg");
+    assert!(svg.contains("Time after the first administration (h)"));
+    assert!(svg.contains("toma2009_rat_ia: live"));
+}
+
+#[test]
+fn an_impossible_tolerance_fails_with_exit_code_1() {
+    // With a loose tolerance the same case passes: the failure below is the tolerance's.
+    let (loose, case) = copied_case("toma2009_rat_ia", |c| tolerance(c, "1000"), str::to_owned);
+    let run = validate(&[&case], &loose.path().join("out"));
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    assert!(text(&run.stdout).contains("PASS  toma2009_rat_ia"));
+
+    let (dir, case) = copied_case("toma2009_rat_ia", |c| tolerance(c, "1.0001"), str::to_owned);
+    let out = dir.path().join("out");
+    let run = validate(&[&case], &out);
+    assert_eq!(run.status.code(), Some(1), "{}", text(&run.stderr));
+    let stdout = text(&run.stdout);
+    assert!(
+        stdout.contains("FAIL  toma2009_rat_ia") && stdout.contains("> 1.0001"),
+        "{stdout}"
+    );
+    assert!(text(&run.stderr).contains("1 of 1 validation cases failed"));
+    // The report explaining the failure is written.
+    let report = fs::read_to_string(out.join("validation/report.md")).expect("report");
+    assert!(report.contains("| FAIL |"));
+}
+
+/// Runs a bad case and checks exit code 2, the message, and that nothing was written.
+fn rejected(dir: &tempfile::TempDir, case: &Path, expected: &[&str]) {
+    let out = dir.path().join("out");
+    let run = validate(&[case], &out);
+    let stderr = text(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    for e in expected {
+        assert!(stderr.contains(e), "missing {e:?} in {stderr}");
+    }
+    assert!(!out.exists(), "nothing written on bad input");
+}
+
+#[test]
+fn bad_rows_are_input_errors_naming_file_line_and_fix() {
+    let study = "toma2009_rat_ia";
+    let cases: [(&str, &str, &[&str]); 4] = [
+        (
+            ",liver,0,",
+            ",kidney,0,",
+            &["observations.csv:5", "unknown organ \"kidney\"", "fix:"],
+        ),
+        (
+            ",live,7,",
+            ",pet,7,",
+            &["observations.csv:5", "unknown method \"pet\"", "fix:"],
+        ),
+        (
+            ",92,percent_injected",
+            ",-92,percent_injected",
+            &["observations.csv:5", "`value`", ">= 0"],
+        ),
+        (
+            ",liver,0,",
+            ",liver,500,",
+            &["observations.csv:5", "no overlap in time", "duration_days"],
+        ),
+    ];
+    for (from, to, expected) in cases {
+        let (dir, case) = copied_case(study, str::to_owned, |csv| edit_row(csv, study, from, to));
+        rejected(&dir, &case, expected);
+    }
+}
+
+#[test]
+fn a_study_not_in_the_file_is_an_input_error() {
+    let (dir, case) = copied_case(
+        "toma2009_rat_ia",
+        |c| c.replace("study = \"toma2009_rat_ia\"", "study = \"toma2010\""),
+        str::to_owned,
+    );
+    rejected(
+        &dir,
+        &case,
+        &["no row has study \"toma2010\"", "toma2009_rat_ia"],
+    );
+}
+
+#[test]
+fn a_case_without_validation_is_an_input_error() {
+    let (dir, case) = copied_case(
+        "toma2009_rat_ia",
+        |c| c.split("[validation]").next().expect("head").to_owned(),
+        str::to_owned,
+    );
+    rejected(
+        &dir,
+        &case,
+        &["toma2009_rat_ia.toml", "no `[validation]` section", "fix:"],
+    );
+}
