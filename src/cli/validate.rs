@@ -98,6 +98,7 @@ pub fn validate(files: &[PathBuf], out: &Path) -> anyhow::Result<()> {
             method: scenario.observe.unwrap_or_default().method,
             max_fold_error: v.max_fold_error,
             comparison,
+            known_disagreement: v.known_disagreement.clone(),
         };
         let panels = report::panels(scenario, &case)
             .with_context(|| format!("cannot simulate case {name}"))?;

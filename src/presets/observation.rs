@@ -88,8 +88,11 @@ pub const DEBRIS_CLEARANCE_PER_H: Sourced = Sourced::assumed(
 
 /// Degradation of dead cells' DNA where the cells died (1/h).
 pub const DNA_DEGRADATION_PER_H: Sourced = Sourced::assumed(
-    std::f64::consts::LN_2 / 12.0,
-    "half-life of 12 h: DNA of dead cells is degraded by phagocytes and nucleases within \
-     hours to a day; no measurement for MSCs, so human-DNA qPCR is taken to follow live \
-     cells with a delay of about half a day",
+    std::f64::consts::LN_2 / 2.0,
+    "half-life of 2 h: no measurement for MSCs. Lee et al. 2009 (PMC4154377) read their \
+     human-DNA (Alu) qPCR signal in mouse lungs as cells, and its half-life of about a day \
+     is the live-cell loss of the lung preset; that reading presumes dead cells' DNA is \
+     cleared within hours (by phagocytes and nucleases). With a half-life of 12 h the \
+     signal would lag the cells so much that the preset would no longer reproduce the \
+     study's half-life (validation/lee2009_mouse_iv.toml)",
 );

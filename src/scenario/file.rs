@@ -68,6 +68,8 @@ pub struct ValidationFile {
     pub study: Spanned<String>,
     /// Largest geometric mean fold error accepted.
     pub max_fold_error: Spanned<f64>,
+    /// Why the model is known to miss these data (the case then passes while it misses).
+    pub known_disagreement: Option<Spanned<String>>,
 }
 
 /// `[subject]`.

@@ -65,6 +65,9 @@ pub struct Validation {
     pub study: String,
     /// Largest geometric mean fold error accepted over the rows with a value.
     pub max_fold_error: f64,
+    /// Why the model is known to miss these data, if it is: `cellpk validate` then expects
+    /// the case to disagree.
+    pub known_disagreement: Option<String>,
 }
 
 /// Share of the largest administration used as the liver threshold when none is given.

@@ -373,11 +373,23 @@ fn validation(c: &Checker, v: &ValidationFile) -> Result<Validation, InputError>
             "set `study` to the value of the data's `study` column for this case",
         ));
     }
+    let known_disagreement = match &v.known_disagreement {
+        Some(reason) if reason.get_ref().trim().is_empty() => {
+            return Err(c.invalid(
+                reason.span(),
+                "validation.known_disagreement",
+                "the reason is empty",
+                "say why the model misses these data, or remove the key",
+            ))
+        }
+        other => other.as_ref().map(|r| r.get_ref().trim().to_owned()),
+    };
     let dir = c.file.parent().unwrap_or(Path::new(""));
     Ok(Validation {
         data: dir.join(v.data.get_ref()),
         study: v.study.get_ref().clone(),
         max_fold_error,
+        known_disagreement,
     })
 }
 
