@@ -131,17 +131,7 @@ fn readable(v: f64) -> String {
 /// The `cellpk params` table: every resolved parameter with value, unit and source,
 /// overrides marked.
 pub fn params_table(scenario: &Scenario) -> String {
-    let s = &scenario.subject;
-    let mut out = format!(
-        "{}: {} {} kg, {}, {} {} cells{}\n\n",
-        scenario.name,
-        s.species,
-        s.body_weight_kg,
-        s.disease,
-        s.source,
-        s.donor,
-        modified(s.modification)
-    );
+    let mut out = format!("{}: {}\n\n", scenario.name, subject(scenario));
     let width = Param::ALL.iter().map(|p| p.name().len()).max().unwrap_or(0);
     for (p, r) in scenario.parameters.iter() {
         let mark = if r.overridden { "  [override]" } else { "" };
@@ -162,17 +152,10 @@ pub fn params_table(scenario: &Scenario) -> String {
 /// The resolved parameters of a scenario as a Markdown table: parameter, value, unit and
 /// source (citation, `assumption:` with its reason, or how presets were combined).
 pub fn params_markdown(scenario: &Scenario) -> String {
-    let s = &scenario.subject;
     let mut out = format!(
-        "Resolved for `{}`: {} {} kg, {}, {} {} cells{}.\n\n\
-         | parameter | value | unit | source |\n|---|---|---|---|\n",
+        "Resolved for `{}`: {}.\n\n| parameter | value | unit | source |\n|---|---|---|---|\n",
         scenario.name,
-        s.species,
-        s.body_weight_kg,
-        s.disease,
-        s.source,
-        s.donor,
-        modified(s.modification)
+        subject(scenario)
     );
     for (p, r) in scenario.parameters.iter() {
         let mark = if r.overridden { " (override)" } else { "" };
@@ -187,6 +170,21 @@ pub fn params_markdown(scenario: &Scenario) -> String {
         .expect("writing to a String cannot fail");
     }
     out
+}
+
+/// The subject and cells a scenario's parameters were resolved for:
+/// "human 70 kg, decompensated_cirrhosis, bone_marrow allogeneic cells".
+fn subject(scenario: &Scenario) -> String {
+    let s = &scenario.subject;
+    format!(
+        "{} {} kg, {}, {} {} cells{}",
+        s.species,
+        s.body_weight_kg,
+        s.disease,
+        s.source,
+        s.donor,
+        modified(s.modification)
+    )
 }
 
 /// `", <name>"` for modified cells, nothing for unmodified ones.
