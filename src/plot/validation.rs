@@ -434,8 +434,9 @@ pub(super) fn draw_mark_sample<DB: DrawingBackend>(
     }
 }
 
-/// A filled (observed) or hollow (reference) disc with a white halo.
-fn draw_marker<DB: DrawingBackend>(
+/// A filled (observed) or hollow (reference) disc with a white halo; the scatter draws
+/// its fitted and start predictions with the same two discs.
+pub(super) fn draw_marker<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     mark: DataMark,
     colour: RGBColor,
