@@ -168,6 +168,20 @@ fn the_command_writes_estimates_fitted_scenario_and_predictions() {
     let v = again.parameters.get(Param::LungDeath);
     assert!((v - 0.05).abs() < 1e-5 * 0.05, "{v}");
     assert!(fitted.join("predictions.csv").exists());
+    // The figures: the fitted model over time, and observed against predicted.
+    for figure in [
+        "fit_timecourse.png",
+        "fit_timecourse.svg",
+        "fit_scatter.png",
+        "fit_scatter.svg",
+    ] {
+        let bytes = std::fs::read(fitted.join(figure)).unwrap_or_else(|e| panic!("{figure}: {e}"));
+        assert!(bytes.len() > 10_000, "{figure} has {} bytes", bytes.len());
+    }
+    let scatter = std::fs::read_to_string(fitted.join("fit_scatter.svg")).expect("svg");
+    for text in ["Observed (% of injected dose)", "lung", "liver", "spleen"] {
+        assert!(scatter.contains(text), "fit_scatter.svg lacks {text}");
+    }
 }
 
 #[test]

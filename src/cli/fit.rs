@@ -1,5 +1,6 @@
 //! `cellpk fit`: estimates named parameters of a scenario from an observations file and
-//! writes the estimates, the fitted scenario and the predictions.
+//! writes the estimates, the fitted scenario, the predictions and two figures: the fitted
+//! model against the data over time, and observed against predicted before and after.
 
 use std::fmt::Write;
 use std::path::PathBuf;
@@ -8,11 +9,14 @@ use anyhow::Context;
 
 use super::emit;
 use crate::fit::problem::{self, Fitted, DEFAULT_CV};
+use crate::observe::Organ;
 use crate::output::{self, resolved};
+use crate::plot::{self, ModelVsData, ObservedVsPredicted, ScatterGroup};
 use crate::presets::Choice;
 use crate::scenario;
 use crate::validation::compare::{self, Comparison};
-use crate::validation::data;
+use crate::validation::data::{self, Unit};
+use crate::validation::report;
 
 /// What `cellpk fit` was asked.
 #[derive(Debug)]
@@ -45,7 +49,7 @@ pub fn fit(r: &Request) -> anyhow::Result<()> {
     })?;
     let dir = r.out.join(format!("{}-fit", scenario.name));
     let origin = format!("{} fitted to {}", r.scenario.display(), r.data.display());
-    let files = vec![
+    let mut files = vec![
         ("fit.md", report(&fitted, &origin).into_bytes()),
         (
             "fitted.toml",
@@ -53,9 +57,100 @@ pub fn fit(r: &Request) -> anyhow::Result<()> {
         ),
         ("predictions.csv", predictions(&fitted).into_bytes()),
     ];
+    files.extend(figures(&fitted, &scenario.name)?);
     output::write_dir_atomically(&dir, &files)
         .with_context(|| format!("cannot write the fit directory {}", dir.display()))?;
     emit(&format!("{}wrote {}/\n", summary(&fitted), dir.display()))
+}
+
+/// `fit_timecourse.png`/`.svg`, the fitted model against the rows over time (the figure
+/// `cellpk validate` draws, from the comparison after the fit), and `fit_scatter.png`/
+/// `.svg`, each row's observed value against its prediction at the start values (hollow)
+/// and at the estimates (filled): together they show whether the fit is good over the
+/// whole time course and which rows it moved.
+fn figures(f: &Fitted, name: &str) -> anyhow::Result<Vec<(&'static str, Vec<u8>)>> {
+    let method = f.scenario.observe.unwrap_or_default().method;
+    let panels = report::panels(&f.scenario, method, &f.after)
+        .context("cannot simulate the fitted scenario for the figures")?;
+    let title = format!("{name}: fitted {method}, model vs data");
+    let timecourse = ModelVsData {
+        title: &title,
+        x_label: report::TIME_LABEL,
+        panels: &panels,
+    };
+    let groups = scatter_groups(f);
+    let unit = unit_text(f);
+    let (x_label, y_label) = (format!("Observed ({unit})"), format!("Predicted ({unit})"));
+    let title = format!("{name}: fitted {method}, observed vs predicted");
+    let scatter = ObservedVsPredicted {
+        title: &title,
+        x_label: &x_label,
+        y_label: &y_label,
+        before_label: "Predicted at the start values",
+        after_label: "Predicted at the estimates",
+        groups: &groups,
+    };
+    let context = |file: &str| format!("cannot draw {file}");
+    Ok(vec![
+        (
+            "fit_timecourse.png",
+            plot::model_vs_data_png(&timecourse).with_context(|| context("fit_timecourse.png"))?,
+        ),
+        (
+            "fit_timecourse.svg",
+            plot::model_vs_data_svg(&timecourse)
+                .with_context(|| context("fit_timecourse.svg"))?
+                .into_bytes(),
+        ),
+        (
+            "fit_scatter.png",
+            plot::observed_vs_predicted_png(&scatter)
+                .with_context(|| context("fit_scatter.png"))?,
+        ),
+        (
+            "fit_scatter.svg",
+            plot::observed_vs_predicted_svg(&scatter)
+                .with_context(|| context("fit_scatter.svg"))?
+                .into_bytes(),
+        ),
+    ])
+}
+
+/// The fitted rows by organ, in `Organ::ALL` order and colours (as in the time course):
+/// observed, predicted before and after.
+fn scatter_groups(f: &Fitted) -> Vec<ScatterGroup> {
+    Organ::ALL
+        .iter()
+        .filter_map(|&organ| {
+            let mut group = ScatterGroup {
+                label: organ.name().into(),
+                colour: organ.position(),
+                observed: Vec::new(),
+                before: Vec::new(),
+                after: Vec::new(),
+            };
+            for (b, a) in f.before.rows.iter().zip(&f.after.rows) {
+                let o = &a.observation;
+                if let Some(value) = o.value.filter(|_| o.organ == organ) {
+                    group.observed.push(value);
+                    group.before.push(b.predicted);
+                    group.after.push(a.predicted);
+                }
+            }
+            (!group.observed.is_empty()).then_some(group)
+        })
+        .collect()
+}
+
+/// The unit of the scatter's axes: the fitted rows may mix percent of the injected dose
+/// and percent of a series' first value on one axis, and the title must say so.
+fn unit_text(f: &Fitted) -> &'static str {
+    let has = |unit: Unit| f.after.rows.iter().any(|r| r.observation.unit == unit);
+    match (has(Unit::PercentInjected), has(Unit::PercentOfFirst)) {
+        (true, true) => "% of injected dose or of first value",
+        (false, true) => "% of first value",
+        _ => "% of injected dose",
+    }
 }
 
 /// The estimates in a few lines, for the terminal.

@@ -125,8 +125,11 @@ cellpk sweep scenarios/sweeps/human_dose_interval_route.toml --shard 3/10"
 file (validation/README.md) by weighted least squares (Levenberg-Marquardt, bounds kept by \
 a logit or log transform), and write, to OUT/<name>-fit/: fit.md (estimates, standard \
 errors, correlations, goodness of fit, observed against predicted), fitted.toml (the \
-scenario with the estimates, every parameter explicit) and predictions.csv. The rows must \
-be of the scenario's species, route and `[observe]` method, within its simulated time.",
+scenario with the estimates, every parameter explicit), predictions.csv, \
+fit_timecourse.png/.svg (the fitted model against the data over time, per organ) and \
+fit_scatter.png/.svg (observed against predicted on log-log axes with the identity line and \
+the two-fold band; hollow markers at the start values, filled at the estimates). The rows \
+must be of the scenario's species, route and `[observe]` method, within its simulated time.",
         after_help = "Examples:\n  cellpk fit validation/lee2009_mouse_iv.toml --data \
 validation/observations.csv --study lee2009_mouse_iv --free lung.death_per_h\n  \
 cellpk fit my_study.toml --data my_data.csv --free liver.extraction=0.1:0.99,lung.death_per_h"

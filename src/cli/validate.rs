@@ -100,12 +100,12 @@ pub fn validate(files: &[PathBuf], out: &Path) -> anyhow::Result<()> {
             comparison,
             known_disagreement: v.known_disagreement.clone(),
         };
-        let panels = report::panels(scenario, &case)
+        let panels = report::panels(scenario, case.method, &case.comparison)
             .with_context(|| format!("cannot simulate case {name}"))?;
         let title = format!("{}: {}, model vs data", case.study, case.method);
         let figure = ModelVsData {
             title: &title,
-            x_label: "Time after the first administration (h)",
+            x_label: report::TIME_LABEL,
             panels: &panels,
         };
         let png =

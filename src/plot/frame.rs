@@ -11,7 +11,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::axis::Ticks;
+use super::axis::{Ticks, YAxis};
 use super::text::{
     break_pieces, draw_label, fit_text, text_after_lines, wrap_text, Orientation, Target,
 };
@@ -302,6 +302,71 @@ pub(super) fn draw_y_title<DB: DrawingBackend>(
         ),
         Orientation::Vertical,
     )
+}
+
+/// What [`framed_chart`] needs of an x-y chart's axes.
+pub(super) struct Axes<'a> {
+    /// X ticks before thinning (axis units: log10 of the value on a log axis).
+    pub(super) x_ticks: &'a Ticks,
+    /// Left and right ends of the x axis, in axis units.
+    pub(super) x_range: (f64, f64),
+    /// Whether the x axis is logarithmic (so its 2s and 5s are thinned first).
+    pub(super) x_log: bool,
+    /// The y axis.
+    pub(super) y: &'a YAxis,
+    /// X-axis title with units.
+    pub(super) x_label: &'a str,
+    /// Y-axis title with units.
+    pub(super) y_label: &'a str,
+}
+
+/// Builds the chart over `area`, with `margin_right` (300-dpi pixels) to its right, and
+/// draws its frame: grid, axes, tick labels and axis titles, all beneath the data the
+/// caller draws next.
+///
+/// The chart is built twice: once to learn where the x ticks land, then with only the
+/// ticks whose labels fit side by side ([`thin_ticks`]), since how many fit depends on
+/// the width left after the y-axis text. The sweep line plot, the model-versus-data
+/// panels and the observed-versus-predicted scatter share this, so their frames match.
+pub(super) fn framed_chart<'a, DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    area: &'a DrawingArea<DB, Shift>,
+    target: Target,
+    axes: &Axes,
+    margin_right: f64,
+) -> Result<Chart<'a, DB>, PlotError> {
+    let y = axes.y;
+    let (y_title, y_title_em, y_area) =
+        y_axis_text_area(area, target, &y.ticks.labels, axes.y_label)?;
+    let x_area = x_axis_text_height();
+    let (x_lo, x_hi) = axes.x_range;
+    let build = |x_ticks: &Ticks| {
+        ChartBuilder::on(area)
+            .margin_top(px(TICK_FONT))
+            .margin_right(px(margin_right))
+            .margin_bottom(px(OUTER_MARGIN))
+            .margin_left(px(OUTER_MARGIN))
+            .x_label_area_size(x_area)
+            .y_label_area_size(y_area)
+            .build_cartesian_2d(x_ticks.coord(x_lo, x_hi), y.ticks.coord(y.lo, y.hi))
+            .map_err(backend_error)
+    };
+    let probe = build(axes.x_ticks)?;
+    let x_ticks = thin_ticks(
+        axes.x_ticks,
+        axes.x_log,
+        |pos| probe.backend_coord(&(pos, y.lo)).0,
+        |label| target.text_width(root, label, TICK_FONT),
+    )?;
+    drop(probe);
+    let mut chart = build(&x_ticks)?;
+    draw_grid(&mut chart)?;
+    draw_axes(&mut chart)?;
+    draw_x_tick_labels(&chart, root, target, &x_ticks, y.lo)?;
+    draw_y_tick_labels(&chart, root, target, &y.ticks, x_lo)?;
+    draw_x_title(&chart, root, target, axes.x_label, x_area)?;
+    draw_y_title(&chart, root, target, (&y_title, y_title_em), y_area)?;
+    Ok(chart)
 }
 
 /// Keeps only as many of `ticks` as can be labelled without the labels

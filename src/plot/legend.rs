@@ -16,7 +16,7 @@ use super::doses::{dose_triangle, DOSE_TRIANGLE_HEIGHT, INFUSION_COLOUR};
 use super::lines::SeriesStyle;
 use super::prepared::Prepared;
 use super::text::{draw_label, wrap_text, Orientation, Target};
-use super::validation::{draw_mark_sample, DataMark};
+use super::validation::{draw_mark_sample, draw_marker, DataMark};
 use super::{backend_error, offset, PlotError, PlotInput, OUTER_MARGIN};
 
 /// Legend labels: 8.4 pt.
@@ -40,6 +40,8 @@ pub(super) enum Sample {
     Infusion,
     /// An observation's mark (model-versus-data figure).
     DataMark(DataMark),
+    /// A filled data marker in a group's colour (observed-versus-predicted scatter).
+    Disc(RGBColor),
     /// The "+ N more" line has no sample.
     Nothing,
 }
@@ -194,6 +196,7 @@ fn draw_sample<DB: DrawingBackend>(
             .map_err(backend_error)
         }
         Sample::DataMark(mark) => draw_mark_sample(area, mark, (x + len / 2, y)),
+        Sample::Disc(colour) => draw_marker(area, DataMark::Marker, colour, (x + len / 2, y)),
         Sample::Nothing => Ok(()),
     }
 }

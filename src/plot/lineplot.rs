@@ -12,18 +12,12 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::axis::{Ticks, YAxis};
-use super::frame::{
-    chart_and_legend, draw_axes, draw_grid, draw_x_tick_labels, draw_x_title, draw_y_tick_labels,
-    draw_y_title, thin_ticks, x_axis_text_height, y_axis_text_area,
-};
+use super::frame::{chart_and_legend, framed_chart, Axes};
 use super::legend::{draw_legend_entries, Sample, LEGEND_SAMPLE};
 use super::lines::{canvas_mapping, draw_run, runs, SeriesStyle};
 use super::prepared::{check_coordinates, check_sweep_series};
 use super::text::Target;
-use super::{
-    backend_error, figure_png, figure_svg, px, Figure, PlotError, Series, CANVAS, OUTER_MARGIN,
-    TICK_FONT,
-};
+use super::{figure_png, figure_svg, Figure, PlotError, Series, CANVAS, OUTER_MARGIN};
 
 /// Linear axes with at most this many values get a tick at each value.
 pub(super) const FEW_VALUES: usize = 12;
@@ -168,38 +162,15 @@ impl Figure for LineFigure<'_> {
         let (plot_area, legend_column) = chart_and_legend(root, target, self.plot.title)?;
 
         let (x, y) = (&self.x, &self.y);
-        let (y_title, y_title_em, y_area) =
-            y_axis_text_area(&plot_area, target, &y.ticks.labels, self.plot.y_label)?;
-        let x_area = x_axis_text_height();
-        let build = |x_ticks: &Ticks| {
-            ChartBuilder::on(&plot_area)
-                .margin_top(px(TICK_FONT))
-                .margin_right(px(OUTER_MARGIN * 2.0))
-                .margin_bottom(px(OUTER_MARGIN))
-                .margin_left(px(OUTER_MARGIN))
-                .x_label_area_size(x_area)
-                .y_label_area_size(y_area)
-                .build_cartesian_2d(x_ticks.coord(x.lo, x.hi), y.ticks.coord(y.lo, y.hi))
-                .map_err(backend_error)
+        let axes = Axes {
+            x_ticks: &x.ticks,
+            x_range: (x.lo, x.hi),
+            x_log: x.log,
+            y,
+            x_label: self.plot.x_label,
+            y_label: self.plot.y_label,
         };
-        // Build once to learn where ticks land, then again with the ticks
-        // whose labels fit side by side.
-        let probe = build(&x.ticks)?;
-        let x_ticks = thin_ticks(
-            &x.ticks,
-            x.log,
-            |pos| probe.backend_coord(&(pos, y.lo)).0,
-            |label| target.text_width(root, label, TICK_FONT),
-        )?;
-        drop(probe);
-        let mut chart = build(&x_ticks)?;
-
-        draw_grid(&mut chart)?;
-        draw_axes(&mut chart)?;
-        draw_x_tick_labels(&chart, root, target, &x_ticks, y.lo)?;
-        draw_y_tick_labels(&chart, root, target, &y.ticks, x.lo)?;
-        draw_x_title(&chart, root, target, self.plot.x_label, x_area)?;
-        draw_y_title(&chart, root, target, (&y_title, y_title_em), y_area)?;
+        let chart = framed_chart(root, &plot_area, target, &axes, OUTER_MARGIN * 2.0)?;
 
         let to_canvas = canvas_mapping(&chart, (x.lo, x.hi), (y.lo, y.hi));
         let styles: Vec<SeriesStyle> = (0..self.plot.lines.len())

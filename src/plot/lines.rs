@@ -12,7 +12,7 @@ use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
 use super::prepared::Prepared;
-use super::{backend_error, px, Chart, PlotError, PlotInput};
+use super::{backend_error, px, Chart, PlotError, PlotInput, AXIS_COLOUR, AXIS_LINE};
 
 /// Data lines: 0.42 mm, clearly heavier than every other line.
 pub(super) const SERIES_LINE: f64 = 5.0;
@@ -67,6 +67,17 @@ impl SeriesStyle {
             colour,
             dash,
             width: px(SERIES_LINE),
+        }
+    }
+
+    /// A reference line rather than data: the axis colour at the axis line's weight,
+    /// solid or dashed (the identity and two-fold lines of the scatter). Drawn as a
+    /// `SeriesStyle` so the lines and their legend samples look alike.
+    pub(super) fn guide(dashed: bool) -> Self {
+        Self {
+            colour: AXIS_COLOUR,
+            dash: dashed.then(|| (px(18.0), px(12.0))),
+            width: px(AXIS_LINE),
         }
     }
 

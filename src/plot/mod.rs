@@ -3,8 +3,10 @@
 //! sweeps and scenario comparisons a faceted heatmap ([`heatmap_png`],
 //! [`heatmap_svg`]), a line plot with markers ([`line_plot_png`],
 //! [`line_plot_svg`]) and a grouped bar chart ([`bar_chart_png`],
-//! [`bar_chart_svg`]); and for validation, model against data
-//! ([`model_vs_data_png`], [`model_vs_data_svg`]).
+//! [`bar_chart_svg`]); for validation, model against data
+//! ([`model_vs_data_png`], [`model_vs_data_svg`]); and for fits, observed
+//! against predicted ([`observed_vs_predicted_png`],
+//! [`observed_vs_predicted_svg`]).
 //!
 //! The figures are meant to go straight into a manuscript, so the choices
 //! below favour legibility in print over flexibility:
@@ -56,7 +58,9 @@
 //! need on top: NaN marks a missing value and is drawn as missing (hatched
 //! grey cells, gaps in lines, "n/a" bars) since a failed grid point is data
 //! a reader should see; only infinities are errors. Their own documentation
-//! is in the `heatmap`, `lineplot` and `barchart` submodules.
+//! is in the `heatmap`, `lineplot` and `barchart` submodules; the
+//! model-versus-data and observed-versus-predicted figures document theirs in
+//! `validation` and `scatter`.
 //!
 //! Every figure is one drawing routine generic over the backend (the
 //! private `Figure` trait); `figure_png` and `figure_svg` hold the
@@ -81,6 +85,7 @@ mod lines;
 // Shadows the `png` crate in this file, where the crate is `::png`.
 mod png;
 mod prepared;
+mod scatter;
 mod text;
 mod validation;
 
@@ -90,6 +95,9 @@ use plotters::prelude::*;
 pub use barchart::{bar_chart_png, bar_chart_svg, BarChart};
 pub use heatmap::{heatmap_png, heatmap_svg, Heatmap, Panel};
 pub use lineplot::{line_plot_png, line_plot_svg, LinePlot};
+pub use scatter::{
+    observed_vs_predicted_png, observed_vs_predicted_svg, ObservedVsPredicted, ScatterGroup,
+};
 pub use validation::{
     model_vs_data_png, model_vs_data_svg, DataPanel, DataPoint, ModelVsData, OrganTrack,
 };

@@ -18,10 +18,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::axis::{Ticks, YAxis};
-use super::frame::{
-    chart_and_legend, draw_axes, draw_grid, draw_x_tick_labels, draw_x_title, draw_y_tick_labels,
-    draw_y_title, thin_ticks, x_axis_text_height, y_axis_text_area,
-};
+use super::frame::{chart_and_legend, framed_chart, Axes};
 use super::legend::{draw_legend_entries, Sample, LEGEND_SAMPLE};
 use super::lines::{canvas_mapping, draw_run, runs, Pixel, SeriesStyle, PALETTE};
 use super::text::Target;
@@ -323,38 +320,17 @@ impl DataFigure<'_> {
         panel: &DataPanel,
         y: &YAxis,
     ) -> Result<i32, PlotError> {
-        let (y_title, y_title_em, y_area) =
-            y_axis_text_area(area, target, &y.ticks.labels, &panel.y_label)?;
-        let x_area = x_axis_text_height();
         let x_lo = -X_PADDING * self.x_hi;
         let x_hi = self.x_hi * (1.0 + X_PADDING);
-        let ticks = Ticks::linear(0.0, self.x_hi, false);
-        let build = |x_ticks: &Ticks| {
-            ChartBuilder::on(area)
-                .margin_top(px(TICK_FONT))
-                .margin_right(px(OUTER_MARGIN))
-                .margin_bottom(px(OUTER_MARGIN))
-                .margin_left(px(OUTER_MARGIN))
-                .x_label_area_size(x_area)
-                .y_label_area_size(y_area)
-                .build_cartesian_2d(x_ticks.coord(x_lo, x_hi), y.ticks.coord(y.lo, y.hi))
-                .map_err(backend_error)
+        let axes = Axes {
+            x_ticks: &Ticks::linear(0.0, self.x_hi, false),
+            x_range: (x_lo, x_hi),
+            x_log: false,
+            y,
+            x_label: self.plot.x_label,
+            y_label: &panel.y_label,
         };
-        let probe = build(&ticks)?;
-        let x_ticks = thin_ticks(
-            &ticks,
-            false,
-            |pos| probe.backend_coord(&(pos, y.lo)).0,
-            |label| target.text_width(root, label, TICK_FONT),
-        )?;
-        drop(probe);
-        let mut chart = build(&x_ticks)?;
-        draw_grid(&mut chart)?;
-        draw_axes(&mut chart)?;
-        draw_x_tick_labels(&chart, root, target, &x_ticks, y.lo)?;
-        draw_y_tick_labels(&chart, root, target, &y.ticks, x_lo)?;
-        draw_x_title(&chart, root, target, self.plot.x_label, x_area)?;
-        draw_y_title(&chart, root, target, (&y_title, y_title_em), y_area)?;
+        let chart = framed_chart(root, area, target, &axes, OUTER_MARGIN)?;
 
         let to_canvas = canvas_mapping(&chart, (x_lo, x_hi), (y.lo, y.hi));
         let floor = y.log_floor.unwrap_or(f64::MIN_POSITIVE);
@@ -458,8 +434,9 @@ pub(super) fn draw_mark_sample<DB: DrawingBackend>(
     }
 }
 
-/// A filled (observed) or hollow (reference) disc with a white halo.
-fn draw_marker<DB: DrawingBackend>(
+/// A filled (observed) or hollow (reference) disc with a white halo; the scatter draws
+/// its fitted and start predictions with the same two discs.
+pub(super) fn draw_marker<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     mark: DataMark,
     colour: RGBColor,

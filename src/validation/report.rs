@@ -262,13 +262,21 @@ pub fn comparison_csv(cases: &[Case]) -> String {
         .expect("the fields are UTF-8")
 }
 
-/// The figure's panels: one per unit the rows use, one track per organ with rows, each
-/// with the model on `CURVE_POINTS` times from 0 to a little past the last observation,
-/// in the rows' unit (`percent_of_first` curves divided by the prediction at the series'
-/// reference time, as the rows are).
-pub fn panels(scenario: &Scenario, case: &Case) -> Result<Vec<DataPanel>, Failure> {
-    let all: Vec<Observation> = case
-        .comparison
+/// X-axis title of the model-versus-data figures: the rows' times count from the first
+/// administration.
+pub const TIME_LABEL: &str = "Time after the first administration (h)";
+
+/// The panels of a model-versus-data figure of `comparison` (a case's, or a fit's rows
+/// after the fit), observed by `method`: one per unit the rows use, one track per organ
+/// with rows, each with the model on `CURVE_POINTS` times from 0 to a little past the last
+/// observation, in the rows' unit (`percent_of_first` curves divided by the prediction at
+/// the series' reference time, as the rows are).
+pub fn panels(
+    scenario: &Scenario,
+    method: Method,
+    comparison: &Comparison,
+) -> Result<Vec<DataPanel>, Failure> {
+    let all: Vec<Observation> = comparison
         .rows
         .iter()
         .map(|r| r.observation.clone())
@@ -292,8 +300,7 @@ pub fn panels(scenario: &Scenario, case: &Case) -> Result<Vec<DataPanel>, Failur
     for unit in Unit::ALL {
         let mut tracks = Vec::new();
         for organ in observe::Organ::ALL {
-            let rows: Vec<&Compared> = case
-                .comparison
+            let rows: Vec<&Compared> = comparison
                 .rows
                 .iter()
                 .filter(|r| r.observation.unit == *unit && r.observation.organ == *organ)
@@ -329,7 +336,7 @@ pub fn panels(scenario: &Scenario, case: &Case) -> Result<Vec<DataPanel>, Failur
         }
         if !tracks.is_empty() {
             panels.push(DataPanel {
-                y_label: y_label(case.method, *unit),
+                y_label: y_label(method, *unit),
                 tracks,
             });
         }
