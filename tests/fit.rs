@@ -114,6 +114,38 @@ fn recovers_parameters_from_noise_free_simulated_data() {
 }
 
 #[test]
+fn recovers_a_parameter_from_relative_data_against_their_series_reference() {
+    // Lung donor DNA relative to its value at 1 h, as Lee et al. 2009 report it.
+    let mut truth = base();
+    truth.parameters.set(Param::LungDeath, 0.05);
+    let times = [1.0, 6.0, 12.0, 24.0, 48.0];
+    let lung = observe::predict(&truth, &times)
+        .expect("simulates")
+        .organ(Organ::Lung);
+    let mut csv = data::COLUMNS.join(",") + "\n";
+    for (t, v) in times.iter().zip(&lung) {
+        let relative = 100.0 * v / lung[0];
+        writeln!(
+            csv,
+            "rel,mouse,peripheral_vein,lung,{t},{relative:e},percent_of_first,dna_pcr,,,,simulated,"
+        )
+        .expect("writing to a String cannot fail");
+    }
+    let file = Path::new("relative.csv");
+    let rows = data::parse(&csv, file).expect("valid data");
+    let refs: Vec<_> = rows.iter().collect();
+    let free = problem::parse_free("lung.death_per_h").expect("valid --free");
+    let f = problem::fit(&base(), &refs, &free, file).unwrap_or_else(|e| panic!("{e}"));
+    let e = f.estimate.values[0];
+    assert!((e - 0.05).abs() <= 1e-5 * 0.05, "estimate {e} against 0.05");
+    assert_eq!(
+        f.estimate.n,
+        times.len() - 1,
+        "the reference row is not a residual"
+    );
+}
+
+#[test]
 fn recovers_parameters_from_noisy_data_within_their_standard_errors() {
     // 10 % log-normal noise, SD given as 10 % of each value.
     for seed in [7, 8, 9] {

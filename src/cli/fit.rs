@@ -131,7 +131,7 @@ fn scatter_groups(f: &Fitted) -> Vec<ScatterGroup> {
             };
             for (b, a) in f.before.rows.iter().zip(&f.after.rows) {
                 let o = &a.observation;
-                if let Some(value) = o.value.filter(|_| o.organ == organ) {
+                if let Some(value) = o.value.filter(|_| o.organ == organ && a.informative()) {
                     group.observed.push(value);
                     group.before.push(b.predicted);
                     group.after.push(a.predicted);
@@ -267,7 +267,7 @@ fn report(f: &Fitted, origin: &str) -> String {
     w(
         &mut out,
         "\n## Observed and predicted\n\n| line | organ | time_h | unit | observed | SD | \
-         predicted before | predicted after |\n|---|---|---|---|---|---|---|---|\n"
+         predicted before | predicted after | fitted |\n|---|---|---|---|---|---|---|---|---|\n"
             .into(),
     );
     for (b, a) in f.before.rows.iter().zip(&f.after.rows) {
@@ -275,7 +275,7 @@ fn report(f: &Fitted, origin: &str) -> String {
         w(
             &mut out,
             format!(
-                "| {} | {} | {} | {} | {} | {} | {:.4} | {:.4} |\n",
+                "| {} | {} | {} | {} | {} | {} | {:.4} | {:.4} | {} |\n",
                 o.line,
                 o.organ.name(),
                 o.time_h,
@@ -283,7 +283,14 @@ fn report(f: &Fitted, origin: &str) -> String {
                 o.value.map_or_else(String::new, |v| v.to_string()),
                 o.sd.map_or_else(String::new, |v| v.to_string()),
                 b.predicted,
-                a.predicted
+                a.predicted,
+                if a.informative() {
+                    "yes"
+                } else if a.reference {
+                    "no (series reference)"
+                } else {
+                    "no (range)"
+                }
             ),
         );
     }

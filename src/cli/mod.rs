@@ -130,8 +130,8 @@ fit_timecourse.png/.svg (the fitted model against the data over time, per organ)
 fit_scatter.png/.svg (observed against predicted on log-log axes with the identity line and \
 the two-fold band; hollow markers at the start values, filled at the estimates). The rows \
 must be of the scenario's species, route and `[observe]` method, within its simulated time.",
-        after_help = "Examples:\n  cellpk fit validation/lee2009_mouse_iv.toml --data \
-validation/observations.csv --study lee2009_mouse_iv --free lung.death_per_h\n  \
+        after_help = "Examples:\n  cellpk fit validation/toma2009_rat_ia.toml --data \
+validation/observations.csv --study toma2009_rat_ia --free lung.death_per_h\n  \
 cellpk fit my_study.toml --data my_data.csv --free liver.extraction=0.1:0.99,lung.death_per_h"
     )]
     Fit {

@@ -140,15 +140,6 @@ pub enum FitError {
     Estimate(#[from] EstimateError),
 }
 
-/// The rows that carry information for a fit: a value, and not a series' reference.
-pub fn fitted_rows<'a>(rows: &[&'a Observation]) -> Vec<&'a Observation> {
-    let all: Vec<Observation> = rows.iter().map(|&o| o.clone()).collect();
-    rows.iter()
-        .copied()
-        .filter(|o| o.value.is_some() && !o.is_reference(&all))
-        .collect()
-}
-
 /// Fits `free` parameters of `scenario` to `rows` (checked with `compare::check_usable`).
 pub fn fit(
     scenario: &Scenario,
@@ -156,8 +147,13 @@ pub fn fit(
     free: &[FreeParam],
     data: &std::path::Path,
 ) -> Result<Fitted, FitError> {
-    let informative = fitted_rows(rows);
-    if informative.is_empty() {
+    // Every row is compared (a `percent_of_first` series needs its reference row), and
+    // the informative ones give the residuals.
+    let all: Vec<Observation> = rows.iter().map(|&o| o.clone()).collect();
+    if !all
+        .iter()
+        .any(|o| o.value.is_some() && !o.is_reference(&all))
+    {
         return Err(InputError::Invalid {
             at: crate::error::Location {
                 file: data.to_path_buf(),
@@ -181,10 +177,16 @@ pub fn fit(
         }
         s
     };
-    let before = compare::compare(&base, &informative)?;
+    let before = compare::compare(&base, rows)?;
     let residuals = |values: &[f64]| -> Option<Vec<f64>> {
-        let c = compare::compare(&with(values), &informative).ok()?;
-        Some(c.rows.iter().map(residual).collect())
+        let c = compare::compare(&with(values), rows).ok()?;
+        Some(
+            c.rows
+                .iter()
+                .filter(|r| r.informative())
+                .map(residual)
+                .collect(),
+        )
     };
     let bounds: Vec<Free> = free
         .iter()
@@ -197,7 +199,7 @@ pub fn fit(
         })
         .collect();
     let estimate = estimate::least_squares(residuals, &bounds)?;
-    let after = compare::compare(&with(&estimate.values), &informative)?;
+    let after = compare::compare(&with(&estimate.values), rows)?;
     // The fitted scenario keeps the file's tolerances: the tight ones served the search.
     let mut fitted = with(&estimate.values);
     fitted.tolerance = scenario.tolerance;

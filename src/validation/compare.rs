@@ -33,6 +33,14 @@ pub struct Compared {
     pub in_range: Option<bool>,
 }
 
+impl Compared {
+    /// Whether the row says something about the model: it gives a value and is not a
+    /// series' reference. Fold errors and fit residuals are taken on these rows only.
+    pub fn informative(&self) -> bool {
+        self.observation.value.is_some() && !self.reference
+    }
+}
+
 /// The comparison of a case.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Comparison {
