@@ -351,13 +351,7 @@ fn attempt<const D: usize, S: System<D>>(
     jacobian: &SMatrix<f64, D, D>,
     h: f64,
 ) -> Option<Trial<D>> {
-    // I / (h gamma) - J, built in one copy: temporaries of a 20 x 20 matrix cost more
-    // than the arithmetic.
-    let mut iteration = -jacobian;
-    for i in 0..D {
-        iteration[(i, i)] += 1.0 / (h * GAMMA);
-    }
-    let lu = Lu::new(iteration)?;
+    let lu = Lu::new(SMatrix::<f64, D, D>::identity() / (h * GAMMA) - jacobian)?;
     let solve = |b: SVector<f64, D>| lu.solve(b);
     let f = |y: SVector<f64, D>| system.rhs(&y);
     let k1 = solve(*f0);
