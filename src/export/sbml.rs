@@ -409,3 +409,25 @@ fn dose_events(n: usize, dose: &Dose, entry: &Dist) -> Vec<String> {
         ]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::Param;
+
+    #[test]
+    fn every_parameter_unit_has_an_sbml_unit() {
+        for &p in Param::ALL {
+            assert!(unit_id(p.unit()).is_some(), "{}: {}", p.name(), p.unit());
+        }
+    }
+
+    #[test]
+    fn escapes_markup_in_text_and_attributes() {
+        assert_eq!(
+            escape("a < b & \"c\" > 'd'"),
+            "a &lt; b &amp; &quot;c&quot; &gt; &apos;d&apos;"
+        );
+        assert_eq!(sid("2 doses-v1.x"), "m_2_doses_v1_x");
+    }
+}
