@@ -352,6 +352,8 @@ mod tests {
                 let k = Model::assemble(p, depot).rates;
                 let flows = Flows::new(depot);
                 let values = evaluate(&flows, p);
+                // The same sums in the same order: only the last bits of a product's
+                // rounding may differ, far below 1e-14 of K's largest entry.
                 let scale = k.amax();
                 for from in C::ALL {
                     for to in C::ALL.into_iter().filter(|&to| to != from) {
@@ -378,6 +380,7 @@ mod tests {
                             .entry(route)
                             .get(&c)
                             .map_or(0.0, |e| e.eval(&values).expect("defined"));
+                        // Shares are at most 1: a few ulps at most.
                         assert!(
                             (got - want[c.index()]).abs() <= 1e-15,
                             "{} {}: entry share of {}: {} vs {got}",
