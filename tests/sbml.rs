@@ -156,6 +156,11 @@ fn every_linear_scenario_exports_its_states_parameters_and_doses() {
         assert_eq!(xml.matches("_bolus\"").count(), boluses);
         assert_eq!(xml.matches("_infusion_start\"").count(), infusions);
         assert_eq!(xml.matches("_infusion_end\"").count(), infusions);
+        // Triggers start true so a dose fires when time crosses it (see `sbml.rs`).
+        assert_eq!(
+            xml.matches("<trigger initialValue=\"true\"").count(),
+            boluses + 2 * infusions
+        );
     }
     // Seven of the eight shipped scenarios are linear; a floor, so adding one keeps passing.
     assert!(exported >= 5, "the shipped linear scenarios are exported");
