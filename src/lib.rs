@@ -42,6 +42,7 @@ pub mod compartment;
 pub mod dosing;
 pub mod engine;
 pub mod error;
+pub mod export;
 pub mod fit;
 pub mod mechanisms;
 pub mod metrics;

@@ -68,7 +68,7 @@ pub fn model(scenario: &Scenario) -> Model {
 }
 
 /// The depot site of a scenario's depot route, if it has one (at most one).
-fn depot_site(scenario: &Scenario) -> Option<DepotSite> {
+pub fn depot_site(scenario: &Scenario) -> Option<DepotSite> {
     scenario.doses.iter().find_map(|d| d.route.depot())
 }
 

@@ -220,6 +220,25 @@ directory appears only when complete. Exits with code 1 if a case fails, 2 on ba
         #[arg(long, default_value = "output")]
         out: PathBuf,
     },
+    /// Export a scenario's linear model as SBML (Level 3 Version 2).
+    #[command(
+        long_about = "Write a scenario's assembled linear model as an SBML Level 3 Version 2 \
+file (default: OUT/<name>.xml, OUT being `output`): one species per state (cells), every \
+resolved parameter with its unit and source, the rate constants as assignment rules over \
+the parameters, one mass-action reaction per flow, and the doses as events, so that \
+COPASI, libRoadRunner/Tellurium or another SBML simulator reproduces `cellpk run`. \
+Scenarios with `[model]` mechanisms on are refused (only the linear model is exported). \
+The file appears only when complete.",
+        after_help = "Examples:\n  cellpk export-sbml scenarios/human_decompensated_portal_vein.toml\n  \
+cellpk export-sbml scenarios/mouse_tail_vein.toml -o mouse.xml"
+    )]
+    ExportSbml {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+        /// Output file (default: `output/<name>.xml`).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
     /// Join the CSVs of a sweep's shards into the whole sweep's CSV.
     #[command(
         long_about = "Join shard CSVs written by `cellpk sweep --shard K/N` into \
@@ -274,6 +293,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
             },
         ),
         Command::Validate { cases, out } => validate::validate(&cases, &out),
+        Command::ExportSbml { scenario, output } => export_sbml(&scenario, output),
         Command::Merge { sweep, shards, out } => sweep::merge(&sweep, &shards, &out),
         Command::Plot { sweep, csv, out } => sweep::plot(&sweep, csv.as_deref(), &out),
         Command::Fit {
@@ -343,6 +363,16 @@ fn run(file: &Path, out: &Path, y_scale: Scale) -> anyhow::Result<()> {
         dir.display(),
         file_list(&files)
     ))
+}
+
+fn export_sbml(file: &Path, output: Option<PathBuf>) -> anyhow::Result<()> {
+    let scenario = scenario::load(file)?;
+    let xml = crate::export::sbml::document(&scenario, file)?;
+    let target =
+        output.unwrap_or_else(|| Path::new("output").join(format!("{}.xml", scenario.name)));
+    output::write_file_atomically(&target, xml.as_bytes())
+        .with_context(|| format!("cannot write {}", target.display()))?;
+    emit(&format!("wrote {}\n", target.display()))
 }
 
 /// Writes to stdout; a closed pipe (`cellpk params x | head`) is not an error.

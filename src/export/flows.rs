@@ -1,0 +1,397 @@
+//! The linear model of `model::Model::assemble`, written symbolically: every rate constant
+//! and every route's entry distribution as an expression of the named parameters, so that
+//! the SBML file recomputes them when a parameter is edited.
+//!
+//! This mirrors `model.rs` term by term (same passes, same order of sums); the test below
+//! evaluates every expression and holds it against the assembled matrix K for every
+//! shipped scenario and every route, so the two cannot drift apart unnoticed.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::expr::Expr;
+use crate::compartment::Compartment as C;
+use crate::params::Param;
+use crate::presets::routes::{DepotSite, Entry};
+use crate::presets::{Choice, Route};
+
+/// SBML id of a parameter: its dotted name with `_` for `.` (ids cannot hold dots).
+pub fn param_id(p: Param) -> String {
+    p.name().replace('.', "_")
+}
+
+/// A quantity derived from the parameters, written as an SBML assignment rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Derived {
+    /// SBML id.
+    pub id: String,
+    /// What it is, for the `name` attribute.
+    pub name: String,
+    /// Its definition over parameters and earlier derived quantities.
+    pub expr: Expr,
+    /// Whether it is a rate (1/h) rather than a fraction.
+    pub is_rate: bool,
+}
+
+/// A first-order flow of cells: one mass-action reaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Flow {
+    /// Where the cells leave.
+    pub from: C,
+    /// Where they arrive.
+    pub to: C,
+    /// Id of the derived rate constant (1/h).
+    pub rate: String,
+}
+
+/// A distribution of one cell over states, each share an expression.
+pub type Dist = BTreeMap<C, Expr>;
+
+/// The model's algebra: derived quantities in definition order, the flows, and the entry
+/// distribution of each route.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Flows {
+    /// Derived quantities, each defined only from parameters and those before it.
+    pub derived: Vec<Derived>,
+    /// Every structurally nonzero off-diagonal entry of K.
+    pub flows: Vec<Flow>,
+    entries: Vec<Dist>,
+}
+
+fn param(p: Param) -> Expr {
+    Expr::Id(param_id(p))
+}
+
+fn unit(c: C) -> Dist {
+    BTreeMap::from([(c, Expr::Num(1.0))])
+}
+
+fn scale(d: &Dist, by: &Expr) -> Dist {
+    d.iter().map(|(&c, e)| (c, e.times(by))).collect()
+}
+
+fn add(a: &Dist, b: &Dist) -> Dist {
+    let mut sum = a.clone();
+    for (&c, e) in b {
+        let term = match sum.get(&c) {
+            Some(before) => before.plus(e),
+            None => e.clone(),
+        };
+        sum.insert(c, term);
+    }
+    sum
+}
+
+/// `organ x E + onward x (1 - E)`: one pass through an organ with extraction `E`.
+fn split(organ: C, extraction: &Expr, onward: &Dist) -> Dist {
+    add(
+        &scale(&unit(organ), extraction),
+        &scale(onward, &extraction.complement()),
+    )
+}
+
+impl Flows {
+    /// The algebra of the model that `Model::assemble(p, depot)` builds numerically.
+    pub fn new(depot: Option<DepotSite>) -> Flows {
+        let mut derived = Vec::new();
+        // Gives each share of a pass its own id, so later expressions stay short.
+        let mut named = |pass: &str, what: &str, d: Dist| -> Dist {
+            d.into_iter()
+                .map(|(c, expr)| {
+                    let id = format!("pass_{pass}_to_{}", c.name());
+                    derived.push(Derived {
+                        id: id.clone(),
+                        name: format!("share of a cell {what} that ends in {}", c.name()),
+                        expr,
+                        is_rate: false,
+                    });
+                    (c, Expr::Id(id))
+                })
+                .collect()
+        };
+        let venous = unit(C::BloodVenous);
+        let liver_inflow = named(
+            "liver_inflow",
+            "entering the liver inflow",
+            split(C::LiverSinusoid, &param(Param::LiverExtraction), &venous),
+        );
+        let shunt = param(Param::PortalShunt);
+        let portal = named(
+            "portal",
+            "entering the portal vein",
+            add(
+                &scale(&venous, &shunt),
+                &scale(&liver_inflow, &shunt.complement()),
+            ),
+        );
+        let spleen_inflow = named(
+            "spleen_inflow",
+            "entering the splenic artery",
+            split(C::Spleen, &param(Param::SpleenExtraction), &portal),
+        );
+        let other = param(Param::OtherExtraction);
+        let gut = named(
+            "gut",
+            "entering the gut circulation",
+            split(C::Other, &other, &portal),
+        );
+        let rest_of_body = named(
+            "rest_of_body",
+            "entering the rest of the body",
+            split(C::Other, &other, &venous),
+        );
+        let (ha, sp, gi) = (
+            param(Param::HepaticArteryFlow),
+            param(Param::SpleenFlow),
+            param(Param::GutFlow),
+        );
+        let rest_share = Expr::Minus(
+            Box::new(Expr::Minus(
+                Box::new(Expr::Minus(Box::new(Expr::Num(1.0)), Box::new(ha.clone()))),
+                Box::new(sp.clone()),
+            )),
+            Box::new(gi.clone()),
+        );
+        let arterial_outflow = named(
+            "arterial_outflow",
+            "leaving the arterial blood",
+            add(
+                &add(
+                    &add(&scale(&liver_inflow, &ha), &scale(&spleen_inflow, &sp)),
+                    &scale(&gut, &gi),
+                ),
+                &scale(&rest_of_body, &rest_share),
+            ),
+        );
+        let venous_outflow = named(
+            "venous_outflow",
+            "leaving the venous blood",
+            split(
+                C::Lung,
+                &param(Param::LungExtraction),
+                &unit(C::BloodArterial),
+            ),
+        );
+
+        let dead = unit(C::Dead);
+        let q = param(Param::CardiacOutput);
+        let mut out: Vec<(C, Expr, Dist)> = vec![
+            (
+                C::BloodVenous,
+                q.over(&param(Param::VenousVolume)),
+                venous_outflow,
+            ),
+            (
+                C::BloodArterial,
+                q.over(&param(Param::ArterialVolume)),
+                arterial_outflow,
+            ),
+            (C::BloodVenous, param(Param::BloodDeath), dead.clone()),
+            (C::BloodArterial, param(Param::BloodDeath), dead.clone()),
+            (C::Lung, param(Param::LungRelease), venous.clone()),
+            (C::Lung, param(Param::LungDeath), dead.clone()),
+            (
+                C::LiverSinusoid,
+                param(Param::SinusoidRelease),
+                venous.clone(),
+            ),
+            (C::LiverSinusoid, param(Param::SinusoidDeath), dead.clone()),
+            (
+                C::LiverSinusoid,
+                param(Param::Engraftment),
+                unit(C::LiverEngrafted),
+            ),
+            (
+                C::LiverEngrafted,
+                param(Param::EngraftedDeath),
+                dead.clone(),
+            ),
+            (C::Spleen, param(Param::SpleenRelease), portal.clone()),
+            (C::Spleen, param(Param::SpleenDeath), dead.clone()),
+            (C::Other, param(Param::OtherRelease), venous.clone()),
+            (C::Other, param(Param::OtherDeath), dead.clone()),
+            (C::Depot, param(Param::DepotDeath), dead),
+        ];
+        match depot {
+            Some(DepotSite::Spleen) => {
+                out.push((C::Depot, param(Param::IntrasplenicRelease), spleen_inflow))
+            }
+            Some(DepotSite::Liver) => {
+                out.push((
+                    C::Depot,
+                    param(Param::IntrahepaticEngraftment),
+                    unit(C::LiverEngrafted),
+                ));
+                out.push((
+                    C::Depot,
+                    param(Param::IntrahepaticWashout),
+                    unit(C::LiverSinusoid),
+                ));
+            }
+            Some(DepotSite::Peritoneum) => out.push((
+                C::Depot,
+                param(Param::IntraperitonealAbsorption),
+                venous.clone(),
+            )),
+            None => {}
+        }
+
+        // K[to][from] is the sum, in `model.rs`'s order, of rate x share over the flows.
+        let mut entries_of_k: BTreeMap<(C, C), Expr> = BTreeMap::new();
+        for (from, rate, to) in &out {
+            for (&c, share) in to.iter().filter(|(&c, _)| c != *from) {
+                let term = share.times(rate);
+                let sum = match entries_of_k.remove(&(*from, c)) {
+                    Some(before) => before.plus(&term),
+                    None => term,
+                };
+                entries_of_k.insert((*from, c), sum);
+            }
+        }
+        let flows = entries_of_k
+            .into_iter()
+            .map(|((from, to), expr)| {
+                let id = format!("k_{}_to_{}", from.name(), to.name());
+                derived.push(Derived {
+                    id: id.clone(),
+                    name: format!("rate constant {} -> {}", from.name(), to.name()),
+                    expr,
+                    is_rate: true,
+                });
+                Flow { from, to, rate: id }
+            })
+            .collect();
+
+        let entries = Route::ALL
+            .iter()
+            .map(|route| match route.entry() {
+                Entry::Venous => venous.clone(),
+                Entry::LiverInflow => liver_inflow.clone(),
+                Entry::Portal => portal.clone(),
+                Entry::Depot(_) => unit(C::Depot),
+            })
+            .collect();
+        Flows {
+            derived,
+            flows,
+            entries,
+        }
+    }
+
+    /// Where one cell given by `route` is at the moment of injection.
+    pub fn entry(&self, route: Route) -> &Dist {
+        &self.entries[route.position()]
+    }
+
+    /// The ids that the derived quantities use.
+    pub fn used_ids(&self) -> BTreeSet<String> {
+        fn walk(e: &Expr, ids: &mut BTreeSet<String>) {
+            match e {
+                Expr::Num(_) | Expr::Measured(..) => {}
+                Expr::Id(id) => {
+                    ids.insert(id.clone());
+                }
+                Expr::Sum(es) | Expr::Product(es) => es.iter().for_each(|e| walk(e, ids)),
+                Expr::Minus(a, b) | Expr::Divide(a, b) => {
+                    walk(a, ids);
+                    walk(b, ids);
+                }
+            }
+        }
+        let mut ids = BTreeSet::new();
+        for d in &self.derived {
+            walk(&d.expr, &mut ids);
+        }
+        ids
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::path::Path;
+
+    use super::*;
+    use crate::model::Model;
+    use crate::params::Parameters;
+
+    /// Every value the derived quantities take for `p`.
+    fn evaluate(flows: &Flows, p: &Parameters) -> HashMap<String, f64> {
+        let mut values: HashMap<String, f64> =
+            p.iter().map(|(q, r)| (param_id(q), r.value)).collect();
+        for d in &flows.derived {
+            let v = d.expr.eval(&values).expect("defined before use");
+            values.insert(d.id.clone(), v);
+        }
+        values
+    }
+
+    fn shipped() -> Vec<crate::scenario::Scenario> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .expect("scenarios/")
+            .map(|e| e.expect("entry").path())
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .map(|f| crate::scenario::load(f).expect("shipped scenarios are valid"))
+            .collect()
+    }
+
+    #[test]
+    fn the_algebra_is_the_assembled_matrix_for_every_scenario_and_depot() {
+        for scenario in shipped() {
+            let p = &scenario.parameters;
+            for depot in [
+                None,
+                Some(DepotSite::Spleen),
+                Some(DepotSite::Liver),
+                Some(DepotSite::Peritoneum),
+            ] {
+                let k = Model::assemble(p, depot).rates;
+                let flows = Flows::new(depot);
+                let values = evaluate(&flows, p);
+                // The same sums in the same order: only the last bits of a product's
+                // rounding may differ, far below 1e-14 of K's largest entry.
+                let scale = k.amax();
+                for from in C::ALL {
+                    for to in C::ALL.into_iter().filter(|&to| to != from) {
+                        let want = k[(to.index(), from.index())];
+                        let got = flows
+                            .flows
+                            .iter()
+                            .find(|f| f.from == from && f.to == to)
+                            .map_or(0.0, |f| values[&f.rate]);
+                        assert!(
+                            (got - want).abs() <= 1e-14 * scale,
+                            "{} {depot:?}: K[{} <- {}] = {want}, SBML algebra {got}",
+                            scenario.name,
+                            to.name(),
+                            from.name()
+                        );
+                    }
+                }
+                let model = Model::assemble(p, depot);
+                for &route in Route::ALL {
+                    let want = model.entry(route);
+                    for c in C::ALL {
+                        let got = flows
+                            .entry(route)
+                            .get(&c)
+                            .map_or(0.0, |e| e.eval(&values).expect("defined"));
+                        // Shares are at most 1: a few ulps at most.
+                        assert!(
+                            (got - want[c.index()]).abs() <= 1e-15,
+                            "{} {}: entry share of {}: {} vs {got}",
+                            scenario.name,
+                            route.name(),
+                            c.name(),
+                            want[c.index()]
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

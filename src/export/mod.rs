@@ -1,0 +1,6 @@
+//! Exports of a scenario's model to the formats other tools read: SBML for systems-biology
+//! and pharmacology simulators (COPASI, libRoadRunner/Tellurium, PK-Sim/MoBi).
+
+mod expr;
+mod flows;
+pub mod sbml;

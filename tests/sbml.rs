@@ -1,0 +1,274 @@
+//! `cellpk export-sbml` end to end, without Python: the export of every shipped linear
+//! scenario is well-formed XML naming every state and every parameter of `cellpk params`,
+//! with one event per bolus and two per infusion; a scenario with `[model]` mechanisms is
+//! refused; bad input fails as `run` does; nothing is left half-written. Whether the file
+//! reproduces `cellpk run` is checked in libRoadRunner by `tests/sbml/run.sh`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use assert_cmd::Command;
+
+use cellpk::compartment::Compartment;
+
+/// The exit code for bad input (`cellpk::error::EXIT_BAD_INPUT`).
+const BAD_INPUT: i32 = 2;
+
+fn cellpk() -> Command {
+    let mut cmd = Command::cargo_bin("cellpk").expect("the cellpk binary is built");
+    cmd.timeout(Duration::from_secs(60));
+    cmd
+}
+
+fn toml_files(dir: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("directory exists")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Checks that `xml` is well-formed enough for an XML parser: tags balance and nest, and
+/// every `&` starts one of the five predefined entities. Returns the first problem.
+fn well_formed(xml: &str) -> Result<(), String> {
+    let mut open: Vec<&str> = Vec::new();
+    let mut rest = xml;
+    while let Some(start) = rest.find('<') {
+        let text = &rest[..start];
+        check_entities(text)?;
+        let end = rest[start..].find('>').ok_or("a tag is not closed")? + start;
+        let tag = &rest[start + 1..end];
+        check_entities(tag)?;
+        if tag.starts_with('?') {
+            if !tag.ends_with('?') {
+                return Err(format!("bad declaration <{tag}>"));
+            }
+        } else if let Some(name) = tag.strip_prefix('/') {
+            match open.pop() {
+                Some(top) if top == name.trim() => {}
+                other => return Err(format!("</{name}> closes {other:?}")),
+            }
+        } else if !tag.ends_with('/') {
+            let name = tag.split_whitespace().next().ok_or("empty tag")?;
+            open.push(name);
+        }
+        if !tag.matches('"').count().is_multiple_of(2) {
+            return Err(format!("unbalanced quotes in <{tag}>"));
+        }
+        rest = &rest[end + 1..];
+    }
+    check_entities(rest)?;
+    match open.as_slice() {
+        [] => Ok(()),
+        left => Err(format!("unclosed elements {left:?}")),
+    }
+}
+
+fn check_entities(text: &str) -> Result<(), String> {
+    for (i, _) in text.match_indices('&') {
+        let entity = &text[i..];
+        if !["&amp;", "&lt;", "&gt;", "&quot;", "&apos;"]
+            .iter()
+            .any(|e| entity.starts_with(e))
+        {
+            return Err(format!("raw & in {:?}", &text[i..(i + 20).min(text.len())]));
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn the_well_formedness_check_can_fail() {
+    assert!(well_formed("<a><b/></a>").is_ok());
+    assert!(well_formed("<a><b></a></b>").is_err());
+    assert!(well_formed("<a>x & y</a>").is_err());
+    assert!(well_formed("<a x=\"1></a>").is_err());
+    assert!(well_formed("<a>").is_err());
+}
+
+#[test]
+fn every_linear_scenario_exports_its_states_parameters_and_doses() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut exported = 0;
+    for file in toml_files("scenarios") {
+        let scenario = cellpk::scenario::load(&file).expect("shipped scenarios are valid");
+        let target = dir.path().join(format!("{}.xml", scenario.name));
+        let out = cellpk()
+            .args(["export-sbml".as_ref(), file.as_os_str(), "-o".as_ref()])
+            .arg(&target)
+            .output()
+            .expect("cellpk runs");
+        if scenario.mechanisms.any() {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(BAD_INPUT), "{}", file.display());
+            let first = scenario.mechanisms.names()[0];
+            assert!(
+                stderr.contains(&format!("`model.{first}`"))
+                    && stderr.contains("only the linear model"),
+                "{stderr}"
+            );
+            assert!(!target.exists(), "nothing written for a refused scenario");
+            continue;
+        }
+        assert!(out.status.success(), "{}: {:?}", file.display(), out);
+        exported += 1;
+        let xml = std::fs::read_to_string(&target).expect("the export is written");
+        well_formed(&xml).unwrap_or_else(|e| panic!("{}: {e}", target.display()));
+        assert!(xml.contains("level=\"3\" version=\"2\""));
+        for c in Compartment::ALL {
+            assert!(
+                xml.contains(&format!(
+                    "<species id=\"{0}\" name=\"{0}\" compartment=\"body\"",
+                    c.name()
+                )),
+                "{}: species {}",
+                scenario.name,
+                c.name()
+            );
+        }
+        let params = cellpk()
+            .arg("params")
+            .arg(&file)
+            .output()
+            .expect("cellpk runs");
+        let table = String::from_utf8_lossy(&params.stdout);
+        let names: Vec<&str> = table
+            .lines()
+            .skip(2)
+            .filter(|l| !l.starts_with(' ') && !l.is_empty())
+            .filter_map(|l| l.split_whitespace().next())
+            .collect();
+        assert_eq!(names.len(), cellpk::params::Param::ALL.len(), "{table}");
+        for name in names {
+            let declared = format!(
+                "<parameter id=\"{}\" name=\"{name}\" value=",
+                name.replace('.', "_")
+            );
+            assert!(xml.contains(&declared), "{}: {declared}", scenario.name);
+        }
+        let schedule = scenario.schedule();
+        let boluses = schedule.iter().filter(|d| d.is_bolus()).count();
+        let infusions = schedule.len() - boluses;
+        assert_eq!(xml.matches("<event ").count(), boluses + 2 * infusions);
+        assert_eq!(xml.matches("_bolus\"").count(), boluses);
+        assert_eq!(xml.matches("_infusion_start\"").count(), infusions);
+        assert_eq!(xml.matches("_infusion_end\"").count(), infusions);
+        // Triggers start true so a dose fires when time crosses it (see `sbml.rs`).
+        assert_eq!(
+            xml.matches("<trigger initialValue=\"true\"").count(),
+            boluses + 2 * infusions
+        );
+    }
+    // Seven of the eight shipped scenarios are linear; a floor, so adding one keeps passing.
+    assert!(exported >= 5, "the shipped linear scenarios are exported");
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("list")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.ends_with(".xml"))
+        .collect();
+    assert!(left.is_empty(), "temporary files left: {left:?}");
+}
+
+#[test]
+fn the_default_output_is_output_name_xml() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/mouse_tail_vein.toml");
+    cellpk()
+        .current_dir(dir.path())
+        .arg("export-sbml")
+        .arg(&file)
+        .assert()
+        .success()
+        .stdout("wrote output/mouse_tail_vein.xml\n");
+    let written: Vec<_> = std::fs::read_dir(dir.path().join("output"))
+        .expect("output/")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(
+        written,
+        vec![std::ffi::OsString::from("mouse_tail_vein.xml")]
+    );
+}
+
+#[test]
+fn bad_input_fails_as_run_does_and_writes_nothing() {
+    for file in toml_files("tests/fixtures/bad") {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let run = cellpk()
+            .current_dir(dir.path())
+            .arg("run")
+            .arg(&file)
+            .output()
+            .expect("cellpk runs");
+        let export = cellpk()
+            .current_dir(dir.path())
+            .arg("export-sbml")
+            .arg(&file)
+            .output()
+            .expect("cellpk runs");
+        assert_eq!(export.status.code(), Some(BAD_INPUT), "{}", file.display());
+        assert_eq!(
+            String::from_utf8_lossy(&export.stderr),
+            String::from_utf8_lossy(&run.stderr),
+            "{}",
+            file.display()
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path()).expect("list").count(),
+            0,
+            "{}: nothing written",
+            file.display()
+        );
+    }
+}
+
+#[test]
+fn an_unwritable_target_leaves_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/mouse_tail_vein.toml");
+    // A directory in the way of the file: the rename fails after the temporary is written.
+    let target = dir.path().join("model.xml");
+    std::fs::create_dir(&target).expect("create dir");
+    std::fs::write(target.join("keep"), "x").expect("write");
+    cellpk()
+        .arg("export-sbml")
+        .arg(&file)
+        .arg("-o")
+        .arg(&target)
+        .assert()
+        .code(1);
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("list")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("model.xml")]);
+}
+
+#[test]
+fn markup_in_free_text_is_escaped() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("escape.toml");
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/mouse_tail_vein.toml"),
+    )
+    .expect("shipped scenario")
+    .replace(
+        "description = \"Tail-vein bolus of 5e5 syngeneic BM-MSCs in a healthy mouse\"",
+        "description = \"<b>dose</b> & 'quotes' \\\"here\\\"\"",
+    );
+    std::fs::write(&file, text).expect("write");
+    let target = dir.path().join("escape.xml");
+    cellpk()
+        .arg("export-sbml")
+        .arg(&file)
+        .arg("-o")
+        .arg(&target)
+        .assert()
+        .success();
+    let xml = std::fs::read_to_string(&target).expect("written");
+    well_formed(&xml).expect("well-formed");
+    assert!(xml.contains("&lt;b&gt;dose&lt;/b&gt; &amp; &apos;quotes&apos; &quot;here&quot;"));
+}
