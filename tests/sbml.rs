@@ -1,7 +1,8 @@
-//! `cellpk export-sbml` end to end, without Python: the export of every shipped linear
-//! scenario is well-formed XML naming every state and every parameter of `cellpk params`,
-//! with one event per bolus and two per infusion; a scenario with `[model]` mechanisms is
-//! refused; bad input fails as `run` does; nothing is left half-written. Whether the file
+//! `cellpk export-sbml` end to end, without Python: the export of every shipped scenario
+//! is well-formed XML naming every state and every parameter of `cellpk params`, with one
+//! event per bolus and two per infusion, and with `[model]` mechanisms a rate rule for
+//! each mechanism state that is on (and none for the others); bad input fails as `run`
+//! does; nothing is left half-written. Whether the file
 //! reproduces `cellpk run` is checked in libRoadRunner by `tests/sbml/run.sh`.
 
 use std::path::{Path, PathBuf};
@@ -90,9 +91,9 @@ fn the_well_formedness_check_can_fail() {
 }
 
 #[test]
-fn every_linear_scenario_exports_its_states_parameters_and_doses() {
+fn every_scenario_exports_its_states_parameters_and_doses() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut exported = 0;
+    let (mut exported, mut mechanisms) = (0, 0);
     for file in toml_files("scenarios") {
         let scenario = cellpk::scenario::load(&file).expect("shipped scenarios are valid");
         let target = dir.path().join(format!("{}.xml", scenario.name));
@@ -101,23 +102,24 @@ fn every_linear_scenario_exports_its_states_parameters_and_doses() {
             .arg(&target)
             .output()
             .expect("cellpk runs");
-        if scenario.mechanisms.any() {
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            assert_eq!(out.status.code(), Some(BAD_INPUT), "{}", file.display());
-            let first = scenario.mechanisms.names()[0];
-            assert!(
-                stderr.contains(&format!("`model.{first}`"))
-                    && stderr.contains("only the linear model"),
-                "{stderr}"
-            );
-            assert!(!target.exists(), "nothing written for a refused scenario");
-            continue;
-        }
         assert!(out.status.success(), "{}: {:?}", file.display(), out);
         exported += 1;
         let xml = std::fs::read_to_string(&target).expect("the export is written");
         well_formed(&xml).unwrap_or_else(|e| panic!("{}: {e}", target.display()));
         assert!(xml.contains("level=\"3\" version=\"2\""));
+        let on = scenario.mechanisms;
+        mechanisms += usize::from(on.any());
+        for (state, is_on) in [
+            ("injury", on.injury),
+            ("antigen", on.sensitization),
+            ("sensitization", on.sensitization),
+            ("marker", on.effect),
+        ] {
+            let declared = format!("<parameter id=\"{state}\" name=");
+            let rule = format!("<rateRule variable=\"{state}\">");
+            assert_eq!(xml.contains(&declared), is_on, "{}: {state}", scenario.name);
+            assert_eq!(xml.contains(&rule), is_on, "{}: {state}", scenario.name);
+        }
         for c in Compartment::ALL {
             assert!(
                 xml.contains(&format!(
@@ -162,8 +164,9 @@ fn every_linear_scenario_exports_its_states_parameters_and_doses() {
             boluses + 2 * infusions
         );
     }
-    // Seven of the eight shipped scenarios are linear; a floor, so adding one keeps passing.
-    assert!(exported >= 5, "the shipped linear scenarios are exported");
+    // Floors, so adding a scenario keeps passing: eight shipped, one with mechanisms.
+    assert!(exported >= 8, "the shipped scenarios are exported");
+    assert!(mechanisms >= 1, "a scenario with mechanisms is exported");
     let left: Vec<_> = std::fs::read_dir(dir.path())
         .expect("list")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())

@@ -367,7 +367,7 @@ fn run(file: &Path, out: &Path, y_scale: Scale) -> anyhow::Result<()> {
 
 fn export_sbml(file: &Path, output: Option<PathBuf>) -> anyhow::Result<()> {
     let scenario = scenario::load(file)?;
-    let xml = crate::export::sbml::document(&scenario, file)?;
+    let xml = crate::export::sbml::document(&scenario, file);
     let target =
         output.unwrap_or_else(|| Path::new("output").join(format!("{}.xml", scenario.name)));
     output::write_file_atomically(&target, xml.as_bytes())

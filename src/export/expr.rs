@@ -3,7 +3,7 @@
 //! that a simulator recomputes them when a parameter is edited, and evaluated here so
 //! that a test holds the written algebra against `model::Model::assemble`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write;
 
 /// An arithmetic expression over SBML identifiers.
@@ -23,6 +23,10 @@ pub enum Expr {
     Minus(Box<Expr>, Box<Expr>),
     /// The first divided by the second.
     Divide(Box<Expr>, Box<Expr>),
+    /// The first to the power of the second.
+    Power(Box<Expr>, Box<Expr>),
+    /// The larger of the two (the mechanisms clip states at zero as `system.rs` does).
+    Max(Box<Expr>, Box<Expr>),
 }
 
 impl Expr {
@@ -34,6 +38,21 @@ impl Expr {
     /// `1 - self` (the share that passes an organ whose extraction is `self`).
     pub fn complement(&self) -> Expr {
         Expr::Minus(Box::new(Expr::Num(1.0)), Box::new(self.clone()))
+    }
+
+    /// `self - other`.
+    pub fn minus(&self, other: &Expr) -> Expr {
+        Expr::Minus(Box::new(self.clone()), Box::new(other.clone()))
+    }
+
+    /// `self ^ exponent`.
+    pub fn pow(&self, exponent: &Expr) -> Expr {
+        Expr::Power(Box::new(self.clone()), Box::new(exponent.clone()))
+    }
+
+    /// `max(self, 0)`.
+    pub fn at_least_zero(&self) -> Expr {
+        Expr::Max(Box::new(self.clone()), Box::new(Expr::Num(0.0)))
     }
 
     /// `self / by`.
@@ -86,7 +105,24 @@ impl Expr {
                 .product::<Result<f64, _>>()?,
             Expr::Minus(a, b) => a.eval(values)? - b.eval(values)?,
             Expr::Divide(a, b) => a.eval(values)? / b.eval(values)?,
+            Expr::Power(a, b) => a.eval(values)?.powf(b.eval(values)?),
+            Expr::Max(a, b) => a.eval(values)?.max(b.eval(values)?),
         })
+    }
+
+    /// Adds every identifier the expression uses to `ids`.
+    pub fn collect_ids(&self, ids: &mut BTreeSet<String>) {
+        match self {
+            Expr::Num(_) | Expr::Measured(..) => {}
+            Expr::Id(id) => {
+                ids.insert(id.clone());
+            }
+            Expr::Sum(es) | Expr::Product(es) => es.iter().for_each(|e| e.collect_ids(ids)),
+            Expr::Minus(a, b) | Expr::Divide(a, b) | Expr::Power(a, b) | Expr::Max(a, b) => {
+                a.collect_ids(ids);
+                b.collect_ids(ids);
+            }
+        }
     }
 
     /// The content MathML of the expression (without the enclosing `<math>`, which must
@@ -116,6 +152,8 @@ impl Expr {
             Expr::Product(factors) => apply(out, "times", &factors.iter().collect::<Vec<_>>()),
             Expr::Minus(a, b) => apply(out, "minus", &[a, b]),
             Expr::Divide(a, b) => apply(out, "divide", &[a, b]),
+            Expr::Power(a, b) => apply(out, "power", &[a, b]),
+            Expr::Max(a, b) => apply(out, "max", &[a, b]),
         }
     }
 }

@@ -1,12 +1,14 @@
-//! The linear model of `model::Model::assemble`, written symbolically: every rate constant
-//! and every route's entry distribution as an expression of the named parameters, so that
-//! the SBML file recomputes them when a parameter is edited.
+//! The model of `model::Model::assemble_scaled`, written symbolically: every rate constant
+//! and every route's entry distribution as an expression of the named parameters and of
+//! the scaling values (`Scaling`), so that the SBML file recomputes them when a parameter
+//! is edited or, with `[model]` mechanisms, when the mechanisms' states move.
 //!
 //! This mirrors `model.rs` term by term (same passes, same order of sums); the test below
 //! evaluates every expression and holds it against the assembled matrix K for every
-//! shipped scenario and every route, so the two cannot drift apart unnoticed.
+//! shipped scenario and every route, at the resolved scaling and at another one, so the
+//! two cannot drift apart unnoticed.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use super::expr::Expr;
 use crate::compartment::Compartment as C;
@@ -43,6 +45,46 @@ pub struct Flow {
     pub rate: String,
 }
 
+/// The values of `model::Scaling` as expressions: the resolved parameters for the linear
+/// model, assignment-ruled quantities of the mechanisms' states otherwise
+/// (`super::mechanisms`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scaling {
+    /// Liver extraction per pass.
+    pub liver_extraction: Expr,
+    /// Multiplier on every death rate.
+    pub death: Expr,
+    /// Multiplier on the engraftment of sinusoidal cells.
+    pub engraftment: Expr,
+    /// Multiplier on the engraftment in place of an intrahepatic depot.
+    pub depot_engraftment: Expr,
+}
+
+impl Scaling {
+    /// `model::Scaling::resolved`: the linear model (factors of 1 drop out of products).
+    pub fn resolved() -> Scaling {
+        Scaling {
+            liver_extraction: param(Param::LiverExtraction),
+            death: Expr::Num(1.0),
+            engraftment: Expr::Num(1.0),
+            depot_engraftment: Expr::Num(1.0),
+        }
+    }
+}
+
+/// Each compartment's death rate, as `model.rs` gives it (sensitization scales them all;
+/// the mechanisms' antigen is their flux).
+pub const DEATHS: [(C, Param); 8] = [
+    (C::BloodVenous, Param::BloodDeath),
+    (C::BloodArterial, Param::BloodDeath),
+    (C::Lung, Param::LungDeath),
+    (C::LiverSinusoid, Param::SinusoidDeath),
+    (C::LiverEngrafted, Param::EngraftedDeath),
+    (C::Spleen, Param::SpleenDeath),
+    (C::Other, Param::OtherDeath),
+    (C::Depot, Param::DepotDeath),
+];
+
 /// A distribution of one cell over states, each share an expression.
 pub type Dist = BTreeMap<C, Expr>;
 
@@ -57,7 +99,8 @@ pub struct Flows {
     entries: Vec<Dist>,
 }
 
-fn param(p: Param) -> Expr {
+/// A reference to parameter `p`.
+pub fn param(p: Param) -> Expr {
     Expr::Id(param_id(p))
 }
 
@@ -90,8 +133,9 @@ fn split(organ: C, extraction: &Expr, onward: &Dist) -> Dist {
 }
 
 impl Flows {
-    /// The algebra of the model that `Model::assemble(p, depot)` builds numerically.
-    pub fn new(depot: Option<DepotSite>) -> Flows {
+    /// The algebra of the model that `Model::assemble_scaled(p, depot, s)` builds
+    /// numerically, with `scaling` for `s`.
+    pub fn new(depot: Option<DepotSite>, scaling: &Scaling) -> Flows {
         let mut derived = Vec::new();
         // Gives each share of a pass its own id, so later expressions stay short.
         let mut named = |pass: &str, what: &str, d: Dist| -> Dist {
@@ -112,7 +156,7 @@ impl Flows {
         let liver_inflow = named(
             "liver_inflow",
             "entering the liver inflow",
-            split(C::LiverSinusoid, &param(Param::LiverExtraction), &venous),
+            split(C::LiverSinusoid, &scaling.liver_extraction, &venous),
         );
         let shunt = param(Param::PortalShunt);
         let portal = named(
@@ -185,32 +229,24 @@ impl Flows {
                 q.over(&param(Param::ArterialVolume)),
                 arterial_outflow,
             ),
-            (C::BloodVenous, param(Param::BloodDeath), dead.clone()),
-            (C::BloodArterial, param(Param::BloodDeath), dead.clone()),
             (C::Lung, param(Param::LungRelease), venous.clone()),
-            (C::Lung, param(Param::LungDeath), dead.clone()),
             (
                 C::LiverSinusoid,
                 param(Param::SinusoidRelease),
                 venous.clone(),
             ),
-            (C::LiverSinusoid, param(Param::SinusoidDeath), dead.clone()),
             (
                 C::LiverSinusoid,
-                param(Param::Engraftment),
+                param(Param::Engraftment).times(&scaling.engraftment),
                 unit(C::LiverEngrafted),
             ),
-            (
-                C::LiverEngrafted,
-                param(Param::EngraftedDeath),
-                dead.clone(),
-            ),
             (C::Spleen, param(Param::SpleenRelease), portal.clone()),
-            (C::Spleen, param(Param::SpleenDeath), dead.clone()),
             (C::Other, param(Param::OtherRelease), venous.clone()),
-            (C::Other, param(Param::OtherDeath), dead.clone()),
-            (C::Depot, param(Param::DepotDeath), dead),
         ];
+        // Each death flow is the only term of its entry of K, so their order is free.
+        for (c, p) in DEATHS {
+            out.push((c, param(p).times(&scaling.death), dead.clone()));
+        }
         match depot {
             Some(DepotSite::Spleen) => {
                 out.push((C::Depot, param(Param::IntrasplenicRelease), spleen_inflow))
@@ -218,7 +254,7 @@ impl Flows {
             Some(DepotSite::Liver) => {
                 out.push((
                     C::Depot,
-                    param(Param::IntrahepaticEngraftment),
+                    param(Param::IntrahepaticEngraftment).times(&scaling.depot_engraftment),
                     unit(C::LiverEngrafted),
                 ));
                 out.push((
@@ -281,28 +317,6 @@ impl Flows {
     pub fn entry(&self, route: Route) -> &Dist {
         &self.entries[route.position()]
     }
-
-    /// The ids that the derived quantities use.
-    pub fn used_ids(&self) -> BTreeSet<String> {
-        fn walk(e: &Expr, ids: &mut BTreeSet<String>) {
-            match e {
-                Expr::Num(_) | Expr::Measured(..) => {}
-                Expr::Id(id) => {
-                    ids.insert(id.clone());
-                }
-                Expr::Sum(es) | Expr::Product(es) => es.iter().for_each(|e| walk(e, ids)),
-                Expr::Minus(a, b) | Expr::Divide(a, b) => {
-                    walk(a, ids);
-                    walk(b, ids);
-                }
-            }
-        }
-        let mut ids = BTreeSet::new();
-        for d in &self.derived {
-            walk(&d.expr, &mut ids);
-        }
-        ids
-    }
 }
 
 #[cfg(test)]
@@ -314,10 +328,12 @@ mod tests {
     use crate::model::Model;
     use crate::params::Parameters;
 
-    /// Every value the derived quantities take for `p`.
-    fn evaluate(flows: &Flows, p: &Parameters) -> HashMap<String, f64> {
+    /// Every value the derived quantities take for `p` and the values `given` of the
+    /// scaling's identifiers.
+    fn evaluate(flows: &Flows, p: &Parameters, given: &[(&str, f64)]) -> HashMap<String, f64> {
         let mut values: HashMap<String, f64> =
             p.iter().map(|(q, r)| (param_id(q), r.value)).collect();
+        values.extend(given.iter().map(|&(id, v)| (id.to_string(), v)));
         for d in &flows.derived {
             let v = d.expr.eval(&values).expect("defined before use");
             values.insert(d.id.clone(), v);
@@ -339,58 +355,93 @@ mod tests {
             .collect()
     }
 
+    /// At the resolved scaling (the linear model) and at a scaling of identifiers set to
+    /// values away from it (the mechanisms' case).
     #[test]
-    fn the_algebra_is_the_assembled_matrix_for_every_scenario_and_depot() {
+    fn the_algebra_is_the_assembled_matrix_for_every_scenario_depot_and_scaling() {
+        let ids = Scaling {
+            liver_extraction: Expr::id("e"),
+            death: Expr::id("c"),
+            engraftment: Expr::id("g"),
+            depot_engraftment: Expr::id("g_d"),
+        };
+        let given = [("e", 0.37), ("c", 1.8), ("g", 0.45), ("g_d", 0.6)];
         for scenario in shipped() {
             let p = &scenario.parameters;
-            for depot in [
-                None,
-                Some(DepotSite::Spleen),
-                Some(DepotSite::Liver),
-                Some(DepotSite::Peritoneum),
+            let away = crate::model::Scaling {
+                liver_extraction: 0.37,
+                death: 1.8,
+                engraftment: 0.45,
+                depot_engraftment: 0.6,
+            };
+            for (scaling, numbers, given) in [
+                (
+                    Scaling::resolved(),
+                    crate::model::Scaling::resolved(p),
+                    &[][..],
+                ),
+                (ids.clone(), away, &given[..]),
             ] {
-                let k = Model::assemble(p, depot).rates;
-                let flows = Flows::new(depot);
-                let values = evaluate(&flows, p);
-                // The same sums in the same order: only the last bits of a product's
-                // rounding may differ, far below 1e-14 of K's largest entry.
-                let scale = k.amax();
-                for from in C::ALL {
-                    for to in C::ALL.into_iter().filter(|&to| to != from) {
-                        let want = k[(to.index(), from.index())];
-                        let got = flows
-                            .flows
-                            .iter()
-                            .find(|f| f.from == from && f.to == to)
-                            .map_or(0.0, |f| values[&f.rate]);
-                        assert!(
-                            (got - want).abs() <= 1e-14 * scale,
-                            "{} {depot:?}: K[{} <- {}] = {want}, SBML algebra {got}",
-                            scenario.name,
-                            to.name(),
-                            from.name()
-                        );
-                    }
+                for depot in [
+                    None,
+                    Some(DepotSite::Spleen),
+                    Some(DepotSite::Liver),
+                    Some(DepotSite::Peritoneum),
+                ] {
+                    check(&scenario.name, p, depot, &scaling, &numbers, given);
                 }
-                let model = Model::assemble(p, depot);
-                for &route in Route::ALL {
-                    let want = model.entry(route);
-                    for c in C::ALL {
-                        let got = flows
-                            .entry(route)
-                            .get(&c)
-                            .map_or(0.0, |e| e.eval(&values).expect("defined"));
-                        // Shares are at most 1: a few ulps at most.
-                        assert!(
-                            (got - want[c.index()]).abs() <= 1e-15,
-                            "{} {}: entry share of {}: {} vs {got}",
-                            scenario.name,
-                            route.name(),
-                            c.name(),
-                            want[c.index()]
-                        );
-                    }
-                }
+            }
+        }
+    }
+
+    /// Holds the algebra of `Flows::new(depot, scaling)` against
+    /// `Model::assemble_scaled(p, depot, numbers)`.
+    fn check(
+        name: &str,
+        p: &Parameters,
+        depot: Option<DepotSite>,
+        scaling: &Scaling,
+        numbers: &crate::model::Scaling,
+        given: &[(&str, f64)],
+    ) {
+        let model = Model::assemble_scaled(p, depot, numbers);
+        let k = model.rates;
+        let flows = Flows::new(depot, scaling);
+        let values = evaluate(&flows, p, given);
+        // The same sums in the same order: only the last bits of a product's
+        // rounding may differ, far below 1e-14 of K's largest entry.
+        let scale = k.amax();
+        for from in C::ALL {
+            for to in C::ALL.into_iter().filter(|&to| to != from) {
+                let want = k[(to.index(), from.index())];
+                let got = flows
+                    .flows
+                    .iter()
+                    .find(|f| f.from == from && f.to == to)
+                    .map_or(0.0, |f| values[&f.rate]);
+                assert!(
+                    (got - want).abs() <= 1e-14 * scale,
+                    "{name} {depot:?}: K[{} <- {}] = {want}, SBML algebra {got}",
+                    to.name(),
+                    from.name()
+                );
+            }
+        }
+        for &route in Route::ALL {
+            let want = model.entry(route);
+            for c in C::ALL {
+                let got = flows
+                    .entry(route)
+                    .get(&c)
+                    .map_or(0.0, |e| e.eval(&values).expect("defined"));
+                // Shares are at most 1: a few ulps at most.
+                assert!(
+                    (got - want[c.index()]).abs() <= 1e-15,
+                    "{name} {}: entry share of {}: {} vs {got}",
+                    route.name(),
+                    c.name(),
+                    want[c.index()]
+                );
             }
         }
     }

@@ -3,4 +3,5 @@
 
 mod expr;
 mod flows;
+mod mechanisms;
 pub mod sbml;

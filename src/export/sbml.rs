@@ -1,11 +1,13 @@
-//! A scenario's assembled linear model as an SBML Level 3 Version 2 document, so that
-//! COPASI, libRoadRunner/Tellurium or any SBML tool can re-run what `cellpk run` computes.
+//! A scenario's model as an SBML Level 3 Version 2 document, so that COPASI,
+//! libRoadRunner/Tellurium or any SBML tool can re-run what `cellpk run` computes.
 //!
 //! What the file holds: one compartment `body` (size 1; the states are amounts), one
 //! species per state (cells, `hasOnlySubstanceUnits`), every resolved parameter as a
 //! global parameter (dotted name in `name`, unit, and its source in `<notes>`), the
 //! pass shares and rate constants as assignment rules over those parameters (`flows`),
-//! one mass-action reaction per flow, and the schedule as events: a bolus adds its cells
+//! with `[model]` mechanisms their states as parameters with rate rules and the values
+//! they scale the flows by as assignment rules (`mechanisms`), one mass-action reaction
+//! per flow, and the schedule as events: a bolus adds its cells
 //! times the route's entry shares; an infusion raises its route's input rate at its start
 //! and lowers it at its end. Events use the values at execution time, so doses that fall
 //! at the same moment add up whatever order a simulator runs them in.
@@ -19,9 +21,10 @@ use std::path::Path;
 
 use super::expr::Expr;
 use super::flows::{param_id, Dist, Flows};
+use super::mechanisms::Rules;
 use crate::compartment::Compartment;
 use crate::dosing::Dose;
-use crate::error::{InputError, Location};
+use crate::mechanisms::system::{self, Extended};
 use crate::presets::{Choice, Route};
 use crate::scenario::Scenario;
 use crate::simulation;
@@ -104,33 +107,16 @@ fn input_id(route: Route) -> String {
     format!("infusion_{}_cells_per_h", route.name())
 }
 
-/// Refuses a scenario whose `[model]` mechanisms are on: only the linear model is
-/// written as SBML (the mechanisms' equations are not exported).
-fn refuse_mechanisms(scenario: &Scenario, file: &Path) -> Result<(), InputError> {
-    let on = scenario.mechanisms.names();
-    match on.first() {
-        None => Ok(()),
-        Some(first) => Err(InputError::Invalid {
-            at: Location {
-                file: file.to_path_buf(),
-                line: None,
-            },
-            key: format!("model.{first}"),
-            problem: format!(
-                "export-sbml exports only the linear model, and `[model]` switches on {}",
-                on.join(", ")
-            ),
-            fix: "set the `[model]` mechanisms to false (or remove `[model]`) to export the \
-                  linear model; `cellpk run` simulates the mechanisms"
-                .to_string(),
-        }),
-    }
-}
-
 /// The SBML document of `scenario`, read from `file` (named in errors).
-pub fn document(scenario: &Scenario, file: &Path) -> Result<String, InputError> {
-    refuse_mechanisms(scenario, file)?;
-    let flows = Flows::new(simulation::depot_site(scenario));
+pub fn document(scenario: &Scenario, file: &Path) -> String {
+    let depot = simulation::depot_site(scenario);
+    let on = scenario.mechanisms;
+    // The mechanisms' states start where cellpk's general integrator starts them.
+    let initial = system::slow(&Extended::new(&scenario.parameters, depot, on).initial());
+    let mechanisms = Rules::new(on, &initial);
+    let flows = Flows::new(depot, &mechanisms.scaling);
+    // Definition order: the mechanisms' quantities scale the flows.
+    let derived: Vec<_> = mechanisms.derived.iter().chain(&flows.derived).collect();
     let schedule = scenario.schedule();
     let mut routes: Vec<Route> = schedule.iter().map(|d| d.route).collect();
     routes.sort_by_key(|r| r.position());
@@ -164,10 +150,14 @@ pub fn document(scenario: &Scenario, file: &Path) -> Result<String, InputError> 
         ),
     );
     let mut about = vec![format!(
-        "cellpk {}: the linear model of scenario {} ({}), exported by `cellpk export-sbml`.",
+        "cellpk {}: the model of scenario {} ({}){}, exported by `cellpk export-sbml`.",
         env!("CARGO_PKG_VERSION"),
         scenario.name,
-        file.display()
+        file.display(),
+        match on.names().as_slice() {
+            [] => String::new(),
+            names => format!(" with the `[model]` mechanisms {}", names.join(", ")),
+        }
     )];
     if let Some(d) = &scenario.description {
         about.push(d.clone());
@@ -184,6 +174,14 @@ pub fn document(scenario: &Scenario, file: &Path) -> Result<String, InputError> 
          parameters: edit a parameter and they follow."
             .to_string(),
     );
+    if on.any() {
+        about.push(
+            "The mechanisms' states are parameters with rate rules; the quantities they \
+             scale the flows by are assignment rules, so the rate constants move with them. \
+             cellpk's shadow states (for the metric liver_reached_fraction) are not exported."
+                .to_string(),
+        );
+    }
     line(w, &format!("    {}", notes(&about)));
     w.push_str(UNITS);
     line(w, "    <listOfCompartments>");
@@ -210,7 +208,14 @@ pub fn document(scenario: &Scenario, file: &Path) -> Result<String, InputError> 
     line(w, "    </listOfSpecies>");
 
     line(w, "    <listOfParameters>");
-    let used = flows.used_ids();
+    let mut used = std::collections::BTreeSet::new();
+    for e in derived
+        .iter()
+        .map(|d| &d.expr)
+        .chain(mechanisms.states.iter().map(|s| &s.rate))
+    {
+        e.collect_ids(&mut used);
+    }
     for (p, r) in scenario.parameters.iter() {
         let id = param_id(p);
         let unit = unit_id(p.unit()).expect("every parameter's unit is mapped (tested)");
@@ -221,7 +226,8 @@ pub fn document(scenario: &Scenario, file: &Path) -> Result<String, InputError> 
         ];
         if !used.contains(&id) {
             text.push(
-                "Not used by the linear model (a `[model]` mechanism or `[observe]` uses it)."
+                "Not used by this model (a `[model]` mechanism that is off or `[observe]` \
+                 uses it)."
                     .to_string(),
             );
         }
@@ -236,13 +242,35 @@ pub fn document(scenario: &Scenario, file: &Path) -> Result<String, InputError> 
             ),
         );
     }
-    // The derived values at export, for a reader of the file (the rules recompute them).
+    for s in &mechanisms.states {
+        line(
+            w,
+            &format!(
+                "      <parameter id=\"{}\" name=\"{}\" value=\"{:e}\" units=\"{}\" \
+                 constant=\"false\">{}</parameter>",
+                s.id,
+                escape(s.name),
+                s.initial,
+                if s.in_cells { "cell" } else { "dimensionless" },
+                notes(&["Mechanism state: rate rule.".to_string()])
+            ),
+        );
+    }
+    // The derived values before the first dose, for a reader of the file (the rules
+    // recompute them).
     let mut values: HashMap<String, f64> = scenario
         .parameters
         .iter()
         .map(|(p, r)| (param_id(p), r.value))
+        .chain(Compartment::ALL.iter().map(|c| (c.name().to_string(), 0.0)))
+        .chain(
+            mechanisms
+                .states
+                .iter()
+                .map(|s| (s.id.to_string(), s.initial)),
+        )
         .collect();
-    for d in &flows.derived {
+    for d in &derived {
         let value = d
             .expr
             .eval(&values)
@@ -260,7 +288,7 @@ pub fn document(scenario: &Scenario, file: &Path) -> Result<String, InputError> 
                     "dimensionless"
                 },
                 notes(&[format!(
-                    "Assignment rule over the named parameters; {value:e} for this scenario as exported."
+                    "Assignment rule; {value:e} for this scenario before the first dose."
                 )])
             ),
         );
@@ -279,13 +307,23 @@ pub fn document(scenario: &Scenario, file: &Path) -> Result<String, InputError> 
     line(w, "    </listOfParameters>");
 
     line(w, "    <listOfRules>");
-    for d in &flows.derived {
+    for d in &derived {
         line(
             w,
             &format!(
                 "      <assignmentRule variable=\"{}\">{MATH}{}</math></assignmentRule>",
                 d.id,
                 d.expr.mathml()
+            ),
+        );
+    }
+    for s in &mechanisms.states {
+        line(
+            w,
+            &format!(
+                "      <rateRule variable=\"{}\">{MATH}{}</math></rateRule>",
+                s.id,
+                s.rate.mathml()
             ),
         );
     }
@@ -342,7 +380,7 @@ pub fn document(scenario: &Scenario, file: &Path) -> Result<String, InputError> 
     line(w, "    </listOfEvents>");
     line(w, "  </model>");
     line(w, "</sbml>");
-    Ok(x)
+    x
 }
 
 /// The events of administration `n` (1-based, in schedule order): one for a bolus, two

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SBML cross-check (tests/sbml/crosscheck.py): export every shipped linear scenario, check
+# SBML cross-check (tests/sbml/crosscheck.py): export every shipped scenario, check
 # it with libSBML and simulate it in libRoadRunner, against `cellpk run`. Installs pinned
 # packages from the package index into target/sbml-venv on first use; if that fails it
 # says so and exits non-zero (never a silent pass).
