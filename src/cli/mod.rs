@@ -220,15 +220,15 @@ directory appears only when complete. Exits with code 1 if a case fails, 2 on ba
         #[arg(long, default_value = "output")]
         out: PathBuf,
     },
-    /// Export a scenario's linear model as SBML (Level 3 Version 2).
+    /// Export a scenario's model as SBML (Level 3 Version 2).
     #[command(
-        long_about = "Write a scenario's assembled linear model as an SBML Level 3 Version 2 \
-file (default: OUT/<name>.xml, OUT being `output`): one species per state (cells), every \
-resolved parameter with its unit and source, the rate constants as assignment rules over \
-the parameters, one mass-action reaction per flow, and the doses as events, so that \
-COPASI, libRoadRunner/Tellurium or another SBML simulator reproduces `cellpk run`. \
-Scenarios with `[model]` mechanisms on are refused (only the linear model is exported). \
-The file appears only when complete.",
+        long_about = "Write a scenario's model as an SBML Level 3 Version 2 file (default: \
+OUT/<name>.xml, OUT being `output`): one species per state (cells), every resolved \
+parameter with its unit and source, the rate constants as assignment rules over the \
+parameters, one mass-action reaction per flow, the doses as events and, with `[model]` \
+mechanisms, their states as rate rules and the values they scale the flows by as \
+assignment rules, so that COPASI, libRoadRunner/Tellurium or another SBML simulator \
+reproduces `cellpk run`. The file appears only when complete.",
         after_help = "Examples:\n  cellpk export-sbml scenarios/human_decompensated_portal_vein.toml\n  \
 cellpk export-sbml scenarios/mouse_tail_vein.toml -o mouse.xml"
     )]

@@ -50,9 +50,9 @@ impl Expr {
         Expr::Power(Box::new(self.clone()), Box::new(exponent.clone()))
     }
 
-    /// `max(self, 0)`.
-    pub fn at_least_zero(&self) -> Expr {
-        Expr::Max(Box::new(self.clone()), Box::new(Expr::Num(0.0)))
+    /// `max(self, 0)`, the 0 in `unit` (the unit of `self`, so that unit checks pass).
+    pub fn at_least_zero(&self, unit: &'static str) -> Expr {
+        Expr::Max(Box::new(self.clone()), Box::new(Expr::Measured(0.0, unit)))
     }
 
     /// `self / by`.

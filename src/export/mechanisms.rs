@@ -12,6 +12,7 @@
 use super::expr::Expr;
 use super::flows::{param, Derived, Scaling, DEATHS};
 use crate::compartment::Compartment as C;
+use crate::mechanisms::system::SIGNAL_WEIGHTS;
 use crate::mechanisms::{Mechanisms, Slow};
 use crate::params::Param;
 
@@ -41,10 +42,12 @@ pub struct Rules {
     pub states: Vec<StateRule>,
 }
 
+/// The cells in compartment `c` (its species).
 fn cells(c: C) -> Expr {
     Expr::id(c.name())
 }
 
+/// `sum of parameter x cells` over `terms` (the paracrine signal, the death flux).
 fn weighted_sum(terms: &[(C, Param)]) -> Expr {
     terms
         .iter()
@@ -78,7 +81,7 @@ impl Rules {
                 one.over(&f).plus(
                     &f.minus(&one)
                         .over(&f)
-                        .times(&Expr::id("injury").at_least_zero()),
+                        .times(&Expr::id("injury").at_least_zero("dimensionless")),
                 ),
             );
             // E = 1 - (1 - E_resolved)^m: the hazard times m (E_resolved = 1 stays 1).
@@ -100,7 +103,7 @@ impl Rules {
                 cells(C::LiverEngrafted)
                     .over(&param(Param::NicheCapacity))
                     .complement()
-                    .at_least_zero(),
+                    .at_least_zero("dimensionless"),
             );
         }
         scaling.engraftment = homing.times(&room);
@@ -112,22 +115,12 @@ impl Rules {
                 one.plus(
                     &param(Param::SensitizationFold)
                         .minus(&one)
-                        .times(&Expr::id("sensitization").at_least_zero()),
+                        .times(&Expr::id("sensitization").at_least_zero("dimensionless")),
                 ),
             );
         }
         let action = (on.injury || on.effect).then(|| {
-            let signal = weighted_sum(&[
-                (C::BloodVenous, Param::SignalWeightBlood),
-                (C::BloodArterial, Param::SignalWeightBlood),
-                (C::Lung, Param::SignalWeightLung),
-                (C::LiverSinusoid, Param::SignalWeightLiver),
-                (C::LiverEngrafted, Param::SignalWeightLiver),
-                (C::Spleen, Param::SignalWeightSpleen),
-                (C::Other, Param::SignalWeightOther),
-                (C::Depot, Param::SignalWeightDepot),
-            ])
-            .at_least_zero();
+            let signal = weighted_sum(&SIGNAL_WEIGHTS).at_least_zero("cell");
             define(
                 "paracrine_action",
                 "paracrine action of the live cells (0 to 1)",
@@ -160,7 +153,7 @@ impl Rules {
         if on.sensitization {
             let u = Expr::id("antigen");
             let z = Expr::id("sensitization");
-            let u_plus = u.at_least_zero();
+            let u_plus = u.at_least_zero("cell");
             state(
                 "antigen",
                 "antigen: debris of dead donor cells (dead-cell equivalents)",

@@ -45,6 +45,19 @@ const SHADOWED: [C; 7] = [
     C::Dead,
 ];
 
+/// The paracrine weight of a cell in each compartment (the dead have none): shared with
+/// the SBML export, which writes the same signal.
+pub const SIGNAL_WEIGHTS: [(C, Param); 8] = [
+    (C::BloodVenous, Param::SignalWeightBlood),
+    (C::BloodArterial, Param::SignalWeightBlood),
+    (C::Lung, Param::SignalWeightLung),
+    (C::LiverSinusoid, Param::SignalWeightLiver),
+    (C::LiverEngrafted, Param::SignalWeightLiver),
+    (C::Spleen, Param::SignalWeightSpleen),
+    (C::Other, Param::SignalWeightOther),
+    (C::Depot, Param::SignalWeightDepot),
+];
+
 /// A matrix over the shadowed compartments.
 type Shadow = SMatrix<f64, { SHADOWED.len() }, { SHADOWED.len() }>;
 
@@ -168,16 +181,7 @@ impl Extended {
             .collect();
         let k_death = death.rates - a.rates;
         let mut weights = State::zeros();
-        for (c, w) in [
-            (C::BloodVenous, Param::SignalWeightBlood),
-            (C::BloodArterial, Param::SignalWeightBlood),
-            (C::Lung, Param::SignalWeightLung),
-            (C::LiverSinusoid, Param::SignalWeightLiver),
-            (C::LiverEngrafted, Param::SignalWeightLiver),
-            (C::Spleen, Param::SignalWeightSpleen),
-            (C::Other, Param::SignalWeightOther),
-            (C::Depot, Param::SignalWeightDepot),
-        ] {
+        for (c, w) in SIGNAL_WEIGHTS {
             weights[c.index()] = p.get(w);
         }
         let k_b = b.rates - a.rates;

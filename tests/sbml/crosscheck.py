@@ -20,10 +20,12 @@ scenario's tolerance (rtol 1e-6 by default), so its `cellpk run` is made on a co
 step-size control. The linear scenarios run as shipped (cellpk's linear engine is exact
 to round-off).
 
-Every route is covered: a route that no shipped scenario uses is checked on a generated
-variant of a shipped scenario. A test of the test perturbs one named parameter in one
-exported file (lung_death_per_h x 1.01) and requires the comparison to FAIL, which also
-shows that the file's rate constants follow its named parameters.
+Every route and every mechanism is covered: a route that no shipped scenario uses, or a
+`[model]` mechanism that none switches on, is checked on a generated variant of a
+shipped scenario. Tests of the test perturb one named parameter in one exported file
+(lung_death_per_h x 1.01 in a linear one, injury.repair_per_h x 1.01 in one with
+mechanisms) and require the comparison to FAIL, which also shows that the file's rate
+constants and rate rules follow its named parameters.
 
 Run through tests/sbml/run.sh, which installs the pinned packages. Exit 0 only if every
 check passes.
@@ -51,6 +53,8 @@ SOLVER_ATOL = 1e-10  # cells
 # (PITFALLS.md: a dose at t = 0 is lost after a reset when started at 0).
 T_START_H = -1e-3
 PERTURBED = "lung_death_per_h"
+PERTURBED_MECHANISM = "injury_repair_per_h"
+MECHANISMS = ["niche", "injury", "sensitization", "effect"]
 MECHANISM_STATES = ["injury", "antigen", "sensitization", "marker"]
 MECHANISM_TOLERANCES = {"rtol": "1e-10", "atol": "1e-12"}
 
@@ -77,9 +81,18 @@ def export(cellpk, scenario, xml):
         raise RuntimeError(f"export-sbml {scenario} failed: {p.stderr}")
 
 
-def has_mechanisms(toml_text):
+def mechanisms_on(toml_text):
     section = re.search(r"^\[model\]\s*\n((?:[^\[].*\n?)*)", toml_text, re.M)
-    return bool(section and re.search(r"=\s*true\b", section.group(1)))
+    return set(re.findall(r"^\s*(\w+)\s*=\s*true\b", section.group(1), re.M)) if section else set()
+
+
+def variant(base, suffix, edit, work):
+    """A copy of scenario `base` edited by `edit` (text -> text), named `<name>_<suffix>`."""
+    text = edit(base.read_text())
+    text = re.sub(r'^(name\s*=\s*)"([^"]+)"', rf'\1"\2_{suffix}"', text, count=1, flags=re.M)
+    path = work / f"{base.stem}_{suffix}.toml"
+    path.write_text(text)
+    return path
 
 
 def tightened(scenario, work):
@@ -130,7 +143,7 @@ def simulate(r, times, states):
 
 
 def compare(xml, rows):
-    """(largest relative difference and its state, list of violations) against cellpk's
+    """({state: largest difference / state's max}, list of violations) against cellpk's
     rows, on every cell state and every mechanism state of timecourse.csv."""
     header = list(rows[0].keys())
     r = roadrunner.RoadRunner(str(xml))
@@ -145,13 +158,13 @@ def compare(xml, rows):
     ]
     want = np.array([[float(row[s]) for s in states] for row in rows])
     got = simulate(r, times, states)
-    worst = (0.0, None)
+    worst = {}
     for j, s in enumerate(states):
         peak = np.max(np.abs(want[:, j]))
         diff = np.abs(got[:, j] - want[:, j])
         bound = REL_BOUND * peak + SOLVER_ATOL
         if peak > 0:
-            worst = max(worst, (float(np.max(diff)) / peak, s), key=lambda w: w[0])
+            worst[s] = float(np.max(diff)) / peak
         bad = np.nonzero(diff > bound)[0]
         if len(bad):
             i = bad[np.argmax(diff[bad])]
@@ -184,58 +197,71 @@ def main():
         export(cellpk, s, work / f"{s.stem}.xml")
         accepted.append(s)
         covered |= scenario_routes(s.read_text())
+    generated = []
+    base = next(s for s in scenarios if scenario_routes(s.read_text()) == {"peripheral_vein"})
     for route in routes(repo):
-        if route in covered:
-            continue
-        base = next(s for s in accepted if scenario_routes(s.read_text()) == {"peripheral_vein"})
-        text = re.sub(r'(^\s*route\s*=\s*)"\w+"', rf'\1"{route}"', base.read_text(), flags=re.M)
-        text = re.sub(r'^(name\s*=\s*)"([^"]+)"', rf'\1"\2_{route}"', text, count=1, flags=re.M)
-        variant = work / f"{base.stem}_{route}.toml"
-        variant.write_text(text)
-        print(f"generated {variant.name}: {base.name} by {route} (no shipped scenario uses it)")
-        export(cellpk, variant, work / f"{variant.stem}.xml")
-        accepted.append(variant)
+        if route not in covered:
+            edit = lambda t, r=route: re.sub(r'(^\s*route\s*=\s*)"\w+"', rf'\1"{r}"', t, flags=re.M)
+            generated.append((variant(base, route, edit, work), f"{base.name} by {route}"))
+    switched = set().union(*(mechanisms_on(s.read_text()) for s in scenarios))
+    with_mechanisms = next(s for s in scenarios if mechanisms_on(s.read_text()))
+    for m in MECHANISMS:
+        if m not in switched:
+            edit = lambda t, m=m: re.sub(r"^\[model\]\n", f"[model]\n{m} = true\n", t, flags=re.M)
+            generated.append(
+                (variant(with_mechanisms, m, edit, work), f"{with_mechanisms.name} with {m}")
+            )
+    for path, what in generated:
+        print(f"generated {path.name}: {what} (no shipped scenario has it)")
+        export(cellpk, path, work / f"{path.stem}.xml")
+        accepted.append(path)
 
     failed = 0
     checked = []
     for s in accepted:
         xml = work / f"{s.stem}.xml"
-        mechanisms = has_mechanisms(s.read_text())
+        mechanisms = bool(mechanisms_on(s.read_text()))
         run = tightened(s, work) if mechanisms else s
         rows = run_cellpk(cellpk, run, work / "runs")
         errors, warnings = consistency_errors(xml)
-        (worst, where), failures = compare(xml, rows)
+        worst, failures = compare(xml, rows)
+        where = max(worst, key=worst.get)
         ok = not errors and not failures
         failed += not ok
-        tolerances = ", ".join(f"{k} {v}" for k, v in MECHANISM_TOLERANCES.items())
+        detail = ""
+        if mechanisms:
+            tolerances = ", ".join(f"{k} {v}" for k, v in MECHANISM_TOLERANCES.items())
+            states = ", ".join(f"{m} {worst[m]:.2e}" for m in MECHANISM_STATES if m in worst)
+            detail = f" (mechanisms; cellpk run at {tolerances}; {states})"
         print(
-            f"{'PASS' if ok else 'FAIL'}  {s.stem}: largest difference {worst:.2e} of the "
-            f"state's max ({where}) over {len(rows)} times"
-            f"{f' (mechanisms; cellpk run at {tolerances})' if mechanisms else ''}; "
+            f"{'PASS' if ok else 'FAIL'}  {s.stem}: largest difference {worst[where]:.2e} of the "
+            f"state's max ({where}) over {len(rows)} times{detail}; "
             f"libSBML {len(errors)} errors, {warnings} warnings"
         )
         for line in errors + failures:
             print(f"      {line}")
         checked.append((s, xml, rows))
 
-    # Test of the test: a 1 % change of one named parameter must be caught.
-    s, xml, rows = next(c for c in checked if "peripheral_vein" in scenario_routes(c[0].read_text()))
-    doc = libsbml.readSBMLFromFile(str(xml))
-    p = doc.getModel().getParameter(PERTURBED)
-    p.setValue(p.getValue() * 1.01)
-    perturbed = work / f"{s.stem}.perturbed.xml"
-    libsbml.writeSBMLToFile(doc, str(perturbed))
-    (worst, _), failures = compare(perturbed, rows)
-    if failures:
-        print(
-            f"PASS  test of the test: {PERTURBED} x 1.01 in {s.stem} is caught "
-            f"(largest difference {worst:.2e}; {failures[0]})"
-        )
-    else:
-        print(f"FAIL  test of the test: {PERTURBED} x 1.01 in {s.stem} went unnoticed")
-        failed += 1
+    # Tests of the test: a 1 % change of one named parameter must be caught.
+    linear = next(c for c in checked if "peripheral_vein" in scenario_routes(c[0].read_text()))
+    nonlinear = next(c for c in checked if "injury" in mechanisms_on(c[0].read_text()))
+    for (s, xml, rows), name in [(linear, PERTURBED), (nonlinear, PERTURBED_MECHANISM)]:
+        doc = libsbml.readSBMLFromFile(str(xml))
+        p = doc.getModel().getParameter(name)
+        p.setValue(p.getValue() * 1.01)
+        perturbed = work / f"{s.stem}.perturbed.xml"
+        libsbml.writeSBMLToFile(doc, str(perturbed))
+        worst, failures = compare(perturbed, rows)
+        if failures:
+            print(
+                f"PASS  test of the test: {name} x 1.01 in {s.stem} is caught "
+                f"(largest difference {max(worst.values()):.2e}; {failures[0]})"
+            )
+        else:
+            print(f"FAIL  test of the test: {name} x 1.01 in {s.stem} went unnoticed")
+            failed += 1
 
-    total = len(checked) + 1
+    total = len(checked) + 2
     print(f"sbml: {total - failed} passed, {failed} failed")
     return 1 if failed else 0
 
