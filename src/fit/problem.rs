@@ -149,10 +149,9 @@ pub fn fit(
 ) -> Result<Fitted, FitError> {
     // Every row is compared (a `percent_of_first` series needs its reference row), and
     // the informative ones give the residuals.
-    let all: Vec<Observation> = rows.iter().map(|&o| o.clone()).collect();
-    if !all
+    if !rows
         .iter()
-        .any(|o| o.value.is_some() && !o.is_reference(&all))
+        .any(|o| o.value.is_some() && !o.is_reference(rows))
     {
         return Err(InputError::Invalid {
             at: crate::error::Location {

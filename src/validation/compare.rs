@@ -137,11 +137,10 @@ pub fn check_usable(
 
 /// The predictions of `scenario` for `rows` (already checked with `check_usable`).
 pub fn compare(scenario: &Scenario, rows: &[&Observation]) -> Result<Comparison, Failure> {
-    let all: Vec<Observation> = rows.iter().map(|&o| o.clone()).collect();
     let start = scenario.schedule().first().map_or(0.0, |d| d.start_h);
-    let mut times: Vec<f64> = all
+    let mut times: Vec<f64> = rows
         .iter()
-        .flat_map(|o| [o.time_h, first_time(o, &all)])
+        .flat_map(|o| [o.time_h, first_time(o, rows)])
         .filter(|t| t.is_finite())
         .map(|t| t + start)
         .collect();
@@ -149,15 +148,15 @@ pub fn compare(scenario: &Scenario, rows: &[&Observation]) -> Result<Comparison,
     times.dedup();
     let signals = observe::predict(scenario, &times)?;
     let at = |organ: Organ, t: f64| value_at(&signals, organ, t + start);
-    let rows = all
+    let compared = rows
         .iter()
-        .map(|o| {
+        .map(|&o| {
             let raw = at(o.organ, o.time_h);
             let predicted = match o.unit {
                 Unit::PercentInjected => raw,
-                Unit::PercentOfFirst => relative(raw, at(o.organ, first_time(o, &all))),
+                Unit::PercentOfFirst => relative(raw, at(o.organ, first_time(o, rows))),
             };
-            let reference = o.is_reference(&all);
+            let reference = o.is_reference(rows);
             let fold_error = o.value.filter(|_| !reference).map(|v| {
                 let (p, v) = (predicted.max(FLOOR_PERCENT), v.max(FLOOR_PERCENT));
                 (p / v).max(v / p)
@@ -171,7 +170,7 @@ pub fn compare(scenario: &Scenario, rows: &[&Observation]) -> Result<Comparison,
             }
         })
         .collect();
-    Ok(Comparison { rows })
+    Ok(Comparison { rows: compared })
 }
 
 /// A signal as a percent of the series' reference signal, both floored at

@@ -64,7 +64,7 @@ pub struct Observation {
 impl Observation {
     /// Whether the row is the reference of its `percent_of_first` series (100 by
     /// definition, so it says nothing about the model).
-    pub fn is_reference(&self, all: &[Observation]) -> bool {
+    pub fn is_reference(&self, all: &[&Observation]) -> bool {
         self.unit == Unit::PercentOfFirst && self.time_h == first_time(self, all)
     }
 }
@@ -73,7 +73,7 @@ impl Observation {
 /// in `percent_injected` can be the reference of a `percent_of_first` series (in
 /// `toma2009_rat_ia`, 14 % at 72 h is of the 92 % arrested at 0 h): filtering on the unit
 /// would make such a row its own reference, 100 by definition, and drop it unseen.
-pub fn first_time(o: &Observation, all: &[Observation]) -> f64 {
+pub fn first_time(o: &Observation, all: &[&Observation]) -> f64 {
     all.iter()
         .filter(|r| r.study == o.study && r.organ == o.organ && r.method == o.method)
         .map(|r| r.time_h)

@@ -276,11 +276,7 @@ pub fn panels(
     method: Method,
     comparison: &Comparison,
 ) -> Result<Vec<DataPanel>, Failure> {
-    let all: Vec<Observation> = comparison
-        .rows
-        .iter()
-        .map(|r| r.observation.clone())
-        .collect();
+    let all: Vec<&Observation> = comparison.rows.iter().map(|r| &r.observation).collect();
     let start = scenario.schedule().first().map_or(0.0, |d| d.start_h);
     let last = all.iter().map(|o| o.time_h).fold(0.0, f64::max);
     let end = if last > 0.0 {
