@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use assert_cmd::Command;
 
+mod common;
+
 /// The exit code for bad input (`cellpk::error::EXIT_BAD_INPUT`).
 const BAD_INPUT: i32 = 2;
 
@@ -336,13 +338,7 @@ fn check_reports_each_file_and_fails_if_any_is_invalid() {
 
 #[test]
 fn check_accepts_every_shipped_scenario() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("list scenarios")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    files.sort();
+    let files = common::toml_files("scenarios");
     assert!(!files.is_empty());
     let out = output(cellpk().arg("check").args(&files));
     assert_eq!(out.code, Some(0), "stderr: {}", out.stderr);

@@ -26,12 +26,7 @@ fn run(s: &Scenario) -> Outcome {
 }
 
 fn shipped() -> Vec<Scenario> {
-    let mut files: Vec<_> = std::fs::read_dir("scenarios")
-        .expect("scenarios/ exists")
-        .map(|e| e.expect("readable entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    files.sort();
+    let files = common::toml_files("scenarios");
     assert!(files.len() >= 7, "shipped scenarios: {files:?}");
     files
         .iter()

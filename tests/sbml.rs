@@ -5,12 +5,15 @@
 //! does; nothing is left half-written. Whether the file
 //! reproduces `cellpk run` is checked in libRoadRunner by `tests/sbml/run.sh`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use assert_cmd::Command;
 
 use cellpk::compartment::Compartment;
+
+mod common;
+use common::toml_files;
 
 /// The exit code for bad input (`cellpk::error::EXIT_BAD_INPUT`).
 const BAD_INPUT: i32 = 2;
@@ -19,17 +22,6 @@ fn cellpk() -> Command {
     let mut cmd = Command::cargo_bin("cellpk").expect("the cellpk binary is built");
     cmd.timeout(Duration::from_secs(60));
     cmd
-}
-
-fn toml_files(dir: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("directory exists")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    files.sort();
-    files
 }
 
 /// Checks that `xml` is well-formed enough for an XML parser: tags balance and nest, and

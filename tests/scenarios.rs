@@ -6,14 +6,10 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
+mod common;
+
 fn shipped() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = fs::read_dir("scenarios")
-        .expect("scenarios/ exists")
-        .map(|e| e.expect("directory entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    files.sort();
-    files
+    common::toml_files("scenarios")
 }
 
 fn run(scenario: &Path, out: &Path) -> String {

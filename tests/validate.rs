@@ -6,6 +6,8 @@ use std::process::Output;
 
 use assert_cmd::Command;
 
+mod common;
+
 fn cellpk() -> Command {
     Command::cargo_bin("cellpk").expect("binary")
 }
@@ -26,13 +28,7 @@ fn text(bytes: &[u8]) -> String {
 
 /// The shipped case files, sorted.
 fn shipped() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = fs::read_dir("validation")
-        .expect("validation/")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    files.sort();
-    files
+    common::toml_files("validation")
 }
 
 /// A copy of the case `name` and the shipped observations in a temp dir, with `edit`

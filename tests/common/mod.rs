@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)] // each test binary uses its own subset
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use cellpk::scenario::{self, Scenario};
 
@@ -9,6 +9,19 @@ use cellpk::scenario::{self, Scenario};
 pub fn scenario(text: &str) -> Scenario {
     scenario::parse(text, Path::new("test.toml"))
         .unwrap_or_else(|e| panic!("invalid test scenario: {e}"))
+}
+
+/// Every `*.toml` file in `dir` (relative to the crate root), sorted: the shipped
+/// scenarios, validation cases or fixtures a test walks.
+pub fn toml_files(dir: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    files
 }
 
 /// Fails, naming what was compared, unless |got - want| <= atol + rtol |want|.
