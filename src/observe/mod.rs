@@ -24,6 +24,8 @@ use rayon::prelude::*;
 use crate::compartment::Compartment as C;
 use crate::dosing::Dose;
 use crate::engine::{self, general, Plan};
+use crate::mechanisms::system::Extended;
+use crate::model::Model;
 use crate::params::Param;
 use crate::presets::observation::Isotope;
 use crate::presets::routes::DepotSite;
@@ -134,8 +136,8 @@ impl Signals {
     }
 }
 
-/// The signals of `scenario`'s `[observe]` method (live cells without one) at `times` (hours, ascending, within the
-/// simulated time).
+/// The signals of `scenario`'s `[observe]` method (live cells without one) at `times`
+/// (hours, ascending, within the simulated time).
 pub fn predict(scenario: &Scenario, times: &[f64]) -> Result<Signals, Failure> {
     assert!(
         times.windows(2).all(|w| w[0] <= w[1]),
@@ -149,9 +151,24 @@ pub fn predict(scenario: &Scenario, times: &[f64]) -> Result<Signals, Failure> {
     } else {
         vec![&schedule]
     };
+    // Assembled once for every walk: they differ only in their doses.
+    let model = simulation::model(scenario);
+    let extended = scenario
+        .uses_general()
+        .then(|| simulation::extended(scenario));
+    let settings = settings(scenario, &observe, &model, times);
     let recordings = walks
         .par_iter()
-        .map(|doses| record(scenario, &observe, doses, times))
+        .map(|doses| {
+            let settings = tracker::Settings {
+                labelled_at: doses
+                    .iter()
+                    .map(|d| d.start_h)
+                    .fold(f64::INFINITY, f64::min),
+                ..settings.clone()
+            };
+            record(scenario, &model, extended.as_ref(), settings, doses)
+        })
         .collect::<Result<Vec<_>, Failure>>()?;
     let percent = (0..times.len())
         .map(|i| {
@@ -176,31 +193,26 @@ pub fn predict(scenario: &Scenario, times: &[f64]) -> Result<Signals, Failure> {
     })
 }
 
-/// One walk of `doses` (the whole schedule, or one administration), recorded at `times`.
-fn record(
+/// What every walk's tracker shares; `labelled_at` is set per walk.
+fn settings(
     scenario: &Scenario,
     observe: &Observe,
-    doses: &[Dose],
+    model: &Model,
     times: &[f64],
-) -> Result<Recording, Failure> {
+) -> tracker::Settings {
     let p = &scenario.parameters;
-    let model = simulation::model(scenario);
     let radiolabel = observe.method == Method::Radiolabel;
-    let labelled_at = doses
-        .iter()
-        .map(|d| d.start_h)
-        .fold(f64::INFINITY, f64::min);
     let decay_per_h = match (radiolabel, observe.decay_corrected, observe.isotope) {
         (true, false, Some(isotope)) => std::f64::consts::LN_2 / isotope.half_life_h().value,
         _ => 0.0,
     };
     let liver = p.get(Param::DebrisLiverShare);
     let spleen = (1.0 - liver) * p.get(Param::DebrisSpleenShare);
-    let mut tracker = Tracker::new(tracker::Settings {
+    tracker::Settings {
         method: observe.method,
-        depot: scenario.doses.iter().find_map(|d| d.route.depot()),
+        depot: simulation::depot_site(scenario),
         death_rates: model.rates.row(C::Dead.index()).transpose(),
-        labelled_at,
+        labelled_at: 0.0,
         bound: if radiolabel {
             observe.labelled_fraction
         } else {
@@ -212,22 +224,29 @@ fn record(
         dna_degradation_per_h: p.get(Param::DnaDegradation),
         decay_per_h,
         times: times.to_vec(),
-    });
+    }
+}
+
+/// One walk of `doses` (the whole schedule, or one administration) on `model`, or on
+/// `extended` when the general integrator runs the scenario.
+fn record(
+    scenario: &Scenario,
+    model: &Model,
+    extended: Option<&Extended>,
+    settings: tracker::Settings,
+    doses: &[Dose],
+) -> Result<Recording, Failure> {
+    let mut tracker = Tracker::new(settings);
     // Only the end needs to be an output node: the tracker reads the walk inside steps.
     let plan = Plan {
         output_every_h: scenario.duration_h(),
         ..simulation::plan(scenario)
     };
-    if scenario.uses_general() {
-        general::simulate(
-            &simulation::extended(scenario),
-            doses,
-            &plan,
-            &scenario.tolerance,
-            &mut tracker,
-        )?;
-    } else {
-        engine::simulate(&model, doses, &plan, &mut tracker);
+    match extended {
+        Some(system) => {
+            general::simulate(system, doses, &plan, &scenario.tolerance, &mut tracker)?;
+        }
+        None => engine::simulate(model, doses, &plan, &mut tracker),
     }
     Ok(tracker.finish())
 }
