@@ -103,8 +103,18 @@ impl Segment<'_> {
     /// solution, or of the general integrator's dense output.
     pub fn derivative_at(&self, t: f64) -> State {
         match self.path {
-            Path::Exact { k, u } => k * self.state_at(t) + u,
+            Path::Exact { .. } => self.state_and_derivative_at(t).1,
             Path::Dense { step } => system::cells(&step.derivative_at(t)),
+        }
+    }
+
+    /// The state and dx/dt at `t`, for a caller that needs both: the exact path then
+    /// propagates once, not twice.
+    pub fn state_and_derivative_at(&self, t: f64) -> (State, State) {
+        let x = self.state_at(t);
+        match self.path {
+            Path::Exact { k, u } => (x, k * x + u),
+            Path::Dense { step } => (x, system::cells(&step.derivative_at(t))),
         }
     }
 }

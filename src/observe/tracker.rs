@@ -221,8 +221,7 @@ impl Tracker {
         for (xi, w) in GAUSS {
             let t = ta + 0.5 * h * (1.0 + xi);
             let w = 0.5 * h * w;
-            let x = segment.state_at(t);
-            let dx = segment.derivative_at(t);
+            let (x, dx) = segment.state_and_derivative_at(t);
             let death_flux = dx[C::Dead.index()];
             if radiolabel {
                 let label = self.label_per_cell(t);
