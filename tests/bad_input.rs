@@ -186,6 +186,19 @@ bad_inputs! {
          `liver_transplant_rejection`",
         "did you mean `compensated_cirrhosis` or `decompensated_cirrhosis`?",
     ];
+    radiolabel_without_isotope: "radiolabel_without_isotope.toml" at Line::Key(20) => [
+        "`observe.isotope`: a radiolabel needs its isotope (for physical decay)",
+        "fix: add `isotope = ...`, one of `in111`, `tc99m`, `zr89`, `cr51`",
+    ];
+    fold_error_below_one: "validation_fold_error_below_one.toml" at Line::Key(26) => [
+        "`validation.max_fold_error`: 0.5 is not a fold error >= 1",
+        "fix: set `validation.max_fold_error` to a fold error >= 1",
+    ];
+    radiolabel_over_doses_with_a_mechanism: "radiolabel_over_doses_with_mechanism.toml" at Line::Key(27) => [
+        "`observe.method`: a radiolabel over 2 administrations is followed one administration \
+         at a time, which the `[model]` mechanisms (niche) do not allow",
+        "fix: observe one administration, switch the mechanisms off",
+    ];
     exact_solver_with_a_mechanism: "exact_solver_with_mechanism.toml" at Line::Key(22) => [
         "`simulation.solver`: the exact engine needs a linear model, and `[model]` switches on niche",
         "fix: set `solver = \"auto\"` (or `\"rodas\"`), or switch the mechanisms off",

@@ -85,7 +85,7 @@ fn radiolabel_follows_administrations_apart(
         key: "observe.method".into(),
         problem: format!(
             "a radiolabel over {} administrations is followed one administration at a time, \
-             which `[model]` {} do not allow (they couple the administrations)",
+             which the `[model]` mechanisms ({}) do not allow: they couple the administrations",
             schedule.len(),
             s.mechanisms.names().join(", ")
         ),
