@@ -288,10 +288,23 @@ pub fn panels(
     let grid: Vec<f64> = (0..CURVE_POINTS)
         .map(|i| end * i as f64 / (CURVE_POINTS - 1) as f64)
         .collect();
-    let curve = observe::predict(
-        scenario,
-        &grid.iter().map(|t| t + start).collect::<Vec<_>>(),
-    )?;
+    // One walk for the curves and every series' reference time.
+    let mut times: Vec<f64> = grid
+        .iter()
+        .copied()
+        .chain(all.iter().map(|o| first_time(o, &all)))
+        .map(|t| t + start)
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times.dedup();
+    let signals = observe::predict(scenario, &times)?;
+    let at = |organ: observe::Organ, t: f64| {
+        let i = times
+            .iter()
+            .position(|&s| s == t + start)
+            .expect("predicted at every curve and reference time");
+        signals.percent[i][organ.position()]
+    };
     let mut panels = Vec::new();
     for unit in Unit::ALL {
         let mut tracks = Vec::new();
@@ -304,13 +317,12 @@ pub fn panels(
             let Some(first) = rows.first() else {
                 continue;
             };
-            let raw = curve.organ(*organ);
+            let raw = grid.iter().map(|&t| at(*organ, t));
             let values = match unit {
-                Unit::PercentInjected => raw,
+                Unit::PercentInjected => raw.collect(),
                 Unit::PercentOfFirst => {
-                    let t = first_time(&first.observation, &all) + start;
-                    let reference = observe::predict(scenario, &[t])?.organ(*organ)[0];
-                    raw.iter().map(|&v| relative(v, reference)).collect()
+                    let reference = at(*organ, first_time(&first.observation, &all));
+                    raw.map(|v| relative(v, reference)).collect()
                 }
             };
             tracks.push(OrganTrack {
