@@ -8,6 +8,7 @@
 pub mod exact;
 pub(crate) mod expsum;
 pub mod general;
+pub mod lu;
 pub(crate) mod modal;
 pub mod rodas;
 

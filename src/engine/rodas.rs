@@ -33,6 +33,8 @@ use std::ops::{Add, AddAssign};
 
 use nalgebra::{SMatrix, SVector};
 
+use super::lu::Lu;
+
 // Coefficients of `rodas.f` (METH = 1), named as there.
 const GAMMA: f64 = 0.25;
 const A21: f64 = 1.544;
@@ -88,10 +90,43 @@ const MIN_STEP_RELATIVE: f64 = 1e-14;
 
 /// An autonomous system y' = f(y) of `D` equations.
 pub trait System<const D: usize> {
+    /// The form its Jacobian takes: a dense matrix, or one whose structure the system
+    /// knows how to factor faster.
+    type Jacobian: Jacobian<D>;
     /// dy/dt at y (autonomous within one call of [`integrate`]).
     fn rhs(&self, y: &SVector<f64, D>) -> SVector<f64, D>;
-    /// The Jacobian d rhs / d y at y, row i holding the derivatives of `rhs(y)[i]`.
-    fn jacobian(&self, y: &SVector<f64, D>) -> SMatrix<f64, D, D>;
+    /// The Jacobian d rhs / d y at y.
+    fn jacobian(&self, y: &SVector<f64, D>) -> Self::Jacobian;
+}
+
+/// A Jacobian J, which a step uses only through solves with its iteration matrix
+/// `I/(h gamma) - J`.
+pub trait Jacobian<const D: usize> {
+    /// The factors of an iteration matrix.
+    type Factors: Factors<D>;
+    /// The factors of `diagonal I - J`, or `None` if that matrix is singular.
+    fn factor(&self, diagonal: f64) -> Option<Self::Factors>;
+    /// Whether every entry is finite.
+    fn is_finite(&self) -> bool;
+}
+
+/// Factors of a square matrix A.
+pub trait Factors<const D: usize> {
+    /// x with A x = b.
+    fn solve(&self, b: SVector<f64, D>) -> SVector<f64, D>;
+}
+
+/// A dense Jacobian (row i holding the derivatives of `rhs(y)[i]`), factored by LU.
+impl<const D: usize> Jacobian<D> for SMatrix<f64, D, D> {
+    type Factors = Lu<D>;
+
+    fn factor(&self, diagonal: f64) -> Option<Lu<D>> {
+        Lu::new(SMatrix::<f64, D, D>::from_diagonal_element(diagonal) - self)
+    }
+
+    fn is_finite(&self) -> bool {
+        self.iter().all(|x| x.is_finite())
+    }
 }
 
 /// Tolerances and limits of [`integrate`].
@@ -253,7 +288,7 @@ pub fn integrate<const D: usize, S: System<D>>(
         return Ok((y, h));
     }
     let mut jacobian = system.jacobian(&y);
-    if !(all_finite(&y) && all_finite(&f) && jacobian.iter().all(|x| x.is_finite())) {
+    if !(all_finite(&y) && all_finite(&f) && jacobian.is_finite()) {
         return Err(Error::NotFinite { t });
     }
     h = h.min(options.h_max);
@@ -324,7 +359,7 @@ pub fn integrate<const D: usize, S: System<D>>(
         }
         f = system.rhs(&y);
         jacobian = system.jacobian(&y);
-        if !(all_finite(&f) && jacobian.iter().all(|x| x.is_finite())) {
+        if !(all_finite(&f) && jacobian.is_finite()) {
             return Err(Error::NotFinite { t });
         }
     }
@@ -348,11 +383,11 @@ fn attempt<const D: usize, S: System<D>>(
     system: &S,
     y0: &SVector<f64, D>,
     f0: &SVector<f64, D>,
-    jacobian: &SMatrix<f64, D, D>,
+    jacobian: &S::Jacobian,
     h: f64,
 ) -> Option<Trial<D>> {
-    let lu = Lu::new(SMatrix::<f64, D, D>::identity() / (h * GAMMA) - jacobian)?;
-    let solve = |b: SVector<f64, D>| lu.solve(b);
+    let factors = jacobian.factor(1.0 / (h * GAMMA))?;
+    let solve = |b: SVector<f64, D>| factors.solve(b);
     let f = |y: SVector<f64, D>| system.rhs(&y);
     let k1 = solve(*f0);
     let k2 = solve(f(y0 + k1 * A21) + k1 * (C21 / h));
@@ -368,90 +403,6 @@ fn attempt<const D: usize, S: System<D>>(
         d1: k1 * D21 + k2 * D22 + k3 * D23 + k4 * D24 + k5 * D25,
         d2: k1 * D31 + k2 * D32 + k3 * D33 + k4 * D34 + k5 * D35,
     })
-}
-
-/// The LU factors of a square matrix, from Gaussian elimination with partial pivoting.
-/// Written out because nalgebra's `lu()` on a matrix of generic size needs a `DimMin`
-/// bound that every generic caller of [`integrate`] would have to repeat.
-struct Lu<const D: usize> {
-    /// L below the diagonal (its unit diagonal implied) and U on and above it.
-    factors: SMatrix<f64, D, D>,
-    /// Row k was swapped with row `pivots[k]` at elimination step k.
-    pivots: [usize; D],
-    /// 1 / U's diagonal: a division's latency, paid once per factorization instead of
-    /// once per row in every solve, was a third of a step's time.
-    inverse_diagonal: [f64; D],
-}
-
-impl<const D: usize> Lu<D> {
-    /// The factors of `a`, or `None` if a pivot is exactly zero (`a` is singular).
-    ///
-    /// Works on the column-major storage column by column, through slices, so that the
-    /// inner loops carry no index checks and vectorize: this factorization is most of the
-    /// cost of a step.
-    fn new(mut a: SMatrix<f64, D, D>) -> Option<Self> {
-        let mut pivots = [0; D];
-        let mut inverse_diagonal = [0.0; D];
-        let data = a.as_mut_slice();
-        for k in 0..D {
-            let column = &data[k * D..(k + 1) * D];
-            let p = (k..D).max_by(|&i, &j| column[i].abs().total_cmp(&column[j].abs()))?;
-            if column[p] == 0.0 {
-                return None;
-            }
-            pivots[k] = p;
-            if p != k {
-                for j in 0..D {
-                    data.swap(j * D + k, j * D + p);
-                }
-            }
-            let (left, right) = data.split_at_mut((k + 1) * D);
-            let column = &mut left[k * D..];
-            let inverse = 1.0 / column[k];
-            inverse_diagonal[k] = inverse;
-            for l in &mut column[k + 1..] {
-                *l *= inverse;
-            }
-            for target in right.chunks_exact_mut(D) {
-                let u = target[k];
-                if u != 0.0 {
-                    for (t, &l) in target[k + 1..].iter_mut().zip(&column[k + 1..]) {
-                        *t -= l * u;
-                    }
-                }
-            }
-        }
-        Some(Lu {
-            factors: a,
-            pivots,
-            inverse_diagonal,
-        })
-    }
-
-    /// x with A x = b.
-    fn solve(&self, mut b: SVector<f64, D>) -> SVector<f64, D> {
-        let lu = self.factors.as_slice();
-        for (k, &p) in self.pivots.iter().enumerate() {
-            b.swap_rows(k, p);
-        }
-        let x = b.as_mut_slice();
-        for (j, column) in lu.chunks_exact(D).enumerate() {
-            let xj = x[j];
-            if xj != 0.0 {
-                for (xi, &l) in x[j + 1..].iter_mut().zip(&column[j + 1..]) {
-                    *xi -= l * xj;
-                }
-            }
-        }
-        for (j, column) in lu.chunks_exact(D).enumerate().rev() {
-            x[j] *= self.inverse_diagonal[j];
-            let xj = x[j];
-            for (xi, &u) in x[..j].iter_mut().zip(&column[..j]) {
-                *xi -= u * xj;
-            }
-        }
-        b
-    }
 }
 
 /// The RMS of the error scaled by atol + rtol max(|y0|, |y1|) per component; infinite if
@@ -512,6 +463,8 @@ mod tests {
     struct Linear<const D: usize>(SMatrix<f64, D, D>);
 
     impl<const D: usize> System<D> for Linear<D> {
+        type Jacobian = SMatrix<f64, D, D>;
+
         fn rhs(&self, y: &SVector<f64, D>) -> SVector<f64, D> {
             self.0 * y
         }
@@ -542,6 +495,8 @@ mod tests {
     struct Coupled;
 
     impl System<2> for Coupled {
+        type Jacobian = SMatrix<f64, 2, 2>;
+
         fn rhs(&self, y: &SVector<f64, 2>) -> SVector<f64, 2> {
             vector![-y[0] * y[0], y[0] * y[1]]
         }
@@ -561,6 +516,8 @@ mod tests {
     }
 
     impl System<1> for Logistic {
+        type Jacobian = SMatrix<f64, 1, 1>;
+
         fn rhs(&self, y: &SVector<f64, 1>) -> SVector<f64, 1> {
             vector![self.r * y[0] * (1.0 - y[0] / self.k)]
         }
@@ -912,6 +869,8 @@ mod tests {
     struct NotANumber;
 
     impl System<1> for NotANumber {
+        type Jacobian = SMatrix<f64, 1, 1>;
+
         fn rhs(&self, _y: &SVector<f64, 1>) -> SVector<f64, 1> {
             vector![f64::NAN]
         }
@@ -924,6 +883,8 @@ mod tests {
     struct BlowUp;
 
     impl System<1> for BlowUp {
+        type Jacobian = SMatrix<f64, 1, 1>;
+
         fn rhs(&self, y: &SVector<f64, 1>) -> SVector<f64, 1> {
             vector![y[0] * y[0]]
         }
@@ -987,16 +948,6 @@ mod tests {
             "{got:?}"
         );
         assert_eq!(stats.accepted + stats.rejected, 3);
-    }
-
-    #[test]
-    fn lu_pivots_and_refuses_a_singular_matrix() {
-        // A zero in the first pivot position forces a row swap.
-        let a = matrix![0.0, 2.0, 1.0; 1.0, 1.0, 0.0; 3.0, 0.0, 1.0];
-        let b = vector![1.0, -2.0, 0.5];
-        let x = Lu::new(a).expect("regular").solve(b);
-        assert!((a * x - b).amax() < 1e-14, "{x}");
-        assert!(Lu::new(matrix![1.0, 2.0; 2.0, 4.0]).is_none());
     }
 
     #[test]
