@@ -26,17 +26,10 @@ use cellpk::scenario::{self, Scenario};
 use cellpk::simulation;
 use criterion::{criterion_group, criterion_main, Criterion};
 
-const ALL: Mechanisms = Mechanisms {
-    niche: true,
-    injury: true,
-    sensitization: true,
-    effect: true,
-};
-
 fn human() -> Scenario {
     let mut s = scenario::load(Path::new("scenarios/human_six_monthly_infusions.toml"))
         .expect("the shipped benchmark scenario is valid");
-    s.mechanisms = ALL;
+    s.mechanisms = Mechanisms::ALL;
     s
 }
 

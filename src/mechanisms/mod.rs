@@ -37,6 +37,14 @@ pub struct Mechanisms {
 }
 
 impl Mechanisms {
+    /// Every mechanism on.
+    pub const ALL: Mechanisms = Mechanisms {
+        niche: true,
+        injury: true,
+        sensitization: true,
+        effect: true,
+    };
+
     /// Whether any mechanism is on (the model is then nonlinear).
     pub fn any(self) -> bool {
         self.niche || self.injury || self.sensitization || self.effect

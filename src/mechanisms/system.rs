@@ -607,13 +607,6 @@ mod tests {
         y
     }
 
-    const ALL: Mechanisms = Mechanisms {
-        niche: true,
-        injury: true,
-        sensitization: true,
-        effect: true,
-    };
-
     fn parameters() -> Parameters {
         resolve(&Subject {
             species: Species::Human,
@@ -630,7 +623,7 @@ mod tests {
     #[test]
     fn jacobian_matches_finite_differences() {
         let p = parameters();
-        for on in [ALL, Mechanisms::default()] {
+        for on in [Mechanisms::ALL, Mechanisms::default()] {
             for depot in [
                 None,
                 Some(DepotSite::Spleen),
@@ -676,7 +669,7 @@ mod tests {
         use rodas::{Factors as _, Jacobian as _};
         let p = parameters();
         for depot in [None, Some(DepotSite::Liver)] {
-            let system = Extended::new(&p, depot, ALL);
+            let system = Extended::new(&p, depot, Mechanisms::ALL);
             let (input_a, input_b) = system.infusion(Route::PeripheralVein, 1e7);
             let driven = Driven {
                 system: &system,
