@@ -39,6 +39,12 @@ fn every_shipped_scenario_runs_and_reproduces_from_resolved_toml() {
         files.len() >= 6,
         "five human routes and a mouse study are shipped"
     );
+    assert!(
+        files
+            .iter()
+            .any(|f| cellpk::scenario::load(f).is_ok_and(|s| s.observe.is_some())),
+        "a scenario with [observe] is shipped"
+    );
     for file in files {
         let first = tempfile::tempdir().expect("temp dir");
         let summary = run(&file, first.path());
@@ -66,9 +72,21 @@ fn every_shipped_scenario_runs_and_reproduces_from_resolved_toml() {
         for output in ["mechanisms.png", "mechanisms.svg"] {
             assert_eq!(dir.join(output).exists(), drawn, "{name}/{output}");
         }
+        // What a study's method would show exactly when the scenario names one.
+        let observed = ["observed.csv", "observed.png", "observed.svg"];
+        for output in observed {
+            assert_eq!(
+                dir.join(output).exists(),
+                scenario.observe.is_some(),
+                "{name}/{output}"
+            );
+        }
         let second = tempfile::tempdir().expect("temp dir");
         run(&dir.join("resolved.toml"), second.path());
-        for output in ["timecourse.csv", "metrics.csv", "resolved.toml"] {
+        let compared = ["timecourse.csv", "metrics.csv", "resolved.toml"]
+            .into_iter()
+            .chain(scenario.observe.is_some().then_some(observed[0]));
+        for output in compared {
             let a = fs::read_to_string(dir.join(output)).expect("first run");
             let b = fs::read_to_string(second.path().join(&name).join(output)).expect("second run");
             if output == "resolved.toml" {

@@ -17,6 +17,7 @@ use crate::error::InputError;
 use crate::observe;
 use crate::output::{self, csv, resolved};
 use crate::plot::{self, DoseMark, PlotInput, Series, YScale};
+use crate::presets::Choice;
 use crate::scenario::{self, Scenario};
 use crate::simulation::{self, Outcome};
 
@@ -46,9 +47,10 @@ pub enum Command {
         long_about = "Simulate a scenario and write, to OUT/<name>/: timecourse.csv (every \
 state on the output grid), metrics.csv (whole schedule and each dose), timecourse.png \
 (300 dpi) and timecourse.svg, resolved.toml (the scenario with every parameter \
-explicit, which reproduces the run) and, when the scenario has `[observe]`, observed.csv \
-(what the method would show per organ, percent of the injected dose or activity). The \
-directory appears only when complete.",
+explicit, which reproduces the run), mechanisms.png and .svg when a mechanism with a \
+state is on, and, when the scenario has `[observe]`, observed.csv with observed.png and \
+.svg (what the method would show per organ, percent of the injected dose or activity). \
+The directory appears only when complete.",
         after_help = "Examples:\n  cellpk run scenarios/human_decompensated_peripheral_vein.toml\n  \
 cellpk run scenarios/mouse_tail_vein.toml --out results --y-scale linear"
     )]
@@ -346,10 +348,13 @@ fn run(file: &Path, out: &Path, y_scale: Scale) -> anyhow::Result<()> {
     if let Some(observe) = scenario.observe {
         let signals = observe::predict(&scenario, &outcome.timecourse.time_h)
             .with_context(|| format!("cannot simulate {}", file.display()))?;
+        let (png, svg) = observed_plots(&scenario, &outcome, observe.method, &signals, y_scale)?;
         files.push((
             "observed.csv",
             csv::observed(observe.method, &signals).into_bytes(),
         ));
+        files.push(("observed.png", png));
+        files.push(("observed.svg", svg.into_bytes()));
     }
     if let Some((png, svg)) = mechanism_plots(&scenario, &outcome)? {
         files.push(("mechanisms.png", png));
@@ -506,6 +511,37 @@ fn mechanism_plots(
         "mechanisms",
     )?;
     Ok(Some(figure))
+}
+
+/// What the scenario's `[observe]` method would show in each organ over time (the organs
+/// it shows anything in), in percent of the dose or activity given so far: the figure to
+/// set beside a study's.
+fn observed_plots(
+    scenario: &Scenario,
+    outcome: &Outcome,
+    method: observe::Method,
+    signals: &observe::Signals,
+    scale: Scale,
+) -> anyhow::Result<(Vec<u8>, String)> {
+    let series: Vec<Series> = observe::Organ::ALL
+        .iter()
+        .map(|&organ| Series {
+            label: organ.name().to_string(),
+            values: signals.organ(organ),
+        })
+        .filter(|s| s.values.iter().any(|&v| v > 0.0))
+        .collect();
+    let title = format!("{}: what {method} would show", scenario.name);
+    let doses = dose_marks(&outcome.schedule, scenario.duration_h());
+    time_course_figure(
+        &title,
+        "Percent of the dose given",
+        &signals.time_h,
+        &series,
+        &doses,
+        scale,
+        "observed",
+    )
 }
 
 /// Dose marks for the administrations given within `duration_h`.
