@@ -92,8 +92,8 @@ const DEPOT_GRAFT: usize = 3;
 /// A rate matrix affine in the mechanisms' four factors (liver extraction, death, homing
 /// times niche room for engraftment, niche room for depot engraftment):
 /// `base + sum_i factor_i part_i`. The parts are kept as their nonzero entries (row,
-/// column, value), a few dozen of their hundreds, as the right-hand side applies them at
-/// every stage of every step.
+/// column, value), a few dozen of their hundreds, as the matrix is assembled at every stage
+/// of every step.
 #[derive(Debug, Clone)]
 struct AffineRates {
     base: StateMatrix,
@@ -181,7 +181,7 @@ pub struct Extended {
     entry_b: Vec<State>,
     /// Paracrine weight of each compartment.
     weights: State,
-    /// Death rate of each compartment (the `dead` row of `k_death`).
+    /// Death rate of each compartment (the `dead` row of the death part of `rates`).
     death_rates: State,
     extraction: f64,
     /// ln(1 - extraction), for the homing hazard (-infinity when every cell is arrested).
@@ -200,18 +200,6 @@ pub struct Extended {
     turnover: f64,
 }
 
-impl Levels {
-    /// The factors of `AffineRates`.
-    fn factors(&self) -> [f64; 4] {
-        [
-            self.extraction,
-            self.death,
-            self.homing * self.room,
-            self.room,
-        ]
-    }
-}
-
 /// Where the mechanisms stand at a state: the values the rate matrix is assembled from,
 /// and their derivatives for the Jacobian.
 struct Levels {
@@ -227,6 +215,18 @@ struct Levels {
     death: f64,
     /// d death / d sensitization.
     death_slope: f64,
+}
+
+impl Levels {
+    /// The factors of `AffineRates`.
+    fn factors(&self) -> [f64; 4] {
+        [
+            self.extraction,
+            self.death,
+            self.homing * self.room,
+            self.room,
+        ]
+    }
 }
 
 impl Extended {
