@@ -71,7 +71,7 @@ impl<const D: usize> Factors<D> for Lu<D> {
     /// Both substitutions take the columns two at a time: the pair's second unknown is
     /// finished at once from the first, and the rest of x is updated once per pair. The
     /// unknowns then make half as many trips through memory on the chain of dependent
-    /// updates: a tenth of a general run (measured; four at a time was slower).
+    /// updates: a sixth of a general run (measured; four at a time was slower).
     fn solve(&self, mut b: SVector<f64, D>) -> SVector<f64, D> {
         let lu = self.factors.as_slice();
         for (k, &p) in self.pivots.iter().enumerate() {
