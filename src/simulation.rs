@@ -16,7 +16,7 @@ mod fast;
 use rayon::prelude::*;
 
 use crate::dosing::Dose;
-use crate::engine::rodas::{self, Stats};
+use crate::engine::rodas::Stats;
 use crate::engine::{self, general, Plan};
 use crate::mechanisms::effect::EffectAccumulator;
 use crate::mechanisms::system::{self, Extended};
@@ -45,20 +45,32 @@ pub struct Outcome {
 
 /// Why a scenario could not be simulated: the general integrator gave up.
 #[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
-#[error(
-    "the general integrator gave up on day {:.4} ({source}); loosen `[simulation] rtol` or \
-     `atol`, or check the mechanisms' `[parameters]`",
-    source.t() / 24.0
-)]
+#[error("the general integrator gave up on day {:.4} ({error}); {}", error.t() / 24.0, self.fix())]
 pub struct Failure {
     /// What the integrator reported (its times in hours).
-    #[source]
-    pub source: rodas::Error,
+    pub error: general::Error,
 }
 
-impl From<rodas::Error> for Failure {
-    fn from(source: rodas::Error) -> Self {
-        Failure { source }
+impl Failure {
+    /// What to change.
+    fn fix(&self) -> &'static str {
+        match self.error {
+            general::Error::Dopri5(_) => {
+                "use `[simulation] solver = \"rodas\"` (or \"auto\"): the scenario is stiff, \
+                 and an explicit method's step is held to its fastest turnover"
+            }
+            general::Error::Rodas(_) => {
+                "loosen `[simulation] rtol` or `atol`, or check the mechanisms' `[parameters]`"
+            }
+        }
+    }
+}
+
+impl<E: Into<general::Error>> From<E> for Failure {
+    fn from(error: E) -> Self {
+        Failure {
+            error: error.into(),
+        }
     }
 }
 
@@ -122,6 +134,7 @@ pub fn metrics_only(scenario: &Scenario) -> Result<Metrics, Failure> {
             &schedule,
             &plan,
             &scenario.tolerance,
+            scenario.solver,
             &mut walk,
         )?;
         return Ok(general_metrics(walk, scenario, &schedule, &plan, &finished));
@@ -187,7 +200,14 @@ fn general_run(scenario: &Scenario) -> Result<Outcome, Failure> {
     let plan = plan(scenario);
     let schedule = scenario.schedule();
     let mut walk = (TimeCourse::default(), gatherers(scenario, &schedule));
-    let finished = general::simulate(&system, &schedule, &plan, &scenario.tolerance, &mut walk)?;
+    let finished = general::simulate(
+        &system,
+        &schedule,
+        &plan,
+        &scenario.tolerance,
+        scenario.solver,
+        &mut walk,
+    )?;
     let (timecourse, gathered) = walk;
     let per_dose = if scenario.mechanisms.any() {
         Vec::new()
@@ -197,8 +217,14 @@ fn general_run(scenario: &Scenario) -> Result<Outcome, Failure> {
             .map(|dose| {
                 let alone = std::slice::from_ref(dose);
                 let mut walk = gatherers(scenario, alone);
-                let done =
-                    general::simulate(&system, alone, &plan, &scenario.tolerance, &mut walk)?;
+                let done = general::simulate(
+                    &system,
+                    alone,
+                    &plan,
+                    &scenario.tolerance,
+                    scenario.solver,
+                    &mut walk,
+                )?;
                 Ok(general_metrics(walk, scenario, alone, &plan, &done))
             })
             .collect::<Result<_, Failure>>()?

@@ -42,7 +42,7 @@ fn shipped() -> Vec<Scenario> {
 fn general_path_agrees_with_the_exact_engine_on_every_shipped_scenario() {
     for mut s in shipped() {
         s.mechanisms = Mechanisms::default();
-        let (exact, general) = assert_engines_agree(s.clone(), &s.name);
+        let (exact, general) = assert_engines_agree(s.clone(), &s.name, Solver::Rodas);
         let dose = exact.metrics.largest_dose_cells;
         for metric in Metric::ALL.iter().filter(|m| !m.needs_effect()) {
             let (want, got) = (metric.value(&exact.metrics), metric.value(&general.metrics));
@@ -63,13 +63,13 @@ fn general_path_agrees_with_the_exact_engine_on_every_shipped_scenario() {
     }
 }
 
-/// Runs `s` on both engines (the general one at tight tolerances), compares the output
-/// times exactly and every state at every output time to 1e-6 of that state's range, and
-/// returns both outcomes (exact, general).
-fn assert_engines_agree(mut s: Scenario, what: &str) -> (Outcome, Outcome) {
+/// Runs `s` on the exact engine and on the general path with `solver` (at tight
+/// tolerances), compares the output times exactly and every state at every output time
+/// to 1e-6 of that state's range, and returns both outcomes (exact, general).
+fn assert_engines_agree(mut s: Scenario, what: &str, solver: Solver) -> (Outcome, Outcome) {
     s.solver = Solver::Exact;
     let exact = run(&s);
-    s.solver = Solver::Rodas;
+    s.solver = solver;
     s.tolerance = TIGHT;
     let general = run(&s);
     let (e, g) = (&exact.timecourse, &general.timecourse);
@@ -95,6 +95,57 @@ fn assert_engines_agree(mut s: Scenario, what: &str) -> (Outcome, Outcome) {
         }
     }
     (exact, general)
+}
+
+/// ode_solvers' Dopri5 on the general path, the non-stiff reference: with every mechanism
+/// off it reproduces the exact engine on every shipped scenario (as RODAS does, above),
+/// and with every mechanism on it agrees with RODAS on every state, the mechanisms'
+/// included, to 1e-6 of each state's range.
+#[test]
+fn dopri5_agrees_with_the_exact_engine_and_with_rodas() {
+    for mut s in shipped() {
+        s.mechanisms = Mechanisms::default();
+        let what = format!("{} (dopri5)", s.name);
+        let (_, dopri5) = assert_engines_agree(s, &what, Solver::Dopri5);
+        let steps = dopri5.steps.expect("the general path ran");
+        assert!(steps.accepted > 0, "{what}: {steps:?}");
+    }
+    let mut s = two_doses(
+        "niche = true\ninjury = true\nsensitization = true\neffect = true",
+        60.0,
+        "allogeneic",
+        "",
+    );
+    s.tolerance = TIGHT;
+    let rodas = run(&s);
+    s.solver = Solver::Dopri5;
+    let dopri5 = run(&s);
+    let (r, d) = (&rodas.timecourse, &dopri5.timecourse);
+    assert_eq!(r.time_h, d.time_h);
+    let slow = |m: &cellpk::mechanisms::Slow| [m.injury, m.antigen, m.sensitization, m.marker];
+    for c in Compartment::ALL {
+        let i = c.index();
+        let scale = r.states.iter().map(|x| x[i].abs()).fold(0.0, f64::max);
+        for (k, (xr, xd)) in r.states.iter().zip(&d.states).enumerate() {
+            assert_close(
+                xd[i],
+                xr[i],
+                0.0,
+                1e-6 * scale,
+                &format!("{} at {} h", c.name(), r.time_h[k]),
+            );
+        }
+    }
+    for (n, name) in ["injury", "antigen", "sensitization", "marker"]
+        .iter()
+        .enumerate()
+    {
+        let scale = r.slow.iter().map(|m| slow(m)[n].abs()).fold(0.0, f64::max);
+        for (k, (mr, md)) in r.slow.iter().zip(&d.slow).enumerate() {
+            let what = format!("{name} at {} h", r.time_h[k]);
+            assert_close(slow(md)[n], slow(mr)[n], 0.0, 1e-6 * scale, &what);
+        }
+    }
 }
 
 /// A 70 kg human with decompensated cirrhosis given `donor` bone-marrow MSCs, with the
@@ -407,17 +458,21 @@ fn human_with(doses: &str, simulation: &str) -> Scenario {
 #[test]
 fn awkward_output_grids_give_the_exact_walks_samples() {
     let hepatic = "[[dose]]\nroute = \"hepatic_artery\"\ncells_per_kg = 1e6\n";
-    assert_engines_agree(
-        human_with(
-            &format!("{hepatic}[[dose]]\nroute = \"portal_vein\"\ncells_per_kg = 1e6\nstart_day = 0.475\n"),
-            "duration_days = 1\noutput_every_hours = 0.3",
-        ),
-        "dose just below a grid time",
-    );
-    assert_engines_agree(
-        human_with(hepatic, "duration_days = 0.1\noutput_every_hours = 0.01"),
-        "grid time within rounding of the end",
-    );
+    for solver in [Solver::Rodas, Solver::Dopri5] {
+        assert_engines_agree(
+            human_with(
+                &format!("{hepatic}[[dose]]\nroute = \"portal_vein\"\ncells_per_kg = 1e6\nstart_day = 0.475\n"),
+                "duration_days = 1\noutput_every_hours = 0.3",
+            ),
+            "dose just below a grid time",
+            solver,
+        );
+        assert_engines_agree(
+            human_with(hepatic, "duration_days = 0.1\noutput_every_hours = 0.01"),
+            "grid time within rounding of the end",
+            solver,
+        );
+    }
 }
 
 /// Dose events within rounding of each other (back-to-back infusions; a bolus as an
@@ -430,13 +485,16 @@ fn events_within_rounding_of_each_other_are_integrated() {
     s.mechanisms.effect = true;
     let o = run(&s);
     assert!(o.metrics.mass_balance_rel_error < 1e-9);
-    assert_engines_agree(
-        human_with(
-            "[[dose]]\nroute = \"peripheral_vein\"\ncells_per_kg = 1e6\nstart_day = 1\n\
-             infusion_minutes = 1\n[[dose]]\nroute = \"portal_vein\"\ncells_per_kg = 1e6\n\
-             start_day = 1.0006944444444445\n",
-            "duration_days = 20\noutput_every_hours = 24",
-        ),
-        "bolus as an infusion ends",
-    );
+    for solver in [Solver::Rodas, Solver::Dopri5] {
+        assert_engines_agree(
+            human_with(
+                "[[dose]]\nroute = \"peripheral_vein\"\ncells_per_kg = 1e6\nstart_day = 1\n\
+                 infusion_minutes = 1\n[[dose]]\nroute = \"portal_vein\"\ncells_per_kg = 1e6\n\
+                 start_day = 1.0006944444444445\n",
+                "duration_days = 20\noutput_every_hours = 24",
+            ),
+            "bolus as an infusion ends",
+            solver,
+        );
+    }
 }

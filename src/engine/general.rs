@@ -1,6 +1,6 @@
 //! The general path: the model with its mechanisms (`mechanisms::system`) integrated by
-//! RODAS (`rodas`) from dose event to dose event, reported to the same observers as the
-//! exact walk.
+//! RODAS (`rodas`), or by ode_solvers' Dopri5 (`dopri5`) on request, from dose event to
+//! dose event, reported to the same observers as the exact walk.
 //!
 //! Dose events stop and restart the integration at their exact times: a bolus is added to
 //! the state between two integrations, and an infusion's input is constant within each.
@@ -10,6 +10,7 @@
 
 use crate::compartment::State;
 use crate::dosing::Dose;
+use crate::engine::dopri5;
 use crate::engine::rodas::{self, Options, Stats, Step};
 use crate::engine::{Node, Observer, Path, Plan, Segment};
 use crate::mechanisms::system::{self, Driven, Extended, Y};
@@ -24,6 +25,31 @@ choice_enum! {
         Exact => "exact",
         /// The general integrator (RODAS, a stiff Rosenbrock method), whatever the model.
         Rodas => "rodas",
+        /// The general path stepped by ode_solvers' explicit Dopri5: a non-stiff reference
+        /// for RODAS, hundreds of times slower on cellpk's stiff systems, and refused
+        /// where ode_solvers detects stiffness.
+        Dopri5 => "dopri5",
+    }
+}
+
+/// Why the general path gave up.
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+pub enum Error {
+    /// RODAS gave up.
+    #[error(transparent)]
+    Rodas(#[from] rodas::Error),
+    /// Dopri5 gave up.
+    #[error(transparent)]
+    Dopri5(#[from] dopri5::Error),
+}
+
+impl Error {
+    /// Where the integration stopped (hours).
+    pub fn t(&self) -> f64 {
+        match self {
+            Error::Rodas(e) => e.t(),
+            Error::Dopri5(e) => e.t(),
+        }
     }
 }
 
@@ -70,14 +96,16 @@ pub struct Finished {
 
 /// Simulates `schedule` on `system` over `plan`, reporting to `observer` a node at every
 /// output time, at every step's end and at every dose event, and a segment between
-/// consecutive nodes.
+/// consecutive nodes. `solver` `dopri5` steps with Dopri5, any other with RODAS (the
+/// exact engine's scenarios do not come here).
 pub fn simulate(
     system: &Extended,
     schedule: &[Dose],
     plan: &Plan,
     tolerance: &Tolerance,
+    solver: Solver,
     observer: &mut impl Observer,
-) -> Result<Finished, rodas::Error> {
+) -> Result<Finished, Error> {
     let scale = schedule.iter().map(|d| d.cells).fold(0.0, f64::max);
     let options = Options {
         rtol: tolerance.rtol,
@@ -117,10 +145,19 @@ pub fn simulate(
     let mut t = 0.0;
     for &te in &events {
         let driven = driven(system, schedule, t, te);
-        let (y_end, _) = rodas::integrate(&driven, t, te, y, None, &options, &mut stats, |step| {
-            report_step(step, &grid, te, &node, observer)
-        })?;
-        y = y_end;
+        let mut report = |step: &Step<{ system::D }>| report_step(step, &grid, te, &node, observer);
+        y = if solver == Solver::Dopri5 {
+            // Its steps end at the output times, whose values are then the method's own
+            // (order 5) rather than the step interpolant's (order 3).
+            let mut ta = t;
+            for tb in grid.within(t, te).chain([te]) {
+                y = dopri5::integrate(&driven, ta, tb, y, &options, &mut stats, &mut report)?;
+                ta = tb;
+            }
+            y
+        } else {
+            rodas::integrate(&driven, t, te, y, None, &options, &mut stats, report)?.0
+        };
         boluses_at(&mut y, te);
         observer.node(&node(&y, te, te >= plan.duration_h || grid.contains(te)));
         t = te;

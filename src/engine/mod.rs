@@ -5,6 +5,7 @@
 //! adds a constant input between its start and end. The walk has no other special case
 //! for dosing. Grid times come from their index (`i x step`), never from a running sum.
 
+pub mod dopri5;
 pub mod exact;
 pub(crate) mod expsum;
 pub mod general;

@@ -226,6 +226,31 @@ pub struct Step<const D: usize> {
 }
 
 impl<const D: usize> Step<D> {
+    /// The step from `t0` to `t1` whose dense output is the cubic Hermite interpolant of
+    /// the states `y0`, `y1` and derivatives `f0`, `f1` at its ends (order 3, as RODAS's
+    /// own), for an integrator without a dense output of this form.
+    pub fn hermite(
+        t0: f64,
+        t1: f64,
+        y0: SVector<f64, D>,
+        y1: SVector<f64, D>,
+        f0: SVector<f64, D>,
+        f1: SVector<f64, D>,
+    ) -> Self {
+        // y(theta) = (1 - theta) y0 + theta y1 + theta (1 - theta) ((1 - theta) a + theta b)
+        let h = t1 - t0;
+        let a = f0 * h - (y1 - y0);
+        let b = (y1 - y0) - f1 * h;
+        Step {
+            t0,
+            t1,
+            y0,
+            y1,
+            d1: a,
+            d2: b - a,
+        }
+    }
+
     /// The dense output (a cubic in t, of order 3) at `t` in `t0..=t1`; exactly `y0` at
     /// `t0` and `y1` at `t1`.
     pub fn state_at(&self, t: f64) -> SVector<f64, D> {
@@ -948,6 +973,23 @@ mod tests {
             "{got:?}"
         );
         assert_eq!(stats.accepted + stats.rejected, 3);
+    }
+
+    /// The Hermite step reproduces a cubic exactly, with its derivative and integral.
+    #[test]
+    fn hermite_steps_reproduce_a_cubic() {
+        let y = |t: f64| vector![2.0 - t + 0.5 * t * t * t, 3.0 * t * t];
+        let f = |t: f64| vector![-1.0 + 1.5 * t * t, 6.0 * t];
+        let (t0, t1) = (0.5, 2.0);
+        let step = Step::hermite(t0, t1, y(t0), y(t1), f(t0), f(t1));
+        for t in [0.5, 0.8, 1.3, 2.0] {
+            assert!((step.state_at(t) - y(t)).amax() < 1e-12, "{t}");
+            assert!((step.derivative_at(t) - f(t)).amax() < 1e-12, "{t}");
+        }
+        // The integral of y over [0.5, 2] in closed form.
+        let antiderivative = |t: f64| vector![2.0 * t - t * t / 2.0 + t.powi(4) / 8.0, t.powi(3)];
+        let exact = antiderivative(t1) - antiderivative(t0);
+        assert!((step.integral(t0, t1) - exact).amax() < 1e-12);
     }
 
     #[test]

@@ -244,7 +244,14 @@ fn record(
     };
     match extended {
         Some(system) => {
-            general::simulate(system, doses, &plan, &scenario.tolerance, &mut tracker)?;
+            general::simulate(
+                system,
+                doses,
+                &plan,
+                &scenario.tolerance,
+                scenario.solver,
+                &mut tracker,
+            )?;
         }
         None => engine::simulate(model, doses, &plan, &mut tracker),
     }

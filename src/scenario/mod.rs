@@ -87,7 +87,7 @@ impl Scenario {
         match self.solver {
             Solver::Auto => self.mechanisms.any(),
             Solver::Exact => false,
-            Solver::Rodas => true,
+            Solver::Rodas | Solver::Dopri5 => true,
         }
     }
 
