@@ -86,13 +86,16 @@ impl<S: System<D>, const D: usize> ode_solvers::System<f64, SVector<f64, D>> for
     }
 }
 
-/// Integrates from `t0` to `t1` (t1 >= t0) starting at `y0`, calling `on_step` after each
-/// accepted step, with `options`' tolerances, longest step and step budget; returns the
-/// state at `t1`. `stats` is added to, not reset.
+/// Integrates from `t0` to `t1` (t1 >= t0) starting at `y0`, with steps ending at each of
+/// `stops` (ascending, inside (t0, t1)), calling `on_step` after each accepted step, with
+/// `options`' tolerances, longest step and step budget; returns the state at `t1`.
+/// `stats` is added to, not reset.
+#[allow(clippy::too_many_arguments)] // as rodas::integrate, with the stops
 pub fn integrate<const D: usize, S: System<D>>(
     system: &S,
     t0: f64,
     t1: f64,
+    stops: impl IntoIterator<Item = f64>,
     y0: SVector<f64, D>,
     options: &Options<D>,
     stats: &mut Stats,
@@ -101,64 +104,66 @@ pub fn integrate<const D: usize, S: System<D>>(
     assert!(t1 >= t0, "integrate runs forward: t1 = {t1} < t0 = {t0}");
     let scale = options.atol;
     let (mut t, mut y) = (t0, y0);
-    // The first step of each span after the first: the last one taken (0 lets
+    // The first step of each call after the first: the last one taken (0 lets
     // ode_solvers choose).
     let mut h = 0.0;
     let mut steps = 0;
-    while t < t1 {
-        let end = if t1 - t <= SPAN_H * (1.0 + 1e-9) {
-            t1
-        } else {
-            t + SPAN_H
-        };
-        let budget = options.max_steps.saturating_sub(steps);
-        let mut solver = ode_solvers::Dopri5::from_param(
-            Scaled { system, scale },
-            t,
-            end,
-            0.0,
-            y.component_div(&scale),
-            options.rtol,
-            1.0,
-            SAFETY,
-            BETA,
-            FAC_MIN,
-            FAC_MAX,
-            options.h_max,
-            h,
-            u32::try_from(budget).unwrap_or(u32::MAX),
-            STIFFNESS_TEST_EVERY,
-            OutputType::Sparse,
-        );
-        let done = solver.integrate().map_err(|e| match e {
-            IntegrationError::StiffnessDetected { x } => Error::Stiff { t: x },
-            IntegrationError::StepSizeUnderflow { x } => Error::StepTooSmall { t: x },
-            IntegrationError::MaxNumStepReached { x, .. } => Error::TooManySteps {
-                t: x,
-                max_steps: options.max_steps,
-            },
-        })?;
-        stats.accepted += done.accepted_steps as usize;
-        stats.rejected += done.rejected_steps as usize;
-        steps += (done.accepted_steps + done.rejected_steps) as usize;
-        let (times, states) = (solver.x_out(), solver.y_out());
-        let mut start = (times[0], y, system.rhs(&y));
-        for (&tb, z) in times.iter().zip(states).skip(1) {
-            // The last step ends exactly at the span's end (ode_solvers lands on it up
-            // to rounding).
-            let tb = if tb >= end || end - tb <= 1e-12 * end.abs().max(1.0) {
-                end
+    for stop in stops.into_iter().chain([t1]) {
+        while t < stop {
+            let end = if stop - t <= SPAN_H * (1.0 + 1e-9) {
+                stop
             } else {
-                tb
+                t + SPAN_H
             };
-            let yb = z.component_mul(&scale);
-            let fb = system.rhs(&yb);
-            let (ta, ya, fa) = start;
-            on_step(&Step::hermite(ta, tb, ya, yb, fa, fb));
-            h = tb - ta;
-            start = (tb, yb, fb);
+            let budget = options.max_steps.saturating_sub(steps);
+            let mut solver = ode_solvers::Dopri5::from_param(
+                Scaled { system, scale },
+                t,
+                end,
+                0.0,
+                y.component_div(&scale),
+                options.rtol,
+                1.0,
+                SAFETY,
+                BETA,
+                FAC_MIN,
+                FAC_MAX,
+                options.h_max,
+                h,
+                u32::try_from(budget).unwrap_or(u32::MAX),
+                STIFFNESS_TEST_EVERY,
+                OutputType::Sparse,
+            );
+            let done = solver.integrate().map_err(|e| match e {
+                IntegrationError::StiffnessDetected { x } => Error::Stiff { t: x },
+                IntegrationError::StepSizeUnderflow { x } => Error::StepTooSmall { t: x },
+                IntegrationError::MaxNumStepReached { x, .. } => Error::TooManySteps {
+                    t: x,
+                    max_steps: options.max_steps,
+                },
+            })?;
+            stats.accepted += done.accepted_steps as usize;
+            stats.rejected += done.rejected_steps as usize;
+            steps += (done.accepted_steps + done.rejected_steps) as usize;
+            let (times, states) = (solver.x_out(), solver.y_out());
+            let mut start = (times[0], y, system.rhs(&y));
+            for (&tb, z) in times.iter().zip(states).skip(1) {
+                // The last step ends exactly at the span's end (ode_solvers lands on it up
+                // to rounding).
+                let tb = if tb >= end || end - tb <= 1e-12 * end.abs().max(1.0) {
+                    end
+                } else {
+                    tb
+                };
+                let yb = z.component_mul(&scale);
+                let fb = system.rhs(&yb);
+                let (ta, ya, fa) = start;
+                on_step(&Step::hermite(ta, tb, ya, yb, fa, fb));
+                h = tb - ta;
+                start = (tb, yb, fb);
+            }
+            (t, y) = (end, start.1);
         }
-        (t, y) = (end, start.1);
     }
     Ok(y)
 }
@@ -205,11 +210,13 @@ mod tests {
             &system,
             0.0,
             60.0,
+            [7.5, 30.0],
             y0,
             &options(1e-9, vector![1e-4, 1e-12]),
             &mut stats,
             |step| {
                 assert_eq!(step.t0, last_end, "steps join up");
+                assert!(step.t0 >= 7.5 || step.t1 <= 7.5, "a step ends at each stop");
                 last_end = step.t1;
                 assert_eq!(step.state_at(step.t0), step.y0);
                 assert!((step.state_at(step.t1) - step.y1).amax() <= 1e-9 * step.y1.amax());
@@ -242,6 +249,7 @@ mod tests {
             &system,
             0.0,
             10.0,
+            [],
             y0,
             &options(1e-8, vector![1e-12, 1e-12]),
             &mut stats,
@@ -259,7 +267,16 @@ mod tests {
             max_steps: 500,
             ..options(1e-8, vector![1e-12, 1e-12])
         };
-        let got = integrate(&system, 0.0, 10.0, y0, &few, &mut Stats::default(), |_| {});
+        let got = integrate(
+            &system,
+            0.0,
+            10.0,
+            [5.0],
+            y0,
+            &few,
+            &mut Stats::default(),
+            |_| {},
+        );
         match got {
             Err(Error::TooManySteps { t, max_steps: 500 }) => assert!(t > 0.0 && t < 10.0),
             other => panic!("expected the budget to run out, got {other:?}"),

@@ -145,16 +145,20 @@ pub fn simulate(
     let mut t = 0.0;
     for &te in &events {
         let driven = driven(system, schedule, t, te);
-        let mut report = |step: &Step<{ system::D }>| report_step(step, &grid, te, &node, observer);
+        let report = |step: &Step<{ system::D }>| report_step(step, &grid, te, &node, observer);
         y = if solver == Solver::Dopri5 {
             // Its steps end at the output times, whose values are then the method's own
             // (order 5) rather than the step interpolant's (order 3).
-            let mut ta = t;
-            for tb in grid.within(t, te).chain([te]) {
-                y = dopri5::integrate(&driven, ta, tb, y, &options, &mut stats, &mut report)?;
-                ta = tb;
-            }
-            y
+            dopri5::integrate(
+                &driven,
+                t,
+                te,
+                grid.within(t, te),
+                y,
+                &options,
+                &mut stats,
+                report,
+            )?
         } else {
             rodas::integrate(&driven, t, te, y, None, &options, &mut stats, report)?.0
         };
