@@ -104,8 +104,8 @@ pub fn integrate<const D: usize, S: System<D>>(
     assert!(t1 >= t0, "integrate runs forward: t1 = {t1} < t0 = {t0}");
     let scale = options.atol;
     let (mut t, mut y) = (t0, y0);
-    // The first step of each call after the first: the last one taken (0 lets
-    // ode_solvers choose).
+    // The first step of each call after the first: the last one taken that was not cut
+    // short to land on a call's end (0 lets ode_solvers choose).
     let mut h = 0.0;
     let mut steps = 0;
     for stop in stops.into_iter().chain([t1]) {
@@ -146,6 +146,9 @@ pub fn integrate<const D: usize, S: System<D>>(
             stats.rejected += done.rejected_steps as usize;
             steps += (done.accepted_steps + done.rejected_steps) as usize;
             let (times, states) = (solver.x_out(), solver.y_out());
+            if let [.., before_last, _, _] = times[..] {
+                h = times[times.len() - 2] - before_last;
+            }
             let mut start = (times[0], y, system.rhs(&y));
             for (&tb, z) in times.iter().zip(states).skip(1) {
                 // The last step ends exactly at the span's end (ode_solvers lands on it up
@@ -159,7 +162,6 @@ pub fn integrate<const D: usize, S: System<D>>(
                 let fb = system.rhs(&yb);
                 let (ta, ya, fa) = start;
                 on_step(&Step::hermite(ta, tb, ya, yb, fa, fb));
-                h = tb - ta;
                 start = (tb, yb, fb);
             }
             (t, y) = (end, start.1);
