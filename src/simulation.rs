@@ -129,14 +129,7 @@ pub fn metrics_only(scenario: &Scenario) -> Result<Metrics, Failure> {
         };
         let schedule = scenario.schedule();
         let mut walk = gatherers(scenario, &schedule);
-        let finished = general::simulate(
-            &extended(scenario),
-            &schedule,
-            &plan,
-            &scenario.tolerance,
-            scenario.solver,
-            &mut walk,
-        )?;
+        let finished = general_walk(scenario, &extended(scenario), &schedule, &plan, &mut walk)?;
         return Ok(general_metrics(walk, scenario, &schedule, &plan, &finished));
     }
     Ok(metrics::compute(
@@ -194,20 +187,33 @@ fn general_metrics(
     metrics
 }
 
+/// The general path's walk of `schedule` over `plan` on `system`, with `scenario`'s
+/// tolerances and solver, reported to `observer`.
+pub fn general_walk(
+    scenario: &Scenario,
+    system: &Extended,
+    schedule: &[Dose],
+    plan: &Plan,
+    observer: &mut impl engine::Observer,
+) -> Result<general::Finished, Failure> {
+    let solver = scenario.solver;
+    Ok(general::simulate(
+        system,
+        schedule,
+        plan,
+        &scenario.tolerance,
+        solver,
+        observer,
+    )?)
+}
+
 /// `run` on the general integrator.
 fn general_run(scenario: &Scenario) -> Result<Outcome, Failure> {
     let system = extended(scenario);
     let plan = plan(scenario);
     let schedule = scenario.schedule();
     let mut walk = (TimeCourse::default(), gatherers(scenario, &schedule));
-    let finished = general::simulate(
-        &system,
-        &schedule,
-        &plan,
-        &scenario.tolerance,
-        scenario.solver,
-        &mut walk,
-    )?;
+    let finished = general_walk(scenario, &system, &schedule, &plan, &mut walk)?;
     let (timecourse, gathered) = walk;
     let per_dose = if scenario.mechanisms.any() {
         Vec::new()
@@ -217,14 +223,7 @@ fn general_run(scenario: &Scenario) -> Result<Outcome, Failure> {
             .map(|dose| {
                 let alone = std::slice::from_ref(dose);
                 let mut walk = gatherers(scenario, alone);
-                let done = general::simulate(
-                    &system,
-                    alone,
-                    &plan,
-                    &scenario.tolerance,
-                    scenario.solver,
-                    &mut walk,
-                )?;
+                let done = general_walk(scenario, &system, alone, &plan, &mut walk)?;
                 Ok(general_metrics(walk, scenario, alone, &plan, &done))
             })
             .collect::<Result<_, Failure>>()?

@@ -12,6 +12,7 @@ use cellpk::metrics::Metric;
 use cellpk::params::Param;
 use cellpk::scenario::{self, Scenario};
 use cellpk::simulation::{self, Outcome};
+use cellpk::timecourse::TimeCourse;
 use common::assert_close;
 
 /// Tolerances for the agreement test: tighter than the defaults, so that the integrator's
@@ -82,20 +83,21 @@ fn assert_engines_agree(mut s: Scenario, what: &str, solver: Solver) -> (Outcome
         g.time_h.len(),
         first_difference.map(|i| (e.time_h[i], g.time_h[i]))
     );
+    assert_cells_agree(e, g, what);
+    (exact, general)
+}
+
+/// Every compartment of `got` at every output time within 1e-6 of that compartment's
+/// largest value in `want` (same output times).
+fn assert_cells_agree(want: &TimeCourse, got: &TimeCourse, what: &str) {
     for c in Compartment::ALL {
         let i = c.index();
-        let scale = e.states.iter().map(|x| x[i].abs()).fold(0.0, f64::max);
-        for (k, (xe, xg)) in e.states.iter().zip(&g.states).enumerate() {
-            assert_close(
-                xg[i],
-                xe[i],
-                0.0,
-                1e-6 * scale,
-                &format!("{what}: {} at {} h", c.name(), e.time_h[k]),
-            );
+        let scale = want.states.iter().map(|x| x[i].abs()).fold(0.0, f64::max);
+        for (k, (xw, xg)) in want.states.iter().zip(&got.states).enumerate() {
+            let at = format!("{what}: {} at {} h", c.name(), want.time_h[k]);
+            assert_close(xg[i], xw[i], 0.0, 1e-6 * scale, &at);
         }
     }
-    (exact, general)
 }
 
 /// ode_solvers' Dopri5 on the general path, the non-stiff reference: with every mechanism
@@ -124,19 +126,7 @@ fn dopri5_agrees_with_the_exact_engine_and_with_rodas() {
     let (r, d) = (&rodas.timecourse, &dopri5.timecourse);
     assert_eq!(r.time_h, d.time_h);
     let slow = |m: &cellpk::mechanisms::Slow| [m.injury, m.antigen, m.sensitization, m.marker];
-    for c in Compartment::ALL {
-        let i = c.index();
-        let scale = r.states.iter().map(|x| x[i].abs()).fold(0.0, f64::max);
-        for (k, (xr, xd)) in r.states.iter().zip(&d.states).enumerate() {
-            assert_close(
-                xd[i],
-                xr[i],
-                0.0,
-                1e-6 * scale,
-                &format!("{} at {} h", c.name(), r.time_h[k]),
-            );
-        }
-    }
+    assert_cells_agree(r, d, "every mechanism (dopri5 against rodas)");
     for (n, name) in ["injury", "antigen", "sensitization", "marker"]
         .iter()
         .enumerate()

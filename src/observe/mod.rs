@@ -23,7 +23,7 @@ use rayon::prelude::*;
 
 use crate::compartment::Compartment as C;
 use crate::dosing::Dose;
-use crate::engine::{self, general, Plan};
+use crate::engine::{self, Plan};
 use crate::mechanisms::system::Extended;
 use crate::model::Model;
 use crate::params::Param;
@@ -244,14 +244,7 @@ fn record(
     };
     match extended {
         Some(system) => {
-            general::simulate(
-                system,
-                doses,
-                &plan,
-                &scenario.tolerance,
-                scenario.solver,
-                &mut tracker,
-            )?;
+            simulation::general_walk(scenario, system, doses, &plan, &mut tracker)?;
         }
         None => engine::simulate(model, doses, &plan, &mut tracker),
     }
