@@ -54,10 +54,18 @@ pub struct Failure {
 impl Failure {
     /// What to change.
     fn fix(&self) -> &'static str {
+        use crate::engine::dopri5::Error as Dopri5;
         match self.error {
-            general::Error::Dopri5(_) => {
+            general::Error::Dopri5(Dopri5::TooManySteps { .. }) => {
                 "use `[simulation] solver = \"rodas\"` (or \"auto\"): the scenario is stiff, \
                  and an explicit method's step is held to its fastest turnover"
+            }
+            general::Error::Dopri5(Dopri5::StepTooSmall { .. }) => {
+                "use `[simulation] solver = \"rodas\"` (or \"auto\"), or check the mechanisms' \
+                 `[parameters]`"
+            }
+            general::Error::Dopri5(Dopri5::NotFinite { .. }) => {
+                "check the parameters for values that overflow or divide by zero"
             }
             general::Error::Rodas(_) => {
                 "loosen `[simulation] rtol` or `atol`, or check the mechanisms' `[parameters]`"

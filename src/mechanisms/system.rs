@@ -498,7 +498,7 @@ const MAIN: usize = SHADOW;
 /// depends on the shadow, so the Jacobian is block lower triangular and its iteration
 /// matrix factors as two smaller ones: as one 20 x 20 matrix, the shadow took 37 % of
 /// the time of a run.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Jacobian {
     /// d (cells, mechanisms) / d (cells, mechanisms).
     main: SMatrix<f64, MAIN, MAIN>,
@@ -508,9 +508,10 @@ pub struct Jacobian {
     shadow: Shadow,
 }
 
+#[cfg(test)]
 impl Jacobian {
     /// The whole matrix, row i holding the derivatives of `rhs_at(y)[i]`.
-    pub fn dense(&self) -> SMatrix<f64, D, D> {
+    fn dense(&self) -> SMatrix<f64, D, D> {
         let mut j = SMatrix::<f64, D, D>::zeros();
         j.fixed_view_mut::<MAIN, MAIN>(0, 0).copy_from(&self.main);
         j.fixed_view_mut::<{ SHADOWED.len() }, MAIN>(SHADOW, 0)

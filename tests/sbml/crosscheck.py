@@ -217,13 +217,15 @@ def main():
                 (variant(with_mechanisms, m, edit, work), f"{with_mechanisms.name} with {m}")
             )
     # Infusions with every mechanism on, which no shipped scenario combines (the input's
-    # entry then follows the injury), over the first 60 days. Measured on the six monthly
-    # infusions with every mechanism: libRoadRunner 2.10's CVODE gives up just after the
-    # fourth or fifth infusion starts (its error test fails at |h| ~ 1e-18, below the
-    # rounding of t) whenever injury, sensitization and effect are on together, at every
-    # setting tried (rtol 1e-10 to 1e-12, atol 1e-8 to 1e-10, BDF order 2, a set first
-    # step); over the first 60 days (three infusions) it passes, as do each mechanism alone
-    # and every pair over the 180 days, agreeing with cellpk to 4e-9.
+    # entry then follows the injury): the first shipped scenario with infusions and no
+    # mechanism (now human_decompensated_peripheral_vein: two 30-minute infusions 28 days
+    # apart), with all four on, over its first 60 days. Why not longer, measured on
+    # human_six_monthly_infusions with every mechanism: libRoadRunner 2.10's CVODE gives
+    # up just after the fourth or fifth infusion starts (its error test fails at
+    # |h| ~ 1e-18, below the rounding of t) whenever injury, sensitization and effect are
+    # on together, at every setting tried (rtol 1e-10 to 1e-12, atol 1e-8 to 1e-10, BDF
+    # order 2, a set first step). Over its first 60 days (three infusions) it passes, as do
+    # each mechanism alone and every pair over the 180 days, agreeing with cellpk to 4e-9.
     infused = next(
         s
         for s in scenarios
