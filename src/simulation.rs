@@ -204,13 +204,12 @@ pub fn general_walk(
     plan: &Plan,
     observer: &mut impl engine::Observer,
 ) -> Result<general::Finished, Failure> {
-    let solver = scenario.solver;
     Ok(general::simulate(
         system,
         schedule,
         plan,
         &scenario.tolerance,
-        solver,
+        scenario.solver,
         observer,
     )?)
 }

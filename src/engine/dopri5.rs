@@ -21,7 +21,7 @@
 use nalgebra::SVector;
 use ode_solvers::dop_shared::{IntegrationError, OutputType};
 
-use super::rodas::{Options, Stats, Step, System};
+use super::rodas::{all_finite, Options, Stats, Step, System};
 
 /// Longest span (hours) given to one call of ode_solvers, which keeps every accepted step
 /// in memory until it returns: a stiff scenario takes thousands of steps a day.
@@ -184,28 +184,11 @@ pub fn integrate<const D: usize, S: System<D>>(
     Ok(y)
 }
 
-fn all_finite<const D: usize>(v: &SVector<f64, D>) -> bool {
-    v.iter().all(|x| x.is_finite())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nalgebra::{matrix, vector, SMatrix};
-
-    /// y' = A y with a fast and a slow mode, coupled.
-    struct Linear(SMatrix<f64, 2, 2>);
-
-    impl System<2> for Linear {
-        type Jacobian = SMatrix<f64, 2, 2>;
-
-        fn rhs(&self, y: &SVector<f64, 2>) -> SVector<f64, 2> {
-            self.0 * y
-        }
-        fn jacobian(&self, _y: &SVector<f64, 2>) -> SMatrix<f64, 2, 2> {
-            self.0
-        }
-    }
+    use crate::engine::test_systems::{BlowUp, Linear};
+    use nalgebra::{matrix, vector};
 
     fn options(rtol: f64, atol: SVector<f64, 2>) -> Options<2> {
         Options {
@@ -242,7 +225,7 @@ mod tests {
         )
         .expect("not stiff");
         assert_eq!(last_end, 60.0);
-        let exact = (a * 60.0).exp() * y0;
+        let exact = system.exact(&y0, 60.0);
         for i in 0..2 {
             assert!(
                 (y[i] - exact[i]).abs() <= 1e-6 * exact[i].abs(),
@@ -273,7 +256,7 @@ mod tests {
             |_| {},
         )
         .expect("completes");
-        let exact = (a * 10.0).exp() * y0;
+        let exact = system.exact(&y0, 10.0);
         assert!(
             (y[1] - exact[1]).abs() <= 1e-6 * exact[1],
             "{y} against {exact}"
@@ -295,17 +278,6 @@ mod tests {
     /// small for a smooth solution.
     #[test]
     fn reports_a_solution_that_blows_up() {
-        struct BlowUp;
-        impl System<1> for BlowUp {
-            type Jacobian = SMatrix<f64, 1, 1>;
-
-            fn rhs(&self, y: &SVector<f64, 1>) -> SVector<f64, 1> {
-                vector![y[0] * y[0]]
-            }
-            fn jacobian(&self, y: &SVector<f64, 1>) -> SMatrix<f64, 1, 1> {
-                matrix![2.0 * y[0]]
-            }
-        }
         let options = Options {
             rtol: 1e-6,
             atol: vector![1e-9],

@@ -12,6 +12,8 @@ pub mod general;
 pub mod lu;
 pub(crate) mod modal;
 pub mod rodas;
+#[cfg(test)]
+mod test_systems;
 
 use crate::compartment::{State, StateMatrix};
 use crate::dosing::Dose;

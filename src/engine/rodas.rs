@@ -475,37 +475,16 @@ fn initial_step<const D: usize>(
     h.min(options.h_max)
 }
 
-fn all_finite<const D: usize>(v: &SVector<f64, D>) -> bool {
+/// Whether every component of `v` is finite.
+pub(super) fn all_finite<const D: usize>(v: &SVector<f64, D>) -> bool {
     v.iter().all(|x| x.is_finite())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nalgebra::{matrix, vector, Const, DimMin, Matrix3};
-
-    /// y' = A y.
-    struct Linear<const D: usize>(SMatrix<f64, D, D>);
-
-    impl<const D: usize> System<D> for Linear<D> {
-        type Jacobian = SMatrix<f64, D, D>;
-
-        fn rhs(&self, y: &SVector<f64, D>) -> SVector<f64, D> {
-            self.0 * y
-        }
-        fn jacobian(&self, _y: &SVector<f64, D>) -> SMatrix<f64, D, D> {
-            self.0
-        }
-    }
-
-    impl<const D: usize> Linear<D>
-    where
-        Const<D>: DimMin<Const<D>, Output = Const<D>>,
-    {
-        fn exact(&self, y0: &SVector<f64, D>, t: f64) -> SVector<f64, D> {
-            (self.0 * t).exp() * y0
-        }
-    }
+    use crate::engine::test_systems::{BlowUp, Linear};
+    use nalgebra::{matrix, vector, Matrix3};
 
     /// A = S diag(-0.5, -1.5, -3) S^-1: distinct real eigenvalues, non-normal.
     fn linear3() -> Linear<3> {
@@ -901,20 +880,6 @@ mod tests {
         }
         fn jacobian(&self, _y: &SVector<f64, 1>) -> SMatrix<f64, 1, 1> {
             matrix![0.0]
-        }
-    }
-
-    /// y' = y^2 from 1 blows up at t = 1.
-    struct BlowUp;
-
-    impl System<1> for BlowUp {
-        type Jacobian = SMatrix<f64, 1, 1>;
-
-        fn rhs(&self, y: &SVector<f64, 1>) -> SVector<f64, 1> {
-            vector![y[0] * y[0]]
-        }
-        fn jacobian(&self, y: &SVector<f64, 1>) -> SMatrix<f64, 1, 1> {
-            matrix![2.0 * y[0]]
         }
     }
 
