@@ -8,9 +8,9 @@
 //!
 //! IDs: `general/<species>_180d_6doses_all/metrics_only` (the metrics, as a sweep computes
 //! them) and `.../timecourse` (a full `run` with hourly output). Before them it prints the
-//! steps RODAS takes, and the steps and time of `[simulation] solver = "dopri5"`
-//! (ode_solvers' explicit Dopri5) on the same scenario, timed once: its stability-capped
-//! step makes it too slow for repeated samples.
+//! steps RODAS takes, and the steps and time of a full run with `[simulation] solver =
+//! "dopri5"` (ode_solvers' explicit Dopri5) on the same scenario, timed once: its
+//! stability-capped step makes it too slow for repeated samples.
 //!
 //! Run with `cargo bench --bench mechanisms`.
 
@@ -67,16 +67,17 @@ fn general(c: &mut Criterion) {
         let mut explicit = s.clone();
         explicit.solver = Solver::Dopri5;
         let start = Instant::now();
-        let dopri5 = simulation::metrics_only(&explicit).map(|_| start.elapsed());
-        let dopri5_steps = simulation::run(&explicit).map(|o| o.steps.expect("general"));
-        let dopri5 = match (dopri5, dopri5_steps) {
-            (Ok(time), Ok(steps)) => format!(
-                "{} steps ({} rejected), {:.2} s",
-                steps.accepted,
-                steps.rejected,
-                time.as_secs_f64()
-            ),
-            (Err(why), _) | (_, Err(why)) => why.to_string(),
+        let dopri5 = match simulation::run(&explicit) {
+            Ok(outcome) => {
+                let steps = outcome.steps.expect("general");
+                format!(
+                    "{} steps ({} rejected), {:.2} s",
+                    steps.accepted,
+                    steps.rejected,
+                    start.elapsed().as_secs_f64()
+                )
+            }
+            Err(why) => why.to_string(),
         };
         println!(
             "{name}: RODAS {} steps ({} rejected); Dopri5 on the same scenario: {dopri5}",
