@@ -152,6 +152,9 @@ impl Metric {
     }
 }
 
+/// Relative difference within which two peaks are one (the first is kept).
+const PEAK_TIE: f64 = 1e-9;
+
 /// The highest value offered so far and its time (hours): the first time it was reached.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Peak {
@@ -166,8 +169,17 @@ impl Peak {
         t: 0.0,
     };
 
+    /// Offers `value` at `t`; offers come in time order. Equal peaks (as repeated doses
+    /// give, to rounding) keep the first: a value replaces the peak only when it exceeds it
+    /// by more than `PEAK_TIE` of its size, so that every engine, whose rounding differs,
+    /// names the same peak.
     pub(crate) fn offer(&mut self, t: f64, value: f64) {
-        if value > self.value {
+        let bar = if self.value.is_finite() {
+            self.value + PEAK_TIE * self.value.abs()
+        } else {
+            self.value
+        };
+        if value > bar {
             self.value = value;
             self.t = t;
         }

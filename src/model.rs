@@ -23,26 +23,53 @@ pub struct Model {
 
 /// Where one cell arriving at each point of the circulation ends up after the
 /// instantaneous passes that follow, as a distribution over states.
+///
+/// Two kinds of cells take different passes. Cells in the blood compartments have passed a
+/// capillary bed already (the lungs, or a systemic bed), which selected the small and
+/// deformable ones: the lungs and systemic beds arrest few of them (`lung.recirculating_
+/// extraction`, `other.extraction`). Cells just given have met no capillary yet: the
+/// first capillary bed on their way arrests them as the whole product
+/// (`lung.extraction`, `other.first_pass_extraction`). The liver sinusoids and the spleen
+/// are wider filters that select nothing by size, so their arrest is the same for both.
+/// The `injected_*` passes are those of cells just given, which route entries use.
 struct Passes {
-    liver_inflow: State,
     portal: State,
-    spleen_inflow: State,
     arterial_outflow: State,
     venous_outflow: State,
+    injected_venous: State,
+    injected_liver_inflow: State,
+    injected_portal: State,
+    injected_spleen_inflow: State,
+    systemic_bed: State,
 }
 
 impl Passes {
     fn new(p: &Parameters, liver_extraction: f64) -> Self {
         let venous = C::BloodVenous.unit();
+        let arterial = C::BloodArterial.unit();
         let split = |organ: C, extraction: f64, onward: &State| {
             organ.unit() * extraction + onward * (1.0 - extraction)
         };
         let trap =
             |organ: C, extraction: Param, onward: &State| split(organ, p.get(extraction), onward);
-        let liver_inflow = split(C::LiverSinusoid, liver_extraction, &venous);
+        // The lungs, past any vessels dilated in hepatopulmonary vasodilatation.
+        let lung_shunt = p.get(Param::LungShunt);
+        let lungs = |extraction: Param| {
+            arterial * lung_shunt + trap(C::Lung, extraction, &arterial) * (1.0 - lung_shunt)
+        };
+        let venous_outflow = lungs(Param::LungRecirculatingExtraction);
+        let injected_venous = lungs(Param::LungExtraction);
         let shunt = p.get(Param::PortalShunt);
-        let portal = venous * shunt + liver_inflow * (1.0 - shunt);
-        let spleen_inflow = trap(C::Spleen, Param::SpleenExtraction, &portal);
+        // The liver and the portal vein, whose outflow (venous blood) is `onward`.
+        let liver_and_portal = |onward: &State| {
+            let liver_inflow = split(C::LiverSinusoid, liver_extraction, onward);
+            let portal = onward * shunt + liver_inflow * (1.0 - shunt);
+            let spleen_inflow = trap(C::Spleen, Param::SpleenExtraction, &portal);
+            (liver_inflow, portal, spleen_inflow)
+        };
+        let (liver_inflow, portal, spleen_inflow) = liver_and_portal(&venous);
+        let (injected_liver_inflow, injected_portal, injected_spleen_inflow) =
+            liver_and_portal(&injected_venous);
         let gut = trap(C::Other, Param::OtherExtraction, &portal);
         let rest_of_body = trap(C::Other, Param::OtherExtraction, &venous);
         let (ha, sp, gi) = (
@@ -52,13 +79,16 @@ impl Passes {
         );
         let arterial_outflow =
             liver_inflow * ha + spleen_inflow * sp + gut * gi + rest_of_body * (1.0 - ha - sp - gi);
-        let venous_outflow = trap(C::Lung, Param::LungExtraction, &C::BloodArterial.unit());
+        let systemic_bed = trap(C::Other, Param::OtherFirstPassExtraction, &venous);
         Passes {
-            liver_inflow,
             portal,
-            spleen_inflow,
             arterial_outflow,
             venous_outflow,
+            injected_venous,
+            injected_liver_inflow,
+            injected_portal,
+            injected_spleen_inflow,
+            systemic_bed,
         }
     }
 }
@@ -174,7 +204,7 @@ impl Model {
                 &mut k,
                 C::Depot,
                 p.get(Param::IntrasplenicRelease),
-                &passes.spleen_inflow,
+                &passes.injected_spleen_inflow,
             ),
             Some(DepotSite::Liver) => {
                 let engrafted = C::LiverEngrafted.unit();
@@ -196,7 +226,7 @@ impl Model {
                 &mut k,
                 C::Depot,
                 p.get(Param::IntraperitonealAbsorption),
-                &venous,
+                &passes.injected_venous,
             ),
             None => {}
         }
@@ -204,10 +234,11 @@ impl Model {
         let entries = Route::ALL
             .iter()
             .map(|route| match route.entry() {
-                Entry::Venous => venous,
-                Entry::LiverInflow => passes.liver_inflow,
-                Entry::Portal => passes.portal,
+                Entry::Venous => passes.injected_venous,
+                Entry::LiverInflow => passes.injected_liver_inflow,
+                Entry::Portal => passes.injected_portal,
                 Entry::Depot(_) => C::Depot.unit(),
+                Entry::SystemicBed => passes.systemic_bed,
             })
             .collect();
         Model { rates: k, entries }

@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use crate::presets::cells::FATES;
+use crate::presets::disease;
 use crate::presets::mechanisms as mech;
 use crate::presets::observation;
 use crate::presets::routes::DEPOT;
@@ -94,10 +95,13 @@ parameters! {
     SpleenFlow => ("flow.spleen_fraction", "fraction of cardiac output", Fraction, "Splenic share of cardiac output (drains to the portal vein)."),
     GutFlow => ("flow.gut_fraction", "fraction of cardiac output", Fraction, "Gut, stomach and pancreas share of cardiac output (drains to the portal vein)."),
     PortalShunt => ("portal.shunt_fraction", "fraction of portal flow", Fraction, "Portal blood bypassing the liver to systemic veins."),
-    LungExtraction => ("lung.extraction", "fraction per pass", Fraction, "Cells trapped in one pass through the lungs."),
+    LungExtraction => ("lung.extraction", "fraction per pass", Fraction, "Cells just given trapped in their first pass through the lungs."),
+    LungRecirculatingExtraction => ("lung.recirculating_extraction", "fraction per pass", Fraction, "Circulating cells, which have passed a capillary bed, trapped in one pass through the lungs."),
+    LungShunt => ("lung.shunt_fraction", "fraction of venous flow", Fraction, "Venous blood crossing the lungs through dilated vessels, past their capillaries (hepatopulmonary vasodilatation)."),
     LiverExtraction => ("liver.extraction", "fraction per pass", Fraction, "Cells arrested in one pass through the liver sinusoids."),
     SpleenExtraction => ("spleen.extraction", "fraction per pass", Fraction, "Cells trapped in one pass through the spleen."),
-    OtherExtraction => ("other.extraction", "fraction per pass", Fraction, "Cells trapped in one pass through other capillary beds."),
+    OtherExtraction => ("other.extraction", "fraction per pass", Fraction, "Cells trapped in one pass through other capillary beds, having passed the lungs."),
+    OtherFirstPassExtraction => ("other.first_pass_extraction", "fraction per pass", Fraction, "Cells trapped in the first systemic capillary bed they meet after an injection into a systemic artery."),
     BloodDeath => ("blood.death_per_h", "1/h", Rate, "Death of circulating cells."),
     LungRelease => ("lung.release_per_h", "1/h", Rate, "Release of lung-trapped cells to venous blood."),
     LungDeath => ("lung.death_per_h", "1/h", Rate, "Death of lung-trapped cells."),
@@ -373,16 +377,30 @@ pub fn resolve(subject: &Subject) -> Parameters {
             Param::VenousVolume => blood_volume(venous, "venous"),
             Param::ArterialVolume => blood_volume(1.0 - venous, "arterial"),
             Param::HepaticArteryFlow => Derivation::from(phys.hepatic_artery_fraction),
-            Param::SpleenFlow => Derivation::from(phys.spleen_fraction),
             Param::GutFlow => Derivation::from(phys.gut_fraction),
             Param::PortalShunt => Derivation::from(effects.portal_shunt),
-            Param::LungExtraction => Derivation::from(subject.source.lung_extraction()),
+            Param::SpleenFlow => Derivation::from(phys.spleen_fraction).times(
+                &format!("splenic flow in {disease}"),
+                effects.spleen_flow_factor,
+            ),
+            Param::LungExtraction => Derivation::from(phys.lung_extraction).hazard_times(
+                &format!("{source} cells"),
+                subject.source.lung_hazard_factor(),
+            ),
+            Param::LungRecirculatingExtraction => {
+                Derivation::from(FATES.recirculating_capillary_extraction)
+            }
+            Param::LungShunt => Derivation::from(disease::PULMONARY_SHUNT),
             Param::LiverExtraction => Derivation::from(FATES.liver_extraction)
                 .hazard_times(&format!("homing in {disease}"), effects.liver_homing_factor)
-                .hazard_times(&format!("homing of {modification} cells"), homing),
-            Param::SpleenExtraction => Derivation::from(FATES.spleen_extraction)
-                .hazard_times(&format!("spleen in {disease}"), effects.spleen_factor),
-            Param::OtherExtraction => Derivation::from(FATES.other_extraction),
+                .hazard_times(&format!("homing of {modification} cells"), homing)
+                .times(
+                    &format!("share of liver inflow meeting the sinusoids in {disease}"),
+                    effects.liver_perfusion_factor,
+                ),
+            Param::SpleenExtraction => Derivation::from(FATES.spleen_extraction),
+            Param::OtherExtraction => Derivation::from(FATES.recirculating_capillary_extraction),
+            Param::OtherFirstPassExtraction => Derivation::from(FATES.other_first_pass_extraction),
             Param::BloodDeath => Derivation::from(FATES.blood_death_per_h),
             Param::LungRelease => release(FATES.lung_loss_per_h),
             Param::LungDeath => death(FATES.lung_loss_per_h),

@@ -4,7 +4,6 @@
 mod common;
 
 use cellpk::compartment::{Compartment, State, Total};
-use cellpk::params::Param;
 use cellpk::simulation;
 use common::{assert_close, human};
 
@@ -77,21 +76,21 @@ fn two_compartments_in_series_follow_bateman_with_exact_auc() {
 }
 
 #[test]
-fn venous_blood_to_lung_is_bateman_at_circulation_speed() {
-    // Every cell leaving venous blood is trapped in the lungs (E = 1) and nothing returns:
-    // venous -> lung at k1 = Q / V_venous (about 100 /h), lung -> dead at k2.
-    let k2 = 0.03;
+fn depot_to_lung_is_bateman_at_circulation_speed() {
+    // A depot absorbed at k1 (as fast as the circulation turns over, 100 /h) into venous
+    // blood whose cells all lodge in the lungs on their first pass (E = 1) and never return:
+    // depot -> lung at k1, lung -> dead at k2.
+    let (k1, k2) = (100.0, 0.03);
     let s = human(
-        "peripheral_vein",
+        "intraperitoneal",
         "",
         "duration_days = 0.25\noutput_every_hours = 0.005",
         &format!(
             "\"lung.extraction\" = 1\n\"blood.death_per_h\" = 0\n\"lung.release_per_h\" = 0\n\
-             \"lung.death_per_h\" = {k2}"
+             \"lung.death_per_h\" = {k2}\n\"depot.intraperitoneal_absorption_per_h\" = {k1}\n\
+             \"depot.death_per_h\" = 0"
         ),
     );
-    let p = &s.parameters;
-    let k1 = p.get(Param::CardiacOutput) / p.get(Param::VenousVolume);
     let out = simulation::run(&s).expect("simulates");
     for (t, lung) in column(&out, Compartment::Lung) {
         let want = 1e6 * k1 / (k1 - k2) * ((-k2 * t).exp() - (-k1 * t).exp());

@@ -271,7 +271,9 @@ fn assert_agrees(s: &Scenario, got: &Metrics, want: &Metrics) -> Result<bool, Te
                 };
                 let atol = 1e-12 * cells;
                 if close(gp, wp, 1e-9, atol) {
-                    let flat = || close(curve_at(s, g, lung), wp, 1e-11, atol);
+                    // Peaks within 1e-9 of each other are one, the first kept (`Peak::offer`):
+                    // on a plateau the two engines may name different times within it.
+                    let flat = || close(curve_at(s, g, lung), wp, 2e-9, atol);
                     prop_assert!(
                         (g - w).abs() <= 1e-6 || flat(),
                         "{what}; peak {gp:e} vs {wp:e}, not flat between the two times"

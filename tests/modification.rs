@@ -37,10 +37,12 @@ fn each_modification_multiplies_homing_and_survival_as_its_preset_says() {
         let s = scenario(Some(m.name()));
         let (homing, clearance) = (m.homing_factor().value, m.clearance_factor().value);
         let (p, p0) = (&s.parameters, &none.parameters);
-        // Liver arrest as a hazard: 1 - E' = (1 - E)^homing.
+        // Liver arrest as a hazard, 1 - E' = (1 - E)^homing, on the share f of the liver
+        // inflow that meets the sinusoids (the disease's perfusion factor): E = f E_s.
+        let f = s.subject.disease.effects().liver_perfusion_factor.value;
         common::assert_close(
-            1.0 - p.get(Param::LiverExtraction),
-            (1.0 - p0.get(Param::LiverExtraction)).powf(homing),
+            1.0 - p.get(Param::LiverExtraction) / f,
+            (1.0 - p0.get(Param::LiverExtraction) / f).powf(homing),
             1e-12,
             0.0,
             &format!("{}: liver extraction", m.name()),

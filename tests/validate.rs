@@ -186,7 +186,7 @@ fn bad_rows_are_input_errors_naming_file_line_and_fix() {
     let study = "toma2009_rat_ia";
     let cases: [(&str, &str, &[&str]); 4] = [
         (
-            ",lung,0.01,",
+            ",other,0.01,",
             ",kidney,0.01,",
             &["observations.csv:5", "unknown organ \"kidney\"", "fix:"],
         ),
@@ -201,8 +201,8 @@ fn bad_rows_are_input_errors_naming_file_line_and_fix() {
             &["observations.csv:5", "`value`", ">= 0"],
         ),
         (
-            ",lung,0.01,",
-            ",lung,500,",
+            ",other,0.01,",
+            ",other,500,",
             &["observations.csv:5", "no overlap in time", "duration_days"],
         ),
     ];

@@ -153,25 +153,54 @@ impl Flows {
                 .collect()
         };
         let venous = unit(C::BloodVenous);
-        let liver_inflow = named(
-            "liver_inflow",
-            "entering the liver inflow",
-            split(C::LiverSinusoid, &scaling.liver_extraction, &venous),
+        let arterial = unit(C::BloodArterial);
+        let lung_shunt = param(Param::LungShunt);
+        let lungs = |extraction: Param| {
+            add(
+                &scale(&arterial, &lung_shunt),
+                &scale(
+                    &split(C::Lung, &param(extraction), &arterial),
+                    &lung_shunt.complement(),
+                ),
+            )
+        };
+        let venous_outflow = named(
+            "venous_outflow",
+            "leaving the venous blood",
+            lungs(Param::LungRecirculatingExtraction),
+        );
+        let injected_venous = named(
+            "injected_venous",
+            "just given into a vein",
+            lungs(Param::LungExtraction),
         );
         let shunt = param(Param::PortalShunt);
-        let portal = named(
-            "portal",
-            "entering the portal vein",
-            add(
-                &scale(&venous, &shunt),
-                &scale(&liver_inflow, &shunt.complement()),
-            ),
-        );
-        let spleen_inflow = named(
-            "spleen_inflow",
-            "entering the splenic artery",
-            split(C::Spleen, &param(Param::SpleenExtraction), &portal),
-        );
+        // The liver, portal vein and spleen passes with `onward` the liver's outflow (as
+        // `model::Passes`), named with `prefix`.
+        let mut liver_and_portal = |prefix: &str, what: &str, onward: &Dist| {
+            let liver_inflow = named(
+                &format!("{prefix}liver_inflow"),
+                &format!("{what}entering the liver inflow"),
+                split(C::LiverSinusoid, &scaling.liver_extraction, onward),
+            );
+            let portal = named(
+                &format!("{prefix}portal"),
+                &format!("{what}entering the portal vein"),
+                add(
+                    &scale(onward, &shunt),
+                    &scale(&liver_inflow, &shunt.complement()),
+                ),
+            );
+            let spleen_inflow = named(
+                &format!("{prefix}spleen_inflow"),
+                &format!("{what}entering the splenic artery"),
+                split(C::Spleen, &param(Param::SpleenExtraction), &portal),
+            );
+            (liver_inflow, portal, spleen_inflow)
+        };
+        let (liver_inflow, portal, spleen_inflow) = liver_and_portal("", "", &venous);
+        let (injected_liver_inflow, injected_portal, injected_spleen_inflow) =
+            liver_and_portal("injected_", "just given and ", &injected_venous);
         let other = param(Param::OtherExtraction);
         let gut = named(
             "gut",
@@ -206,14 +235,10 @@ impl Flows {
                 &scale(&rest_of_body, &rest_share),
             ),
         );
-        let venous_outflow = named(
-            "venous_outflow",
-            "leaving the venous blood",
-            split(
-                C::Lung,
-                &param(Param::LungExtraction),
-                &unit(C::BloodArterial),
-            ),
+        let systemic_bed = named(
+            "systemic_bed",
+            "entering a systemic artery",
+            split(C::Other, &param(Param::OtherFirstPassExtraction), &venous),
         );
 
         let dead = unit(C::Dead);
@@ -248,9 +273,11 @@ impl Flows {
             out.push((c, param(p).times(&scaling.death), dead.clone()));
         }
         match depot {
-            Some(DepotSite::Spleen) => {
-                out.push((C::Depot, param(Param::IntrasplenicRelease), spleen_inflow))
-            }
+            Some(DepotSite::Spleen) => out.push((
+                C::Depot,
+                param(Param::IntrasplenicRelease),
+                injected_spleen_inflow,
+            )),
             Some(DepotSite::Liver) => {
                 out.push((
                     C::Depot,
@@ -266,7 +293,7 @@ impl Flows {
             Some(DepotSite::Peritoneum) => out.push((
                 C::Depot,
                 param(Param::IntraperitonealAbsorption),
-                venous.clone(),
+                injected_venous.clone(),
             )),
             None => {}
         }
@@ -300,10 +327,11 @@ impl Flows {
         let entries = Route::ALL
             .iter()
             .map(|route| match route.entry() {
-                Entry::Venous => venous.clone(),
-                Entry::LiverInflow => liver_inflow.clone(),
-                Entry::Portal => portal.clone(),
+                Entry::Venous => injected_venous.clone(),
+                Entry::LiverInflow => injected_liver_inflow.clone(),
+                Entry::Portal => injected_portal.clone(),
                 Entry::Depot(_) => unit(C::Depot),
+                Entry::SystemicBed => systemic_bed.clone(),
             })
             .collect();
         Flows {

@@ -55,6 +55,7 @@ pub fn unit_id(unit: &str) -> Option<&'static str> {
         "fraction"
         | "fraction of cardiac output"
         | "fraction of portal flow"
+        | "fraction of venous flow"
         | "fraction per pass"
         | "fraction of baseline"
         | "fold"

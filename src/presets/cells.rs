@@ -45,31 +45,30 @@ choice_enum! {
     }
 }
 
-/// Per-pass arrest of MSCs in a systemic capillary bed, the anchor for lung trapping.
+/// Per-pass arrest of MSCs meeting a systemic capillary bed before any other.
 const TOMA_ARREST: &str = "Toma et al. 2009 (PMC3700384): 92 +/- 7 % of 23 um rat BM-MSCs \
-     arrested at precapillary level on first pass (rat cremaster, intra-arterial)";
+     arrested at precapillary level on first pass (rat cremaster muscle, intra-arterial bolus \
+     into the common iliac artery, intravital microscopy)";
 
 impl CellSource {
-    /// Fraction of cells trapped in one pass through the lungs. Larger cells in suspension
-    /// are trapped more (MODEL.md); diameter by source is a known gap.
-    pub fn lung_extraction(self) -> Sourced {
+    /// Multiplier on the lungs' per-pass arrest hazard (`E' = 1 - (1 - E)^f`) relative to
+    /// bone-marrow MSCs, for which the species' `lung_extraction` is set. Larger cells in
+    /// suspension are trapped more (MODEL.md); diameter by source is a known gap.
+    pub fn lung_hazard_factor(self) -> Sourced {
         match self {
-            CellSource::BoneMarrow => Sourced::cited(
-                0.92,
-                "Toma et al. 2009 (PMC3700384): 92 +/- 7 % of 23 um rat BM-MSCs arrested on \
-                 first pass through a capillary bed, applied to the lungs (Fischer et al. 2009: \
-                 MSC pulmonary passage 30-fold below BM mononuclear cells)",
-            ),
+            CellSource::BoneMarrow => {
+                Sourced::assumed(1.0, "reference product of the species' lung arrest")
+            }
             CellSource::UmbilicalCord => Sourced::assumed(
-                0.85,
+                0.75,
                 "UC-MSCs are taken to be somewhat smaller in suspension than BM-MSCs, so \
-                 trapped less than the 92 % of Toma et al. 2009; diameter by source is a known \
-                 gap",
+                 trapped less (smaller MSC fractions passed capillary beds more: Ge et al. \
+                 2014, Stem Cell Rev Rep 10:295, rats and mice, IA); diameter by source is \
+                 a known gap",
             ),
             CellSource::Adipose => Sourced::assumed(
-                0.92,
-                "no diameter or per-pass data for adipose MSCs found; taken equal to BM-MSCs \
-                 (Toma et al. 2009)",
+                1.0,
+                "no diameter or per-pass data for adipose MSCs found; taken equal to BM-MSCs",
             ),
         }
     }
@@ -167,8 +166,12 @@ pub struct Fates {
     pub trapped_loss_per_h: Sourced,
     /// Share of trapped-cell loss that is release back to venous blood, not death.
     pub release_share: Sourced,
-    /// Per-pass arrest in systemic capillary beds (`other`).
-    pub other_extraction: Sourced,
+    /// Per-pass arrest in capillary beds (lungs, `other`) of circulating cells, which have
+    /// passed a capillary bed already.
+    pub recirculating_capillary_extraction: Sourced,
+    /// Per-pass arrest of cells injected into a systemic artery, which meet a systemic
+    /// capillary bed before any other (route `systemic_artery`).
+    pub other_first_pass_extraction: Sourced,
     /// Per-pass arrest in the liver sinusoids of a healthy liver.
     pub liver_extraction: Sourced,
     /// Per-pass arrest in the spleen of a healthy subject.
@@ -201,7 +204,18 @@ pub const FATES: Fates = Fates {
         "Eggenhofer et al. 2012 found no viable MSCs outside the lungs after IV injection, so \
          most loss of trapped cells is death; 10 % release is an upper guess",
     ),
-    other_extraction: Sourced::cited(0.92, TOMA_ARREST),
+    recirculating_capillary_extraction: Sourced::assumed(
+        0.1,
+        "circulating cells have passed a capillary bed (pulmonary capillaries 5-8 um, no \
+         wider than systemic ones), which selected the small and deformable ones: few of them \
+         are arrested again, unlike the whole product on its first pass (lung.extraction; \
+         Toma et al. 2009's 92 % for unselected cells, other.first_pass_extraction); smaller \
+         MSC fractions pass capillary beds more (Ge et al. 2014, Stem Cell Rev Rep 10:295). \
+         After IV injection label moves from the lungs to the liver and spleen, not to muscle \
+         (rat: Gao et al. 2001, Cells Tissues Organs, 111In; dog: Kraitchman et al. 2005, \
+         Circulation 112:1451). Plausible range 0.02-0.5",
+    ),
+    other_first_pass_extraction: Sourced::cited(0.92, TOMA_ARREST),
     liver_extraction: Sourced::assumed(
         0.5,
         "sinusoids (7-15 um) are wider than the capillaries of Toma et al. 2009 and flow is \

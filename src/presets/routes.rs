@@ -19,6 +19,9 @@ choice_enum! {
         Intrahepatic => "intrahepatic",
         /// Into the peritoneum (animal studies): a depot absorbed slowly to venous blood.
         Intraperitoneal => "intraperitoneal",
+        /// Into a systemic artery (e.g. iliac, femoral, carotid; animal studies): one pass
+        /// through the capillary bed it feeds, before the cells reach the veins.
+        SystemicArtery => "systemic_artery",
     }
 }
 
@@ -33,6 +36,8 @@ pub enum Entry {
     Portal,
     /// A local depot at the injection site.
     Depot(DepotSite),
+    /// A systemic artery: one first pass through the capillary bed of `other`.
+    SystemicBed,
 }
 
 /// A local injection site, whose cells leave by a route-specific path.
@@ -56,6 +61,7 @@ impl Route {
             Route::Intrasplenic => Entry::Depot(DepotSite::Spleen),
             Route::Intrahepatic => Entry::Depot(DepotSite::Liver),
             Route::Intraperitoneal => Entry::Depot(DepotSite::Peritoneum),
+            Route::SystemicArtery => Entry::SystemicBed,
         }
     }
 

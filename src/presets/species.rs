@@ -41,6 +41,10 @@ pub struct Physiology {
     /// Non-splenic splanchnic flow (gut, stomach, pancreas) drained by the portal vein
     /// (fraction of cardiac output): total liver flow minus hepatic artery minus spleen.
     pub gut_fraction: Sourced,
+    /// Per-pass arrest of bone-marrow MSCs in this species' lungs (other products scale
+    /// it by `CellSource::lung_hazard_factor`). Nowhere measured per pass: each value
+    /// states its evidence and plausible range, the prior of `cellpk calibrate`.
+    pub lung_extraction: Sourced,
     /// Body weights (kg) accepted for this species; outside them a scenario is rejected as
     /// a probable unit mistake.
     pub plausible_weight_kg: (f64, f64),
@@ -69,6 +73,28 @@ const TWO_THIRDS_VENOUS: Sourced = Sourced::assumed(
     2.0 / 3.0,
     "venous:arterial blood 2:1, as measured in rat (11.3 vs 5.6 mL per 250 g, \
      doi:10.1007/bf02353860) and coded for human (5.62 vs 2.81 % BW); no species value read",
+);
+
+const RODENT_LUNG: Sourced = Sourced::assumed(
+    0.9,
+    "no per-pass lung value for MSCs in rodents; after IV injection the lungs hold nearly \
+     all MSCs: mouse, 2e6 hMSCs IV, fewer than 1000 cells in six other tissues (Lee et al. \
+     2009, PMC4154377, Alu qPCR) and most 51Cr in the lungs at 1 h (Eggenhofer et al. \
+     2012, PMC3458305); rat, IV, most MSCs trapped in the lungs, 30-fold less pulmonary \
+     passage than bone-marrow mononuclear cells (Fischer et al. 2009, doi \
+     10.1089/scd.2008.0253). Plausible range 0.6-0.99. Not Toma et al. 2009's 0.92, which \
+     is the rat cremaster muscle (other.first_pass_extraction)",
+);
+
+const LARGE_MAMMAL_LUNG: Sourced = Sourced::assumed(
+    0.5,
+    "no per-pass lung arrest of MSCs measured in humans or pigs (shared/reference/\
+     human_evidence.md). Lower than in rodents: rodent studies give 10-100 times the \
+     clinical dose per kg as one fast bolus, and splitting an MSC bolus in two raised \
+     pulmonary passage in rats (Fischer et al. 2009), while clinical doses are infused \
+     slowly; human 99mTc-granulocytes (smaller, deformable) lodge 22-31 % in the lungs at \
+     first (Skretting et al. 1988, Eur J Nucl Med 14:1, healthy volunteers, IV), a lower \
+     bound for larger MSCs. Plausible range 0.2-0.9",
 );
 
 const MOUSE: Physiology = Physiology {
@@ -102,6 +128,7 @@ const MOUSE: Physiology = Physiology {
         "total liver flow 16.1 % of CO (Brown et al. 1997 Table 23) minus hepatic artery \
          2.0 % minus spleen 1.1 %",
     ),
+    lung_extraction: RODENT_LUNG,
     plausible_weight_kg: (0.01, 0.06),
 };
 
@@ -138,6 +165,7 @@ const RAT: Physiology = Physiology {
         "total liver flow 24.2 % of CO (F344 rat PBPK, J Toxicol 2012:629781 Table 1) minus \
          hepatic artery 2.1 % minus spleen 0.85 %",
     ),
+    lung_extraction: RODENT_LUNG,
     plausible_weight_kg: (0.05, 1.0),
 };
 
@@ -170,6 +198,7 @@ const PIG: Physiology = Physiology {
         "pig liver flow 24.3 % (Lin et al. 2020) minus the assumed hepatic-artery and splenic \
          shares",
     ),
+    lung_extraction: LARGE_MAMMAL_LUNG,
     plausible_weight_kg: (5.0, 350.0),
 };
 
@@ -202,5 +231,6 @@ const HUMAN: Physiology = Physiology {
         "gut 14 % + stomach 1 % + pancreas 1 % of CO: total liver flow 25.5 % minus hepatic \
          artery and spleen, as coded in metrumresearchgroup BayesPBPK-tutorial",
     ),
+    lung_extraction: LARGE_MAMMAL_LUNG,
     plausible_weight_kg: (2.0, 250.0),
 };
