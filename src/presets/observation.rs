@@ -177,8 +177,9 @@ pub const DEBRIS_CLEARANCE_PER_H: Sourced = Sourced::assumed(
      over 9 days (liver 16 % at 90 min rising to 39 % at 216 h, spleen 33 % at 216 h; \
      spleen 71 % at day 10 in splenomegaly) and urine and stool excretion of 111In from \
      granulocytes is negligible over 48 h (Forstrom et al. 1995, Nucl Med Commun 16:349) \
-     (shared/reference/human_evidence.md sections 1 and 5); 30 days is the shortest \
-     half-life that loses little over those 9 days. Other labels differ and a scenario \
+     (shared/reference/human_evidence.md sections 1 and 5); 30 days (19 % lost in 9 days) \
+     is taken as a lower bound compatible with those counts, a longer half-life or none \
+     being as compatible. Other labels differ and a scenario \
      using them should override: 99mTc-HMPAO released from dead cells is largely excreted \
      by the kidneys (Detante et al. 2009, rat), 51Cr in the urine. The transit of label \
      from killed cells to phagocytes (2.3 h, canine myocardium, \
