@@ -139,9 +139,11 @@ parameters! {
     ImprovementThreshold => ("effect.improvement_threshold", "fraction of baseline", NonNegative, "Improvement above which days_improved counts."),
     BaselineTolerance => ("effect.baseline_tolerance", "fraction of baseline", Positive, "Improvement below which the marker is back at baseline (days_to_baseline)."),
     LabelEfflux => ("label.efflux_per_h", "1/h", Rate, "Loss of label from live cells (`[observe]` radiolabel)."),
-    DebrisLiverShare => ("label.debris_liver_share", "fraction", Fraction, "Share of dead cells' label taken up by liver phagocytes (radiolabel)."),
-    DebrisSpleenShare => ("label.debris_spleen_share_of_rest", "fraction", Fraction, "Share of the rest of dead cells' label taken up by the spleen; other organs (bone marrow) take what remains (radiolabel)."),
-    DebrisClearance => ("label.debris_clearance_per_h", "1/h", Rate, "Loss of dead cells' label from the phagocytes that took it up (radiolabel)."),
+    DebrisLiverShare => ("label.debris_liver_share", "fraction", Fraction, "Share of the label of cells dying in lungs, other tissues, blood or a peritoneal depot taken up by liver phagocytes; cells dying in liver or spleen leave it there (radiolabel)."),
+    DebrisSpleenShare => ("label.debris_spleen_share_of_rest", "fraction", Fraction, "Share of the rest of that label taken up by the spleen; bone marrow takes what remains (radiolabel)."),
+    DebrisClearance => ("label.debris_clearance_per_h", "1/h", Rate, "Loss, out of the body, of label held in liver, spleen and marrow: dead cells' and transferrin-borne (radiolabel)."),
+    PlasmaClearance => ("label.plasma_clearance_per_h", "1/h", Rate, "Clearance from plasma (bound to transferrin) of label that left live cells, to liver and marrow (radiolabel)."),
+    TransferrinLiverShare => ("label.transferrin_liver_share", "fraction", Fraction, "Share of the label cleared from plasma that the liver takes up; bone marrow takes the rest (radiolabel)."),
     DnaDegradation => ("dna.degradation_per_h", "1/h", Rate, "Degradation of dead cells' DNA where they died (`[observe]` dna_pcr)."),
 }
 
@@ -303,6 +305,7 @@ impl Derivation {
 pub fn resolve(subject: &Subject) -> Parameters {
     let phys = subject.species.physiology();
     let effects = subject.disease.effects();
+    let debris = observation::debris_shares(subject.disease);
     let weight = subject.body_weight_kg;
     let w_ref = phys.reference_weight_kg.value;
     let disease = subject.disease.name();
@@ -455,9 +458,11 @@ pub fn resolve(subject: &Subject) -> Parameters {
             Param::ImprovementThreshold => Derivation::from(mech::IMPROVEMENT_THRESHOLD),
             Param::BaselineTolerance => Derivation::from(mech::BASELINE_TOLERANCE),
             Param::LabelEfflux => Derivation::from(observation::LABEL_EFFLUX_PER_H),
-            Param::DebrisLiverShare => Derivation::from(observation::DEBRIS_LIVER_SHARE),
-            Param::DebrisSpleenShare => Derivation::from(observation::DEBRIS_SPLEEN_SHARE_OF_REST),
+            Param::DebrisLiverShare => Derivation::from(debris.liver),
+            Param::DebrisSpleenShare => Derivation::from(debris.spleen_of_rest),
             Param::DebrisClearance => Derivation::from(observation::DEBRIS_CLEARANCE_PER_H),
+            Param::PlasmaClearance => Derivation::from(observation::PLASMA_CLEARANCE_PER_H),
+            Param::TransferrinLiverShare => Derivation::from(observation::TRANSFERRIN_LIVER_SHARE),
             Param::DnaDegradation => Derivation::from(observation::DNA_DEGRADATION_PER_H),
         })
         .map(Derivation::done)

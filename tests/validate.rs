@@ -270,3 +270,32 @@ fn a_declared_disagreement_passes_only_while_the_model_disagrees() {
         text(&run.stdout)
     );
 }
+
+/// Observation files may name the regions imaging studies report beyond the model's
+/// compartments: bone marrow and the whole body. A radiolabel scenario predicts both
+/// (the whole body, decay-corrected, keeps nearly all of a residualizing label in a day).
+#[test]
+fn marrow_and_whole_body_rows_are_compared() {
+    let rows = |csv: &str| {
+        let mut csv = csv.to_owned();
+        for (organ, low) in [("whole_body", 95), ("marrow", 0)] {
+            csv.push_str(&format!(
+                "detante2009_rat_iv,rat,peripheral_vein,{organ},20,,percent_injected,\
+                 radiolabel,,{low},100,test row,test row\n"
+            ));
+        }
+        csv
+    };
+    let (dir, case) = copied_case("detante2009_rat_iv", str::to_owned, rows);
+    let out = dir.path().join("out");
+    let run = validate(&[&case], &out);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let table = fs::read_to_string(out.join("validation/comparison.csv")).expect("comparison.csv");
+    for organ in ["whole_body", "marrow"] {
+        let row = table
+            .lines()
+            .find(|l| l.contains(&format!(",{organ},20,percent_injected,")))
+            .unwrap_or_else(|| panic!("no {organ} row in\n{table}"));
+        assert!(row.ends_with(",true"), "{row}");
+    }
+}

@@ -5,10 +5,15 @@
 //! - `live`: live cells, the model's truth.
 //! - `bioluminescence`: live cells only, so the same numbers as `live`; named apart because
 //!   studies are.
-//! - `radiolabel`: a share of the injected activity is bound to cells; label leaves live
-//!   cells (efflux, then excreted); the label of cells that die is taken up by liver,
-//!   spleen and bone-marrow phagocytes and cleared from them with its own half-life;
-//!   physical decay is left out (decay-corrected) or applied, as the study reported.
+//! - `radiolabel`: a share of the injected activity is bound to cells (the rest is free
+//!   label, excreted). Label leaves live cells (efflux) into the plasma, where free 111In
+//!   binds transferrin and is taken up by liver and bone marrow. Cells that die where they
+//!   are held in the liver or the spleen (sinusoids, parenchyma, an intrahepatic or
+//!   intrasplenic depot) leave their label there; the label of cells dying in the lungs,
+//!   other tissues, blood or a peritoneal depot is taken up by liver, spleen and
+//!   bone-marrow phagocytes, in shares that depend on the disease. Label held in liver,
+//!   spleen and marrow leaves the body with its own half-life. Physical decay is left out
+//!   (decay-corrected) or applied, as the study reported.
 //! - `dna_pcr`: live cells plus the DNA of dead cells, which stays where they died until
 //!   it is degraded.
 //!
@@ -61,19 +66,28 @@ choice_enum! {
         Liver => "liver",
         /// Spleen.
         Spleen => "spleen",
-        /// Every other tissue (kidney, gut, muscle, bone marrow, ...).
+        /// Every other tissue (kidney, gut, muscle, bone marrow, ...): where live cells
+        /// trapped outside lungs, liver and spleen are.
         Other => "other",
         /// A peritoneal injection site (an intrasplenic or intrahepatic depot counts as
         /// spleen or liver).
         InjectionSite => "injection_site",
+        /// Bone marrow as imaging sees it: label taken up by marrow phagocytes and, on
+        /// transferrin, by the marrow (radiolabel). Live cells in the marrow are not
+        /// modelled apart from `other`, so the other methods show nothing here.
+        Marrow => "marrow",
+        /// Everything still in the body: the sum of the other regions (blood, organs,
+        /// injection site), as a whole-body count measures it.
+        WholeBody => "whole_body",
     }
 }
 
-/// Number of organs.
-pub const ORGANS: usize = 6;
+/// Number of organs (observed regions, `whole_body` included).
+pub const ORGANS: usize = 8;
 
 impl Organ {
-    /// The organ holding compartment `c`, for a depot at `depot` (`None` for `Dead`).
+    /// The organ holding compartment `c`, for a depot at `depot` (`None` for `Dead`). No
+    /// compartment is in `Marrow` or `WholeBody`.
     pub fn of(c: C, depot: Option<DepotSite>) -> Option<Organ> {
         Some(match c {
             C::BloodVenous | C::BloodArterial => Organ::Blood,
@@ -208,6 +222,7 @@ fn settings(
     };
     let liver = p.get(Param::DebrisLiverShare);
     let spleen = (1.0 - liver) * p.get(Param::DebrisSpleenShare);
+    let transferrin_liver = p.get(Param::TransferrinLiverShare);
     tracker::Settings {
         method: observe.method,
         depot: simulation::depot_site(scenario),
@@ -219,8 +234,10 @@ fn settings(
             0.0
         },
         efflux_per_h: p.get(Param::LabelEfflux),
-        debris_shares: [liver, spleen, 1.0 - liver - spleen],
-        debris_clearance_per_h: p.get(Param::DebrisClearance),
+        phagocyte_shares: [liver, spleen, 1.0 - liver - spleen],
+        transferrin_shares: [transferrin_liver, 0.0, 1.0 - transferrin_liver],
+        plasma_clearance_per_h: p.get(Param::PlasmaClearance),
+        held_clearance_per_h: p.get(Param::DebrisClearance),
         dna_degradation_per_h: p.get(Param::DnaDegradation),
         decay_per_h,
         times: times.to_vec(),

@@ -1,13 +1,17 @@
 //! Defaults of the observation layer (MODEL.md, "What an observer sees"): the radionuclides
 //! cells are labelled with, and what becomes of the label and of the DNA of cells that die.
 //!
-//! The physical half-lives are measured constants. How fast label leaves live MSCs is a
-//! known gap of the reference data (`shared/reference/README.md`), and nothing there
-//! measures where debris goes or how fast dead cells' DNA is degraded: those are
-//! `assumption:`s, overridable as parameters (`label.*`, `dna.*`) and estimable with
-//! `cellpk fit`.
+//! The physical half-lives are measured constants. Where phagocytes take up the label of
+//! dead cells follows a colloid scan in humans, by disease (`debris_shares`), and free
+//! 111In leaves the plasma on transferrin as measured in dogs. How fast label leaves live
+//! MSCs, how long phagocytes hold it and how fast dead cells' DNA is degraded are gaps of
+//! the reference data (`shared/reference/README.md`), set as `assumption:`s with their
+//! reasons. Every value is for a residualizing 111In-like label and overridable as a
+//! parameter (`label.*`, `dna.*`), estimable with `cellpk fit`: a scenario with another
+//! label (99mTc-HMPAO, 51Cr) should override the label's fate, which differs.
 
 use super::choice_enum;
+use super::disease::Disease;
 use crate::sourced::Sourced;
 
 choice_enum! {
@@ -61,29 +65,149 @@ pub const LABEL_EFFLUX_PER_H: Sourced = Sourced::assumed(
      activity quantitative",
 );
 
-/// Share of dead cells' label taken up by liver phagocytes.
-pub const DEBRIS_LIVER_SHARE: Sourced = Sourced::assumed(
-    0.8,
-    "debris of dead cells is cleared by the mononuclear phagocyte system, which takes up \
-     particles mainly in the liver (Kupffer cells) and less in the spleen and bone marrow, \
-     as with colloid liver-spleen scintigraphy; no MSC measurement",
-);
+/// Where phagocytes take up the label of cells that die outside the organs that hold them
+/// (lungs, other tissues, blood, a peritoneal depot): a share to the liver, and of the rest
+/// a share to the spleen, the remainder to bone marrow.
+#[derive(Debug, Clone, Copy)]
+pub struct DebrisShares {
+    /// Share taken up by liver phagocytes (Kupffer cells).
+    pub liver: Sourced,
+    /// Share of the rest taken up by the spleen; bone marrow takes what remains.
+    pub spleen_of_rest: Sourced,
+}
 
-/// Share of the rest (not taken up by the liver) taken up by the spleen; the remainder goes
-/// to other organs (bone marrow).
-pub const DEBRIS_SPLEEN_SHARE_OF_REST: Sourced = Sourced::assumed(
-    0.5,
-    "spleen and bone marrow take up the phagocytosed share the liver leaves, about equally \
-     (about 10 % each of the whole); no MSC measurement",
-);
+/// Groshar D, Slobodin G, Zuckerman E, J Nucl Med 2002;43(3):312-317 (abstract; in
+/// shared/reference/human_evidence.md, section 3), is the source of both pairs below:
+/// humans, IV 99mTc-phytate colloid, quantitative SPECT of total liver and spleen uptake
+/// (%ID), 36 controls without cirrhosis and 60 patients with cirrhosis. A colloid stands
+/// for debris: both are cleared by the mononuclear phagocytes of the whole reticulo-
+/// endothelial bed. Not measured there: the rest (100 % minus liver and spleen) is marrow
+/// and background; all of it is given to marrow.
+const HEALTHY_DEBRIS: DebrisShares = DebrisShares {
+    liver: Sourced::cited(
+        0.62,
+        "liver uptake 61.6 +/- 10.2 %ID of IV 99mTc-phytate colloid by quantitative SPECT in 36 \
+         human controls without cirrhosis (Groshar D et al., J Nucl Med 2002;43:312; \
+         shared/reference/human_evidence.md section 3); a colloid stands for the debris of \
+         dead cells, taken up by the same mononuclear phagocytes",
+    ),
+    spleen_of_rest: Sourced::cited(
+        0.2,
+        "spleen uptake 7.6 +/- 3.2 %ID of IV 99mTc-phytate colloid by quantitative SPECT in 36 \
+         human controls, i.e. 7.6 / 38.4 = 0.198 of what the liver leaves (Groshar D et al., \
+         J Nucl Med 2002;43:312; shared/reference/human_evidence.md section 3); the other \
+         30.8 %ID (marrow and background, not measured) is given to bone marrow",
+    ),
+};
 
-/// Loss of dead cells' label from the phagocytes that took it up (1/h).
+/// Cirrhosis: the colloid shift away from the liver to spleen and marrow (same study).
+const CIRRHOSIS_DEBRIS: DebrisShares = DebrisShares {
+    liver: Sourced::cited(
+        0.36,
+        "liver uptake 35.6 +/- 13.5 %ID of IV 99mTc-phytate colloid by quantitative SPECT in 60 \
+         human cirrhotics of mixed Child-Pugh class (Groshar D et al., J Nucl Med 2002;43:312; \
+         shared/reference/human_evidence.md section 3): the colloid shift of cirrhosis; a \
+         colloid stands for the debris of dead cells",
+    ),
+    spleen_of_rest: Sourced::cited(
+        0.39,
+        "spleen uptake 24.9 +/- 12 %ID of IV 99mTc-phytate colloid by quantitative SPECT in 60 \
+         human cirrhotics, i.e. 24.9 / 64.4 = 0.387 of what the liver leaves (Groshar D et \
+         al., J Nucl Med 2002;43:312; shared/reference/human_evidence.md section 3); the \
+         other 39.5 %ID (marrow and background, not measured) is given to bone marrow",
+    ),
+};
+
+/// Compensated cirrhosis: Groshar's cirrhotics were of mixed stage, not split by it.
+const COMPENSATED_DEBRIS: DebrisShares = DebrisShares {
+    liver: Sourced::cited(
+        0.36,
+        "liver uptake 35.6 +/- 13.5 %ID of IV 99mTc-phytate colloid by quantitative SPECT in 60 \
+         human cirrhotics (Groshar D et al., J Nucl Med 2002;43:312; \
+         shared/reference/human_evidence.md section 3); their cirrhotics were of mixed \
+         Child-Pugh class and the abstract gives no value by stage, so compensated cirrhosis \
+         takes the mixed-stage value (liver uptake fell with severity, r = -0.68)",
+    ),
+    spleen_of_rest: Sourced::cited(
+        0.39,
+        "spleen uptake 24.9 +/- 12 %ID of IV 99mTc-phytate colloid by quantitative SPECT in 60 \
+         human cirrhotics, 24.9 / 64.4 = 0.387 of what the liver leaves (Groshar D et al., J \
+         Nucl Med 2002;43:312; shared/reference/human_evidence.md section 3); their \
+         cirrhotics were of mixed Child-Pugh class, so compensated cirrhosis takes the \
+         mixed-stage value",
+    ),
+};
+
+/// A liver disease without portal hypertension: the healthy shares.
+const NO_SHIFT_DEBRIS: DebrisShares = DebrisShares {
+    liver: Sourced::assumed(
+        0.62,
+        "the healthy value, 61.6 %ID of IV 99mTc-phytate colloid in the liver by quantitative \
+         SPECT in human controls (Groshar D et al., J Nucl Med 2002;43:312): the colloid \
+         shift to spleen and marrow comes with portal hypertension and splenomegaly \
+         (shared/reference/human_evidence.md section 3), which this disease does not have; \
+         no colloid measurement in it was found",
+    ),
+    spleen_of_rest: Sourced::assumed(
+        0.2,
+        "the healthy value, 7.6 / 38.4 %ID of IV 99mTc-phytate colloid in the spleen by \
+         quantitative SPECT in human controls (Groshar D et al., J Nucl Med 2002;43:312): no \
+         portal hypertension, hence no colloid shift; no colloid measurement in this disease \
+         was found",
+    ),
+};
+
+/// Where phagocytes take up dead cells' label in `disease` (`label.debris_liver_share`,
+/// `label.debris_spleen_share_of_rest`).
+pub const fn debris_shares(disease: Disease) -> DebrisShares {
+    match disease {
+        Disease::Healthy => HEALTHY_DEBRIS,
+        Disease::CompensatedCirrhosis => COMPENSATED_DEBRIS,
+        Disease::DecompensatedCirrhosis | Disease::AcuteOnChronicLiverFailure => CIRRHOSIS_DEBRIS,
+        Disease::AcuteLiverFailure | Disease::LiverTransplantRejection => NO_SHIFT_DEBRIS,
+    }
+}
+
+/// Loss of label from the phagocytes that took it up, and from cells that died in place
+/// (1/h).
 pub const DEBRIS_CLEARANCE_PER_H: Sourced = Sourced::assumed(
-    std::f64::consts::LN_2 / (7.0 * 24.0),
-    "half-life of 7 days: radiometals (111In, 89Zr) are residualizing, retained in \
-     phagocytes for days to weeks; the transit of label from killed cells to them (2.3 h, \
-     canine myocardium, shared/reference/cell_parameters.csv) is short beside it and taken \
-     as instantaneous",
+    std::f64::consts::LN_2 / (30.0 * 24.0),
+    "half-life of 30 days, for a residualizing radiometal (111In; 89Zr alike): the label of \
+     destroyed 111In-platelets in humans is not lost from the reticuloendothelial system \
+     over 9 days (liver 16 % at 90 min rising to 39 % at 216 h, spleen 33 % at 216 h; \
+     spleen 71 % at day 10 in splenomegaly) and urine and stool excretion of 111In from \
+     granulocytes is negligible over 48 h (Forstrom et al. 1995, Nucl Med Commun 16:349) \
+     (shared/reference/human_evidence.md sections 1 and 5); 30 days (19 % lost in 9 days) \
+     is taken as a lower bound compatible with those counts, a longer half-life or none \
+     being as compatible. Other labels differ and a scenario \
+     using them should override: 99mTc-HMPAO released from dead cells is largely excreted \
+     by the kidneys (Detante et al. 2009, rat), 51Cr in the urine. The transit of label \
+     from killed cells to phagocytes (2.3 h, canine myocardium, \
+     shared/reference/cell_parameters.csv) is short beside it and taken as instantaneous",
+);
+
+/// Clearance of label that left live cells from the plasma, where free 111In binds
+/// transferrin (1/h).
+pub const PLASMA_CLEARANCE_PER_H: Sourced = Sourced::cited(
+    std::f64::consts::LN_2 / 6.0,
+    "half-life of 6 h: 111In-transferrin in dogs left the plasma with half-lives of 6 h and \
+     49 h, with progressive liver and bone-marrow uptake over 48 h (acemap 394146492; \
+     shared/reference/human_evidence.md section 5); the fast phase is taken, the slow one \
+     being in part the return of 111In from tissues. Free indium binds transferrin (rat \
+     serum, J Environ Monit 2001) and is hardly excreted (granulocyte label in humans: \
+     urine + stool negligible over 48 h, Forstrom et al. 1995). For a 111In-like \
+     residualizing label; a label whose free form is excreted (99mTc-HMPAO: renal, \
+     Detante et al. 2009) should override this and `label.transferrin_liver_share`",
+);
+
+/// Share of the label cleared from plasma (transferrin-bound) that the liver takes up; bone
+/// marrow takes the rest.
+pub const TRANSFERRIN_LIVER_SHARE: Sourced = Sourced::assumed(
+    0.5,
+    "111In-transferrin in dogs was taken up progressively by liver and bone marrow over 48 h \
+     (acemap 394146492; shared/reference/human_evidence.md section 5), with no split in the \
+     record read; 111InCl3 is a bone-marrow (erythroid) marker, and the liver holds \
+     transferrin-bound iron stores: an even split until the shares are measured",
 );
 
 /// Degradation of dead cells' DNA where the cells died (1/h).
