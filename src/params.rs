@@ -588,7 +588,11 @@ mod tests {
         let healthy = resolve_with(&subject, &calibration);
         let entry = healthy.entry(Param::LiverExtraction);
         assert_eq!(entry.value, 0.3);
-        assert!(entry.source.starts_with("calibrated: cases a, b"), "{}", entry.source);
+        assert!(
+            entry.source.starts_with("calibrated: cases a, b"),
+            "{}",
+            entry.source
+        );
         assert_ne!(resolve(&subject).get(Param::LiverExtraction), 0.3);
 
         // The disease's homing factor acts on the calibrated hazard as on the preset's.

@@ -10,9 +10,7 @@ use anyhow::Context;
 
 use super::emit;
 use super::validate::{self, Loaded};
-use crate::fit::calibrate::{
-    self, Calibrated, CalibrateError, Case, HeldOut, DEFAULT_PRIOR_FOLD,
-};
+use crate::fit::calibrate::{self, CalibrateError, Calibrated, Case, HeldOut, DEFAULT_PRIOR_FOLD};
 use crate::fit::problem::DEFAULT_CV;
 use crate::output;
 use crate::plot::{self, ObservedVsPredicted, ScatterGroup};
@@ -38,15 +36,17 @@ pub fn calibrate(r: &Request) -> anyhow::Result<()> {
     let free = calibrate::parse_free(&r.free)?;
     let cases: Vec<Case> = validate::load_cases(&r.cases, true)?
         .into_iter()
-        .map(|Loaded {
-             name,
-             scenario,
-             rows,
-         }| Case {
-            name,
-            scenario,
-            rows,
-        })
+        .map(
+            |Loaded {
+                 name,
+                 scenario,
+                 rows,
+             }| Case {
+                name,
+                scenario,
+                rows,
+            },
+        )
         .collect();
     calibrate::check_scopes(&cases, &free)?;
     let fitted = calibrate::calibrate(&cases, &free).map_err(|e| match e {
@@ -107,7 +107,11 @@ fn command_line(r: &Request, cases: &[Case]) -> String {
     if r.cases.is_empty() {
         c.push_str(&format!(
             "` (run from the project's root: cases {})",
-            cases.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+            cases
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     } else {
         c.push('`');
@@ -189,9 +193,11 @@ fn report(f: &Calibrated, cases: &[Case], held_out: Option<&[HeldOut]>, command:
     w(format!(
         "# Calibration of base parameter values\n\nRegenerate with `{command}.\n\n"
     ));
-    w("## Cases and weights\n\n| case | study | species | route | informative rows | weight |\n\
+    w(
+        "## Cases and weights\n\n| case | study | species | route | informative rows | weight |\n\
        |---|---|---|---|---|---|\n"
-        .into());
+            .into(),
+    );
     for (c, fit) in cases.iter().zip(&f.cases) {
         let study = c
             .scenario
@@ -231,9 +237,11 @@ fn report(f: &Calibrated, cases: &[Case], held_out: Option<&[HeldOut]>, command:
          an independent observation.\n",
         1.0 + DEFAULT_CV
     ));
-    w("\n## Priors\n\n| parameter | species | unit | log-normal on | 95 % range | median | \
+    w(
+        "\n## Priors\n\n| parameter | species | unit | log-normal on | 95 % range | median | \
        uncalibrated preset | preset's source |\n|---|---|---|---|---|---|---|---|\n"
-        .into());
+            .into(),
+    );
     for p in &f.free {
         w(format!(
             "| `{}` | {} | {} | {} | {} - {}{} | {:.4} | {} | {} |\n",
@@ -253,9 +261,11 @@ fn report(f: &Calibrated, cases: &[Case], held_out: Option<&[HeldOut]>, command:
             p.preset.source.replace('|', "\\|")
         ));
     }
-    w("\n## Estimates\n\n| parameter | species | start | estimate | standard error | 95 % \
+    w(
+        "\n## Estimates\n\n| parameter | species | start | estimate | standard error | 95 % \
        interval |\n|---|---|---|---|---|---|\n"
-        .into());
+            .into(),
+    );
     for (i, p) in f.free.iter().enumerate() {
         let (lo, hi) = f.intervals[i];
         w(format!(
@@ -293,12 +303,14 @@ fn report(f: &Calibrated, cases: &[Case], held_out: Option<&[HeldOut]>, command:
         e.evaluations,
         if e.converged { "" } else { " (NOT converged)" }
     ));
-    w("\n## Cases before and after\n\n`gmfe`: geometric mean over the informative rows of \
+    w(
+        "\n## Cases before and after\n\n`gmfe`: geometric mean over the informative rows of \
        max(pred/obs, obs/pred) for a value and max(1, low/pred, pred/high) for a range \
        (floored at 0.001 %). Before: the shipped presets; after: the estimates.\n\n\
        | case | gmfe before | gmfe after | value rows' GMFE before | after | range rows' fold \
        outside before | after |\n|---|---|---|---|---|---|---|\n"
-        .into());
+            .into(),
+    );
     for c in &f.cases {
         w(format!(
             "| `{}` | {} | {} | {} | {} | {} | {} |\n",
@@ -312,10 +324,12 @@ fn report(f: &Calibrated, cases: &[Case], held_out: Option<&[HeldOut]>, command:
         ));
     }
     if let Some(held) = held_out {
-        w("\n## Leave one study out\n\nEach case predicted by the calibration fitted to the \
+        w(
+            "\n## Leave one study out\n\nEach case predicted by the calibration fitted to the \
            other cases (`heldout.csv`).\n\n| case | species | route | gmfe, fitted with it | \
            gmfe, held out | estimates without it | note |\n|---|---|---|---|---|---|---|\n"
-            .into());
+                .into(),
+        );
         for ((c, fit), h) in cases.iter().zip(&f.cases).zip(held) {
             let values = h.values.as_ref().map_or_else(String::new, |v| {
                 f.free
@@ -337,11 +351,13 @@ fn report(f: &Calibrated, cases: &[Case], held_out: Option<&[HeldOut]>, command:
             ));
         }
     }
-    w("\n## Files\n\n`estimates.csv`, `cases.csv`, `calibrated.toml` (the shipped calibration \
+    w(
+        "\n## Files\n\n`estimates.csv`, `cases.csv`, `calibrated.toml` (the shipped calibration \
        with the estimates laid over it, in the format of src/presets/calibrated.toml), \
        `calibration_scatter.png`/`.svg` (rows with a value: observed against predicted before, \
        hollow, and after, filled)"
-        .into());
+            .into(),
+    );
     w(if held_out.is_some() {
         ", `heldout.csv`.\n".into()
     } else {
@@ -432,8 +448,12 @@ fn heldout_csv(f: &Calibrated, cases: &[Case], held: &[HeldOut]) -> String {
             let v = h.values.as_ref().map(|v| v[i]);
             out.push_str(&format!(",{}", csv_field(v)));
         }
-        writeln!(out, ",\"{}\"", h.note.replace('"', "\"\"").replace('\n', " "))
-            .expect("writing to a String cannot fail");
+        writeln!(
+            out,
+            ",\"{}\"",
+            h.note.replace('"', "\"\"").replace('\n', " ")
+        )
+        .expect("writing to a String cannot fail");
     }
     out
 }

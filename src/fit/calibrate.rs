@@ -287,7 +287,9 @@ pub fn parse_free(text: &str) -> Result<Vec<FreeBase>, InputError> {
                              log-normal prior",
                             reference.value
                         ),
-                        format!("give its prior's 95 % range, e.g. `{scoped}=LOW:HIGH` with {domain}"),
+                        format!(
+                            "give its prior's 95 % range, e.g. `{scoped}=LOW:HIGH` with {domain}"
+                        ),
                     ));
                 }
                 let unit = Prior::new(param, 0.5, 0.5);
@@ -480,7 +482,11 @@ pub fn check_scopes(cases: &[Case], free: &[FreeBase]) -> Result<(), InputError>
                 return Err(InputError::Argument {
                     argument: "--free".into(),
                     problem: format!("{}: no case is of species {}", f.label(), s.name()),
-                    fix: format!("add a {} case, or free `{}` for every species", s.name(), f.param.name()),
+                    fix: format!(
+                        "add a {} case, or free `{}` for every species",
+                        s.name(),
+                        f.param.name()
+                    ),
                 });
             }
         }
@@ -736,7 +742,11 @@ mod tests {
         // 1 - exp(-sqrt(h(0.2) h(0.9))), not the geometric mean of 0.2 and 0.9.
         let prior = Prior::new(Param::LiverExtraction, 0.2, 0.9);
         let h = |e: f64| -(1.0f64 - e).ln();
-        close(prior.median(), 1.0 - (-(h(0.2) * h(0.9)).sqrt()).exp(), 1e-12);
+        close(
+            prior.median(),
+            1.0 - (-(h(0.2) * h(0.9)).sqrt()).exp(),
+            1e-12,
+        );
         close(prior.sigma(), (h(0.9) / h(0.2)).ln() / (2.0 * Z95), 1e-12);
         // A rate's is log-normal in the rate.
         let rate = Prior::new(Param::LungDeath, 0.01, 0.4);
@@ -748,8 +758,16 @@ mod tests {
     #[test]
     fn range_rows_count_only_outside_their_range() {
         assert_eq!(range_residual(50.0, 10.0, 90.0), 0.0);
-        close(range_residual(5.0, 10.0, 90.0), -(2.0f64.ln()) / range_scale(), 1e-12);
-        close(range_residual(180.0, 10.0, 90.0), 2.0f64.ln() / range_scale(), 1e-12);
+        close(
+            range_residual(5.0, 10.0, 90.0),
+            -(2.0f64.ln()) / range_scale(),
+            1e-12,
+        );
+        close(
+            range_residual(180.0, 10.0, 90.0),
+            2.0f64.ln() / range_scale(),
+            1e-12,
+        );
         // Missed by the fold 1 + DEFAULT_CV: one SD.
         close(range_residual(99.0, 10.0, 90.0), 1.0, 1e-12);
         // A zero prediction against a lower bound of 0 is inside.
@@ -758,8 +776,9 @@ mod tests {
 
     #[test]
     fn free_values_parse_with_scopes_and_default_priors() {
-        let free = parse_free("liver.extraction=0.2:0.9, human:lung.extraction=0.3:0.9,lung.death_per_h")
-            .expect("valid");
+        let free =
+            parse_free("liver.extraction=0.2:0.9, human:lung.extraction=0.3:0.9,lung.death_per_h")
+                .expect("valid");
         assert_eq!(free.len(), 3);
         assert_eq!(free[1].species, Some(Species::Human));
         assert!(free[0].prior.on_hazard && !free[2].prior.on_hazard);

@@ -132,7 +132,10 @@ impl Calibration {
                             invalid(
                                 "species",
                                 format!("unknown species {name:?}"),
-                                format!("use one of {}, or leave `species` out", Species::valid_names()),
+                                format!(
+                                    "use one of {}, or leave `species` out",
+                                    Species::valid_names()
+                                ),
                             )
                         })?,
                 ),
@@ -259,11 +262,13 @@ mod tests {
         let back = parse(&text).expect("reads back");
         assert_eq!(back, c);
         assert_eq!(
-            back.get(Param::LungExtraction, Species::Human).map(|e| e.value),
+            back.get(Param::LungExtraction, Species::Human)
+                .map(|e| e.value),
             Some(0.1 + 0.2)
         );
         assert_eq!(
-            back.get(Param::LungExtraction, Species::Mouse).map(|e| e.value),
+            back.get(Param::LungExtraction, Species::Mouse)
+                .map(|e| e.value),
             Some(0.8)
         );
         assert!(back.get(Param::LiverExtraction, Species::Mouse).is_none());
@@ -289,7 +294,10 @@ mod tests {
                 entry("liver.extraction", "", "0.5") + &entry("liver.extraction", "", "0.6"),
                 "calibrated twice",
             ),
-            ("[[parameter]]\nname = \"x\"\nvalue = 1\nsource = \"s\"\nunit = \"h\"\n".into(), "unknown field"),
+            (
+                "[[parameter]]\nname = \"x\"\nvalue = 1\nsource = \"s\"\nunit = \"h\"\n".into(),
+                "unknown field",
+            ),
         ] {
             let err = parse(&text).expect_err(expected).to_string();
             assert!(err.contains(expected), "{err}");
