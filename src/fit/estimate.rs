@@ -576,16 +576,16 @@ where
     Ok(DMatrix::from_columns(&columns))
 }
 
+/// Standard errors (scaled by the residual variance, and unscaled) and the correlation
+/// matrix.
+type Uncertainty = (Vec<f64>, Vec<f64>, DMatrix<f64>);
+
 /// Standard errors and correlation matrix by the delta method from the Jacobian `j` at the
 /// estimate, or the parameters that make `J^T J` singular. The columns are scaled to unit
 /// length first so that the singularity test does not depend on the parameters' units, and
 /// `(J^T J)^-1` is formed from the SVD rather than by inverting `J^T J`, whose condition
 /// number is the square of `J`'s.
-fn uncertainty(
-    j: &DMatrix<f64>,
-    ssr: f64,
-    free: &[Free],
-) -> Result<(Vec<f64>, Vec<f64>, DMatrix<f64>), EstimateError> {
+fn uncertainty(j: &DMatrix<f64>, ssr: f64, free: &[Free]) -> Result<Uncertainty, EstimateError> {
     let (n, p) = j.shape();
     let norms: Vec<f64> = j.column_iter().map(|c| c.norm()).collect();
     let no_effect: Vec<String> = free
