@@ -7,7 +7,7 @@
 //! they act on the preset, and a case's own `[parameters]` still win.
 //!
 //! The objective is a sum of squares that the Levenberg–Marquardt core of
-//! [`estimate`](super::estimate) minimizes (docs/calibration.md gives the reasoning):
+//! [`estimate`] minimizes (docs/calibration.md gives the reasoning):
 //!
 //! - a row with a value: `(pred - obs) / sd` as in `cellpk fit` (`DEFAULT_CV` of the value
 //!   when no SD is given);
