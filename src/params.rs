@@ -3,7 +3,10 @@
 //! A parameter has one dotted name (`lung.extraction`) used in `[parameters]` overrides,
 //! `cellpk params`, `resolved.toml` and sweep axes. `resolve` combines the species, cell,
 //! donor and disease presets into the value the model uses, keeping a source text that
-//! shows how the value was obtained; an override then replaces the value.
+//! shows how the value was obtained; an override then replaces the value. A
+//! [`Calibration`] (`resolve_with`) replaces the preset a derivation starts from.
+
+pub mod calibration;
 
 use std::sync::Arc;
 
@@ -15,6 +18,8 @@ use crate::presets::routes::DEPOT;
 use crate::presets::species::ALLOMETRIC_EXPONENT;
 use crate::presets::{CellSource, Choice, Disease, Donor, Modification, Species};
 use crate::sourced::Sourced;
+
+pub use calibration::Calibration;
 
 /// The range of values a parameter accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -300,9 +305,20 @@ impl Derivation {
     }
 }
 
-/// Resolves every parameter from the presets for `subject` (overrides are applied by the
-/// caller with `Parameters::set`).
+/// Resolves every parameter from the presets for `subject` and the shipped calibration
+/// (overrides are applied by the caller with `Parameters::set`).
 pub fn resolve(subject: &Subject) -> Parameters {
+    resolve_with(subject, Calibration::shipped())
+}
+
+/// Resolves every parameter from the presets for `subject`, each derivation starting from
+/// `calibration`'s value for the parameter (and the subject's species) where it has one,
+/// instead of the preset: the value for the reference subject (healthy, bone marrow,
+/// autologous, unmodified, the species' reference weight), on which the subject's factors
+/// then act as on the preset. Where the preset itself is chosen by the subject (the
+/// source's lung arrest, the species' flows, the disease's shunt), the calibrated value
+/// replaces every choice's.
+pub fn resolve_with(subject: &Subject, calibration: &Calibration) -> Parameters {
     let phys = subject.species.physiology();
     let effects = subject.disease.effects();
     let debris = observation::debris_shares(subject.disease);
@@ -315,8 +331,19 @@ pub fn resolve(subject: &Subject) -> Parameters {
     let homing = subject.modification.homing_factor();
     let survival = subject.modification.clearance_factor();
 
+    // The start of `p`'s derivation: the calibrated value, else the preset's.
+    let base = |p: Param, preset: Derivation| match calibration.get(p, subject.species) {
+        Some(e) => Derivation {
+            value: e.value,
+            text: e.source.clone(),
+        },
+        None => preset,
+    };
     let cardiac_output = {
-        let d = Derivation::from(phys.cardiac_output_l_per_h);
+        let d = base(
+            Param::CardiacOutput,
+            Derivation::from(phys.cardiac_output_l_per_h),
+        );
         if weight == w_ref {
             d
         } else {
@@ -341,26 +368,32 @@ pub fn resolve(subject: &Subject) -> Parameters {
     };
     let venous = phys.venous_fraction.value;
     // Death of cells outside the blood depends on the product and the host's immunity.
-    let death = |loss: Sourced| {
-        Derivation::from(loss)
-            .times(
+    let death = |p: Param, loss: Sourced| {
+        base(
+            p,
+            Derivation::from(loss).times(
                 "share that dies",
                 Sourced {
                     value: 1.0 - FATES.release_share.value,
                     source: FATES.release_share.source,
                 },
-            )
-            .times(
-                &format!("{source} clearance"),
-                subject.source.clearance_factor(),
-            )
-            .times(&format!("{donor} donor"), subject.donor.clearance_factor())
-            .times(&format!("{modification} cells"), survival)
+            ),
+        )
+        .times(
+            &format!("{source} clearance"),
+            subject.source.clearance_factor(),
+        )
+        .times(&format!("{donor} donor"), subject.donor.clearance_factor())
+        .times(&format!("{modification} cells"), survival)
     };
-    let release =
-        |loss: Sourced| Derivation::from(loss).times("share released", FATES.release_share);
+    let release = |p: Param, loss: Sourced| {
+        base(
+            p,
+            Derivation::from(loss).times("share released", FATES.release_share),
+        )
+    };
     let depot_death = || {
-        Derivation::from(DEPOT.death_per_h)
+        base(Param::DepotDeath, Derivation::from(DEPOT.death_per_h))
             .times(
                 &format!("{source} clearance"),
                 subject.source.clearance_factor(),
@@ -372,98 +405,98 @@ pub fn resolve(subject: &Subject) -> Parameters {
     let per_kg = |s: Sourced| {
         Derivation::from(s).scaled(weight, format!("per kg x {weight} kg body weight"))
     };
+    // A parameter whose derivation is its preset alone.
+    let plain = |p: Param, s: Sourced| base(p, Derivation::from(s));
 
     let values = Param::ALL
         .iter()
-        .map(|p| match p {
+        .map(|&p| match p {
             Param::CardiacOutput => cardiac_output.clone(),
             Param::VenousVolume => blood_volume(venous, "venous"),
             Param::ArterialVolume => blood_volume(1.0 - venous, "arterial"),
-            Param::HepaticArteryFlow => Derivation::from(phys.hepatic_artery_fraction),
-            Param::GutFlow => Derivation::from(phys.gut_fraction),
-            Param::PortalShunt => Derivation::from(effects.portal_shunt),
-            Param::SpleenFlow => Derivation::from(phys.spleen_fraction).times(
+            Param::HepaticArteryFlow => plain(p, phys.hepatic_artery_fraction),
+            Param::GutFlow => plain(p, phys.gut_fraction),
+            Param::PortalShunt => plain(p, effects.portal_shunt),
+            Param::SpleenFlow => plain(p, phys.spleen_fraction).times(
                 &format!("splenic flow in {disease}"),
                 effects.spleen_flow_factor,
             ),
-            Param::LungExtraction => Derivation::from(phys.lung_extraction).hazard_times(
+            Param::LungExtraction => plain(p, phys.lung_extraction).hazard_times(
                 &format!("{source} cells"),
                 subject.source.lung_hazard_factor(),
             ),
-            Param::LungRecirculatingExtraction => {
-                Derivation::from(FATES.recirculating_capillary_extraction)
+            Param::LungRecirculatingExtraction | Param::OtherExtraction => {
+                plain(p, FATES.recirculating_capillary_extraction)
             }
-            Param::LungShunt => Derivation::from(disease::PULMONARY_SHUNT),
-            Param::LiverExtraction => Derivation::from(FATES.liver_extraction)
+            Param::LungShunt => plain(p, disease::PULMONARY_SHUNT),
+            Param::LiverExtraction => plain(p, FATES.liver_extraction)
                 .hazard_times(&format!("homing in {disease}"), effects.liver_homing_factor)
                 .hazard_times(&format!("homing of {modification} cells"), homing)
                 .times(
                     &format!("share of liver inflow meeting the sinusoids in {disease}"),
                     effects.liver_perfusion_factor,
                 ),
-            Param::SpleenExtraction => Derivation::from(FATES.spleen_extraction),
-            Param::OtherExtraction => Derivation::from(FATES.recirculating_capillary_extraction),
-            Param::OtherFirstPassExtraction => Derivation::from(FATES.other_first_pass_extraction),
-            Param::BloodDeath => Derivation::from(FATES.blood_death_per_h),
-            Param::LungRelease => release(FATES.lung_loss_per_h),
-            Param::LungDeath => death(FATES.lung_loss_per_h),
+            Param::SpleenExtraction => plain(p, FATES.spleen_extraction),
+            Param::OtherFirstPassExtraction => plain(p, FATES.other_first_pass_extraction),
+            Param::BloodDeath => plain(p, FATES.blood_death_per_h),
+            Param::LungRelease => release(p, FATES.lung_loss_per_h),
+            Param::LungDeath => death(p, FATES.lung_loss_per_h),
             Param::SinusoidRelease | Param::SpleenRelease | Param::OtherRelease => {
-                release(FATES.trapped_loss_per_h)
+                release(p, FATES.trapped_loss_per_h)
             }
             Param::SinusoidDeath | Param::SpleenDeath | Param::OtherDeath => {
-                death(FATES.trapped_loss_per_h)
+                death(p, FATES.trapped_loss_per_h)
             }
-            Param::Engraftment => Derivation::from(FATES.engraftment_per_h)
+            Param::Engraftment => plain(p, FATES.engraftment_per_h)
                 .times(&format!("homing in {disease}"), effects.liver_homing_factor)
                 .times(&format!("homing of {modification} cells"), homing),
-            Param::EngraftedDeath => Derivation::from(FATES.engrafted_death_per_h)
+            Param::EngraftedDeath => plain(p, FATES.engrafted_death_per_h)
                 .times(
                     &format!("{source} clearance"),
                     subject.source.clearance_factor(),
                 )
                 .times(&format!("{donor} donor"), subject.donor.clearance_factor())
                 .times(&format!("{modification} cells"), survival),
-            Param::IntrasplenicRelease => Derivation::from(DEPOT.intrasplenic_release_per_h),
-            Param::IntrahepaticEngraftment => {
-                Derivation::from(DEPOT.intrahepatic_engraftment_per_h)
-            }
-            Param::IntrahepaticWashout => Derivation::from(DEPOT.intrahepatic_washout_per_h),
-            Param::IntraperitonealAbsorption => {
-                Derivation::from(DEPOT.intraperitoneal_absorption_per_h)
-            }
+            Param::IntrasplenicRelease => plain(p, DEPOT.intrasplenic_release_per_h),
+            Param::IntrahepaticEngraftment => plain(p, DEPOT.intrahepatic_engraftment_per_h),
+            Param::IntrahepaticWashout => plain(p, DEPOT.intrahepatic_washout_per_h),
+            Param::IntraperitonealAbsorption => plain(p, DEPOT.intraperitoneal_absorption_per_h),
             Param::DepotDeath => depot_death(),
             Param::NicheCapacity => per_kg(mech::NICHE_CAPACITY_PER_KG),
             // The factor already in liver.extraction and engraftment, which injury undoes
             // as it heals.
-            Param::InjuryHomingFold => Derivation::from(effects.liver_homing_factor),
-            Param::InjuryRepair => Derivation::from(mech::INJURY_REPAIR_PER_H),
-            Param::InjuryRelapse => Derivation::from(mech::INJURY_RELAPSE_PER_H),
+            Param::InjuryHomingFold => plain(p, effects.liver_homing_factor),
+            Param::InjuryRepair => plain(p, mech::INJURY_REPAIR_PER_H),
+            Param::InjuryRelapse => plain(p, mech::INJURY_RELAPSE_PER_H),
             Param::SignalHalfMax => per_kg(mech::SIGNAL_HALF_MAX_PER_KG),
-            Param::SignalWeightBlood => Derivation::from(mech::SIGNAL_WEIGHT_BLOOD),
-            Param::SignalWeightLung => Derivation::from(mech::SIGNAL_WEIGHT_LUNG),
-            Param::SignalWeightLiver => Derivation::from(mech::SIGNAL_WEIGHT_LIVER),
+            Param::SignalWeightBlood => plain(p, mech::SIGNAL_WEIGHT_BLOOD),
+            Param::SignalWeightLung => plain(p, mech::SIGNAL_WEIGHT_LUNG),
+            Param::SignalWeightLiver => plain(p, mech::SIGNAL_WEIGHT_LIVER),
             Param::SignalWeightSpleen | Param::SignalWeightOther | Param::SignalWeightDepot => {
-                Derivation::from(mech::SIGNAL_WEIGHT_ELSEWHERE)
+                plain(p, mech::SIGNAL_WEIGHT_ELSEWHERE)
             }
-            Param::SensitizationFold => Derivation::from(match subject.donor {
-                Donor::Allogeneic => mech::SENSITIZED_CLEARANCE_FOLD,
-                Donor::Autologous => mech::AUTOLOGOUS_CLEARANCE_FOLD,
-            }),
-            Param::SensitizationOnset => Derivation::from(mech::SENSITIZATION_ONSET_PER_H),
-            Param::SensitizationDecay => Derivation::from(mech::SENSITIZATION_DECAY_PER_H),
-            Param::AntigenClearance => Derivation::from(mech::ANTIGEN_CLEARANCE_PER_H),
+            Param::SensitizationFold => plain(
+                p,
+                match subject.donor {
+                    Donor::Allogeneic => mech::SENSITIZED_CLEARANCE_FOLD,
+                    Donor::Autologous => mech::AUTOLOGOUS_CLEARANCE_FOLD,
+                },
+            ),
+            Param::SensitizationOnset => plain(p, mech::SENSITIZATION_ONSET_PER_H),
+            Param::SensitizationDecay => plain(p, mech::SENSITIZATION_DECAY_PER_H),
+            Param::AntigenClearance => plain(p, mech::ANTIGEN_CLEARANCE_PER_H),
             Param::AntigenHalfMax => per_kg(mech::ANTIGEN_HALF_MAX_PER_KG),
-            Param::EffectEmax => Derivation::from(mech::EFFECT_EMAX),
-            Param::MarkerTurnover => Derivation::from(mech::MARKER_TURNOVER_PER_H),
-            Param::ImprovementThreshold => Derivation::from(mech::IMPROVEMENT_THRESHOLD),
-            Param::BaselineTolerance => Derivation::from(mech::BASELINE_TOLERANCE),
-            Param::LabelEfflux => Derivation::from(observation::LABEL_EFFLUX_PER_H),
-            Param::DebrisLiverShare => Derivation::from(debris.liver),
-            Param::DebrisSpleenShare => Derivation::from(debris.spleen_of_rest),
-            Param::DebrisClearance => Derivation::from(observation::DEBRIS_CLEARANCE_PER_H),
-            Param::PlasmaClearance => Derivation::from(observation::PLASMA_CLEARANCE_PER_H),
-            Param::TransferrinLiverShare => Derivation::from(observation::TRANSFERRIN_LIVER_SHARE),
-            Param::DnaDegradation => Derivation::from(observation::DNA_DEGRADATION_PER_H),
+            Param::EffectEmax => plain(p, mech::EFFECT_EMAX),
+            Param::MarkerTurnover => plain(p, mech::MARKER_TURNOVER_PER_H),
+            Param::ImprovementThreshold => plain(p, mech::IMPROVEMENT_THRESHOLD),
+            Param::BaselineTolerance => plain(p, mech::BASELINE_TOLERANCE),
+            Param::LabelEfflux => plain(p, observation::LABEL_EFFLUX_PER_H),
+            Param::DebrisLiverShare => plain(p, debris.liver),
+            Param::DebrisSpleenShare => plain(p, debris.spleen_of_rest),
+            Param::DebrisClearance => plain(p, observation::DEBRIS_CLEARANCE_PER_H),
+            Param::PlasmaClearance => plain(p, observation::PLASMA_CLEARANCE_PER_H),
+            Param::TransferrinLiverShare => plain(p, observation::TRANSFERRIN_LIVER_SHARE),
+            Param::DnaDegradation => plain(p, observation::DNA_DEGRADATION_PER_H),
         })
         .map(Derivation::done)
         .collect();
@@ -561,5 +594,57 @@ mod tests {
         subject.body_weight_kg = 70.0 * 16.0;
         let scaled = resolve(&subject).get(Param::CardiacOutput);
         assert!((scaled / reference - 8.0).abs() < 1e-12, "16^0.75 = 8");
+    }
+
+    #[test]
+    fn a_calibrated_base_value_is_derived_from_like_the_preset() {
+        let text = "[[parameter]]\nname = \"liver.extraction\"\nvalue = 0.3\n\
+                    source = \"calibrated: cases a, b; prior: log-normal 95 % range 0.1-0.9 (x)\"\n\
+                    [[parameter]]\nname = \"lung.death_per_h\"\nspecies = \"rat\"\n\
+                    value = 0.02\nsource = \"calibrated: case c\"\n";
+        let calibration =
+            Calibration::parse(text, std::path::Path::new("calibrated.toml")).expect("valid");
+        let mut subject = every_subject()[0];
+        subject.species = Species::Mouse;
+        subject.disease = Disease::Healthy;
+        let healthy = resolve_with(&subject, &calibration);
+        let entry = healthy.entry(Param::LiverExtraction);
+        assert_eq!(entry.value, 0.3);
+        assert!(
+            entry.source.starts_with("calibrated: cases a, b"),
+            "{}",
+            entry.source
+        );
+        assert_ne!(resolve(&subject).get(Param::LiverExtraction), 0.3);
+
+        // The disease's homing factor acts on the calibrated hazard as on the preset's.
+        subject.disease = Disease::AcuteLiverFailure;
+        let factor = subject.disease.effects().liver_homing_factor.value;
+        assert_ne!(factor, 1.0);
+        let diseased = resolve_with(&subject, &calibration);
+        let want = 1.0 - (1.0 - 0.3f64).powf(factor);
+        assert!((diseased.get(Param::LiverExtraction) - want).abs() < 1e-15);
+        assert!(diseased
+            .entry(Param::LiverExtraction)
+            .source
+            .starts_with("calibrated: "));
+
+        // A species-scoped value applies to that species alone, under the subject's
+        // clearance factors; the other death rates keep their presets.
+        subject.disease = Disease::Healthy;
+        let uncalibrated = resolve_with(&subject, &Calibration::none());
+        assert_eq!(
+            healthy.get(Param::LungDeath),
+            uncalibrated.get(Param::LungDeath)
+        );
+        subject.species = Species::Rat;
+        subject.donor = Donor::Allogeneic;
+        let rat = resolve_with(&subject, &calibration);
+        let donor = Donor::Allogeneic.clearance_factor().value;
+        assert!((rat.get(Param::LungDeath) - 0.02 * donor).abs() < 1e-15);
+        assert_eq!(
+            rat.get(Param::LungRelease),
+            resolve_with(&subject, &Calibration::none()).get(Param::LungRelease)
+        );
     }
 }

@@ -274,3 +274,286 @@ fn data_it_cannot_use_fail_clearly_with_nothing_written() {
             .stderr(predicates::str::contains(expected));
     }
 }
+
+// `cellpk calibrate`: base values shared by several cases.
+
+mod calibrate {
+    use super::*;
+    use cellpk::fit::calibrate::{self as cal, Case};
+    use cellpk::params::calibration::Entry;
+    use cellpk::params::{self, Calibration};
+
+    /// The base per-pass liver arrest the data are simulated from (preset: 0.5).
+    const TRUTH: f64 = 0.7;
+
+    /// Two designs: a healthy mouse and a rat in acute liver failure (whose homing factor
+    /// acts on the base value), each a validation case of its own study in `data.csv`.
+    fn case_text(study: &str) -> String {
+        let (species, disease) = match study {
+            "mouse_iv" => ("mouse", "healthy"),
+            _ => ("rat", "acute_liver_failure"),
+        };
+        format!(
+            r#"
+name = "{study}"
+[subject]
+species = "{species}"
+disease = "{disease}"
+[cells]
+source = "bone_marrow"
+donor = "autologous"
+[[dose]]
+route = "peripheral_vein"
+cells = 1e6
+[simulation]
+duration_days = 2
+[observe]
+method = "dna_pcr"
+[validation]
+data = "data.csv"
+study = "{study}"
+max_fold_error = 1.5
+"#
+        )
+    }
+
+    /// Liver and lung rows of `study` simulated with the base liver arrest `TRUTH`, SD 0.1 %
+    /// of each value (tight data, so that the prior moves the estimate by far less than
+    /// the tolerance).
+    fn rows(study: &str) -> String {
+        let mut s = scenario::parse(&case_text(study), Path::new("case.toml")).expect("valid");
+        let truth = Calibration::none().with(Entry {
+            param: Param::LiverExtraction,
+            species: None,
+            value: TRUTH,
+            source: "truth".into(),
+        });
+        s.parameters = params::resolve_with(&s.subject, &truth);
+        let times = [0.5, 4.0, 24.0];
+        let signals = observe::predict(&s, &times).expect("simulates");
+        let species = s.subject.species.name();
+        let mut out = String::new();
+        for organ in [Organ::Liver, Organ::Lung] {
+            for (i, t) in times.iter().enumerate() {
+                let v = signals.percent[i][organ.position()];
+                writeln!(
+                    out,
+                    "{study},{species},peripheral_vein,{},{t},{v:e},percent_injected,dna_pcr,{:e},,,simulated by cellpk,",
+                    organ.name(),
+                    1e-3 * v
+                )
+                .expect("writing to a String cannot fail");
+            }
+        }
+        out
+    }
+
+    fn csv() -> String {
+        data::COLUMNS.join(",") + "\n" + &rows("mouse_iv") + &rows("rat_alf")
+    }
+
+    fn cases() -> Vec<Case> {
+        let all = data::parse(&csv(), Path::new("data.csv")).expect("valid data");
+        ["mouse_iv", "rat_alf"]
+            .iter()
+            .map(|&study| Case {
+                name: study.into(),
+                scenario: scenario::parse(&case_text(study), Path::new("case.toml"))
+                    .expect("valid"),
+                rows: all.iter().filter(|o| o.study == study).cloned().collect(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn recovers_a_base_value_shared_by_two_cases() {
+        let free = cal::parse_free("liver.extraction=0.1:0.95").expect("valid --free");
+        let f = cal::calibrate(&cases(), &free).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(free[0].start, 0.5, "the search starts at the preset");
+        let e = f.values[0];
+        assert!(
+            (e - TRUTH).abs() <= 1e-5 * TRUTH,
+            "estimate {e} against {TRUTH}"
+        );
+        assert!(f.estimate.converged, "{}", f.estimate.termination);
+        for c in &f.cases {
+            let before = cal::gmfe(&c.before).expect("rows");
+            let after = cal::gmfe(&c.after).expect("rows");
+            assert!(
+                before > 1.01,
+                "{}: the preset misses the data ({before})",
+                c.name
+            );
+            assert!(after < 1.0 + 1e-5, "{}: GMFE {after} after", c.name);
+        }
+        // The rat's resolved value is the base value under its disease's homing factor.
+        let rat = cal::resolved_under(&cases()[1].scenario, &f.calibration);
+        let entry = rat.parameters.entry(Param::LiverExtraction);
+        assert!(entry.value > e + 0.05, "homing in liver failure raises it");
+        assert!(entry.source.starts_with("calibrated: cases mouse_iv, rat_alf; prior: log-normal 95 % range 0.1-0.95 (assumption:"), "{}", entry.source);
+    }
+
+    #[test]
+    fn the_prior_sets_a_value_the_data_do_not_inform() {
+        // No case has a depot: its death rate changes no prediction, and the estimate is the
+        // prior's median, with the prior's own uncertainty.
+        let free = cal::parse_free("liver.extraction=0.1:0.95,depot.death_per_h=0.01:1")
+            .expect("valid --free");
+        let f = cal::calibrate(&cases(), &free).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            (f.values[0] - TRUTH).abs() <= 1e-5 * TRUTH,
+            "{:?}",
+            f.values
+        );
+        let median = (0.01f64 * 1.0).sqrt();
+        assert!(
+            (f.values[1] - median).abs() <= 1e-6 * median,
+            "{:?}",
+            f.values
+        );
+        let (lo, hi) = f.intervals[1];
+        assert!((lo - 0.01).abs() <= 1e-4 * 0.01, "{lo}");
+        assert!((hi - 1.0).abs() <= 1e-4, "{hi}");
+        assert!(f.estimate.correlation[(0, 1)].abs() < 1e-6);
+    }
+
+    fn calibrate_command(dir: &Path) -> Command {
+        let mut c = Command::cargo_bin("cellpk").expect("the binary is built");
+        c.current_dir(dir).arg("calibrate");
+        c
+    }
+
+    fn write_cases(dir: &Path) {
+        write(dir, "mouse_iv.toml", &case_text("mouse_iv"));
+        write(dir, "rat_alf.toml", &case_text("rat_alf"));
+        write(dir, "data.csv", &csv());
+    }
+
+    #[test]
+    fn the_command_writes_estimates_and_held_out_predictions() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        write_cases(dir.path());
+        calibrate_command(dir.path())
+            .args([
+                "mouse_iv.toml",
+                "rat_alf.toml",
+                "--free",
+                "liver.extraction=0.1:0.95",
+                "--cross-validate",
+                "--out",
+                "out",
+            ])
+            .assert()
+            .success()
+            .stdout(predicates::str::contains("liver.extraction: 0.7000"));
+        let out = dir.path().join("out/calibration");
+        for file in [
+            "calibration.md",
+            "estimates.csv",
+            "cases.csv",
+            "calibrated.toml",
+            "heldout.csv",
+            "calibration_scatter.png",
+            "calibration_scatter.svg",
+        ] {
+            assert!(out.join(file).exists(), "{file}");
+        }
+        let held = std::fs::read_to_string(out.join("heldout.csv")).expect("heldout.csv");
+        let lines: Vec<&str> = held.lines().collect();
+        assert!(
+            lines[0].starts_with("case,species,route,fitted_gmfe,held_out_gmfe"),
+            "{}",
+            lines[0]
+        );
+        assert_eq!(lines.len(), 3, "one row per case:\n{held}");
+        assert!(lines[1].starts_with("mouse_iv,mouse,peripheral_vein,"));
+        // Each case alone determines the value: held out, it is still predicted exactly.
+        for line in &lines[1..] {
+            let gmfe: f64 = line
+                .split(',')
+                .nth(4)
+                .expect("held_out_gmfe")
+                .parse()
+                .expect("a number");
+            assert!(gmfe < 1.0 + 1e-4, "{line}");
+        }
+        let report = std::fs::read_to_string(out.join("calibration.md")).expect("md");
+        for text in ["Leave one study out", "Laplace", "| `rat_alf` |"] {
+            assert!(report.contains(text), "calibration.md lacks {text}");
+        }
+        // calibrated.toml is in the format the presets load, and resolves to the estimate.
+        let text = std::fs::read_to_string(out.join("calibrated.toml")).expect("toml");
+        let c = Calibration::parse(&text, Path::new("calibrated.toml")).expect("loads");
+        let mouse = scenario::parse(&case_text("mouse_iv"), Path::new("m.toml")).expect("valid");
+        let entry = params::resolve_with(&mouse.subject, &c)
+            .entry(Param::LiverExtraction)
+            .clone();
+        assert!((entry.value - TRUTH).abs() < 1e-5, "{}", entry.value);
+        assert!(entry
+            .source
+            .starts_with("calibrated: cases mouse_iv, rat_alf;"));
+    }
+
+    #[test]
+    fn bad_input_exits_2_with_nothing_written() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        write_cases(dir.path());
+        // A case with one informative row.
+        write(
+            dir.path(),
+            "one.toml",
+            &case_text("mouse_iv").replace("data.csv", "one.csv"),
+        );
+        let first = rows("mouse_iv").lines().next().expect("a row").to_owned();
+        write(
+            dir.path(),
+            "one.csv",
+            &(data::COLUMNS.join(",") + "\n" + &first + "\n"),
+        );
+        for (cases, free, expected) in [
+            (
+                vec!["mouse_iv.toml"],
+                "liver.extracton",
+                "no parameter is named",
+            ),
+            (
+                vec!["mouse_iv.toml"],
+                "liver.extraction=0.9:0.2",
+                "is not a 95 % range",
+            ),
+            (
+                vec!["mouse_iv.toml"],
+                "liver.extraction=0.2:1.5",
+                "is not a 95 % range",
+            ),
+            (vec!["missing.toml"], "liver.extraction", "cannot read"),
+            (
+                vec!["one.toml"],
+                "liver.extraction,lung.death_per_h",
+                "1 informative rows (values and ranges, series references left out) in the \
+                 cases for 2 free parameters",
+            ),
+            (
+                vec!["mouse_iv.toml"],
+                "human:lung.extraction",
+                "no case is of species human",
+            ),
+            (
+                vec!["mouse_iv.toml"],
+                "niche.capacity_cells",
+                "cannot be calibrated",
+            ),
+        ] {
+            calibrate_command(dir.path())
+                .args(&cases)
+                .args(["--free", free, "--out", "out"])
+                .assert()
+                .code(2)
+                .stderr(predicates::str::contains(expected));
+            assert!(
+                !dir.path().join("out").exists(),
+                "{expected}: nothing written"
+            );
+        }
+    }
+}

@@ -36,18 +36,37 @@ pub struct CasesFailed {
     pub names: String,
 }
 
-/// `cellpk validate`.
-pub fn validate(files: &[PathBuf], out: &Path) -> anyhow::Result<()> {
-    let files = if files.is_empty() {
+/// A case read and checked: its scenario and its study's rows.
+pub(super) struct Loaded {
+    /// The file's stem.
+    pub name: String,
+    /// The scenario.
+    pub scenario: Scenario,
+    /// Its study's rows, checked against it.
+    pub rows: Vec<Observation>,
+}
+
+/// Reads and checks every case of `files` (default: every `*.toml` in `CASES_DIR`; then a
+/// file without `[validation]` is left out when `skip_without_validation`, else refused),
+/// before anything runs.
+pub(super) fn load_cases(
+    files: &[PathBuf],
+    skip_without_validation: bool,
+) -> anyhow::Result<Vec<Loaded>> {
+    let defaulted = files.is_empty();
+    let files = if defaulted {
         default_cases()?
     } else {
         files.to_vec()
     };
     let mut data_files: HashMap<PathBuf, Vec<Observation>> = HashMap::new();
-    let mut loaded: Vec<(Scenario, String)> = Vec::new();
+    let mut loaded: Vec<Loaded> = Vec::new();
     for file in &files {
         let scenario = scenario::load(file)?;
         let Some(v) = scenario.validation.clone() else {
+            if defaulted && skip_without_validation {
+                continue;
+            }
             return Err(InputError::Invalid {
                 at: Location {
                     file: file.clone(),
@@ -70,7 +89,7 @@ pub fn validate(files: &[PathBuf], out: &Path) -> anyhow::Result<()> {
         let rows = data::study(&data_files[&v.data], &v.study, &v.data)?;
         check_usable(&scenario, &rows, &v.data)?;
         let name = case_name(file);
-        if loaded.iter().any(|(_, n)| *n == name) {
+        if loaded.iter().any(|c| c.name == name) {
             return Err(InputError::Argument {
                 argument: "CASES".into(),
                 problem: format!("two cases are named `{name}` (by their file names)"),
@@ -78,18 +97,42 @@ pub fn validate(files: &[PathBuf], out: &Path) -> anyhow::Result<()> {
             }
             .into());
         }
-        loaded.push((scenario, name));
+        let rows = rows.into_iter().cloned().collect();
+        loaded.push(Loaded {
+            name,
+            scenario,
+            rows,
+        });
     }
+    if loaded.is_empty() {
+        return Err(InputError::Argument {
+            argument: "CASES".into(),
+            problem: format!("no case with `[validation]` in {CASES_DIR}/"),
+            fix: "name case files, or run from the project's root".into(),
+        }
+        .into());
+    }
+    Ok(loaded)
+}
+
+/// `cellpk validate`.
+pub fn validate(files: &[PathBuf], out: &Path) -> anyhow::Result<()> {
+    let loaded = load_cases(files, false)?;
 
     let figure_names: Vec<String> = loaded
         .iter()
-        .flat_map(|(_, name)| [format!("{name}.png"), format!("{name}.svg")])
+        .flat_map(|c| [format!("{}.png", c.name), format!("{}.svg", c.name)])
         .collect();
     let mut figures = Vec::new();
     let mut cases = Vec::new();
-    for (scenario, name) in &loaded {
+    for Loaded {
+        name,
+        scenario,
+        rows,
+    } in &loaded
+    {
         let v = scenario.validation.as_ref().expect("checked while loading");
-        let rows = data::study(&data_files[&v.data], &v.study, &v.data)?;
+        let rows: Vec<&Observation> = rows.iter().collect();
         let comparison =
             compare(scenario, &rows).with_context(|| format!("cannot simulate case {name}"))?;
         let case = Case {

@@ -133,6 +133,11 @@ pub struct Estimate {
     /// and `J` the Jacobian of the residuals at the estimate. Unreliable where
     /// [`Estimate::at_bound`] is set: the estimate is not a stationary point there.
     pub standard_errors: Vec<f64>,
+    /// Standard errors with the residuals' scale taken as known, `cov = (J^T J)^-1`: the
+    /// right ones when every residual is already divided by a known SD, as in a maximum a
+    /// posteriori fit whose residuals include the priors' (the Laplace approximation of
+    /// the posterior). Same caveat at a bound.
+    pub unscaled_standard_errors: Vec<f64>,
     /// Correlations of the estimates (from the same covariance), `p x p`.
     pub correlation: DMatrix<f64>,
     /// Sum of squared (weighted) residuals at the estimate.
@@ -361,11 +366,12 @@ where
         value: values[j],
     })?;
     let ssr = center.norm_squared();
-    let (standard_errors, correlation) = uncertainty(&j, ssr, free)?;
+    let (standard_errors, unscaled_standard_errors, correlation) = uncertainty(&j, ssr, free)?;
 
     Ok(Estimate {
         values,
         standard_errors,
+        unscaled_standard_errors,
         correlation,
         ssr,
         n,
@@ -570,16 +576,16 @@ where
     Ok(DMatrix::from_columns(&columns))
 }
 
+/// Standard errors (scaled by the residual variance, and unscaled) and the correlation
+/// matrix.
+type Uncertainty = (Vec<f64>, Vec<f64>, DMatrix<f64>);
+
 /// Standard errors and correlation matrix by the delta method from the Jacobian `j` at the
 /// estimate, or the parameters that make `J^T J` singular. The columns are scaled to unit
 /// length first so that the singularity test does not depend on the parameters' units, and
 /// `(J^T J)^-1` is formed from the SVD rather than by inverting `J^T J`, whose condition
 /// number is the square of `J`'s.
-fn uncertainty(
-    j: &DMatrix<f64>,
-    ssr: f64,
-    free: &[Free],
-) -> Result<(Vec<f64>, DMatrix<f64>), EstimateError> {
+fn uncertainty(j: &DMatrix<f64>, ssr: f64, free: &[Free]) -> Result<Uncertainty, EstimateError> {
     let (n, p) = j.shape();
     let norms: Vec<f64> = j.column_iter().map(|c| c.norm()).collect();
     let no_effect: Vec<String> = free
@@ -619,13 +625,12 @@ fn uncertainty(
     let inverse =
         v_t.transpose() * DMatrix::from_diagonal(&svd.singular_values.map(|s| s.powi(-2))) * &v_t;
     let variance = ssr / (n - p) as f64;
-    let standard_errors = (0..p)
-        .map(|i| (variance * inverse[(i, i)]).sqrt() / norms[i])
-        .collect();
+    let unscaled: Vec<f64> = (0..p).map(|i| inverse[(i, i)].sqrt() / norms[i]).collect();
+    let standard_errors = unscaled.iter().map(|se| variance.sqrt() * se).collect();
     let correlation = DMatrix::from_fn(p, p, |i, k| {
         inverse[(i, k)] / (inverse[(i, i)] * inverse[(k, k)]).sqrt()
     });
-    Ok((standard_errors, correlation))
+    Ok((standard_errors, unscaled, correlation))
 }
 
 /// Why the LM stopped, in words.

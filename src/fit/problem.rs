@@ -23,7 +23,7 @@ pub const DEFAULT_CV: f64 = 0.1;
 
 /// Tolerances of the general integrator during a fit: finite-difference derivatives of the
 /// residuals need them far tighter than a run does.
-const FIT_TOLERANCE: Tolerance = Tolerance {
+pub(crate) const FIT_TOLERANCE: Tolerance = Tolerance {
     rtol: 1e-10,
     atol: 1e-12,
 };
@@ -212,8 +212,8 @@ pub fn fit(
     })
 }
 
-/// The weighted residual of a compared row.
-fn residual(row: &compare::Compared) -> f64 {
+/// The weighted residual of a compared row that gives a value.
+pub(crate) fn residual(row: &compare::Compared) -> f64 {
     let o = &row.observation;
     let value = o.value.expect("fitted rows give a value");
     let sd =
