@@ -29,8 +29,9 @@ pub struct Model {
 /// deformable ones: the lungs and systemic beds arrest few of them (`lung.recirculating_
 /// extraction`, `other.extraction`). Cells just given have met no capillary yet: the
 /// first capillary bed on their way arrests them as the whole product
-/// (`lung.extraction`, `other.first_pass_extraction`). The liver sinusoids and the spleen
-/// are wider filters that select nothing by size, so their arrest is the same for both.
+/// (`lung.extraction`, `other.first_pass_extraction`), and so does the liver when they are
+/// given into its inflow (`liver.first_pass_extraction`). The spleen's red pulp filters
+/// every cell alike, so its arrest is the same for both.
 /// The `injected_*` passes are those of cells just given, which route entries use.
 struct Passes {
     portal: State,
@@ -60,16 +61,17 @@ impl Passes {
         let venous_outflow = lungs(Param::LungRecirculatingExtraction);
         let injected_venous = lungs(Param::LungExtraction);
         let shunt = p.get(Param::PortalShunt);
-        // The liver and the portal vein, whose outflow (venous blood) is `onward`.
-        let liver_and_portal = |onward: &State| {
-            let liver_inflow = split(C::LiverSinusoid, liver_extraction, onward);
+        // The liver and the portal vein, with the liver's arrest `extraction` and its
+        // outflow (venous blood) `onward`.
+        let liver_and_portal = |extraction: f64, onward: &State| {
+            let liver_inflow = split(C::LiverSinusoid, extraction, onward);
             let portal = onward * shunt + liver_inflow * (1.0 - shunt);
             let spleen_inflow = trap(C::Spleen, Param::SpleenExtraction, &portal);
             (liver_inflow, portal, spleen_inflow)
         };
-        let (liver_inflow, portal, spleen_inflow) = liver_and_portal(&venous);
+        let (liver_inflow, portal, spleen_inflow) = liver_and_portal(liver_extraction, &venous);
         let (injected_liver_inflow, injected_portal, injected_spleen_inflow) =
-            liver_and_portal(&injected_venous);
+            liver_and_portal(p.get(Param::LiverFirstPassExtraction), &injected_venous);
         let gut = trap(C::Other, Param::OtherExtraction, &portal);
         let rest_of_body = trap(C::Other, Param::OtherExtraction, &venous);
         let (ha, sp, gi) = (

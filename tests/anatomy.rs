@@ -41,7 +41,7 @@ fn a_peripheral_vein_dose_meets_the_lungs_before_the_liver() {
 #[test]
 fn a_portal_dose_without_shunt_passes_the_liver_before_the_lungs() {
     // The passes are instantaneous: right after the bolus the liver holds its first pass,
-    // E_liver of the dose, and the lungs the first pass of what the liver let through.
+    // E_first of the dose, and the lungs the first pass of what the liver let through.
     let s = human(
         "portal_vein",
         "",
@@ -51,7 +51,7 @@ fn a_portal_dose_without_shunt_passes_the_liver_before_the_lungs() {
     let out = simulation::run(&s).expect("simulates");
     let at_zero = out.timecourse.states[0];
     let p = &s.parameters;
-    let e_liver = p.get(Param::LiverExtraction);
+    let e_liver = p.get(Param::LiverFirstPassExtraction);
     assert_close(
         at_zero[Compartment::LiverSinusoid.index()],
         e_liver * 1e6,
@@ -96,7 +96,8 @@ fn shunting_moves_cells_from_liver_to_lung() {
         );
         previous = m;
     }
-    // The entry distribution is (1 - s) E_liver to the sinusoids, the rest to venous blood.
+    // The entry distribution is (1 - s) E_first to the sinusoids, the rest through the
+    // lungs' first pass (E_lung to the lungs, the rest to arterial blood).
     let s = human(
         "portal_vein",
         "",
@@ -104,13 +105,21 @@ fn shunting_moves_cells_from_liver_to_lung() {
         "\"portal.shunt_fraction\" = 0.36",
     );
     let entry = simulation::model(&s).entry(Route::PortalVein).to_owned();
-    let e_liver = s.parameters.get(Param::LiverExtraction);
+    let e_liver = s.parameters.get(Param::LiverFirstPassExtraction);
+    let e_lung = s.parameters.get(Param::LungExtraction);
     assert_close(
         entry[Compartment::LiverSinusoid.index()],
         0.64 * e_liver,
         1e-15,
         0.0,
         "liver share",
+    );
+    assert_close(
+        entry[Compartment::Lung.index()],
+        (1.0 - 0.64 * e_liver) * e_lung,
+        1e-15,
+        0.0,
+        "lung share",
     );
     assert_close(entry.sum(), 1.0, 1e-15, 0.0, "entry sums to one cell");
 }

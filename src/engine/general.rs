@@ -183,18 +183,13 @@ pub fn events(schedule: &[Dose], end_h: f64) -> Vec<f64> {
 
 /// The system between consecutive events `t0` and `t1`, under the infusions running then.
 pub fn driven<'a>(system: &'a Extended, schedule: &[Dose], t0: f64, t1: f64) -> Driven<'a> {
-    let (input_a, input_b) = schedule
+    let input = schedule
         .iter()
         .filter(|d| !d.is_bolus() && d.start_h <= t0 && d.end_h() >= t1)
-        .fold((State::zeros(), State::zeros()), |(a, b), d| {
-            let (da, db) = system.infusion(d.route, d.rate_per_h());
-            (a + da, b + db)
+        .fold(State::zeros(), |u, d| {
+            u + system.infusion(d.route, d.rate_per_h())
         });
-    Driven {
-        system,
-        input_a,
-        input_b,
-    }
+    Driven { system, input }
 }
 
 /// The output times of a plan: multiples of `every_h` up to the end.

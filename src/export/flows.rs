@@ -175,13 +175,13 @@ impl Flows {
             lungs(Param::LungExtraction),
         );
         let shunt = param(Param::PortalShunt);
-        // The liver, portal vein and spleen passes with `onward` the liver's outflow (as
-        // `model::Passes`), named with `prefix`.
-        let mut liver_and_portal = |prefix: &str, what: &str, onward: &Dist| {
+        // The liver, portal vein and spleen passes with the liver's arrest `extraction` and
+        // `onward` its outflow (as `model::Passes`), named with `prefix`.
+        let mut liver_and_portal = |prefix: &str, what: &str, extraction: &Expr, onward: &Dist| {
             let liver_inflow = named(
                 &format!("{prefix}liver_inflow"),
                 &format!("{what}entering the liver inflow"),
-                split(C::LiverSinusoid, &scaling.liver_extraction, onward),
+                split(C::LiverSinusoid, extraction, onward),
             );
             let portal = named(
                 &format!("{prefix}portal"),
@@ -198,9 +198,14 @@ impl Flows {
             );
             (liver_inflow, portal, spleen_inflow)
         };
-        let (liver_inflow, portal, spleen_inflow) = liver_and_portal("", "", &venous);
-        let (injected_liver_inflow, injected_portal, injected_spleen_inflow) =
-            liver_and_portal("injected_", "just given and ", &injected_venous);
+        let (liver_inflow, portal, spleen_inflow) =
+            liver_and_portal("", "", &scaling.liver_extraction, &venous);
+        let (injected_liver_inflow, injected_portal, injected_spleen_inflow) = liver_and_portal(
+            "injected_",
+            "just given and ",
+            &param(Param::LiverFirstPassExtraction),
+            &injected_venous,
+        );
         let other = param(Param::OtherExtraction);
         let gut = named(
             "gut",

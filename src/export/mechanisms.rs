@@ -241,11 +241,9 @@ mod tests {
                     y[N + k] = *v;
                 }
                 assert_eq!(system::slow(&y).values(), slow, "the states' positions");
-                let zero = crate::compartment::State::zeros();
                 let dy = Driven {
                     system: &system,
-                    input_a: zero,
-                    input_b: zero,
+                    input: crate::compartment::State::zeros(),
                 }
                 .rhs_at(&y);
 

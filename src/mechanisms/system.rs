@@ -175,10 +175,10 @@ pub struct Extended {
     /// rates), of engraftment of sinusoidal cells and of engraftment in place of an
     /// intrahepatic depot (both at the resolved rates).
     rates: AffineRates,
-    /// Entry distributions at zero liver extraction, in `Route::ALL` order.
-    entry_a: Vec<State>,
-    /// Change of the entries per unit of liver extraction.
-    entry_b: Vec<State>,
+    /// Entry distributions, in `Route::ALL` order. They do not depend on the injury:
+    /// cells just given lodge on their first pass as the whole product does
+    /// (`liver.first_pass_extraction`), and homing acts on circulating cells.
+    entries: Vec<State>,
     /// Paracrine weight of each compartment.
     weights: State,
     /// Death rate of each compartment (the `dead` row of the death part of `rates`).
@@ -249,13 +249,7 @@ impl Extended {
         let death = assemble(0.0, 1.0, 0.0, 0.0);
         let graft = assemble(0.0, 0.0, 1.0, 0.0);
         let depot_graft = assemble(0.0, 0.0, 0.0, 1.0);
-        let entries = |m: &Model| Route::ALL.iter().map(|&r| *m.entry(r)).collect();
-        let entry_a: Vec<State> = entries(&a);
-        let entry_b = entries(&b)
-            .iter()
-            .zip(&entry_a)
-            .map(|(b, a): (&State, &State)| b - a)
-            .collect();
+        let entries = Route::ALL.iter().map(|&r| *a.entry(r)).collect();
         let k_death = death.rates - a.rates;
         let mut weights = State::zeros();
         for (c, w) in SIGNAL_WEIGHTS {
@@ -270,8 +264,7 @@ impl Extended {
             on,
             death_rates: k_death.row(C::Dead.index()).transpose(),
             rates: AffineRates::new(a.rates, parts),
-            entry_a,
-            entry_b,
+            entries,
             weights,
             extraction,
             ln_passing: (1.0 - extraction).ln(),
@@ -299,23 +292,15 @@ impl Extended {
         y
     }
 
-    /// Adds `cells` given by `route` at state `y` (a bolus): the entry distribution depends
-    /// on the liver extraction, hence on the injury.
+    /// Adds `cells` given by `route` at state `y` (a bolus).
     pub fn give(&self, y: &mut Y, route: Route, cells: f64) {
-        let x = self.entry(route, self.levels(y).extraction) * cells;
+        let x = self.entries[route.position()] * cells;
         self.add_cells(y, &x);
     }
 
-    /// The input of infusions at `cells_per_h` by `route`, as `(a, b)` with the input at
-    /// liver extraction E being `a + E b`.
-    pub fn infusion(&self, route: Route, cells_per_h: f64) -> (State, State) {
-        let i = route.position();
-        (self.entry_a[i] * cells_per_h, self.entry_b[i] * cells_per_h)
-    }
-
-    fn entry(&self, route: Route, extraction: f64) -> State {
-        let i = route.position();
-        self.entry_a[i] + self.entry_b[i] * extraction
+    /// The input (cells/h per compartment) of an infusion at `cells_per_h` by `route`.
+    pub fn infusion(&self, route: Route, cells_per_h: f64) -> State {
+        self.entries[route.position()] * cells_per_h
     }
 
     /// Adds cells `x` to the cells and to the shadow (cells arriving outside the liver have
@@ -386,10 +371,8 @@ impl Extended {
 pub struct Driven<'a> {
     /// The model.
     pub system: &'a Extended,
-    /// Input at zero liver extraction (cells/h per compartment).
-    pub input_a: State,
-    /// Change of the input per unit of liver extraction.
-    pub input_b: State,
+    /// Input of the infusions running (cells/h per compartment).
+    pub input: State,
 }
 
 impl Driven<'_> {
@@ -398,9 +381,8 @@ impl Driven<'_> {
         let s = self.system;
         let l = s.levels(y);
         let x = cells(y);
-        let u = self.input_a + self.input_b * l.extraction;
         let k = s.rates.at(&l.factors());
-        let dx = k * x + u;
+        let dx = k * x + self.input;
         let mut dy = Y::zeros();
         dy.fixed_rows_mut::<N>(0).copy_from(&dx);
         let (action, _) = s.action(&x);
@@ -416,7 +398,7 @@ impl Driven<'_> {
         if s.on.effect {
             dy[MARKER] = s.turnover * (1.0 + s.emax * action) - s.turnover * y[MARKER];
         }
-        let ds = shadowed_rows(&(k * shadow_cells(y) + u));
+        let ds = shadowed_rows(&(k * shadow_cells(y) + self.input));
         dy.fixed_rows_mut::<{ SHADOWED.len() }>(SHADOW)
             .copy_from(&ds);
         dy
@@ -442,7 +424,7 @@ impl Driven<'_> {
         for i in 0..N {
             main[(i, e)] += l.room_slope * graft_flows[i];
         }
-        let d_extraction = (s.rates.part_times(EXTRACTION, &x) + self.input_b) * l.extraction_slope
+        let d_extraction = s.rates.part_times(EXTRACTION, &x) * l.extraction_slope
             + s.rates.part_times(GRAFT, &x) * (l.homing_slope * l.room);
         let d_death = s.rates.part_times(DEATH, &x) * l.death_slope;
         for i in 0..N {
@@ -481,9 +463,8 @@ impl Driven<'_> {
             shadowed_rows(&s.rates.part_times(EXTRACTION, &shadow)) * l.extraction_slope;
         let by_death = shadowed_rows(&s.rates.part_times(DEATH, &shadow)) * l.death_slope;
         let by_room = shadowed_rows(&s.rates.part_times(DEPOT_GRAFT, &shadow)) * l.room_slope;
-        for (a, &ca) in SHADOWED.iter().enumerate() {
-            j.coupling[(a, INJURY)] =
-                by_extraction[a] + self.input_b[ca.index()] * l.extraction_slope;
+        for a in 0..SHADOWED.len() {
+            j.coupling[(a, INJURY)] = by_extraction[a];
             j.coupling[(a, SENSITIZATION)] = by_death[a];
             j.coupling[(a, e)] = by_room[a];
         }
@@ -632,11 +613,9 @@ mod tests {
                 Some(DepotSite::Peritoneum),
             ] {
                 let system = Extended::new(&p, depot, on);
-                let (input_a, input_b) = system.infusion(Route::HepaticArtery, 1e7);
                 let driven = Driven {
                     system: &system,
-                    input_a,
-                    input_b,
+                    input: system.infusion(Route::HepaticArtery, 1e7),
                 };
                 let y = busy(&system);
                 let j = driven.jacobian_at(&y).dense();
@@ -671,11 +650,9 @@ mod tests {
         let p = parameters();
         for depot in [None, Some(DepotSite::Liver)] {
             let system = Extended::new(&p, depot, Mechanisms::ALL);
-            let (input_a, input_b) = system.infusion(Route::PeripheralVein, 1e7);
             let driven = Driven {
                 system: &system,
-                input_a,
-                input_b,
+                input: system.infusion(Route::PeripheralVein, 1e7),
             };
             let jacobian = driven.jacobian_at(&busy(&system));
             let b = Y::from_fn(|i, _| 1e6 * (1.0 + i as f64).sin());

@@ -172,8 +172,11 @@ pub struct Fates {
     /// Per-pass arrest of cells injected into a systemic artery, which meet a systemic
     /// capillary bed before any other (route `systemic_artery`).
     pub other_first_pass_extraction: Sourced,
-    /// Per-pass arrest in the liver sinusoids of a healthy liver.
+    /// Per-pass arrest in the liver sinusoids of a healthy liver, for circulating cells.
     pub liver_extraction: Sourced,
+    /// Per-pass arrest in a healthy liver of cells just given into the portal vein or the
+    /// hepatic artery (the whole product, not yet selected by a capillary bed).
+    pub liver_first_pass_extraction: Sourced,
     /// Per-pass arrest in the spleen of a healthy subject.
     pub spleen_extraction: Sourced,
     /// Engraftment of sinusoidal cells into the parenchyma in a healthy liver.
@@ -219,7 +222,15 @@ pub const FATES: Fates = Fates {
     liver_extraction: Sourced::assumed(
         0.5,
         "sinusoids (7-15 um) are wider than the capillaries of Toma et al. 2009 and flow is \
-         slow; no per-pass liver arrest measured for MSCs; to be calibrated (issue 5)",
+         slow, and circulating cells were selected small by a capillary bed; no per-pass \
+         liver arrest measured for MSCs. Plausible range 0.2-0.95",
+    ),
+    liver_first_pass_extraction: Sourced::assumed(
+        0.8,
+        "the whole product meets portal venules and sinusoids (7-15 um) first: MSCs are \
+         17-30 um in suspension (Ge et al. 2014; Toma et al. 2009: 23 um), so most lodge, \
+         though fewer than the 92 % a muscle capillary bed arrests (Toma et al. 2009); no \
+         per-pass value measured for MSCs. Plausible range 0.5-0.99",
     ),
     spleen_extraction: Sourced::assumed(
         0.5,
