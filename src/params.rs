@@ -149,7 +149,8 @@ parameters! {
     DebrisSpleenShare => ("label.debris_spleen_share_of_rest", "fraction", Fraction, "Share of the rest of that label taken up by the spleen; bone marrow takes what remains (radiolabel)."),
     DebrisClearance => ("label.debris_clearance_per_h", "1/h", Rate, "Loss, out of the body, of label held in liver, spleen and marrow: dead cells' and transferrin-borne (radiolabel)."),
     PlasmaClearance => ("label.plasma_clearance_per_h", "1/h", Rate, "Clearance from plasma (bound to transferrin) of label that left live cells, to liver and marrow (radiolabel)."),
-    TransferrinLiverShare => ("label.transferrin_liver_share", "fraction", Fraction, "Share of the label cleared from plasma that the liver takes up; bone marrow takes the rest (radiolabel)."),
+    TransferrinLiverShare => ("label.transferrin_liver_share", "fraction", Fraction, "Share of the label taken up from plasma that the liver takes up; bone marrow takes the rest (radiolabel)."),
+    PlasmaExcretedShare => ("label.plasma_excreted_share", "fraction", Fraction, "Share of the label cleared from plasma that the kidneys excrete; liver and marrow take up the rest (radiolabel)."),
     DnaDegradation => ("dna.degradation_per_h", "1/h", Rate, "Degradation of dead cells' DNA where they died (`[observe]` dna_pcr)."),
 }
 
@@ -501,6 +502,7 @@ pub fn resolve_with(subject: &Subject, calibration: &Calibration) -> Parameters 
             Param::DebrisClearance => plain(p, observation::DEBRIS_CLEARANCE_PER_H),
             Param::PlasmaClearance => plain(p, observation::PLASMA_CLEARANCE_PER_H),
             Param::TransferrinLiverShare => plain(p, observation::TRANSFERRIN_LIVER_SHARE),
+            Param::PlasmaExcretedShare => plain(p, observation::PLASMA_EXCRETED_SHARE),
             Param::DnaDegradation => plain(p, observation::DNA_DEGRADATION_PER_H),
         })
         .map(Derivation::done)

@@ -282,8 +282,9 @@ mod calibrate {
     use cellpk::fit::calibrate::{self as cal, Case};
     use cellpk::params::calibration::Entry;
     use cellpk::params::{self, Calibration};
+    use cellpk::presets::Species;
 
-    /// The base per-pass liver arrest the data are simulated from (preset: 0.5).
+    /// The base per-pass liver arrest the data are simulated from.
     const TRUTH: f64 = 0.7;
 
     /// Two designs: a healthy mouse and a rat in acute liver failure (whose homing factor
@@ -317,12 +318,14 @@ max_fold_error = 1.5
         )
     }
 
-    /// Liver and lung rows of `study` simulated with the base liver arrest `TRUTH`, SD 0.1 %
+    /// Liver and lung rows of `study` simulated with the base liver arrest `TRUTH`, SD 0.01 %
     /// of each value (tight data, so that the prior moves the estimate by far less than
     /// the tolerance).
     fn rows(study: &str) -> String {
         let mut s = scenario::parse(&case_text(study), Path::new("case.toml")).expect("valid");
-        let truth = Calibration::none().with(Entry {
+        // The shipped calibration with the truth laid over it: the base values a
+        // calibration starts from.
+        let truth = Calibration::shipped().with(Entry {
             param: Param::LiverExtraction,
             species: None,
             value: TRUTH,
@@ -340,7 +343,7 @@ max_fold_error = 1.5
                     out,
                     "{study},{species},peripheral_vein,{},{t},{v:e},percent_injected,dna_pcr,{:e},,,simulated by cellpk,",
                     organ.name(),
-                    1e-3 * v
+                    1e-4 * v
                 )
                 .expect("writing to a String cannot fail");
             }
@@ -369,7 +372,13 @@ max_fold_error = 1.5
     fn recovers_a_base_value_shared_by_two_cases() {
         let free = cal::parse_free("liver.extraction=0.1:0.95").expect("valid --free");
         let f = cal::calibrate(&cases(), &free).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(free[0].start, 0.5, "the search starts at the preset");
+        let shipped = Calibration::shipped()
+            .get(Param::LiverExtraction, Species::Mouse)
+            .map_or(0.5, |e| e.value);
+        assert_eq!(
+            free[0].start, shipped,
+            "the search starts at the shipped base value"
+        );
         let e = f.values[0];
         assert!(
             (e - TRUTH).abs() <= 1e-5 * TRUTH,

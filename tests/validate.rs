@@ -280,13 +280,14 @@ fn marrow_and_whole_body_rows_are_compared() {
         let mut csv = csv.to_owned();
         for (organ, low) in [("whole_body", 95), ("marrow", 0)] {
             csv.push_str(&format!(
-                "detante2009_rat_iv,rat,peripheral_vein,{organ},20,,percent_injected,\
-                 radiolabel,,{low},100,test row,test row\n"
+                "forstrom1995_human_granulocytes,human,peripheral_vein,{organ},20,,\
+                 percent_injected,radiolabel,,{low},100,test row,test row\n"
             ));
         }
         csv
     };
-    let (dir, case) = copied_case("detante2009_rat_iv", str::to_owned, rows);
+    // An 111In case: the label's defaults keep it in the body.
+    let (dir, case) = copied_case("forstrom1995_human_granulocytes", str::to_owned, rows);
     let out = dir.path().join("out");
     let run = validate(&[&case], &out);
     assert!(run.status.success(), "{}", text(&run.stderr));

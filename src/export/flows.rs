@@ -243,7 +243,11 @@ impl Flows {
         let systemic_bed = named(
             "systemic_bed",
             "entering a systemic artery",
-            split(C::Other, &param(Param::OtherFirstPassExtraction), &venous),
+            split(
+                C::Other,
+                &param(Param::OtherFirstPassExtraction),
+                &injected_venous,
+            ),
         );
 
         let dead = unit(C::Dead);

@@ -235,7 +235,8 @@ fn settings(
         },
         efflux_per_h: p.get(Param::LabelEfflux),
         phagocyte_shares: [liver, spleen, 1.0 - liver - spleen],
-        transferrin_shares: [transferrin_liver, 0.0, 1.0 - transferrin_liver],
+        transferrin_shares: [transferrin_liver, 0.0, 1.0 - transferrin_liver]
+            .map(|share| share * (1.0 - p.get(Param::PlasmaExcretedShare))),
         plasma_clearance_per_h: p.get(Param::PlasmaClearance),
         held_clearance_per_h: p.get(Param::DebrisClearance),
         dna_degradation_per_h: p.get(Param::DnaDegradation),

@@ -105,7 +105,8 @@ pub struct Settings {
     /// Shares of the label of cells dying outside liver and spleen taken up by the
     /// phagocytes of liver, spleen and marrow (`HOLDERS` order).
     pub phagocyte_shares: [f64; 3],
-    /// Shares of the label cleared from plasma taken up by liver, spleen and marrow.
+    /// Shares of the label cleared from plasma taken up by liver, spleen and marrow; the
+    /// rest is excreted.
     pub transferrin_shares: [f64; 3],
     /// Clearance of effluxed label from the plasma (1/h).
     pub plasma_clearance_per_h: f64,

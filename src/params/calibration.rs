@@ -239,8 +239,15 @@ mod tests {
     }
 
     #[test]
-    fn the_shipped_calibration_parses_and_is_empty() {
-        assert!(Calibration::shipped().is_empty());
+    fn the_shipped_calibration_parses_and_says_it_was_calibrated() {
+        for e in Calibration::shipped().entries() {
+            assert!(
+                e.source.starts_with("calibrated: cases "),
+                "{}: {}",
+                e.param.name(),
+                e.source
+            );
+        }
     }
 
     #[test]
