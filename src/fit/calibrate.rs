@@ -185,17 +185,9 @@ pub fn preset(param: Param, species: Species) -> Resolved {
 /// prior's 95 % range (default: `DEFAULT_PRIOR_FOLD` either side of the preset, on the
 /// hazard for a fraction).
 pub fn parse_free(text: &str) -> Result<Vec<FreeBase>, InputError> {
-    let bad = |problem: String, fix: String| InputError::Argument {
-        argument: "--free".into(),
-        problem,
-        fix,
-    };
+    let bad = problem::bad_free;
     let mut free: Vec<FreeBase> = Vec::new();
-    for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let (scoped, range) = match item.split_once('=') {
-            Some((n, r)) => (n.trim(), Some(r.trim())),
-            None => (item, None),
-        };
+    for (scoped, range) in problem::free_items(text) {
         let (species, name) = match scoped.split_once(':') {
             Some((s, n)) => {
                 let species = Species::ALL
@@ -204,7 +196,7 @@ pub fn parse_free(text: &str) -> Result<Vec<FreeBase>, InputError> {
                     .find(|c| c.name() == s.trim())
                     .ok_or_else(|| {
                         bad(
-                            format!("{item:?}: unknown species {:?}", s.trim()),
+                            format!("{scoped:?}: unknown species {:?}", s.trim()),
                             format!("scope with one of {}", Species::valid_names()),
                         )
                     })?;
@@ -212,12 +204,7 @@ pub fn parse_free(text: &str) -> Result<Vec<FreeBase>, InputError> {
             }
             None => (None, scoped),
         };
-        let param = Param::from_name(name).ok_or_else(|| {
-            bad(
-                format!("no parameter is named {name:?}"),
-                "run `cellpk params SCENARIO` to list the parameters".into(),
-            )
-        })?;
+        let param = problem::free_param(name)?;
         if let Some(why) = calibration::not_calibratable(param) {
             return Err(bad(
                 format!("{name} cannot be calibrated: {why}"),
@@ -263,22 +250,17 @@ pub fn parse_free(text: &str) -> Result<Vec<FreeBase>, InputError> {
             "0 < low < high, both finite"
         };
         let (prior, range_given) = match range {
-            Some(r) => {
-                let parsed: Option<(f64, f64)> = r
-                    .split_once(':')
-                    .and_then(|(lo, hi)| Some((lo.trim().parse().ok()?, hi.trim().parse().ok()?)));
-                match parsed {
-                    Some((lo, hi)) if open(lo) && open(hi) && lo < hi => {
-                        (Prior::new(param, lo, hi), true)
-                    }
-                    _ => {
-                        return Err(bad(
-                            format!("{scoped}: {r:?} is not a 95 % range `low:high` with {domain}"),
-                            format!("write e.g. `{scoped}=0.2:0.9`"),
-                        ))
-                    }
+            Some(r) => match problem::parse_range(r) {
+                Some((lo, hi)) if open(lo) && open(hi) && lo < hi => {
+                    (Prior::new(param, lo, hi), true)
                 }
-            }
+                _ => {
+                    return Err(bad(
+                        format!("{scoped}: {r:?} is not a 95 % range `low:high` with {domain}"),
+                        format!("write e.g. `{scoped}=0.2:0.9`"),
+                    ))
+                }
+            },
             None => {
                 if !open(reference.value) {
                     return Err(bad(

@@ -39,59 +39,75 @@ pub struct FreeParam {
     pub upper: f64,
 }
 
+/// An error in `--free`.
+pub(crate) fn bad_free(problem: String, fix: String) -> InputError {
+    InputError::Argument {
+        argument: "--free".into(),
+        problem,
+        fix,
+    }
+}
+
+/// The items of `--free` (separated by commas) as `(name, range)`, split at `=`.
+pub(crate) fn free_items(text: &str) -> impl Iterator<Item = (&str, Option<&str>)> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|item| match item.split_once('=') {
+            Some((n, r)) => (n.trim(), Some(r.trim())),
+            None => (item, None),
+        })
+}
+
+/// The parameter a `--free` item names.
+pub(crate) fn free_param(name: &str) -> Result<Param, InputError> {
+    Param::from_name(name).ok_or_else(|| {
+        bad_free(
+            format!("no parameter is named {name:?}"),
+            "run `cellpk params SCENARIO` to list the parameters".into(),
+        )
+    })
+}
+
+/// `low:high` as two numbers, if it is one.
+pub(crate) fn parse_range(range: &str) -> Option<(f64, f64)> {
+    range
+        .split_once(':')
+        .and_then(|(lo, hi)| Some((lo.trim().parse().ok()?, hi.trim().parse().ok()?)))
+}
+
 /// Parses `--free`: names separated by commas, each optionally with bounds,
 /// `name=low:high`. Without bounds, a fraction lies in (0, 1) and any other parameter in
 /// (0, infinity).
 pub fn parse_free(text: &str) -> Result<Vec<FreeParam>, InputError> {
-    let bad = |problem: String, fix: String| InputError::Argument {
-        argument: "--free".into(),
-        problem,
-        fix,
-    };
     let mut free: Vec<FreeParam> = Vec::new();
-    for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let (name, bounds) = match item.split_once('=') {
-            Some((n, b)) => (n.trim(), Some(b.trim())),
-            None => (item, None),
-        };
-        let param = Param::from_name(name).ok_or_else(|| {
-            bad(
-                format!("no parameter is named {name:?}"),
-                "run `cellpk params SCENARIO` to list the parameters".into(),
-            )
-        })?;
+    for (name, bounds) in free_items(text) {
+        let param = free_param(name)?;
         if free.iter().any(|f| f.param == param) {
-            return Err(bad(
+            return Err(bad_free(
                 format!("{name} is named twice"),
                 "name each free parameter once".into(),
             ));
         }
+        let kind = param.kind();
         let (lower, upper) = match bounds {
-            None => match param.kind() {
+            None => match kind {
                 Kind::Fraction => (0.0, 1.0),
                 _ => (0.0, f64::INFINITY),
             },
-            Some(b) => {
-                let parsed: Option<(f64, f64)> = b
-                    .split_once(':')
-                    .and_then(|(lo, hi)| Some((lo.trim().parse().ok()?, hi.trim().parse().ok()?)));
-                let kind = param.kind();
-                match parsed {
-                    Some((lo, hi))
-                        if lo < hi
-                            && kind.admits(lo)
-                            && (kind.admits(hi) || hi == f64::INFINITY) =>
-                    {
-                        (lo, hi)
-                    }
-                    _ => {
-                        return Err(bad(
-                            format!("{b:?} is not a range `low:high` within {}", kind.range()),
-                            format!("write e.g. `{name}=0.01:0.5`, low below high"),
-                        ))
-                    }
+            Some(b) => match parse_range(b) {
+                Some((lo, hi))
+                    if lo < hi && kind.admits(lo) && (kind.admits(hi) || hi == f64::INFINITY) =>
+                {
+                    (lo, hi)
                 }
-            }
+                _ => {
+                    return Err(bad_free(
+                        format!("{b:?} is not a range `low:high` within {}", kind.range()),
+                        format!("write e.g. `{name}=0.01:0.5`, low below high"),
+                    ))
+                }
+            },
         };
         free.push(FreeParam {
             param,
@@ -100,7 +116,7 @@ pub fn parse_free(text: &str) -> Result<Vec<FreeParam>, InputError> {
         });
     }
     if free.is_empty() {
-        return Err(bad(
+        return Err(bad_free(
             "names no parameter".into(),
             "name the parameters to estimate, e.g. `--free lung.death_per_h,liver.extraction`"
                 .into(),
