@@ -462,7 +462,7 @@ fn is_initial(dose: &Dose) -> bool {
 /// (an infusion running at t = 0 is in the input rate's initial value), raising its
 /// route's input rate, and at its end, lowering it. Triggers as in `bolus_event`.
 ///
-/// Why not a piecewise function of time for the input (measured, PITFALLS.md): COPASI
+/// Why not a piecewise function of time for the input (measured on 2026-12-07): COPASI
 /// 4.48's LSODA gave no cells for a pulse `piecewise(rate, t >= a && t < b, 0)` with
 /// a > 0 (in a reaction, a rate rule or an assignment rule, with or without events at a
 /// and b), and libRoadRunner 2.10's CVODE stepped over one a month after the start. And
