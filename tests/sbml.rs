@@ -1,9 +1,12 @@
 //! `cellpk export-sbml` end to end, without Python: the export of every shipped scenario
-//! is well-formed XML naming every state and every parameter of `cellpk params`, with one
-//! event per bolus and two per infusion, and with `[model]` mechanisms a rate rule for
+//! is well-formed XML naming every state and every parameter of `cellpk params`, with
+//! boluses at t = 0 as initial assignments, one event per later bolus, an infusion's
+//! input rate as a state starting at the rate running at t = 0 with events at later
+//! starts and at ends (no event at t = 0; triggers starting false), and with `[model]` mechanisms a rate rule for
 //! each mechanism state that is on (and none for the others); bad input fails as `run`
 //! does; nothing is left half-written. Whether the file
-//! reproduces `cellpk run` is checked in libRoadRunner by `tests/sbml/run.sh`.
+//! reproduces `cellpk run` from t = 0 is checked in libRoadRunner and COPASI by
+//! `tests/sbml/run.sh`.
 
 use std::path::Path;
 use std::time::Duration;
@@ -11,9 +14,13 @@ use std::time::Duration;
 use assert_cmd::Command;
 
 use cellpk::compartment::Compartment;
+use cellpk::presets::Choice;
 
 mod common;
 use common::toml_files;
+
+const TIME: &str =
+    "<csymbol encoding=\"text\" definitionURL=\"http://www.sbml.org/sbml/symbols/time\">time</csymbol>";
 
 /// The exit code for bad input (`cellpk::error::EXIT_BAD_INPUT`).
 const BAD_INPUT: i32 = 2;
@@ -86,6 +93,7 @@ fn the_well_formedness_check_can_fail() {
 fn every_scenario_exports_its_states_parameters_and_doses() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (mut exported, mut mechanisms) = (0, 0);
+    let (mut initial_boluses, mut later_boluses, mut infused) = (0, 0, 0);
     for file in toml_files("scenarios") {
         let scenario = cellpk::scenario::load(&file).expect("shipped scenarios are valid");
         let target = dir.path().join(format!("{}.xml", scenario.name));
@@ -144,18 +152,76 @@ fn every_scenario_exports_its_states_parameters_and_doses() {
             assert!(xml.contains(&declared), "{}: {declared}", scenario.name);
         }
         let schedule = scenario.schedule();
-        let boluses = schedule.iter().filter(|d| d.is_bolus()).count();
-        let infusions = schedule.len() - boluses;
-        assert_eq!(xml.matches("<event ").count(), boluses + 2 * infusions);
-        assert_eq!(xml.matches("_bolus\"").count(), boluses);
-        assert_eq!(xml.matches("_infusion_start\"").count(), infusions);
-        assert_eq!(xml.matches("_infusion_end\"").count(), infusions);
-        // Triggers start true so a dose fires when time crosses it (see `sbml.rs`).
+        let at_zero = schedule
+            .iter()
+            .filter(|d| d.is_bolus() && d.start_h == 0.0)
+            .count();
+        let later = schedule
+            .iter()
+            .filter(|d| d.is_bolus() && d.start_h > 0.0)
+            .count();
+        let infusions: Vec<_> = schedule.iter().filter(|d| !d.is_bolus()).collect();
+        initial_boluses += at_zero;
+        later_boluses += later;
+        infused += infusions.len();
+        let started = infusions.iter().filter(|d| d.start_h > 0.0).count();
+        // One event per bolus after t = 0 and none at t = 0; per infusion, one at its end
+        // and one at its start if after t = 0.
         assert_eq!(
-            xml.matches("<trigger initialValue=\"true\"").count(),
-            boluses + 2 * infusions
+            xml.matches("<event ").count(),
+            later + infusions.len() + started,
+            "{}",
+            scenario.name
+        );
+        assert_eq!(xml.matches("_bolus\"").count(), later, "{}", scenario.name);
+        assert_eq!(xml.matches("_infusion_start\"").count(), started);
+        assert_eq!(xml.matches("_infusion_end\"").count(), infusions.len());
+        // Every trigger starts false and stays true once reached (see `sbml.rs`), and
+        // none is at t = 0.
+        assert_eq!(
+            xml.matches("<trigger initialValue=\"false\" persistent=\"true\">")
+                .count(),
+            later + infusions.len() + started,
+            "{}",
+            scenario.name
+        );
+        assert!(
+            !xml.contains(&format!("<geq/>{TIME}<cn sbml:units=\"hour\">0</cn>")),
+            "{}: an event at t = 0",
+            scenario.name
+        );
+        // Boluses at t = 0 are initial assignments of the entry compartments.
+        assert_eq!(
+            xml.contains("<listOfInitialAssignments>"),
+            at_zero > 0,
+            "{}",
+            scenario.name
+        );
+        // An infusion route's input rate is a state starting at the rate of the infusions
+        // running at t = 0.
+        for d in &infusions {
+            let id = format!("infusion_{}_cells_per_h", d.route.name());
+            let initial: f64 = infusions
+                .iter()
+                .filter(|e| e.route == d.route && e.start_h == 0.0)
+                .map(|e| e.rate_per_h())
+                .sum();
+            let declared = format!(
+                "<parameter id=\"{id}\" name=\"input rate of {} infusions\" value=\"{initial:e}\"",
+                d.route.name()
+            );
+            assert!(xml.contains(&declared), "{}: {declared}", scenario.name);
+            let rule = format!("<rateRule variable=\"{id}\">");
+            assert!(xml.contains(&rule), "{}: {rule}", scenario.name);
+        }
+        assert!(
+            !xml.contains("-0.001"),
+            "{}: no start-before-0 advice",
+            scenario.name
         );
     }
+    // What the shipped scenarios cover: boluses at t = 0 and later, infusions.
+    assert!(initial_boluses >= 1 && later_boluses >= 1 && infused >= 1);
     // Floors, so adding a scenario keeps passing: eight shipped, one with mechanisms.
     assert!(exported >= 8, "the shipped scenarios are exported");
     assert!(mechanisms >= 1, "a scenario with mechanisms is exported");

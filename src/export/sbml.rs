@@ -7,10 +7,16 @@
 //! pass shares and rate constants as assignment rules over those parameters (`flows`),
 //! with `[model]` mechanisms their states as parameters with rate rules and the values
 //! they scale the flows by as assignment rules (`mechanisms`), one mass-action reaction
-//! per flow, and the schedule as events: a bolus adds its cells
-//! times the route's entry shares; an infusion raises its route's input rate at its start
-//! and lowers it at its end. Events use the values at execution time, so doses that fall
-//! at the same moment add up whatever order a simulator runs them in.
+//! per flow, and the schedule encoded so that every simulator gives each dose exactly
+//! once from a start at t = 0, fresh or after a reset (PITFALLS.md: an event at t = 0 is
+//! lost or doubled depending on the tool and the start): boluses at t = 0 are the entry
+//! compartments' initial amounts (initial assignments: cells times the route's entry
+//! shares); later boluses are events whose trigger starts false and turns true when time
+//! reaches the dose; an infusion's route has an input rate that is a state (a rate rule
+//! of 0, so that a reset restores it), starting at the rate of the infusions running at
+//! t = 0 and raised and lowered by events at later starts and at ends. Events use the
+//! values at execution time, so doses that fall at the same moment add up whatever order
+//! a simulator runs them in.
 //!
 //! The XML is written by hand (no XML library for one output format); every text and
 //! attribute goes through `escape`.
@@ -41,6 +47,7 @@ const UNITS: &str = r#"    <listOfUnitDefinitions>
       <unitDefinition id="per_hour" name="1/h"><listOfUnits><unit kind="second" exponent="-1" scale="0" multiplier="3600"/></listOfUnits></unitDefinition>
       <unitDefinition id="litre_per_hour" name="L/h"><listOfUnits><unit kind="litre" exponent="1" scale="0" multiplier="1"/><unit kind="second" exponent="-1" scale="0" multiplier="3600"/></listOfUnits></unitDefinition>
       <unitDefinition id="cell_per_hour" name="cells/h"><listOfUnits><unit kind="item" exponent="1" scale="0" multiplier="1"/><unit kind="second" exponent="-1" scale="0" multiplier="3600"/></listOfUnits></unitDefinition>
+      <unitDefinition id="cell_per_hour_per_hour" name="cells/h/h"><listOfUnits><unit kind="item" exponent="1" scale="0" multiplier="1"/><unit kind="second" exponent="-2" scale="0" multiplier="3600"/></listOfUnits></unitDefinition>
     </listOfUnitDefinitions>
 "#;
 
@@ -165,9 +172,12 @@ pub fn document(scenario: &Scenario, file: &Path) -> String {
     }
     about.push(format!(
         "Simulate {} days (cellpk's horizon) with output every {} h. Time is in hours, \
-         amounts in cells. Each dose is an event that fires when time crosses the dose's \
-         start (trigger initialValue true), so start the simulation slightly before t = 0 \
-         (e.g. at -0.001 h): a dose at t = 0 fires then, also after a reset.",
+         amounts in cells. Start at t = 0 (the time of the schedule's day 0): boluses at \
+         t = 0 are the initial amounts of the compartments they enter (initial \
+         assignments), later boluses are events whose trigger turns true at the dose \
+         time, and an infusion's input rate (infusion_*_cells_per_h) starts at the rate \
+         of the infusions running at t = 0 and is raised and lowered by events after \
+         t = 0, so each dose is given once, also after a reset.",
         scenario.duration_days, scenario.output_every_hours
     ));
     about.push(
@@ -298,14 +308,53 @@ pub fn document(scenario: &Scenario, file: &Path) -> String {
         line(
             w,
             &format!(
-                "      <parameter id=\"{}\" name=\"input rate of {} infusions\" value=\"0\" \
-                 units=\"cell_per_hour\" constant=\"false\"/>",
+                "      <parameter id=\"{}\" name=\"input rate of {} infusions\" value=\"{:e}\" \
+                 units=\"cell_per_hour\" constant=\"false\">{}</parameter>",
                 input_id(route),
-                route.name()
+                route.name(),
+                schedule
+                    .iter()
+                    .filter(|d| !d.is_bolus() && d.route == route && d.start_h <= 0.0)
+                    .map(Dose::rate_per_h)
+                    .sum::<f64>(),
+                notes(&[
+                    "The rate of the infusions running at t = 0; events raise it at \
+                         later starts and lower it at ends. A rate rule of 0 makes it a state, \
+                         so that a reset (libRoadRunner's reset()) restores it."
+                        .to_string()
+                ])
             ),
         );
     }
     line(w, "    </listOfParameters>");
+
+    // Boluses at t = 0: initial amounts of the entry compartments, so that no simulator
+    // has to fire an event at its start time.
+    let mut at_start: std::collections::BTreeMap<Compartment, Vec<Expr>> = Default::default();
+    for dose in schedule.iter().filter(|d| is_initial(d)) {
+        let cells = Expr::Measured(dose.cells, "cell");
+        for (c, share) in flows.entry(dose.route) {
+            at_start.entry(*c).or_default().push(cells.times(share));
+        }
+    }
+    if !at_start.is_empty() {
+        line(w, "    <listOfInitialAssignments>");
+        for (c, terms) in &at_start {
+            let amount = terms
+                .iter()
+                .skip(1)
+                .fold(terms[0].clone(), |sum, t| sum.plus(t));
+            line(
+                w,
+                &format!(
+                    "      <initialAssignment symbol=\"{}\">{MATH}{}</math></initialAssignment>",
+                    c.name(),
+                    amount.mathml()
+                ),
+            );
+        }
+        line(w, "    </listOfInitialAssignments>");
+    }
 
     line(w, "    <listOfRules>");
     for d in &derived {
@@ -315,6 +364,16 @@ pub fn document(scenario: &Scenario, file: &Path) -> String {
                 "      <assignmentRule variable=\"{}\">{MATH}{}</math></assignmentRule>",
                 d.id,
                 d.expr.mathml()
+            ),
+        );
+    }
+    for &route in &infused {
+        line(
+            w,
+            &format!(
+                "      <rateRule variable=\"{}\">{MATH}{}</math></rateRule>",
+                input_id(route),
+                Expr::Measured(0.0, "cell_per_hour_per_hour").mathml()
             ),
         );
     }
@@ -372,81 +431,112 @@ pub fn document(scenario: &Scenario, file: &Path) -> String {
     }
     line(w, "    </listOfReactions>");
 
-    line(w, "    <listOfEvents>");
-    for (i, dose) in schedule.iter().enumerate() {
-        for e in dose_events(i + 1, dose, flows.entry(dose.route)) {
-            line(w, &format!("      {e}"));
+    let mut events = Vec::new();
+    for (i, d) in schedule.iter().enumerate() {
+        if d.is_bolus() {
+            if !is_initial(d) {
+                events.push(bolus_event(i + 1, d, flows.entry(d.route)));
+            }
+        } else {
+            events.extend(infusion_events(i + 1, d));
         }
     }
-    line(w, "    </listOfEvents>");
+    if !events.is_empty() {
+        line(w, "    <listOfEvents>");
+        for e in &events {
+            line(w, &format!("      {e}"));
+        }
+        line(w, "    </listOfEvents>");
+    }
     line(w, "  </model>");
     line(w, "</sbml>");
     x
 }
 
-/// The events of administration `n` (1-based, in schedule order): one for a bolus, two
-/// (start and end) for an infusion.
+/// Whether `dose` is a bolus at t = 0, given as initial amounts rather than an event.
+fn is_initial(dose: &Dose) -> bool {
+    dose.is_bolus() && dose.start_h <= 0.0
+}
+
+/// The events of infusion `n` (1-based, in schedule order): at its start if after t = 0
+/// (an infusion running at t = 0 is in the input rate's initial value), raising its
+/// route's input rate, and at its end, lowering it. Triggers as in `bolus_event`.
 ///
-/// Triggers start true, so an event fires only when time crosses its moment: libRoadRunner
-/// 2.10 fires a trigger that starts false at load time (t = 0) whatever the start time,
-/// giving a dose at 0 twice from a start before 0, and loses it after `reset()`
-/// (PITFALLS.md; measured). With the trigger true at the start, a simulation from slightly
-/// before 0 gives it exactly once, fresh or after a reset.
-fn dose_events(n: usize, dose: &Dose, entry: &Dist) -> Vec<String> {
+/// Why not a piecewise function of time for the input (measured on 2026-12-07): COPASI
+/// 4.48's LSODA gave no cells for a pulse `piecewise(rate, t >= a && t < b, 0)` with
+/// a > 0 (in a reaction, a rate rule or an assignment rule, with or without events at a
+/// and b), and libRoadRunner 2.10's CVODE stepped over one a month after the start. And
+/// why a rate rule of 0: libRoadRunner's reset() does not restore a plain parameter that
+/// events changed, but does restore a rate-rule state.
+fn infusion_events(n: usize, dose: &Dose) -> Vec<String> {
+    let input = input_id(dose.route);
+    let rate = Expr::Measured(dose.rate_per_h(), "cell_per_hour");
+    [
+        ("start", dose.start_h, "plus"),
+        ("end", dose.end_h(), "minus"),
+    ]
+    .into_iter()
+    .filter(|&(_, at_h, _)| at_h > 0.0)
+    .map(|(which, at_h, sign)| {
+        format!(
+            "<event id=\"dose_{n}_infusion_{which}\" name=\"{}\" \
+                 useValuesFromTriggerTime=\"false\"><trigger initialValue=\"false\" \
+                 persistent=\"true\">{MATH}<apply><geq/>{TIME}{}</apply></math></trigger>\
+                 <listOfEventAssignments><eventAssignment variable=\"{input}\">{MATH}\
+                 <apply><{sign}/><ci>{input}</ci>{}</apply></math></eventAssignment>\
+                 </listOfEventAssignments></event>",
+            escape(&format!(
+                "dose {n}: administration {} of [[dose]] block {}, {} cells by {}, \
+                     infusion {which}s at {at_h} h",
+                dose.number,
+                dose.block + 1,
+                dose.cells,
+                dose.route.name()
+            )),
+            Expr::Measured(at_h, "hour").mathml(),
+            rate.mathml()
+        )
+    })
+    .collect()
+}
+
+/// The event of bolus `n` (1-based, in schedule order) given after t = 0: it adds the
+/// cells times the route's entry shares.
+///
+/// The trigger `time >= start` starts false (`initialValue="false"`; false at a start at
+/// or after 0 anyway, since the dose time is after 0) and is persistent: it turns true
+/// once, when time reaches the dose, and stays true, so the event fires exactly once per
+/// run, also after a reset. (Boluses at t = 0 are initial amounts: an event at the start
+/// time is lost or doubled depending on the tool, PITFALLS.md.)
+fn bolus_event(n: usize, dose: &Dose, entry: &Dist) -> String {
     let what = format!(
-        "dose {n}: administration {} of [[dose]] block {}, {} cells by {}",
+        "dose {n}: administration {} of [[dose]] block {}, {} cells by {}, bolus at {} h",
         dose.number,
         dose.block + 1,
         dose.cells,
-        dose.route.name()
+        dose.route.name(),
+        dose.start_h
     );
-    let event = |id: String, name: String, at_h: f64, assignments: String| {
-        format!(
-            "<event id=\"{id}\" name=\"{}\" useValuesFromTriggerTime=\"false\">\
-             <trigger initialValue=\"true\" persistent=\"true\">{MATH}<apply><geq/>{TIME}{}\
-             </apply></math></trigger><listOfEventAssignments>{assignments}\
-             </listOfEventAssignments></event>",
-            escape(&name),
-            Expr::Measured(at_h, "hour").mathml()
-        )
-    };
-    let assign = |variable: &str, change: &Expr, sign: &str| {
-        format!(
-            "<eventAssignment variable=\"{variable}\">{MATH}<apply><{sign}/><ci>{variable}</ci>{}\
-             </apply></math></eventAssignment>",
-            change.mathml()
-        )
-    };
-    if dose.is_bolus() {
-        let cells = Expr::Measured(dose.cells, "cell");
-        let assignments: String = entry
-            .iter()
-            .map(|(c, share)| assign(c.name(), &cells.times(share), "plus"))
-            .collect();
-        vec![event(
-            format!("dose_{n}_bolus"),
-            format!("{what}, bolus at {} h", dose.start_h),
-            dose.start_h,
-            assignments,
-        )]
-    } else {
-        let input = input_id(dose.route);
-        let rate = Expr::Measured(dose.rate_per_h(), "cell_per_hour");
-        vec![
-            event(
-                format!("dose_{n}_infusion_start"),
-                format!("{what}, infusion starts at {} h", dose.start_h),
-                dose.start_h,
-                assign(&input, &rate, "plus"),
-            ),
-            event(
-                format!("dose_{n}_infusion_end"),
-                format!("{what}, infusion ends at {} h", dose.end_h()),
-                dose.end_h(),
-                assign(&input, &rate, "minus"),
-            ),
-        ]
-    }
+    let cells = Expr::Measured(dose.cells, "cell");
+    let assignments: String = entry
+        .iter()
+        .map(|(c, share)| {
+            format!(
+                "<eventAssignment variable=\"{0}\">{MATH}<apply><plus/><ci>{0}</ci>{1}\
+                 </apply></math></eventAssignment>",
+                c.name(),
+                cells.times(share).mathml()
+            )
+        })
+        .collect();
+    format!(
+        "<event id=\"dose_{n}_bolus\" name=\"{}\" useValuesFromTriggerTime=\"false\">\
+         <trigger initialValue=\"false\" persistent=\"true\">{MATH}<apply><geq/>{TIME}{}\
+         </apply></math></trigger><listOfEventAssignments>{assignments}\
+         </listOfEventAssignments></event>",
+        escape(&what),
+        Expr::Measured(dose.start_h, "hour").mathml()
+    )
 }
 
 #[cfg(test)]

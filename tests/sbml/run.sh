@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# SBML cross-check (tests/sbml/crosscheck.py): export every shipped scenario, check
-# it with libSBML and simulate it in libRoadRunner, against `cellpk run`. Installs pinned
-# packages from the package index into target/sbml-venv on first use; if that fails it
-# says so and exits non-zero (never a silent pass).
+# SBML cross-check (tests/sbml/crosscheck.py): export every shipped scenario, check it
+# with libSBML and simulate it from t = 0 in libRoadRunner and COPASI (basico), against
+# `cellpk run`. Installs pinned packages from the package index into target/sbml-venv on
+# first use; if that fails it says so and exits non-zero (never a silent pass).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 venv=target/sbml-venv
-pins=(libroadrunner==2.10.0 python-libsbml==5.21.2)
+pins=(libroadrunner==2.10.0 python-libsbml==5.21.2 copasi-basico==0.92 python-copasi==4.48.311)
 python=${PYTHON:-python3}
 
 mkdir -p target
