@@ -6,7 +6,8 @@
 //! and R read without options. The sidecar is `key = value` lines: the cellpk version and
 //! [`MODEL_REVISION`], the sweep's name, its columns, each axis (path, count, ends and a
 //! hash of its expanded values) and every line of the base scenario as resolved (each
-//! parameter's value, the doses, the solver), so that a mismatch names what changed.
+//! parameter's value, the doses, the solver; not its name and description, which change no
+//! number), so that a mismatch names what changed.
 
 use std::fmt::Write as _;
 
@@ -66,6 +67,10 @@ impl Identity {
                 section = name.to_string();
             } else if let Some((key, value)) = line.split_once(" = ") {
                 let key = key.trim_matches('"');
+                // The base's own name and description change no number of any row.
+                if section.is_empty() && (key == "name" || key == "description") {
+                    continue;
+                }
                 let path = if section.is_empty() {
                     format!("base.{key}")
                 } else {
