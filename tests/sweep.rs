@@ -411,3 +411,162 @@ fn shipped_sweeps_load() {
         }
     }
 }
+
+/// Runs `cellpk merge` of `parts` with the setup's sweep file.
+fn merge(s: &Setup, parts: &[PathBuf]) -> std::process::Output {
+    Command::cargo_bin("cellpk")
+        .expect("binary")
+        .arg("merge")
+        .arg(s.path("sweep.toml"))
+        .args(parts)
+        .arg("--out")
+        .arg(s.path("out"))
+        .output()
+        .expect("cellpk runs")
+}
+
+#[test]
+fn resume_refuses_a_partial_file_of_an_edited_sweep() {
+    let s = Setup::new(SWEEP);
+    ok(&s.sweep(&[]));
+    let whole = s.csv("sweep.csv");
+    let dir = s.path("out").join("small");
+    let partial = dir.join("sweep.csv.partial");
+    // As a kill leaves it: half the rows, the last one cut.
+    fs::remove_file(dir.join("sweep.csv")).expect("remove whole");
+    fs::write(&partial, &whole[..whole.len() / 2]).expect("write partial");
+    let refused = |what: &str, expected: &[&str]| {
+        let out = s.sweep(&["--resume"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{what}: {stderr}");
+        for part in expected {
+            assert!(
+                stderr.contains(part),
+                "{what}: stderr lacks {part:?}:\n{stderr}"
+            );
+        }
+        assert!(stderr.contains("Delete it to start again"), "{stderr}");
+        assert_eq!(
+            fs::read_to_string(&partial).expect("partial kept"),
+            whole[..whole.len() / 2],
+            "{what}: the partial file is left as it was"
+        );
+        assert!(!dir.join("sweep.csv").exists());
+    };
+    // The dose axis from 3 to 4 steps: the header stays, the grid does not.
+    let steps = "logspace = { from = 1e5, to = 1e7, steps = 3 }";
+    let more = SWEEP.replace(steps, "logspace = { from = 1e5, to = 1e7, steps = 4 }");
+    fs::write(s.path("sweep.toml"), &more).expect("edit sweep");
+    refused(
+        "axis edited",
+        &["axis[4]", "dose[1].cells_per_kg (3 values", "(4 values"],
+    );
+    fs::write(s.path("sweep.toml"), SWEEP).expect("restore sweep");
+    fs::write(
+        s.path("base.toml"),
+        BASE.replace("duration_days = 12", "duration_days = 13"),
+    )
+    .expect("edit base");
+    refused(
+        "base edited",
+        &[
+            "the base scenario changed",
+            "simulation.duration_days: 12.0 -> 13.0",
+        ],
+    );
+    fs::write(s.path("base.toml"), BASE).expect("restore base");
+    let identity = dir.join("sweep.identity");
+    let recorded = fs::read_to_string(&identity).expect("identity beside the CSV");
+    fs::remove_file(&identity).expect("remove identity");
+    refused("identity deleted", &["sweep.identity is missing"]);
+    fs::write(&identity, recorded).expect("restore identity");
+    ok(&s.sweep(&["--resume"]));
+    assert_eq!(s.csv("sweep.csv"), whole, "the unchanged sweep resumes");
+}
+
+#[test]
+fn merge_refuses_shards_of_another_sweep() {
+    let s = Setup::new(SWEEP);
+    let dir = s.path("out").join("small");
+    let shard = |k: u32| dir.join(format!("sweep.shard-{k}-of-2.csv"));
+    ok(&s.sweep(&["--shard", "1/2"]));
+    // Shard 2 from the same sweep with another interval: same columns, other points.
+    fs::write(
+        s.path("sweep.toml"),
+        SWEEP.replace("values = [0.5, 4]", "values = [0.5, 5]"),
+    )
+    .expect("edit sweep");
+    ok(&s.sweep(&["--shard", "2/2"]));
+    fs::write(s.path("sweep.toml"), SWEEP).expect("restore sweep");
+    let out = merge(&s, &[shard(1), shard(2)]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    for part in [
+        "sweep.shard-2-of-2.csv",
+        "axis[3]: dose.interval_days (2 values, 0.5 .. 5",
+        "run the shard again",
+    ] {
+        assert!(stderr.contains(part), "stderr lacks {part:?}:\n{stderr}");
+    }
+    assert!(!dir.join("sweep.csv").exists());
+    // Rerun with the sweep as it is, the shards merge.
+    ok(&s.sweep(&["--shard", "2/2"]));
+    ok(&merge(&s, &[shard(1), shard(2)]));
+    assert!(dir.join("sweep.identity").exists());
+}
+
+/// A sweep on the general integrator (about a millisecond a point), killed with SIGKILL
+/// mid-run, has saved rows within seconds and resumes to the uninterrupted file.
+#[test]
+fn a_killed_slow_sweep_has_saved_rows_and_resumes_to_the_same_file() {
+    let base = format!(
+        "{}[model]\nniche = true\ninjury = true\nsensitization = true\neffect = true\n",
+        BASE.replace("duration_days = 12", "duration_days = 120")
+    );
+    let sweep = r#"
+name = "small"
+base = "base.toml"
+[[axis]]
+path = "dose.count"
+values = [1, 2, 3, 4]
+[[axis]]
+path = "dose.interval_days"
+linspace = { from = 7, to = 28, steps = 8 }
+[[axis]]
+path = "dose.cells_per_kg"
+logspace = { from = 1e5, to = 1e7, steps = 150 }
+"#;
+    let s = Setup::with_base(sweep, &base);
+    let clock = std::time::Instant::now();
+    ok(&s.sweep(&["--threads", "2"]));
+    let uninterrupted = clock.elapsed();
+    let whole = s.csv("sweep.csv");
+    fs::remove_file(s.path("out").join("small").join("sweep.csv")).expect("remove whole");
+
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("cellpk"))
+        .arg("sweep")
+        .arg(s.path("sweep.toml"))
+        .arg("--out")
+        .arg(s.path("out"))
+        .args(["--threads", "2"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("cellpk starts");
+    // About 3 s, or half the run on a machine fast enough to finish sooner.
+    std::thread::sleep((uninterrupted / 2).min(std::time::Duration::from_secs(3)));
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+    let partial = s.path("out").join("small").join("sweep.csv.partial");
+    let saved = fs::read_to_string(&partial).expect("the killed run left its partial file");
+    let rows = saved.lines().count() - 1;
+    assert!(rows > 0, "nothing saved before the kill");
+    assert!(saved.len() < whole.len(), "killed before the end");
+    assert_eq!(
+        saved,
+        whole[..saved.len()],
+        "saved rows are the whole file's"
+    );
+    ok(&s.sweep(&["--resume", "--threads", "2"]));
+    assert_eq!(s.csv("sweep.csv"), whole);
+}

@@ -98,8 +98,9 @@ cell, donor and disease presets and the scenario's overrides: value, unit and so
 axes over a base scenario) on all cores, streaming one row per point to \
 OUT/<name>/sweep.csv in grid order (the same file for any thread count): the point index, \
 its axis values, its metrics, and `error` for a point whose values break a scenario rule. \
-Rows go to sweep.csv.partial until the last one is written; --resume continues an \
-interrupted run. --shard K/N runs one of N slices (for a SLURM array or a Kubernetes \
+Rows go to sweep.csv.partial until the last one is written, and sweep.identity beside it \
+records the sweep they belong to (axes, base scenario, columns, model version); --resume \
+continues an interrupted run, and refuses one whose sweep has changed since. --shard K/N runs one of N slices (for a SLURM array or a Kubernetes \
 indexed job; join them with `cellpk merge`). Figures from the sweep's [[plot]] blocks are \
 drawn when the whole grid is done.",
         after_help = "Examples:\n  cellpk sweep scenarios/sweeps/human_dose_interval_route.toml\n  \
@@ -277,7 +278,8 @@ cellpk export-sbml scenarios/mouse_tail_vein.toml -o mouse.xml"
     /// Join the CSVs of a sweep's shards into the whole sweep's CSV.
     #[command(
         long_about = "Join shard CSVs written by `cellpk sweep --shard K/N` into \
-OUT/<name>/sweep.csv, refusing shards of another sweep, overlapping shards and gaps, then \
+OUT/<name>/sweep.csv, refusing shards of another sweep (or of this one before an edit: \
+each shard's .identity file must match the sweep file), overlapping shards and gaps, then \
 draw the sweep's figures.",
         after_help = "Example:\n  cellpk merge scenarios/sweeps/human_dose_interval_route.toml \
 output/human_dose_interval_route/sweep.shard-*-of-10.csv"
@@ -483,7 +485,11 @@ pub fn is_bad_input(err: &anyhow::Error) -> bool {
         )
         || matches!(
             err.downcast_ref::<RunError>(),
-            Some(RunError::PartialExists { .. } | RunError::PartialMismatch { .. })
+            Some(
+                RunError::PartialExists { .. }
+                    | RunError::PartialMismatch { .. }
+                    | RunError::NotThisSweep { .. }
+            )
         )
         || matches!(
             err.downcast_ref::<MergeError>(),

@@ -1,12 +1,13 @@
-//! Joining shard outputs into the whole sweep's CSV, refusing a set with gaps, overlaps or
-//! a foreign header.
+//! Joining shard outputs into the whole sweep's CSV, refusing a set with gaps, overlaps, a
+//! foreign header or an identity (see `identity`) that is not the sweep's as it is now.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
+use super::identity::Identity;
 use super::{run, Sweep};
-use crate::output::stream_file_atomically;
+use crate::output::{stream_file_atomically, write_file_atomically};
 
 /// Why shards cannot be merged.
 #[derive(Debug, thiserror::Error)]
@@ -64,7 +65,32 @@ fn rows(file: &Path, header: &str) -> Result<io::Lines<BufReader<File>>, MergeEr
     }
 }
 
-fn read_shard(file: &Path, header: &str) -> Result<ShardRows, MergeError> {
+/// Checks that the identity file beside shard `file` is `identity`.
+fn check_identity(file: &Path, identity: &Identity) -> Result<(), MergeError> {
+    let path = run::identity_path(file);
+    let recorded = std::fs::read_to_string(&path).ok();
+    let why = match recorded.as_deref().map(Identity::parse) {
+        None => format!(
+            "{} is missing, so nothing says which sweep wrote this shard",
+            path.display()
+        ),
+        Some(None) => format!("{} is not an identity file cellpk wrote", path.display()),
+        Some(Some(recorded)) => match identity.changes_since(&recorded) {
+            None => return Ok(()),
+            Some(why) => format!("the sweep changed since this shard was run: {why}"),
+        },
+    };
+    Err(MergeError::Bad {
+        file: file.to_path_buf(),
+        why: format!(
+            "it is not a shard of this sweep as it is now ({why}); run the shard again with \
+             the current sweep file (or merge with the sweep file the shards were run from)"
+        ),
+    })
+}
+
+fn read_shard(file: &Path, header: &str, identity: &Identity) -> Result<ShardRows, MergeError> {
+    check_identity(file, identity)?;
     let mut first = None;
     let mut count = 0;
     for line in rows(file, header)? {
@@ -92,9 +118,10 @@ fn read_shard(file: &Path, header: &str) -> Result<ShardRows, MergeError> {
 /// Merges shard CSVs of `sweep` into its whole CSV under `out`; returns the path written.
 pub fn merge(sweep: &Sweep, shards: &[PathBuf], out: &Path) -> Result<PathBuf, MergeError> {
     let header = run::header(sweep);
+    let identity = Identity::of(sweep);
     let mut parts = shards
         .iter()
-        .map(|f| read_shard(f, &header))
+        .map(|f| read_shard(f, &header, &identity))
         .collect::<Result<Vec<_>, _>>()?;
     parts.retain(|p| p.count > 0);
     parts.sort_by_key(|p| p.first);
@@ -151,7 +178,17 @@ pub fn merge(sweep: &Sweep, shards: &[PathBuf], out: &Path) -> Result<PathBuf, M
         Ok(())
     });
     match (written, failure) {
-        (Ok(()), _) => Ok(target),
+        (Ok(()), _) => {
+            // The merged CSV carries the identity its shards agreed on.
+            let recorded = run::identity_path(&target);
+            write_file_atomically(&recorded, identity.to_text().as_bytes()).map_err(|source| {
+                MergeError::Io {
+                    file: recorded.clone(),
+                    source,
+                }
+            })?;
+            Ok(target)
+        }
         (Err(_), Some(e)) => Err(e),
         (Err(source), None) => Err(MergeError::Io {
             file: target,

@@ -9,6 +9,7 @@
 
 pub mod axis;
 mod file;
+pub mod identity;
 pub mod merge;
 pub mod plots;
 pub mod run;

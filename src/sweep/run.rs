@@ -1,38 +1,48 @@
 //! Running a sweep: points in parallel, rows streamed to CSV in grid order, resumable, and
 //! sliceable into shards for a cluster.
 //!
-//! Points are computed in chunks: rayon evaluates and formats a chunk's points in
-//! parallel, then a writer thread appends its rows in index order while the next chunk is
-//! computed, so memory does not grow with the grid, the file is the same for any number of
-//! threads, and writing does not hold the workers up. Rows go to `<csv>.partial`, renamed
+//! Each worker takes the next points from a shared counter, in blocks of about
+//! `BLOCK_TIME` of work at its last measured cost per point, and a writer thread appends
+//! the blocks in index order as soon as the rows before them are there: memory does not
+//! grow with the grid, the file is the same for any number of threads, writing does not
+//! hold the workers up, and rows reach the disk within a fraction of a second whether a
+//! point costs a microsecond or tens of milliseconds. Rows go to `<csv>.partial`, renamed
 //! to the final name when the last row is written; `--resume` continues a partial file
-//! after its last complete row.
+//! after its last complete row, once the identity recorded beside it (see `identity`) is
+//! the sweep's as it is now.
 
+use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, IsTerminal, Seek, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use rayon::prelude::*;
-
+use super::identity::Identity;
 use super::Sweep;
+use crate::output::write_file_atomically;
 use crate::scenario::Scenario;
 use crate::simulation;
 
-/// Points evaluated between two writes, per thread: large enough to keep threads busy,
-/// small enough that an interrupted run loses little.
-const CHUNK_PER_THREAD: u64 = 16384;
+/// Points a worker computes in one block at most: about 3 ms on the exact engine (0.7 us a
+/// point), which keeps the messages to the writer few (blocks of 256 points woke it 4000
+/// times for a million points, and ran a few percent slower on 1 thread).
+const BLOCK: u64 = 4096;
 
-/// Points formatted into one block of text by one worker: enough to make the blocks few,
-/// few enough to share a chunk evenly among the threads.
-const BLOCK: u64 = 256;
+/// Time a block should take: each worker sizes its next block from its last block's cost
+/// per point (a block is at least one point), so that rows reach the partial file and the progress bar moves many times a
+/// second even when a point costs milliseconds (the general integrator, Dopri5).
+const BLOCK_TIME: Duration = Duration::from_millis(50);
 
-/// Blocks per thread at least, in a chunk too short for blocks of `BLOCK` points (a short
-/// sweep, or the last chunk): 16 keeps the threads within a sixteenth of a chunk's work of
-/// each other when points cost milliseconds (the general integrator).
+/// Blocks per thread at least in what is left of the grid, so that the threads finish
+/// within a sixteenth of that of each other (a short sweep, or the end of a long one).
 const BLOCKS_PER_THREAD: u64 = 16;
+
+/// Time between two syncs of the partial file to disk (rows are written to the file as
+/// soon as the rows before them are; the sync only guards against a power cut).
+const SYNC_EVERY: Duration = Duration::from_secs(1);
 
 /// A slice of the grid: shard `k` of `n` (1-based), a contiguous range of point indices.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,6 +129,20 @@ pub enum RunError {
         /// The partial file.
         path: PathBuf,
         /// What differs.
+        why: String,
+    },
+    /// The partial file was written by a different sweep (an axis, the base scenario, the
+    /// columns or the model changed since), or nothing records which sweep wrote it.
+    #[error(
+        "{} holds rows of a different sweep, and continuing it would mix two grids: {why}. \
+         Delete it to start again (or restore the sweep file and base scenario it was \
+         started from and resume)",
+        partial.display()
+    )]
+    NotThisSweep {
+        /// The partial file.
+        partial: PathBuf,
+        /// What changed.
         why: String,
     },
     /// Reading or writing failed.
@@ -227,14 +251,43 @@ fn labels(sweep: &Sweep) -> Labels {
 }
 
 /// The rows of the points `range`, as text, and how many of them are error rows.
-fn block(sweep: &Sweep, labels: &Labels, range: Range<u64>) -> (String, u64) {
+fn block(sweep: &Sweep, base: &Scenario, labels: &Labels, range: Range<u64>) -> (String, u64) {
     let mut text = String::with_capacity(64 * (range.end - range.start) as usize);
-    let base = sweep.base.unshared();
     let errors = range
-        .filter(|&i| !push_row(sweep, &base, labels, i, &mut text))
+        .filter(|&i| !push_row(sweep, base, labels, i, &mut text))
         .count();
     (text, errors as u64)
 }
+
+/// The identity file beside a sweep's (or a shard's) CSV: `sweep.identity`.
+pub fn identity_path(csv: &Path) -> PathBuf {
+    csv.with_extension("identity")
+}
+
+/// Checks that the identity recorded beside `csv` is `identity`; `partial` names the file
+/// that would be continued, for the message.
+fn check_identity(csv: &Path, partial: &Path, identity: &Identity) -> Result<(), RunError> {
+    let path = identity_path(csv);
+    let recorded = fs::read_to_string(&path).ok();
+    let why = match recorded.as_deref().map(Identity::parse) {
+        None => format!(
+            "{} is missing, so nothing says which sweep its rows belong to",
+            path.display()
+        ),
+        Some(None) => format!("{} is not an identity file cellpk wrote", path.display()),
+        Some(Some(recorded)) => match identity.changes_since(&recorded) {
+            None => return Ok(()),
+            Some(why) => why,
+        },
+    };
+    Err(RunError::NotThisSweep {
+        partial: partial.to_path_buf(),
+        why,
+    })
+}
+
+/// A block of rows: its first point, its number of points, its text and its error rows.
+type Rows = (u64, u64, String, u64);
 
 /// Runs `sweep` (or one shard of it) and writes its CSV.
 pub fn execute(sweep: &Sweep, opts: &Options) -> Result<Summary, RunError> {
@@ -250,17 +303,20 @@ pub fn execute(sweep: &Sweep, opts: &Options) -> Result<Summary, RunError> {
     };
     let range = opts.shard.map_or(0..sweep.len(), |s| s.range(sweep.len()));
     let header = header(sweep);
+    let identity = Identity::of(sweep);
 
     let dir = csv.parent().expect("csv_path puts the file in a directory");
     fs::create_dir_all(dir).map_err(io_err(dir))?;
     let resumed = if partial.exists() {
-        let rows = complete_rows(&partial, &header, range.start)?;
         if !opts.resume {
+            let rows = complete_rows(&partial, &header, range.start)?;
             return Err(RunError::PartialExists {
                 path: partial,
                 rows: rows.count,
             });
         }
+        check_identity(&csv, &partial, &identity)?;
+        let rows = complete_rows(&partial, &header, range.start)?;
         let file = OpenOptions::new()
             .write(true)
             .open(&partial)
@@ -268,6 +324,8 @@ pub fn execute(sweep: &Sweep, opts: &Options) -> Result<Summary, RunError> {
         file.set_len(rows.bytes).map_err(io_err(&partial))?;
         rows.count
     } else {
+        let path = identity_path(&csv);
+        write_file_atomically(&path, identity.to_text().as_bytes()).map_err(io_err(&path))?;
         let mut file = File::create(&partial).map_err(io_err(&partial))?;
         writeln!(file, "{header}").map_err(io_err(&partial))?;
         0
@@ -281,50 +339,61 @@ pub fn execute(sweep: &Sweep, opts: &Options) -> Result<Summary, RunError> {
         .num_threads(opts.threads.unwrap_or(0))
         .build()
         .expect("a thread pool with a valid thread count builds");
-    let threads = pool.current_num_threads();
-    let chunk = CHUNK_PER_THREAD * threads as u64;
+    let threads = pool.current_num_threads() as u64;
     let todo = range.start + resumed..range.end;
     let progress = progress_bar(todo.end - todo.start);
     let labels = labels(sweep);
-    // Each message: a chunk's points, as blocks of text with their error rows.
-    let (sender, receiver) = mpsc::sync_channel::<(u64, Vec<(String, u64)>)>(1);
+    // Each worker takes the next points from a shared counter, as many as it computes in
+    // about `BLOCK_TIME`; the writer puts the blocks back in grid order.
+    let next = AtomicU64::new(todo.start);
+    let (sender, receiver) = mpsc::channel::<Rows>();
     let error_rows = std::thread::scope(|scope| {
         let writer = scope.spawn(|| -> io::Result<u64> {
+            let mut waiting = BTreeMap::new();
+            let mut written = todo.start;
+            let mut synced = Instant::now();
             let mut error_rows = 0;
-            for (points, blocks) in receiver {
-                for (text, errors) in blocks {
+            for (first, count, text, errors) in receiver {
+                waiting.insert(first, (count, text, errors));
+                while let Some((count, text, errors)) = waiting.remove(&written) {
                     file.write_all(text.as_bytes())?;
                     error_rows += errors;
+                    written += count;
+                    progress.inc(count);
                 }
-                // Flushed to disk chunk by chunk while the workers compute the next one,
-                // so that the final sync (before the rename) has little left to wait for.
-                file.sync_data()?;
-                progress.inc(points);
+                if synced.elapsed() >= SYNC_EVERY {
+                    file.sync_data()?;
+                    synced = Instant::now();
+                }
             }
             file.sync_all()?;
             Ok(error_rows)
         });
-        let mut lo = todo.start;
-        while lo < todo.end {
-            let hi = (lo + chunk).min(todo.end);
-            // Smaller blocks when the chunk is short, so that every thread gets many of them:
-            // a short sweep is one whose points are slow (the general integrator) or few.
-            let size = BLOCK.min((hi - lo).div_ceil(BLOCKS_PER_THREAD * threads as u64));
-            let blocks: Vec<(String, u64)> = pool.install(|| {
-                (0..(hi - lo).div_ceil(size))
-                    .into_par_iter()
-                    .map(|b| {
-                        let start = lo + b * size;
-                        block(sweep, &labels, start..(start + size).min(hi))
-                    })
-                    .collect()
-            });
-            // A closed channel means the writer failed: its error is reported below.
-            if sender.send((hi - lo, blocks)).is_err() {
-                break;
+        pool.broadcast(|_| {
+            let base = sweep.base.unshared();
+            // One point first: its cost is not known yet.
+            let mut size = 1;
+            loop {
+                let first = next.fetch_add(size, Ordering::Relaxed);
+                if first >= todo.end {
+                    break;
+                }
+                let end = (first + size).min(todo.end);
+                let clock = Instant::now();
+                let (text, errors) = block(sweep, &base, &labels, first..end);
+                let per_point = clock.elapsed().as_secs_f64() / (end - first) as f64;
+                // A closed channel means the writer failed: its error is reported below.
+                if sender.send((first, end - first, text, errors)).is_err() {
+                    break;
+                }
+                let left = todo.end.saturating_sub(next.load(Ordering::Relaxed));
+                let timed = (BLOCK_TIME.as_secs_f64() / per_point.max(1e-9)) as u64;
+                size = timed
+                    .min(BLOCK)
+                    .min(left.div_ceil(BLOCKS_PER_THREAD * threads))
+                    .max(1);
             }
-            lo = hi;
-        }
+        });
         drop(sender);
         writer.join().expect("the writer thread does not panic")
     })
@@ -337,12 +406,12 @@ pub fn execute(sweep: &Sweep, opts: &Options) -> Result<Summary, RunError> {
         resumed,
         error_rows,
         elapsed: started.elapsed(),
-        threads,
+        threads: threads as usize,
     })
 }
 
 /// Complete rows of a partial file: how many, and where the last one ends.
-struct Rows {
+struct Written {
     count: u64,
     bytes: u64,
 }
@@ -350,7 +419,7 @@ struct Rows {
 /// Reads a partial file, checking its header and that its rows are the points `first`,
 /// `first + 1`, ... in order; a last line without its newline (cut by a kill) is not
 /// counted.
-fn complete_rows(path: &Path, header: &str, first: u64) -> Result<Rows, RunError> {
+fn complete_rows(path: &Path, header: &str, first: u64) -> Result<Written, RunError> {
     let mismatch = |why: String| RunError::PartialMismatch {
         path: path.to_path_buf(),
         why,
@@ -384,7 +453,7 @@ fn complete_rows(path: &Path, header: &str, first: u64) -> Result<Rows, RunError
         bytes += n as u64;
     }
     reader.stream_position().map_err(io_err)?;
-    Ok(Rows { count, bytes })
+    Ok(Written { count, bytes })
 }
 
 /// A progress bar on stderr when it is a terminal, hidden otherwise.
