@@ -318,6 +318,45 @@ fn bad_sweep_files_fail_before_any_work() {
             );
         }
         assert!(!s.path("out").exists(), "{to}: nothing may be written");
+        // `check` takes a sweep file too, and finds the same fault.
+        let checked = Command::cargo_bin("cellpk")
+            .expect("binary")
+            .arg("check")
+            .arg(s.path("sweep.toml"))
+            .output()
+            .expect("cellpk runs");
+        let stderr = String::from_utf8_lossy(&checked.stderr);
+        assert_eq!(checked.status.code(), Some(2), "check, {to}: {stderr}");
+        for part in *expected {
+            assert!(
+                stderr.contains(part),
+                "check, {to}: lacks {part:?}:\n{stderr}"
+            );
+        }
+    }
+    // A good one is ok, with its number of points.
+    let s = Setup::new(SWEEP);
+    let checked = Command::cargo_bin("cellpk")
+        .expect("binary")
+        .arg("check")
+        .arg(s.path("sweep.toml"))
+        .output()
+        .expect("cellpk runs");
+    ok(&checked);
+    assert!(String::from_utf8_lossy(&checked.stdout).contains("(sweep of "));
+    // More threads than any machine has are refused before any work.
+    for threads in ["0", "10000"] {
+        let out = s.sweep(&["--threads", threads]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "--threads {threads}: {stderr}");
+        assert!(
+            stderr.contains("--threads") && stderr.contains("from 1 to 1024"),
+            "{stderr}"
+        );
+        assert!(
+            !s.path("out").exists(),
+            "--threads {threads}: nothing may be written"
+        );
     }
 }
 
