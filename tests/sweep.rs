@@ -609,3 +609,28 @@ logspace = { from = 1e5, to = 1e7, steps = 150 }
     ok(&s.sweep(&["--resume", "--threads", "2"]));
     assert_eq!(s.csv("sweep.csv"), whole);
 }
+
+#[test]
+fn plot_without_a_csv_says_how_to_make_one() {
+    let s = Setup::new(SWEEP);
+    let out = Command::cargo_bin("cellpk")
+        .expect("binary")
+        .arg("plot")
+        .arg(s.path("sweep.toml"))
+        .arg("--out")
+        .arg(s.path("out"))
+        .output()
+        .expect("cellpk runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("there is no sweep CSV") && stderr.contains("run `cellpk sweep"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("sweep.csv").count(),
+        1,
+        "said once: {stderr}"
+    );
+    assert!(!s.path("out").exists(), "nothing written");
+}

@@ -88,7 +88,19 @@ fn report_figures(paths: &[PathBuf]) -> anyhow::Result<()> {
 /// `cellpk plot`: the sweep's figures from an existing CSV.
 pub fn plot(file: &Path, csv: Option<&Path>, out: &Path) -> anyhow::Result<()> {
     let sweep = grid::load(file)?;
+    let given = csv.is_some();
     let csv = csv.map_or_else(|| run::csv_path(&sweep, out, None), Path::to_path_buf);
+    if !csv.is_file() {
+        return Err(crate::error::InputError::Argument {
+            argument: if given { "--csv" } else { "--out" }.into(),
+            problem: format!("there is no sweep CSV at {}", csv.display()),
+            fix: format!(
+                "run `cellpk sweep {}` first (with the same --out), or name the CSV with --csv",
+                file.display()
+            ),
+        }
+        .into());
+    }
     if sweep.plots.is_empty() {
         return emit(&format!(
             "{} has no [[plot]] blocks: nothing to draw\n",

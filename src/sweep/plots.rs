@@ -15,7 +15,7 @@ use crate::plot::{self, Heatmap, LinePlot, Panel, PlotError, Series};
 #[derive(Debug, thiserror::Error)]
 pub enum FigureError {
     /// The CSV could not be read.
-    #[error("{}: {source}", file.display())]
+    #[error("cannot read {}", file.display())]
     Io {
         /// The CSV.
         file: PathBuf,
