@@ -420,7 +420,13 @@ impl Observer for Accumulator {
     fn node(&mut self, node: &Node) {
         self.lung.offer(node.t, node.x[Compartment::Lung.index()]);
         self.liver.offer(node.t, Total::Liver.of(&node.x));
-        self.worst_balance = self.worst_balance.max((node.x.sum() - node.given).abs());
+        // A state that is not a number is the worst balance of all (`f64::max` would drop it).
+        let miss = (node.x.sum() - node.given).abs();
+        self.worst_balance = if miss.is_nan() {
+            f64::INFINITY
+        } else {
+            self.worst_balance.max(miss)
+        };
         self.last = Some(*node);
     }
 

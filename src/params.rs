@@ -21,38 +21,109 @@ use crate::sourced::Sourced;
 
 pub use calibration::Calibration;
 
-/// The range of values a parameter accepts.
+/// Fastest first-order rate accepted (1/h): a turnover of 0.36 s.
+///
+/// Assumption: no process the model resolves is faster. Its fastest dynamics are the
+/// circulation's (blood turns over every 10-40 s in a human, every 2-5 s in a mouse, about
+/// 1e3 /h), and the engine resolves the first 0.36 s after each dose event
+/// (`engine::TRANSIENT_OFFSETS_H` start at 1e-4 h). A cell fate faster than that is
+/// instantaneous at every resolution the outputs have, so a larger value is an error in
+/// the unit or the exponent, not a faster biology. The bound also keeps the rate matrix
+/// within the range where its exponential conserves cells to rounding (1e15 /h gave
+/// mass-balance errors of 8e2 of the dose, 1e40 /h hung the matrix exponential).
+pub const MAX_RATE_PER_H: f64 = 1e4;
+
+/// Cardiac output accepted (L/h): from a quarter of a 10 g mouse's (0.42 L/h, allometric
+/// from 0.84 L/h at 25 g) to five times a 350 kg pig's (about 1,800 L/h). Assumption:
+/// physiological orders of magnitude across the four species at every accepted body
+/// weight, with margin either side for hyperdynamic or failing circulations.
+pub const CARDIAC_OUTPUT_L_PER_H: (f64, f64) = (1e-1, 1e4);
+
+/// Blood volumes accepted (L): from a sixteenth of a 10 g mouse's arterial blood (1.6e-4 L)
+/// to twenty times a 350 kg pig's venous blood (9.6 L). Assumption as for cardiac output:
+/// physiological orders of magnitude with margin. How fast the blood turns over, cardiac
+/// output over a volume, is bounded as well (`MAX_TURNOVER_PER_H`), since the two bounds
+/// alone would allow 1e9 /h.
+pub const BLOOD_VOLUME_L: (f64, f64) = (1e-5, 2e2);
+
+/// Fastest turnover of a blood compartment accepted, cardiac output over its volume (1/h):
+/// once every 36 ms. The fastest of any accepted subject's presets is a 10 g mouse's
+/// arterial blood, about 2,600 /h (1.4 s); the bound leaves a factor of 40 and keeps the
+/// rate matrix within the range where the exact engine conserves cells to rounding.
+pub const MAX_TURNOVER_PER_H: f64 = 1e5;
+
+/// Largest fold, weight or multiple of a baseline accepted. Assumption: a homing or
+/// clearance fold, a paracrine weight or a rise of a marker's production a thousand times
+/// its reference is beyond any reported biology; larger values multiply rates past
+/// `MAX_RATE_PER_H` inside the mechanisms and stall the general integrator.
+pub const MAX_MULTIPLE: f64 = 1e3;
+
+/// Smallest fold accepted: a thousandth (the mirror of `MAX_MULTIPLE`).
+pub const MIN_FOLD: f64 = 1e-3;
+
+/// Largest cell count a parameter accepts (a niche capacity, a half-maximal count): a
+/// thousand times the largest dose accepted (`scenario::rules::MAX_CELLS_PER_DOSE`) and
+/// above the 3e13 cells of an adult human body. Fewer than one cell is not a count.
+pub const CELLS: (f64, f64) = (1.0, 1e15);
+
+/// The range of values a parameter accepts. Every bound is finite: `check` accepting a
+/// value is a promise that `run` and `sweep` complete with cells conserved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     /// A fraction in [0, 1].
     Fraction,
-    /// A first-order rate, >= 0 (per hour).
+    /// A first-order rate in [0, `MAX_RATE_PER_H`] (per hour).
     Rate,
-    /// A strictly positive amount (volume, flow).
+    /// A first-order rate in (0, `MAX_RATE_PER_H`] (per hour).
+    PositiveRate,
+    /// Cardiac output within `CARDIAC_OUTPUT_L_PER_H` (L/h).
+    CardiacOutput,
+    /// A blood volume within `BLOOD_VOLUME_L` (L).
+    Volume,
+    /// A number of cells within `CELLS`.
+    Cells,
+    /// A fold in [`MIN_FOLD`, `MAX_MULTIPLE`].
+    Fold,
+    /// A weight or multiple in [0, `MAX_MULTIPLE`].
+    Weight,
+    /// A multiple in (0, `MAX_MULTIPLE`].
     Positive,
-    /// An amount >= 0 (a weight, a rise).
-    NonNegative,
 }
 
 impl Kind {
-    /// Whether `value` is acceptable; NaN and infinities never are.
-    pub fn admits(self, value: f64) -> bool {
-        value.is_finite()
-            && match self {
-                Kind::Fraction => (0.0..=1.0).contains(&value),
-                Kind::Rate => value >= 0.0,
-                Kind::Positive => value > 0.0,
-                Kind::NonNegative => value >= 0.0,
-            }
+    /// The lower bound, whether it is itself accepted, and the (accepted) upper bound.
+    pub const fn bounds(self) -> (f64, bool, f64) {
+        match self {
+            Kind::Fraction => (0.0, true, 1.0),
+            Kind::Rate => (0.0, true, MAX_RATE_PER_H),
+            Kind::PositiveRate => (0.0, false, MAX_RATE_PER_H),
+            Kind::CardiacOutput => (CARDIAC_OUTPUT_L_PER_H.0, true, CARDIAC_OUTPUT_L_PER_H.1),
+            Kind::Volume => (BLOOD_VOLUME_L.0, true, BLOOD_VOLUME_L.1),
+            Kind::Cells => (CELLS.0, true, CELLS.1),
+            Kind::Fold => (MIN_FOLD, true, MAX_MULTIPLE),
+            Kind::Weight => (0.0, true, MAX_MULTIPLE),
+            Kind::Positive => (0.0, false, MAX_MULTIPLE),
+        }
     }
 
-    /// The accepted range, for messages.
+    /// Whether `value` is acceptable; NaN and infinities never are.
+    pub fn admits(self, value: f64) -> bool {
+        let (low, closed, high) = self.bounds();
+        value.is_finite() && (value > low || (closed && value == low)) && value <= high
+    }
+
+    /// The accepted range, for messages and `cellpk params` (which add the unit).
     pub const fn range(self) -> &'static str {
         match self {
             Kind::Fraction => "a fraction between 0 and 1",
-            Kind::Rate => "a finite rate >= 0",
-            Kind::Positive => "a finite number > 0",
-            Kind::NonNegative => "a finite number >= 0",
+            Kind::Rate => "a rate from 0 to 1e4",
+            Kind::PositiveRate => "a rate > 0 and <= 1e4",
+            Kind::CardiacOutput => "a cardiac output from 0.1 to 1e4",
+            Kind::Volume => "a blood volume from 1e-5 to 200",
+            Kind::Cells => "a number from 1 to 1e15",
+            Kind::Fold => "a fold from 0.001 to 1000",
+            Kind::Weight => "a number >= 0 and <= 1000",
+            Kind::Positive => "a number > 0 and <= 1000",
         }
     }
 }
@@ -93,9 +164,9 @@ macro_rules! parameters {
 }
 
 parameters! {
-    CardiacOutput => ("circulation.cardiac_output_l_per_h", "L/h", Positive, "Cardiac output."),
-    VenousVolume => ("circulation.venous_volume_l", "L", Positive, "Venous blood volume."),
-    ArterialVolume => ("circulation.arterial_volume_l", "L", Positive, "Arterial blood volume."),
+    CardiacOutput => ("circulation.cardiac_output_l_per_h", "L/h", CardiacOutput, "Cardiac output."),
+    VenousVolume => ("circulation.venous_volume_l", "L", Volume, "Venous blood volume."),
+    ArterialVolume => ("circulation.arterial_volume_l", "L", Volume, "Arterial blood volume."),
     HepaticArteryFlow => ("flow.hepatic_artery_fraction", "fraction of cardiac output", Fraction, "Hepatic-artery share of cardiac output."),
     SpleenFlow => ("flow.spleen_fraction", "fraction of cardiac output", Fraction, "Splenic share of cardiac output (drains to the portal vein)."),
     GutFlow => ("flow.gut_fraction", "fraction of cardiac output", Fraction, "Gut, stomach and pancreas share of cardiac output (drains to the portal vein)."),
@@ -124,25 +195,25 @@ parameters! {
     IntrahepaticWashout => ("depot.intrahepatic_washout_per_h", "1/h", Rate, "Wash-out of an intrahepatic depot into the sinusoids."),
     IntraperitonealAbsorption => ("depot.intraperitoneal_absorption_per_h", "1/h", Rate, "Absorption of an intraperitoneal depot to venous blood."),
     DepotDeath => ("depot.death_per_h", "1/h", Rate, "Death of cells at an injection depot."),
-    NicheCapacity => ("niche.capacity_cells", "cells", Positive, "Engrafted liver cells at which engraftment stops (`[model]` niche)."),
-    InjuryHomingFold => ("injury.homing_fold", "fold", Positive, "Liver homing at the disease's injury level relative to a healed liver (`[model]` injury)."),
+    NicheCapacity => ("niche.capacity_cells", "cells", Cells, "Engrafted liver cells at which engraftment stops (`[model]` niche)."),
+    InjuryHomingFold => ("injury.homing_fold", "fold", Fold, "Liver homing at the disease's injury level relative to a healed liver (`[model]` injury)."),
     InjuryRepair => ("injury.repair_per_h", "1/h", Rate, "Repair of the injury at full paracrine action (`[model]` injury)."),
     InjuryRelapse => ("injury.relapse_per_h", "1/h", Rate, "Return of the injury towards the disease's level (`[model]` injury)."),
-    SignalHalfMax => ("signal.half_max_cells", "cells", Positive, "Weighted live cells giving half the maximal paracrine action (`[model]` injury, effect)."),
-    SignalWeightBlood => ("signal.weight_blood", "per liver cell", NonNegative, "Paracrine weight of a circulating cell."),
-    SignalWeightLung => ("signal.weight_lung", "per liver cell", NonNegative, "Paracrine weight of a cell trapped in the lungs."),
-    SignalWeightLiver => ("signal.weight_liver", "per liver cell", NonNegative, "Paracrine weight of a cell in the liver (sinusoid or engrafted)."),
-    SignalWeightSpleen => ("signal.weight_spleen", "per liver cell", NonNegative, "Paracrine weight of a cell trapped in the spleen."),
-    SignalWeightOther => ("signal.weight_other", "per liver cell", NonNegative, "Paracrine weight of a cell trapped elsewhere."),
-    SignalWeightDepot => ("signal.weight_depot", "per liver cell", NonNegative, "Paracrine weight of a cell at an injection depot."),
-    SensitizationFold => ("sensitization.max_clearance_fold", "fold", Positive, "Death-rate multiplier of a fully sensitized host (`[model]` sensitization)."),
+    SignalHalfMax => ("signal.half_max_cells", "cells", Cells, "Weighted live cells giving half the maximal paracrine action (`[model]` injury, effect)."),
+    SignalWeightBlood => ("signal.weight_blood", "per liver cell", Weight, "Paracrine weight of a circulating cell."),
+    SignalWeightLung => ("signal.weight_lung", "per liver cell", Weight, "Paracrine weight of a cell trapped in the lungs."),
+    SignalWeightLiver => ("signal.weight_liver", "per liver cell", Weight, "Paracrine weight of a cell in the liver (sinusoid or engrafted)."),
+    SignalWeightSpleen => ("signal.weight_spleen", "per liver cell", Weight, "Paracrine weight of a cell trapped in the spleen."),
+    SignalWeightOther => ("signal.weight_other", "per liver cell", Weight, "Paracrine weight of a cell trapped elsewhere."),
+    SignalWeightDepot => ("signal.weight_depot", "per liver cell", Weight, "Paracrine weight of a cell at an injection depot."),
+    SensitizationFold => ("sensitization.max_clearance_fold", "fold", Fold, "Death-rate multiplier of a fully sensitized host (`[model]` sensitization)."),
     SensitizationOnset => ("sensitization.onset_per_h", "1/h", Rate, "Rise of sensitization under saturating antigen."),
     SensitizationDecay => ("sensitization.decay_per_h", "1/h", Rate, "Decay of sensitization."),
     AntigenClearance => ("sensitization.antigen_clearance_per_h", "1/h", Rate, "Clearance of antigen (debris of dead donor cells)."),
-    AntigenHalfMax => ("sensitization.half_max_antigen_cells", "cells", Positive, "Antigen (dead-cell equivalents) giving half-maximal sensitization."),
-    EffectEmax => ("effect.emax", "fraction of baseline", NonNegative, "Maximal rise of the marker's production (`[model]` effect)."),
-    MarkerTurnover => ("effect.marker_turnover_per_h", "1/h", Positive, "Turnover of the liver-function marker (ln 2 / half-life)."),
-    ImprovementThreshold => ("effect.improvement_threshold", "fraction of baseline", NonNegative, "Improvement above which days_improved counts."),
+    AntigenHalfMax => ("sensitization.half_max_antigen_cells", "cells", Cells, "Antigen (dead-cell equivalents) giving half-maximal sensitization."),
+    EffectEmax => ("effect.emax", "fraction of baseline", Weight, "Maximal rise of the marker's production (`[model]` effect)."),
+    MarkerTurnover => ("effect.marker_turnover_per_h", "1/h", PositiveRate, "Turnover of the liver-function marker (ln 2 / half-life)."),
+    ImprovementThreshold => ("effect.improvement_threshold", "fraction of baseline", Weight, "Improvement above which days_improved counts."),
     BaselineTolerance => ("effect.baseline_tolerance", "fraction of baseline", Positive, "Improvement below which the marker is back at baseline (days_to_baseline)."),
     LabelEfflux => ("label.efflux_per_h", "1/h", Rate, "Loss of label from live cells (`[observe]` radiolabel)."),
     DebrisLiverShare => ("label.debris_liver_share", "fraction", Fraction, "Share of the label of cells dying in lungs, other tissues, blood or a peritoneal depot taken up by liver phagocytes; cells dying in liver or spleen leave it there (radiolabel)."),

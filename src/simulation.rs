@@ -22,8 +22,9 @@ use crate::mechanisms::effect::EffectAccumulator;
 use crate::mechanisms::system::{self, Extended};
 use crate::metrics::{self, Accumulator, Metrics};
 use crate::model::Model;
-use crate::params::Param;
+use crate::params::{Kind, Param};
 use crate::presets::routes::DepotSite;
+use crate::scenario::rules::readable;
 use crate::scenario::Scenario;
 use crate::timecourse::TimeCourse;
 
@@ -43,40 +44,141 @@ pub struct Outcome {
     pub steps: Option<Stats>,
 }
 
-/// Why a scenario could not be simulated: the general integrator gave up.
-#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
-#[error("the general integrator gave up on day {:.4} ({error}); {}", error.t() / 24.0, self.fix())]
-pub struct Failure {
-    /// What the integrator reported (its times in hours).
-    pub error: general::Error,
+/// Largest mass-balance error accepted, relative to the cells given: above it a run fails
+/// rather than report metrics of cells the arithmetic created or lost. Every accepted
+/// scenario stays below it (`tests/properties.rs` draws across every parameter's range).
+pub const MAX_MASS_BALANCE_ERROR: f64 = 1e-9;
+
+/// Fastest rate (1/h, the largest |entry| of the rate matrix, a diagonal one) the exact engine is given.
+/// Validation keeps every accepted model below a tenth of it (rates at most
+/// `params::MAX_RATE_PER_H`, blood turnover at most `params::MAX_TURNOVER_PER_H`); the guard
+/// stands between a model built some other way and a matrix exponential whose scaling and
+/// squaring never ends (rates of 1e40 /h hung it).
+pub const MAX_ENGINE_RATE_PER_H: f64 = 1e6;
+
+/// Why a scenario could not be simulated.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Failure {
+    /// The general integrator gave up.
+    #[error("the general integrator gave up on day {:.4} ({error}); {}", error.t() / 24.0, integrator_fix(error))]
+    Integrator {
+        /// What the integrator reported (its times in hours).
+        error: general::Error,
+    },
+    /// Cells were not conserved to `MAX_MASS_BALANCE_ERROR`.
+    #[error(
+        "cells are not conserved: the mass balance is off by {} of the cells given, above the \
+         {MAX_MASS_BALANCE_ERROR:e} accepted; fix: lower the fastest rates, {suspects}",
+        readable(*rel_error)
+    )]
+    MassBalance {
+        /// The largest |cells in the system - cells given| / cells given.
+        rel_error: f64,
+        /// The likely parameters: the largest rates, with their values.
+        suspects: String,
+    },
+    /// The rate matrix is too fast (or not finite) for the exact engine.
+    #[error(
+        "a rate of {} /h is beyond the {MAX_ENGINE_RATE_PER_H:e} /h the exact engine resolves; \
+         fix: lower the fastest rates, {suspects}",
+        readable(*rate_per_h)
+    )]
+    TooFast {
+        /// The largest |entry| of the rate matrix (1/h; infinite if one is not a number).
+        rate_per_h: f64,
+        /// The likely parameters: the largest rates, with their values.
+        suspects: String,
+    },
 }
 
-impl Failure {
-    /// What to change.
-    fn fix(&self) -> &'static str {
-        use crate::engine::dopri5::Error as Dopri5;
-        match self.error {
-            general::Error::Dopri5(Dopri5::TooManySteps { .. }) => {
-                "use `[simulation] solver = \"rodas\"` (or \"auto\"): the scenario is stiff, \
-                 and an explicit method's step is held to its fastest turnover"
-            }
-            general::Error::Dopri5(Dopri5::StepTooSmall { .. }) => {
-                "use `[simulation] solver = \"rodas\"` (or \"auto\"), or check the mechanisms' \
-                 `[parameters]`"
-            }
-            general::Error::Dopri5(Dopri5::NotFinite { .. }) => {
-                "check the parameters for values that overflow or divide by zero"
-            }
-            general::Error::Rodas(_) => {
-                "loosen `[simulation] rtol` or `atol`, or check the mechanisms' `[parameters]`"
-            }
+/// What to change when the integrator gave up.
+fn integrator_fix(error: &general::Error) -> &'static str {
+    use crate::engine::dopri5::Error as Dopri5;
+    match error {
+        general::Error::Dopri5(Dopri5::TooManySteps { .. }) => {
+            "use `[simulation] solver = \"rodas\"` (or \"auto\"): the scenario is stiff, \
+             and an explicit method's step is held to its fastest turnover"
         }
+        general::Error::Dopri5(Dopri5::StepTooSmall { .. }) => {
+            "use `[simulation] solver = \"rodas\"` (or \"auto\"), or check the mechanisms' \
+             `[parameters]`"
+        }
+        general::Error::Dopri5(Dopri5::NotFinite { .. }) => {
+            "check the parameters for values that overflow or divide by zero"
+        }
+        general::Error::Rodas(_) => {
+            "loosen `[simulation] rtol` or `atol`, or check the mechanisms' `[parameters]`"
+        }
+    }
+}
+
+/// The three fastest rates of `scenario` with their values (blood turnover counted as
+/// cardiac output over each volume), for a message naming what to lower.
+fn fastest_rates(scenario: &Scenario) -> String {
+    let p = &scenario.parameters;
+    let output = p.get(Param::CardiacOutput);
+    let mut rates: Vec<(String, f64)> = Param::ALL
+        .iter()
+        .filter(|q| matches!(q.kind(), Kind::Rate | Kind::PositiveRate))
+        .map(|&q| (format!("`{}` = {}", q.name(), readable(p.get(q))), p.get(q)))
+        .chain([Param::VenousVolume, Param::ArterialVolume].map(|v| {
+            let turnover = output / p.get(v);
+            (
+                format!(
+                    "`{}` / `{}` = {} /h",
+                    Param::CardiacOutput.name(),
+                    v.name(),
+                    readable(turnover)
+                ),
+                turnover,
+            )
+        }))
+        .collect();
+    rates.sort_by(|a, b| b.1.total_cmp(&a.1));
+    rates
+        .into_iter()
+        .take(3)
+        .map(|(text, _)| text)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `metrics` if cells were conserved to `MAX_MASS_BALANCE_ERROR`, else the failure naming
+/// the fastest rates (a NaN error fails too).
+fn conserved(scenario: &Scenario, metrics: Metrics) -> Result<Metrics, Failure> {
+    let rel_error = metrics.mass_balance_rel_error;
+    if rel_error <= MAX_MASS_BALANCE_ERROR {
+        Ok(metrics)
+    } else {
+        Err(Failure::MassBalance {
+            rel_error,
+            suspects: fastest_rates(scenario),
+        })
+    }
+}
+
+/// The model of `scenario` if the exact engine can resolve it (see `MAX_ENGINE_RATE_PER_H`).
+fn resolvable_model(scenario: &Scenario) -> Result<Model, Failure> {
+    let model = model(scenario);
+    // The largest entry: a diagonal one, unless an entry is not a number (inf x 0).
+    let fastest = model
+        .rates
+        .iter()
+        .map(|r| if r.is_nan() { f64::INFINITY } else { r.abs() })
+        .fold(0.0, f64::max);
+    if fastest <= MAX_ENGINE_RATE_PER_H {
+        Ok(model)
+    } else {
+        Err(Failure::TooFast {
+            rate_per_h: fastest,
+            suspects: fastest_rates(scenario),
+        })
     }
 }
 
 impl<E: Into<general::Error>> From<E> for Failure {
     fn from(error: E) -> Self {
-        Failure {
+        Failure::Integrator {
             error: error.into(),
         }
     }
@@ -105,7 +207,7 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, Failure> {
     if scenario.uses_general() {
         return general_run(scenario);
     }
-    let model = model(scenario);
+    let model = resolvable_model(scenario)?;
     let plan = plan(scenario);
     let schedule = scenario.schedule();
     let threshold = scenario.liver_threshold();
@@ -118,7 +220,7 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, Failure> {
         .map(|dose| metrics::compute(&model, std::slice::from_ref(dose), &plan, threshold))
         .collect();
     Ok(Outcome {
-        metrics: acc.finish(&schedule, &plan, reached),
+        metrics: conserved(scenario, acc.finish(&schedule, &plan, reached))?,
         schedule,
         timecourse,
         per_dose,
@@ -138,14 +240,18 @@ pub fn metrics_only(scenario: &Scenario) -> Result<Metrics, Failure> {
         let schedule = scenario.schedule();
         let mut walk = gatherers(scenario, &schedule);
         let finished = general_walk(scenario, &extended(scenario), &schedule, &plan, &mut walk)?;
-        return Ok(general_metrics(walk, scenario, &schedule, &plan, &finished));
+        return conserved(
+            scenario,
+            general_metrics(walk, scenario, &schedule, &plan, &finished),
+        );
     }
-    Ok(metrics::compute(
-        &model(scenario),
+    let metrics = metrics::compute(
+        &resolvable_model(scenario)?,
         &scenario.schedule(),
         &plan(scenario),
         scenario.liver_threshold(),
-    ))
+    );
+    conserved(scenario, metrics)
 }
 
 /// The general integrator's system of a scenario.
@@ -236,7 +342,10 @@ fn general_run(scenario: &Scenario) -> Result<Outcome, Failure> {
             .collect::<Result<_, Failure>>()?
     };
     Ok(Outcome {
-        metrics: general_metrics(gathered, scenario, &schedule, &plan, &finished),
+        metrics: conserved(
+            scenario,
+            general_metrics(gathered, scenario, &schedule, &plan, &finished),
+        )?,
         schedule,
         timecourse,
         per_dose,
@@ -312,6 +421,7 @@ impl Evaluator {
         {
             Some(i) => self.models[..=i].rotate_right(1),
             None => {
+                let model = resolvable_model(scenario)?;
                 self.models.truncate(MAX_MODELS - 1);
                 self.models.insert(
                     0,
@@ -322,7 +432,7 @@ impl Evaluator {
                             .map(|(_, r)| r.value.to_bits())
                             .collect(),
                         depot,
-                        fast: fast::FastModel::new(&model(scenario), depot),
+                        fast: fast::FastModel::new(&model, depot),
                     },
                 );
             }
@@ -337,6 +447,8 @@ impl Evaluator {
                     scenario.liver_threshold_cells,
                 )
             })
+            // The closed form's own rounding is judged by the reference walk, not reported.
+            .filter(|m| m.mass_balance_rel_error <= MAX_MASS_BALANCE_ERROR)
             .map_or_else(|| metrics_only(scenario), Ok)
     }
 }

@@ -225,8 +225,8 @@ bad_inputs! {
         "fix: set `subject.body_weight_kg` to a body weight in kg between 2 and 250 for a human",
     ];
     negative_infusion_minutes: "negative_infusion_minutes.toml" at Line::Key(19) => [
-        "`dose[1].infusion_minutes`: -30 is not a number of minutes >= 0 (0 = bolus)",
-        "fix: set `dose[1].infusion_minutes` to a number of minutes >= 0 (0 = bolus)",
+        "`dose[1].infusion_minutes`: -30 is not 0 (a bolus) or a number of minutes from 0.0001 (6 ms)",
+        "fix: set `dose[1].infusion_minutes` to 0 (a bolus) or a number of minutes from 0.0001",
     ];
     fraction_override_out_of_range: "fraction_out_of_range.toml" at Line::Key(26) => [
         "`parameters.\"lung.extraction\"`: 1.5 is not a fraction between 0 and 1 (fraction per pass)",
@@ -304,8 +304,24 @@ bad_inputs! {
         "fix: use up to 100 letters",
     ];
     unbounded_duration: "unbounded_duration.toml" at Line::Key(24) => [
-        "`simulation.duration_days`: 1e300 is not a number of days > 0 and <= 36525 (100 years)",
-        "fix: set `simulation.duration_days` to a number of days > 0 and <= 36525 (100 years)",
+        "`simulation.duration_days`: 1e300 is not a number of days from 0.01 (14.4 min) to 36525 (100 years)",
+        "fix: set `simulation.duration_days` to a number of days from 0.01 (14.4 min) to 36525",
+    ];
+    rate_faster_than_the_model_resolves: "rate_too_fast.toml" at Line::Key(26) => [
+        "`parameters.\"lung.release_per_h\"`: 1e15 is not a rate from 0 to 1e4 (1/h)",
+        "fix: set `parameters.\"lung.release_per_h\"` to a rate from 0 to 1e4 (1/h)",
+    ];
+    blood_turning_over_too_fast: "blood_turnover_too_fast.toml" at Line::Key(26) => [
+        "`parameters.\"circulation.arterial_volume_l\"`: cardiac output 390 L/h over \
+         `circulation.arterial_volume_l` = 1e-5 L turns the blood over 39000000 times an hour, \
+         faster than the 1e5 /h the model resolves",
+        "fix: raise `circulation.arterial_volume_l` to at least 0.0039 L",
+    ];
+    infusion_shorter_than_six_seconds: "infusion_too_short.toml" at Line::Key(19) => [
+        "`dose[1].infusion_minutes`: 1e-12 is not 0 (a bolus) or a number of minutes from 0.0001 (6 ms)",
+    ];
+    duration_shorter_than_the_minimum: "duration_too_short.toml" at Line::Key(22) => [
+        "`simulation.duration_days`: 5e-324 is not a number of days from 0.01 (14.4 min)",
     ];
 }
 

@@ -277,3 +277,31 @@ fn agrees_with_an_independent_explicit_integrator() {
         "a portal bolus fills the liver"
     );
 }
+
+#[test]
+fn rates_beyond_any_accepted_model_fail_by_name_instead_of_hanging() {
+    // Validation refuses such rates; a model built around it (a library caller setting a
+    // parameter) meets the engine's guard. 1e40 /h used to hang the matrix exponential.
+    for rate in [1e15, 1e40, 1e60, f64::INFINITY] {
+        let mut s = human("peripheral_vein", "", "duration_days = 2", "");
+        s.parameters.set(cellpk::params::Param::LungRelease, rate);
+        for (what, result) in [
+            ("metrics_only", simulation::metrics_only(&s).map(|_| ())),
+            ("run", simulation::run(&s).map(|_| ())),
+            (
+                "evaluator",
+                simulation::Evaluator::new().metrics(&s).map(|_| ()),
+            ),
+        ] {
+            let e = result.expect_err(what);
+            assert!(
+                matches!(e, simulation::Failure::TooFast { .. }),
+                "{what} at {rate:e}: {e}"
+            );
+            assert!(
+                e.to_string().contains("`lung.release_per_h`"),
+                "{what} at {rate:e} names the rate: {e}"
+            );
+        }
+    }
+}

@@ -150,3 +150,47 @@ fn every_command_has_help_with_an_example() {
         );
     }
 }
+
+#[test]
+fn the_shortest_accepted_run_and_the_shortest_late_infusion_complete_with_their_plots() {
+    // At the bounds `check` accepts: 14.4 minutes simulated (5e-324 days panicked in the
+    // plot's axis), and a 6 ms infusion starting 100 years in (1e-12 min lost its cells).
+    let shipped = fs::read_to_string("scenarios/mouse_tail_vein.toml").expect("shipped scenario");
+    for (name, edited) in [
+        (
+            "shortest",
+            shipped
+                .replace("duration_days = 7", "duration_days = 0.01")
+                .replace("output_every_hours = 0.25", "output_every_hours = 100"),
+        ),
+        (
+            "late_infusion",
+            shipped
+                .replace("duration_days = 7", "duration_days = 36525")
+                .replace("output_every_hours = 0.25", "output_every_hours = 8760")
+                .replace(
+                    "cells = 5e5",
+                    "cells = 5e5\nstart_day = 36520\ninfusion_minutes = 1e-4",
+                ),
+        ),
+    ] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join(format!("{name}.toml"));
+        fs::write(&file, edited).expect("write scenario");
+        let output = Command::cargo_bin("cellpk")
+            .expect("binary built")
+            .args(["run", &file.display().to_string(), "--out"])
+            .arg(dir.path())
+            .output()
+            .expect("cellpk runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{name}: {stderr}");
+        let metrics = fs::read_to_string(dir.path().join("mouse_tail_vein/metrics.csv"))
+            .expect("metrics written");
+        assert!(
+            metrics.contains("5e5") || metrics.contains("500000"),
+            "{name}: {metrics}"
+        );
+        assert!(dir.path().join("mouse_tail_vein/timecourse.png").is_file());
+    }
+}

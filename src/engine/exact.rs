@@ -40,11 +40,37 @@ impl Propagator {
             m[(N + i, 2 * N + i)] = h;
         }
         let e = m.exp();
-        Propagator {
+        let mut propagator = Propagator {
             h,
             phi: e.fixed_view::<N, N>(0, 0).into_owned(),
             gamma: e.fixed_view::<N, N>(0, N).into_owned(),
             lambda: e.fixed_view::<N, N>(0, 2 * N).into_owned(),
+        };
+        propagator.conserve();
+        propagator
+    }
+
+    /// Rescales each column of the three operators to its exact sum. Every column of K sums
+    /// to zero (cells are conserved by construction), so the columns of Phi sum to 1, of
+    /// Gamma to h and of Lambda to h^2 / 2. The computed exponential misses these by
+    /// rounding of the order of eps ||K h||, and a fast circulation that holds its cells for
+    /// months adds that miss up over thousands of steps: blood turning over 6e4 times an
+    /// hour gave a mass-balance error of 2.5e-9 after 56 days. Rescaling the column (its
+    /// entries are non-negative, K being a rate matrix) removes the drift without moving
+    /// cells between compartments by more than the rounding it corrects.
+    fn conserve(&mut self) {
+        let h = self.h;
+        for (op, sum) in [
+            (&mut self.phi, 1.0),
+            (&mut self.gamma, h),
+            (&mut self.lambda, h * h / 2.0),
+        ] {
+            for mut column in op.column_iter_mut() {
+                let got: f64 = column.sum();
+                if got.is_finite() && got > 0.0 {
+                    column *= sum / got;
+                }
+            }
         }
     }
 

@@ -128,8 +128,8 @@ fn readable(v: f64) -> String {
     }
 }
 
-/// The `cellpk params` table: every resolved parameter with value, unit and source,
-/// overrides marked.
+/// The `cellpk params` table: every resolved parameter with value, unit, the range an
+/// override may take (`params::Kind::range`) and source, overrides marked.
 pub fn params_table(scenario: &Scenario) -> String {
     let mut out = format!("{}: {}\n\n", scenario.name, subject(scenario));
     let width = Param::ALL.iter().map(|p| p.name().len()).max().unwrap_or(0);
@@ -137,9 +137,12 @@ pub fn params_table(scenario: &Scenario) -> String {
         let mark = if r.overridden { "  [override]" } else { "" };
         writeln!(
             out,
-            "{:width$}  {:<12}  {}{mark}\n{:width$}  source: {}",
+            "{:width$}  {:<12}  {}{mark}\n{:width$}  accepts: {} ({})\n{:width$}  source: {}",
             p.name(),
             readable(r.value),
+            p.unit(),
+            "",
+            p.kind().range(),
             p.unit(),
             "",
             r.source,

@@ -19,7 +19,7 @@ use crate::observe::Observe;
 use crate::params::{Param, Parameters, Subject};
 
 pub use rules::MAX_SAMPLES;
-pub use validate::MAX_DAYS;
+pub use validate::{MAX_DAYS, MIN_DURATION_DAYS, MIN_INFUSION_MINUTES};
 
 /// A validated scenario.
 #[derive(Debug, Clone, PartialEq)]

@@ -11,7 +11,7 @@ use super::Scenario;
 use crate::dosing;
 use crate::engine::general::Solver;
 use crate::observe::Method;
-use crate::params::Param;
+use crate::params::{Param, MAX_TURNOVER_PER_H};
 
 /// Most time-course samples a run keeps in memory (about 110 bytes each).
 pub const MAX_SAMPLES: usize = 5_000_000;
@@ -38,6 +38,8 @@ pub enum Blame {
     OutputEvery,
     /// The overridden organ flow fractions.
     FlowFractions,
+    /// One parameter, overridden in `[parameters]` (else the line of the subject).
+    Parameter(Param),
     /// `simulation.solver`.
     Solver,
     /// `[observe]`.
@@ -66,6 +68,7 @@ pub fn check(s: &Scenario) -> Result<(), Violation> {
     doses_do_not_overlap(&schedule)?;
     some_dose_within_the_horizon(s, &schedule)?;
     flows_within_cardiac_output(s)?;
+    blood_turnover_within_bounds(s)?;
     exact_engine_needs_a_linear_model(s)?;
     radiolabel_follows_administrations_apart(s, &schedule)
 }
@@ -170,9 +173,10 @@ fn output_fits_in_memory(s: &Scenario) -> Result<(), Violation> {
         blame: Blame::OutputEvery,
         key: "simulation.output_every_hours".into(),
         problem: format!(
-            "{} days every {} h is {samples:.0} samples, more than the {MAX_SAMPLES} a run keeps \
-             in memory",
-            s.duration_days, s.output_every_hours
+            "{} days every {} h is {} samples, more than the {MAX_SAMPLES} a run keeps in memory",
+            readable(s.duration_days),
+            readable(s.output_every_hours),
+            readable(samples)
         ),
         fix: format!(
             "set `output_every_hours` to at least {}",
@@ -244,6 +248,44 @@ fn flows_within_cardiac_output(s: &Scenario) -> Result<(), Violation> {
         ),
         fix: "lower the overridden flow fractions so that they sum to at most 1".into(),
     })
+}
+
+/// Blood must not turn over faster than `MAX_TURNOVER_PER_H`: cardiac output and the blood
+/// volumes are each within bounds, but their ratio is what the engine resolves.
+fn blood_turnover_within_bounds(s: &Scenario) -> Result<(), Violation> {
+    let p = &s.parameters;
+    let output = p.get(Param::CardiacOutput);
+    for volume in [Param::VenousVolume, Param::ArterialVolume] {
+        let turnover = output / p.get(volume);
+        if turnover <= MAX_TURNOVER_PER_H {
+            continue;
+        }
+        // Blame the override that made the ratio: the volume if it was set, else the output.
+        let blamed = if p.entry(volume).overridden || !p.entry(Param::CardiacOutput).overridden {
+            volume
+        } else {
+            Param::CardiacOutput
+        };
+        return Err(Violation {
+            blame: Blame::Parameter(blamed),
+            key: format!("parameters.\"{}\"", blamed.name()),
+            problem: format!(
+                "cardiac output {} L/h over `{}` = {} L turns the blood over {} times an hour, \
+                 faster than the {MAX_TURNOVER_PER_H:e} /h the model resolves",
+                readable(output),
+                volume.name(),
+                readable(p.get(volume)),
+                readable(turnover)
+            ),
+            fix: format!(
+                "raise `{}` to at least {} L or lower `{}` (check the units: litres, L/h)",
+                volume.name(),
+                readable(output / MAX_TURNOVER_PER_H),
+                Param::CardiacOutput.name()
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// A number for a message: plain when of ordinary size, in exponent form otherwise (so that

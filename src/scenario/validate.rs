@@ -23,6 +23,22 @@ use crate::presets::Choice;
 /// simulated time (at least one step per hour), so an absurd value must fail here, not hang.
 pub const MAX_DAYS: f64 = 36_525.0;
 
+/// Shortest simulation accepted (days): 14.4 minutes. Assumption: the shortest question the
+/// model answers, where the cells lodge in their first passes, is settled within minutes
+/// (the engine's nodes after a dose reach 49 min); a shorter horizon is a unit error (hours
+/// or minutes written as days). Below about 1e-300 days the plot's axis could not even be
+/// divided into ticks (5e-324 panicked).
+pub const MIN_DURATION_DAYS: f64 = 0.01;
+
+/// Shortest infusion accepted (minutes): 6 ms; 0 is a bolus. An infusion of 1e-12 min
+/// started late ended at its own start time once both were rounded to doubles, and its
+/// cells were lost. At the latest accepted start (100 years, 876,600 h) doubles are
+/// 1.2e-10 h apart, so 6 ms (1.7e-6 h) still spans 14,000 of them and the walks, which
+/// take an infusion's rate over its rounded span (`Dose::rate_per_h`), deliver it exactly.
+/// Assumption: nothing shorter is meant as an infusion (the fastest circulation, a
+/// mouse's, takes seconds), so a shorter positive value is refused, not rounded to a bolus.
+pub const MIN_INFUSION_MINUTES: f64 = 1e-4;
+
 /// Loosest tolerance accepted: looser would let the integrator report numbers with no
 /// correct digit.
 const MAX_TOLERANCE: f64 = 0.1;
@@ -159,7 +175,12 @@ pub(super) fn validate(
         });
     }
     let sim = &raw.simulation;
-    let duration_days = c.days(&sim.duration_days, "simulation.duration_days", true)?;
+    let duration_days = c.number(
+        &sim.duration_days,
+        "simulation.duration_days",
+        |v| (MIN_DURATION_DAYS..=MAX_DAYS).contains(&v),
+        &format!("a number of days from {MIN_DURATION_DAYS} (14.4 min) to {MAX_DAYS} (100 years)"),
+    )?;
     let output_every_hours = match &sim.output_every_hours {
         None => 1.0,
         Some(h) => c.number(
@@ -281,6 +302,16 @@ fn blamed(raw: &ScenarioFile, v: &rules::Violation) -> (Range<usize>, String) {
             .map_or(sim.duration_days.span(), Spanned::span),
         Blame::Solver => sim.solver.as_ref().map_or(0..0, Spanned::span),
         Blame::Observe => raw.observe.as_ref().map_or(0..0, Spanned::span),
+        Blame::Parameter(param) => {
+            let written = raw.parameters.keys().find(|k| k.get_ref() == param.name());
+            if let Some(k) = written {
+                return (k.span(), format!("parameters.\"{}\"", k.get_ref()));
+            }
+            raw.subject
+                .body_weight_kg
+                .as_ref()
+                .map_or(0..0, Spanned::span)
+        }
         Blame::FlowFractions => {
             // The first flow fraction overridden in the file: only overrides break the rule.
             let first = raw
@@ -459,8 +490,11 @@ fn dose_block(c: &Checker, index: usize, raw: &Spanned<DoseFile>) -> Result<Dose
         Some(m) => c.number(
             m,
             &key("infusion_minutes"),
-            |v| (0.0..=MAX_DAYS * 1440.0).contains(&v),
-            "a number of minutes >= 0 (0 = bolus) and at most 100 years",
+            |v| v == 0.0 || (MIN_INFUSION_MINUTES..=MAX_DAYS * 1440.0).contains(&v),
+            &format!(
+                "0 (a bolus) or a number of minutes from {MIN_INFUSION_MINUTES} (6 ms) to 100 \
+                 years"
+            ),
         )?,
     };
     Ok(DoseBlock {

@@ -732,7 +732,13 @@ impl<'a> Walk<'a> {
         self.liver_peak.offer(t, b.liver.dot(&self.y));
         self.given = schedule.iter().map(|d| d.given_by(t)).sum();
         let cells = b.live.dot(&self.y) + b.death.dot(&self.area);
-        self.worst_balance = self.worst_balance.max((cells - self.given).abs());
+        // A state that is not a number is the worst balance of all (`f64::max` would drop it).
+        let miss = (cells - self.given).abs();
+        self.worst_balance = if miss.is_nan() {
+            f64::INFINITY
+        } else {
+            self.worst_balance.max(miss)
+        };
     }
 
     /// The step from `t0` that starts at the current modes, has modal input `v`, ends
