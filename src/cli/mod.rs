@@ -377,11 +377,36 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// Output samples above which `cellpk run` shows its stages on a terminal: about a second
+/// of work (100,000 hourly samples is 11 years; 5 million, the most a run keeps, took 16 s).
+const STAGES_ABOVE_SAMPLES: usize = 100_000;
+
+/// Whether a run of `samples` shows its stages: only on a terminal (a pipe or a log file
+/// gets the summary alone) and only when the run is long enough to wonder about.
+fn shows_stages(samples: usize, terminal: bool) -> bool {
+    terminal && samples > STAGES_ABOVE_SAMPLES
+}
+
+/// A spinner on stderr naming the stage of a long run (`shows_stages`), hidden otherwise.
+fn stages(samples: usize) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !shows_stages(samples, std::io::stderr().is_terminal()) {
+        return indicatif::ProgressBar::hidden();
+    }
+    let spinner = indicatif::ProgressBar::new_spinner();
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    spinner
+}
+
 fn run(file: &Path, out: &Path, y_scale: Scale) -> anyhow::Result<()> {
     let scenario = scenario::load(file)?;
+    let samples = (scenario.duration_h() / scenario.output_every_hours) as usize + 1;
+    let stage = stages(samples);
+    stage.set_message(format!("simulating {samples} samples"));
     let outcome = simulation::run(&scenario)
         .with_context(|| format!("cannot simulate {}", file.display()))?;
     let dir = out.join(&scenario.name);
+    stage.set_message("drawing the figures");
     let (png, svg) = plots(&scenario, &outcome, y_scale)?;
     let mut files = vec![
         ("timecourse.csv", csv::timecourse(&outcome).into_bytes()),
@@ -394,6 +419,7 @@ fn run(file: &Path, out: &Path, y_scale: Scale) -> anyhow::Result<()> {
         ),
     ];
     if let Some(observe) = scenario.observe {
+        stage.set_message(format!("predicting what {} would show", observe.method));
         let signals = observe::predict(&scenario, &outcome.timecourse.time_h)
             .with_context(|| format!("cannot simulate {}", file.display()))?;
         let (png, svg) = observed_plots(&scenario, &outcome, observe.method, &signals, y_scale)?;
@@ -408,8 +434,10 @@ fn run(file: &Path, out: &Path, y_scale: Scale) -> anyhow::Result<()> {
         files.push(("mechanisms.png", png));
         files.push(("mechanisms.svg", svg.into_bytes()));
     }
+    stage.set_message(format!("writing {}", dir.display()));
     output::write_dir_atomically(&dir, &files)
         .with_context(|| format!("cannot write the run directory {}", dir.display()))?;
+    stage.finish_and_clear();
     emit(&format!(
         "{}wrote {}/ ({})\n",
         summary(&scenario, &outcome),
@@ -746,4 +774,16 @@ fn summary(scenario: &Scenario, outcome: &Outcome) -> String {
         ));
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_runs_on_a_terminal_show_their_stages() {
+        assert!(shows_stages(STAGES_ABOVE_SAMPLES + 1, true));
+        assert!(!shows_stages(STAGES_ABOVE_SAMPLES, true), "a short run");
+        assert!(!shows_stages(5_000_000, false), "not a terminal");
+    }
 }
