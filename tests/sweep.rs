@@ -216,27 +216,16 @@ fn shards_merge_into_the_whole_and_gaps_are_refused() {
         ok(&s.sweep(&["--shard", &format!("{k}/3")]));
     }
     fs::remove_file(s.path("out").join("small").join("sweep.csv")).expect("remove whole");
-    let merge = |parts: &[PathBuf]| {
-        Command::cargo_bin("cellpk")
-            .expect("binary")
-            .arg("merge")
-            .arg(s.path("sweep.toml"))
-            .args(parts)
-            .arg("--out")
-            .arg(s.path("out"))
-            .output()
-            .expect("cellpk runs")
-    };
-    let gap = merge(&[shard(1), shard(3)]);
+    let gap = merge(&s, &[shard(1), shard(3)]);
     assert_eq!(gap.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&gap.stderr).contains("gap"));
-    let overlap = merge(&[shard(1), shard(1), shard(2), shard(3)]);
+    let overlap = merge(&s, &[shard(1), shard(1), shard(2), shard(3)]);
     assert_eq!(overlap.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&overlap.stderr).contains("overlaps"));
-    let missing_end = merge(&[shard(1), shard(2)]);
+    let missing_end = merge(&s, &[shard(1), shard(2)]);
     assert_eq!(missing_end.status.code(), Some(2));
     assert!(!s.path("out").join("small").join("sweep.csv").exists());
-    ok(&merge(&[shard(3), shard(1), shard(2)]));
+    ok(&merge(&s, &[shard(3), shard(1), shard(2)]));
     assert_eq!(s.csv("sweep.csv"), whole);
 }
 
@@ -319,12 +308,7 @@ fn bad_sweep_files_fail_before_any_work() {
         }
         assert!(!s.path("out").exists(), "{to}: nothing may be written");
         // `check` takes a sweep file too, and finds the same fault.
-        let checked = Command::cargo_bin("cellpk")
-            .expect("binary")
-            .arg("check")
-            .arg(s.path("sweep.toml"))
-            .output()
-            .expect("cellpk runs");
+        let checked = cellpk(&[PathBuf::from("check"), s.path("sweep.toml")]);
         let stderr = String::from_utf8_lossy(&checked.stderr);
         assert_eq!(checked.status.code(), Some(2), "check, {to}: {stderr}");
         for part in *expected {
@@ -336,12 +320,7 @@ fn bad_sweep_files_fail_before_any_work() {
     }
     // A good one is ok, with its number of points.
     let s = Setup::new(SWEEP);
-    let checked = Command::cargo_bin("cellpk")
-        .expect("binary")
-        .arg("check")
-        .arg(s.path("sweep.toml"))
-        .output()
-        .expect("cellpk runs");
+    let checked = cellpk(&[PathBuf::from("check"), s.path("sweep.toml")]);
     ok(&checked);
     assert!(String::from_utf8_lossy(&checked.stdout).contains("(sweep of "));
     // More threads than any machine has are refused before any work.
@@ -451,17 +430,21 @@ fn shipped_sweeps_load() {
     }
 }
 
-/// Runs `cellpk merge` of `parts` with the setup's sweep file.
-fn merge(s: &Setup, parts: &[PathBuf]) -> std::process::Output {
+/// Runs `cellpk` with `args`.
+fn cellpk<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> std::process::Output {
     Command::cargo_bin("cellpk")
         .expect("binary")
-        .arg("merge")
-        .arg(s.path("sweep.toml"))
-        .args(parts)
-        .arg("--out")
-        .arg(s.path("out"))
+        .args(args)
         .output()
         .expect("cellpk runs")
+}
+
+/// Runs `cellpk merge` of `parts` with the setup's sweep file.
+fn merge(s: &Setup, parts: &[PathBuf]) -> std::process::Output {
+    let mut args = vec![PathBuf::from("merge"), s.path("sweep.toml")];
+    args.extend_from_slice(parts);
+    args.extend([PathBuf::from("--out"), s.path("out")]);
+    cellpk(&args)
 }
 
 #[test]
@@ -613,14 +596,12 @@ logspace = { from = 1e5, to = 1e7, steps = 150 }
 #[test]
 fn plot_without_a_csv_says_how_to_make_one() {
     let s = Setup::new(SWEEP);
-    let out = Command::cargo_bin("cellpk")
-        .expect("binary")
-        .arg("plot")
-        .arg(s.path("sweep.toml"))
-        .arg("--out")
-        .arg(s.path("out"))
-        .output()
-        .expect("cellpk runs");
+    let out = cellpk(&[
+        PathBuf::from("plot"),
+        s.path("sweep.toml"),
+        PathBuf::from("--out"),
+        s.path("out"),
+    ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
