@@ -503,3 +503,27 @@ fn events_within_rounding_of_each_other_are_integrated() {
         );
     }
 }
+
+/// Two doses a rounding apart (the fuzz found `interval_days = 5e-324`) are both given on
+/// the general path, whose integrators cannot step so short a span: cells are conserved.
+#[test]
+fn doses_a_rounding_apart_are_both_given() {
+    for interval in ["5e-324", "1e-13", "1e-9"] {
+        let text = std::fs::read_to_string("scenarios/human_two_doses_niche_injury.toml")
+            .expect("a shipped scenario");
+        let text = text.replacen(
+            "interval_days = 30",
+            &format!("interval_days = {interval}"),
+            1,
+        );
+        assert!(
+            text.contains(interval),
+            "the scenario has `interval_days = 30`"
+        );
+        let s = common::scenario(&text);
+        let o = run(&s);
+        let last = o.timecourse.states.last().expect("samples");
+        assert_close(last.sum(), o.metrics.cells_given, 1e-9, 0.0, interval);
+        assert!(o.metrics.mass_balance_rel_error <= 1e-9, "{interval}");
+    }
+}
