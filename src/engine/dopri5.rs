@@ -8,7 +8,7 @@
 //! therefore stop every cellpk scenario within hours (measured: 17 h into the human
 //! benchmark, 1.6 h into a mouse); it is off, since the stiffness is known and Dopri5 is
 //! here to check RODAS: it finishes the 180-day human benchmark in 280,000 steps, half a
-//! second, where RODAS takes 437 (README, performance). The step budget still ends a run that
+//! second, where RODAS takes 437 (`benches/README.md`). The step budget still ends a run that
 //! would take too long.
 //!
 //! ode_solvers takes one absolute tolerance for all components, while cellpk's differ

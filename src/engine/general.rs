@@ -67,7 +67,7 @@ impl Tolerance {
     /// dose (assumption: far below any measurement's error; compartments holding less than
     /// a millionth of a dose are known to that absolute error only). Steps are spent mostly
     /// resolving the circulation's transient after each dose event down to `atol`: 1e-8
-    /// costs twice the steps (README, performance); tighten it to study such small
+    /// costs twice the steps (`benches/README.md`); tighten it to study such small
     /// compartments.
     pub const DEFAULT: Tolerance = Tolerance {
         rtol: 1e-6,
