@@ -19,8 +19,8 @@
 use std::path::Path;
 use std::time::Instant;
 
-use cellpk::engine::general::Solver;
-use cellpk::mechanisms::Mechanisms;
+use cellpk::scenario::Mechanisms;
+use cellpk::scenario::Solver;
 use cellpk::scenario::{self, Scenario};
 use cellpk::simulation;
 use criterion::{criterion_group, criterion_main, Criterion};

@@ -37,24 +37,54 @@
 //! assert!(metrics.mass_balance_rel_error < 1e-9);
 //! ```
 
-pub mod cli;
-pub mod compartment;
-pub mod dosing;
-pub mod engine;
-pub mod error;
-pub mod export;
-pub mod fit;
-pub mod mechanisms;
-pub mod metrics;
-pub mod model;
-pub mod observe;
-pub mod output;
-pub mod params;
-pub mod plot;
-pub mod presets;
-pub mod scenario;
-pub mod simulation;
+// The modules in pipeline order: each uses only modules listed before it (checked by the
+// `layers` test; DESIGN.md has the diagram). Blank lines keep rustfmt from sorting them.
+
+// Sources and errors, the presets and parameters they resolve to.
 pub mod sourced;
-pub mod sweep;
+
+pub mod error;
+
+pub mod presets;
+
+pub mod params;
+
+// The model: states, schedules, rate matrix, and the scenario that configures a run.
+pub mod compartment;
+
+pub mod dosing;
+
+pub mod model;
+
+pub mod scenario;
+
+// Solving it: numerical methods, the mechanisms' ODE system, the walks, what they yield.
+pub mod numerics;
+
+pub mod mechanisms;
+
+pub mod engine;
+
+pub mod metrics;
+
 pub mod timecourse;
+
+pub mod simulation;
+
+// What a study would have seen, and what is written and drawn.
+pub mod observe;
+
+pub mod output;
+
+pub mod plot;
+
+// Commands built on a run: sweeps, validation against data, fitting, export, the CLI.
+pub mod sweep;
+
 pub mod validation;
+
+pub mod fit;
+
+pub mod export;
+
+pub mod cli;

@@ -16,12 +16,12 @@ mod fast;
 use rayon::prelude::*;
 
 use crate::dosing::Dose;
-use crate::engine::rodas::Stats;
 use crate::engine::{self, general, Plan};
-use crate::mechanisms::effect::EffectAccumulator;
 use crate::mechanisms::system::{self, Extended};
+use crate::metrics::effect::EffectAccumulator;
 use crate::metrics::{self, Accumulator, Metrics};
 use crate::model::Model;
+use crate::numerics::rodas::Stats;
 use crate::params::{Kind, Param};
 use crate::presets::routes::DepotSite;
 use crate::scenario::rules::readable;
@@ -93,7 +93,7 @@ pub enum Failure {
 
 /// What to change when the integrator gave up.
 fn integrator_fix(error: &general::Error) -> &'static str {
-    use crate::engine::dopri5::Error as Dopri5;
+    use crate::numerics::dopri5::Error as Dopri5;
     match error {
         general::Error::Dopri5(Dopri5::TooManySteps { .. }) => {
             "use `[simulation] solver = \"rodas\"` (or \"auto\"): the scenario is stiff, \

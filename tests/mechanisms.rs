@@ -6,11 +6,11 @@ mod common;
 use std::path::Path;
 
 use cellpk::compartment::{Compartment, Total};
-use cellpk::engine::general::{Solver, Tolerance};
-use cellpk::mechanisms::Mechanisms;
 use cellpk::metrics::Metric;
 use cellpk::params::Param;
+use cellpk::scenario::Mechanisms;
 use cellpk::scenario::{self, Scenario};
+use cellpk::scenario::{Solver, Tolerance};
 use cellpk::simulation::{self, Outcome};
 use cellpk::timecourse::TimeCourse;
 use common::assert_close;

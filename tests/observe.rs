@@ -5,11 +5,12 @@
 use std::path::Path;
 
 use cellpk::compartment::Compartment;
-use cellpk::observe::{self, Method, Organ, Signals};
+use cellpk::observe::{self, Organ, Signals};
 use cellpk::params::Param;
 use cellpk::presets::observation::Isotope;
 use cellpk::presets::{Choice, Route};
 use cellpk::scenario::{self, Scenario};
+use cellpk::scenario::{Method, Observe};
 
 /// A mouse given `doses` by `route` (each 1e6 cells, 7 days apart), observed by `observe`.
 fn mouse(route: &str, doses: u32, infusion_minutes: f64, observe: &str) -> Scenario {
@@ -383,7 +384,7 @@ fn cells_dying_in_the_spleen_leave_their_label_there() {
     s.parameters.set(Param::LabelEfflux, 0.0);
     s.parameters.set(Param::DebrisClearance, 0.0);
     let mut cells = s.clone();
-    cells.observe = Some(observe::Observe::default());
+    cells.observe = Some(Observe::default());
     let t = times(10.0);
     let (label, live) = (predict(&s, &t), predict(&cells, &t));
     let dead = |i: usize| 100.0 * label.budget[i].deposited / 1e6;
@@ -438,7 +439,7 @@ fn lung_deaths_go_to_phagocytes_in_the_diseases_shares() {
         let liver = p.get(Param::DebrisLiverShare);
         let spleen = (1.0 - liver) * p.get(Param::DebrisSpleenShare);
         let mut cells = s.clone();
-        cells.observe = Some(observe::Observe::default());
+        cells.observe = Some(Observe::default());
         let t = [1.0, 24.0, 240.0];
         let (label, live) = (predict(&s, &t), predict(&cells, &t));
         for i in 0..t.len() {
@@ -549,10 +550,10 @@ fn the_method_is_named_in_the_scenario_and_checked() {
     }
     let mut two = mouse("peripheral_vein", 2, 0.0, "");
     two.mechanisms.niche = true;
-    two.observe = Some(observe::Observe {
+    two.observe = Some(Observe {
         method: Method::Radiolabel,
         isotope: Some(Isotope::In111),
-        ..observe::Observe::default()
+        ..Observe::default()
     });
     let v = scenario::rules::check(&two).expect_err("radiolabel over 2 doses with a mechanism");
     assert_eq!(v.key, "observe.method");

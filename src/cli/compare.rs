@@ -86,13 +86,13 @@ pub fn compare(req: &Request) -> anyhow::Result<()> {
             })
         })
         .collect::<anyhow::Result<Vec<Metric>>>()?;
-    if !output::is_directory_name(&req.name) {
+    if !scenario::is_directory_name(&req.name) {
         return Err(bad(
             "--name",
             format!("{:?} cannot name an output directory", req.name),
             format!(
                 "use up to {} letters, digits, `_`, `-` and `.`, starting with a letter or digit",
-                output::MAX_NAME_LEN
+                scenario::MAX_NAME_LEN
             ),
         ));
     }

@@ -635,7 +635,7 @@ fn mechanism_plots(
 fn observed_plots(
     scenario: &Scenario,
     outcome: &Outcome,
-    method: observe::Method,
+    method: scenario::Method,
     signals: &observe::Signals,
     scale: Scale,
 ) -> anyhow::Result<(Vec<u8>, String)> {

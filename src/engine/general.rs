@@ -10,26 +10,11 @@
 
 use crate::compartment::State;
 use crate::dosing::Dose;
-use crate::engine::dopri5;
-use crate::engine::rodas::{self, Options, Stats, Step};
 use crate::engine::{Node, Observer, Path, Plan, Segment};
 use crate::mechanisms::system::{self, Driven, Extended, Y};
-use crate::presets::choice_enum;
-
-choice_enum! {
-    /// How a scenario is integrated (`[simulation] solver`).
-    pub enum Solver {
-        /// The exact engine when the model is linear, the general integrator otherwise.
-        Auto => "auto",
-        /// The exact matrix-exponential engine (linear model only).
-        Exact => "exact",
-        /// The general integrator (RODAS, a stiff Rosenbrock method), whatever the model.
-        Rodas => "rodas",
-        /// The general path stepped by ode_solvers' explicit Dopri5: a non-stiff reference
-        /// for RODAS, hundreds to thousands of times its steps on cellpk's stiff systems.
-        Dopri5 => "dopri5",
-    }
-}
+use crate::numerics::dopri5;
+use crate::numerics::rodas::{self, Options, Stats, Step};
+use crate::scenario::{Solver, Tolerance};
 
 /// Why the general path gave up.
 #[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
@@ -50,29 +35,6 @@ impl Error {
             Error::Dopri5(e) => e.t(),
         }
     }
-}
-
-/// Error tolerances of the general integrator (`[simulation] rtol`, `atol`).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Tolerance {
-    /// Relative tolerance per step.
-    pub rtol: f64,
-    /// Absolute tolerance: a fraction of the largest administration for states counted in
-    /// cells, and as is for the dimensionless states of the mechanisms.
-    pub atol: f64,
-}
-
-impl Tolerance {
-    /// Defaults: `rtol` 1e-6 and `atol` 1e-6, errors of a millionth of the value or of a
-    /// dose (assumption: far below any measurement's error; compartments holding less than
-    /// a millionth of a dose are known to that absolute error only). Steps are spent mostly
-    /// resolving the circulation's transient after each dose event down to `atol`: 1e-8
-    /// costs twice the steps (`benches/README.md`); tighten it to study such small
-    /// compartments.
-    pub const DEFAULT: Tolerance = Tolerance {
-        rtol: 1e-6,
-        atol: 1e-6,
-    };
 }
 
 /// Longest step (hours). Two days keep at most one turn of any curve of interest within a

@@ -5,20 +5,16 @@
 //! adds a constant input between its start and end. The walk has no other special case
 //! for dosing. Grid times come from their index (`i x step`), never from a running sum.
 
-pub mod dopri5;
 pub mod exact;
 pub(crate) mod expsum;
 pub mod general;
-pub mod lu;
 pub(crate) mod modal;
-pub mod rodas;
-#[cfg(test)]
-mod test_systems;
 
 use crate::compartment::{State, StateMatrix};
 use crate::dosing::Dose;
 use crate::mechanisms::{system, Slow};
 use crate::model::Model;
+use crate::numerics::rodas;
 use exact::{state_after, PropagatorCache};
 
 /// Longest step between nodes (hours). Peaks and threshold crossings are located inside

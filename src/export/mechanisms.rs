@@ -13,8 +13,9 @@ use super::expr::Expr;
 use super::flows::{param, Derived, Scaling, DEATHS};
 use crate::compartment::Compartment as C;
 use crate::mechanisms::system::SIGNAL_WEIGHTS;
-use crate::mechanisms::{Mechanisms, Slow};
+use crate::mechanisms::Slow;
 use crate::params::Param;
+use crate::scenario::Mechanisms;
 
 /// A mechanism's state: an SBML parameter driven by a rate rule.
 #[derive(Debug, Clone, PartialEq)]

@@ -6,10 +6,10 @@
 //! SD is weighted as if its SD were `DEFAULT_CV` of its value: an assumption, stated in the
 //! report, that makes rows of different size count alike on a relative scale.
 
-use crate::engine::general::Tolerance;
 use crate::error::InputError;
 use crate::params::{Kind, Param};
 use crate::scenario::Scenario;
+use crate::scenario::Tolerance;
 use crate::simulation::Failure;
 use crate::validation::compare::{self, Comparison, FLOOR_PERCENT};
 use crate::validation::data::Observation;

@@ -13,56 +13,7 @@
 //!
 //! Each is off by default, so a scenario without `[model]` is the linear model.
 
-pub mod effect;
 pub mod system;
-
-use serde::Deserialize;
-
-/// Which mechanisms a scenario switches on.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Mechanisms {
-    /// Saturable liver niche.
-    #[serde(default)]
-    pub niche: bool,
-    /// Injury-driven homing that heals as cells act.
-    #[serde(default)]
-    pub injury: bool,
-    /// Immune sensitization to allogeneic cells.
-    #[serde(default)]
-    pub sensitization: bool,
-    /// Effect layer: paracrine signal driving a liver-function marker.
-    #[serde(default)]
-    pub effect: bool,
-}
-
-impl Mechanisms {
-    /// Every mechanism on.
-    pub const ALL: Mechanisms = Mechanisms {
-        niche: true,
-        injury: true,
-        sensitization: true,
-        effect: true,
-    };
-
-    /// Whether any mechanism is on (the model is then nonlinear).
-    pub fn any(self) -> bool {
-        self.niche || self.injury || self.sensitization || self.effect
-    }
-
-    /// The names of the mechanisms that are on, as written in `[model]`.
-    pub fn names(self) -> Vec<&'static str> {
-        [
-            (self.niche, "niche"),
-            (self.injury, "injury"),
-            (self.sensitization, "sensitization"),
-            (self.effect, "effect"),
-        ]
-        .into_iter()
-        .filter_map(|(on, name)| on.then_some(name))
-        .collect()
-    }
-}
 
 /// The mechanisms' own states at one time, reported beside the cells.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -12,14 +12,15 @@
 
 use nalgebra::{SMatrix, SVector};
 
-use super::{Mechanisms, Slow};
+use super::Slow;
 use crate::compartment::{Compartment as C, State, StateMatrix, N};
-use crate::engine::lu::Lu;
-use crate::engine::rodas;
 use crate::model::{Model, Scaling};
+use crate::numerics::lu::{self, Lu};
+use crate::numerics::rodas;
 use crate::params::{Param, Parameters};
 use crate::presets::routes::DepotSite;
 use crate::presets::{Choice, Route};
+use crate::scenario::Mechanisms;
 
 /// Number of states of the extended system.
 pub const D: usize = N + 4 + SHADOWED.len();
@@ -534,7 +535,7 @@ pub struct Factors {
     coupling: SMatrix<f64, { SHADOWED.len() }, MAIN>,
 }
 
-impl rodas::Factors<D> for Factors {
+impl lu::Factors<D> for Factors {
     /// Forward substitution by blocks: the cells and mechanisms first, then the shadow
     /// given them.
     fn solve(&self, b: Y) -> Y {
@@ -646,7 +647,8 @@ mod tests {
     /// solution is at rounding level, for steps from a third of a second to the longest.
     #[test]
     fn block_factors_solve_the_whole_iteration_matrix() {
-        use rodas::{Factors as _, Jacobian as _};
+        use crate::numerics::lu::Factors as _;
+        use rodas::Jacobian as _;
         let p = parameters();
         for depot in [None, Some(DepotSite::Liver)] {
             let system = Extended::new(&p, depot, Mechanisms::ALL);

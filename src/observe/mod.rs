@@ -32,28 +32,13 @@ use crate::engine::{self, Plan};
 use crate::mechanisms::system::Extended;
 use crate::model::Model;
 use crate::params::Param;
-use crate::presets::observation::Isotope;
 use crate::presets::routes::DepotSite;
 use crate::presets::{choice_enum, Choice};
-use crate::scenario::Scenario;
+use crate::scenario::{Method, Observe, Scenario};
 use crate::simulation::{self, Failure};
 use tracker::{Recording, Tracker};
 
 pub use tracker::Budget;
-
-choice_enum! {
-    /// What a study measured (`[observe] method`).
-    pub enum Method {
-        /// Live cells (the model's truth; e.g. intravital microscopy).
-        Live => "live",
-        /// Activity of a radiolabel (111In, 99mTc, 89Zr, 51Cr).
-        Radiolabel => "radiolabel",
-        /// Bioluminescence of live cells (luciferase).
-        Bioluminescence => "bioluminescence",
-        /// Donor DNA by quantitative PCR (e.g. human Alu sequences).
-        DnaPcr => "dna_pcr",
-    }
-}
 
 choice_enum! {
     /// An organ as studies report it.
@@ -102,32 +87,6 @@ impl Organ {
             },
             C::Dead => return None,
         })
-    }
-}
-
-/// A scenario's `[observe]` section.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Observe {
-    /// What was measured.
-    pub method: Method,
-    /// The radiolabel's isotope (radiolabel only).
-    pub isotope: Option<Isotope>,
-    /// Share of the injected activity bound to cells; the rest is free label, excreted
-    /// (radiolabel only).
-    pub labelled_fraction: f64,
-    /// Whether activity is reported corrected for physical decay (radiolabel only).
-    pub decay_corrected: bool,
-}
-
-impl Default for Observe {
-    /// Live cells: what a scenario without `[observe]` reports.
-    fn default() -> Self {
-        Observe {
-            method: Method::Live,
-            isotope: None,
-            labelled_fraction: 1.0,
-            decay_corrected: true,
-        }
     }
 }
 

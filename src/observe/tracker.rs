@@ -15,11 +15,12 @@
 use std::iter::Sum;
 use std::ops::Add;
 
-use super::{Method, Organ, ORGANS};
+use super::{Organ, ORGANS};
 use crate::compartment::{Compartment as C, State};
 use crate::engine::{Node, Observer, Segment};
 use crate::presets::routes::DepotSite;
 use crate::presets::Choice;
+use crate::scenario::Method;
 
 /// Gauss-Legendre nodes on [-1, 1] and their weights (exact for polynomials of degree 9).
 const GAUSS: [(f64, f64); 5] = [

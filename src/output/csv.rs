@@ -8,8 +8,9 @@ use std::fmt::Write;
 use crate::compartment::{Compartment, Total};
 use crate::mechanisms::Slow;
 use crate::metrics::{Metric, Metrics};
-use crate::observe::{Method, Organ, Signals};
+use crate::observe::{Organ, Signals};
 use crate::presets::Choice;
+use crate::scenario::Method;
 use crate::simulation::Outcome;
 
 /// `time_h,time_days,<states>,blood,liver,given`, then the mechanisms' states

@@ -8,11 +8,11 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::engine::general::Solver;
-use crate::mechanisms::Mechanisms;
-use crate::observe::Method;
 use crate::presets::observation::Isotope;
 use crate::presets::{CellSource, Disease, Donor, Modification, Route, Species};
+use crate::scenario::Mechanisms;
+use crate::scenario::Method;
+use crate::scenario::Solver;
 
 /// A whole scenario file.
 #[derive(Debug, Deserialize)]

@@ -4,6 +4,7 @@
 //! `parse` is the only way in: it turns text into a `Scenario` or an `InputError` that
 //! names the file, line and key. Everything after it can assume valid input.
 
+mod config;
 mod file;
 pub mod rules;
 pub mod suggest;
@@ -12,12 +13,10 @@ mod validate;
 use std::path::{Path, PathBuf};
 
 use crate::dosing::{self, Dose, DoseBlock};
-use crate::engine::general::{Solver, Tolerance};
 use crate::error::InputError;
-use crate::mechanisms::Mechanisms;
-use crate::observe::Observe;
 use crate::params::{Param, Parameters, Subject};
 
+pub use config::{is_directory_name, Mechanisms, Method, Observe, Solver, Tolerance, MAX_NAME_LEN};
 pub use rules::MAX_SAMPLES;
 pub use validate::{MAX_DAYS, MIN_DURATION_DAYS, MIN_INFUSION_MINUTES};
 

@@ -9,9 +9,9 @@
 
 use super::Scenario;
 use crate::dosing;
-use crate::engine::general::Solver;
-use crate::observe::Method;
 use crate::params::{Param, MAX_TURNOVER_PER_H};
+use crate::scenario::Method;
+use crate::scenario::Solver;
 
 /// Most time-course samples a run keeps in memory (about 110 bytes each).
 pub const MAX_SAMPLES: usize = 5_000_000;

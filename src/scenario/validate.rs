@@ -10,13 +10,13 @@ use super::file::{DoseFile, ObserveFile, ScenarioFile, ValidationFile};
 use super::rules::{self, Blame};
 use super::{suggest, Scenario, Validation};
 use crate::dosing::{Amount, DoseBlock};
-use crate::engine::general::{Solver, Tolerance};
 use crate::error::{InputError, Location};
-use crate::observe::{Method, Observe};
-use crate::output::{is_directory_name, MAX_NAME_LEN};
 use crate::params::{self, Param, Subject};
 use crate::presets::observation::Isotope;
 use crate::presets::Choice;
+use crate::scenario::{is_directory_name, MAX_NAME_LEN};
+use crate::scenario::{Method, Observe};
+use crate::scenario::{Solver, Tolerance};
 
 /// Longest time any duration, start, interval or infusion may span (days): 100 years.
 /// Assumption: no question about cell therapy spans longer, and the engine's work grows with

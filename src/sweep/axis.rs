@@ -9,11 +9,11 @@
 use std::fmt;
 
 use crate::dosing::Amount;
-use crate::engine::general::Solver;
-use crate::mechanisms::Mechanisms;
 use crate::params::Param;
 use crate::presets::{CellSource, Choice, Disease, Donor, Modification, Route, Species};
+use crate::scenario::Mechanisms;
 use crate::scenario::Scenario;
+use crate::scenario::Solver;
 
 /// A field of a `[[dose]]` block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -21,10 +21,10 @@ use toml::Spanned;
 
 use crate::error::{InputError, Location};
 use crate::metrics::Metric;
-use crate::output::{is_directory_name, MAX_NAME_LEN};
 use crate::params;
 use crate::scenario::rules::{self, Violation};
 use crate::scenario::{self, suggest, Scenario};
+use crate::scenario::{is_directory_name, MAX_NAME_LEN};
 use axis::{DoseField, Target, Value};
 use file::{AxisFile, PlotFile, SweepFile};
 

@@ -11,9 +11,10 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::error::{InputError, Location};
-use crate::observe::{Method, Organ};
+use crate::observe::Organ;
 use crate::presets::choice_enum;
 use crate::presets::{Choice, Route, Species};
+use crate::scenario::Method;
 
 choice_enum! {
     /// What a value is a percent of.

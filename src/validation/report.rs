@@ -13,10 +13,10 @@
 
 use std::fmt::Write;
 
-use crate::observe::{self, Method};
+use crate::observe;
 use crate::plot::{DataPanel, DataPoint, OrganTrack};
 use crate::presets::Choice;
-use crate::scenario::Scenario;
+use crate::scenario::{Method, Scenario};
 use crate::simulation::Failure;
 
 use super::compare::{relative, Compared, Comparison};

@@ -3,13 +3,16 @@
 //! AUCs add the exact per-step areas of the engine. Peaks and threshold crossings are
 //! located inside steps by root finding on the exact solution (PITFALLS.md: peaks read off
 //! hourly samples were 1-1.3 % low). "Reached the liver" is a first-passage fraction,
-//! from a second walk with the liver made absorbing.
+//! from a second walk with the liver made absorbing. The effect layer's metrics, read off
+//! the marker's path in a general walk, are in `effect`.
+
+pub mod effect;
 
 use crate::compartment::{Compartment, State, Total};
 use crate::dosing::Dose;
 use crate::engine::{self, Node, Observer, Plan, Segment};
-use crate::mechanisms::effect::Effect;
 use crate::model::Model;
+use effect::Effect;
 
 /// Tolerance on the time of a peak or crossing (hours; about 4 microseconds).
 pub(crate) const TIME_TOLERANCE_H: f64 = 1e-9;

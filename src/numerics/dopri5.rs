@@ -187,7 +187,7 @@ pub fn integrate<const D: usize, S: System<D>>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::test_systems::{BlowUp, Linear};
+    use crate::numerics::test_systems::{BlowUp, Linear};
     use nalgebra::{matrix, vector};
 
     fn options(rtol: f64, atol: SVector<f64, 2>) -> Options<2> {

@@ -2,7 +2,11 @@
 
 use nalgebra::{SMatrix, SVector};
 
-use super::rodas::Factors;
+/// Factors of a square matrix A.
+pub trait Factors<const D: usize> {
+    /// x with A x = b.
+    fn solve(&self, b: SVector<f64, D>) -> SVector<f64, D>;
+}
 
 /// The LU factors of a square matrix, from Gaussian elimination with partial pivoting.
 /// Written out because nalgebra's `lu()` on a matrix of generic size needs a `DimMin`

@@ -33,7 +33,7 @@ use std::ops::{Add, AddAssign};
 
 use nalgebra::{SMatrix, SVector};
 
-use super::lu::Lu;
+use super::lu::{Factors, Lu};
 
 // Coefficients of `rodas.f` (METH = 1), named as there.
 const GAMMA: f64 = 0.25;
@@ -108,12 +108,6 @@ pub trait Jacobian<const D: usize> {
     fn factor(&self, diagonal: f64) -> Option<Self::Factors>;
     /// Whether every entry is finite.
     fn is_finite(&self) -> bool;
-}
-
-/// Factors of a square matrix A.
-pub trait Factors<const D: usize> {
-    /// x with A x = b.
-    fn solve(&self, b: SVector<f64, D>) -> SVector<f64, D>;
 }
 
 /// A dense Jacobian (row i holding the derivatives of `rhs(y)[i]`), factored by LU.
@@ -483,7 +477,7 @@ pub(super) fn all_finite<const D: usize>(v: &SVector<f64, D>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::test_systems::{BlowUp, Linear};
+    use crate::numerics::test_systems::{BlowUp, Linear};
     use nalgebra::{matrix, vector, Matrix3};
 
     /// A = S diag(-0.5, -1.5, -3) S^-1: distinct real eigenvalues, non-normal.

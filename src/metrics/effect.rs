@@ -1,9 +1,9 @@
 //! Metrics of the effect layer, from the marker's path in a general walk: improvement is
 //! the marker's rise above its baseline, as a fraction of the baseline.
 
+use super::{bracketed_root, time_above, turning_point, Peak};
 use crate::engine::{Node, Observer, Path, Segment};
 use crate::mechanisms::system;
-use crate::metrics::{bracketed_root, time_above, turning_point, Peak};
 
 /// What the effect layer achieved over a run.
 #[derive(Debug, Clone, Copy, PartialEq)]
