@@ -248,8 +248,9 @@ jobid=$(timeout 10 sbatch --parsable array.sh) || fail "sbatch array.sh was refu
 jobid=${jobid%%;*}
 say "submitted the docs' array script as job $jobid (3 tasks of 1 CPU)"
 
-# The single-machine run to compare with, meanwhile.
-./cellpk sweep "scenarios/sweeps/$sweep_name.toml" --threads 1 --out "$work/single" \
+# The single-machine run to compare with, meanwhile (on all cores: the CSV is the same
+# for any thread count).
+./cellpk sweep "scenarios/sweeps/$sweep_name.toml" --out "$work/single" \
     >"$work/single.log" 2>&1 &
 single=$!
 
