@@ -27,6 +27,10 @@ sweep_name=slurm_check      # tests/slurm/slurm_check.toml
 budget=210                  # seconds for everything after the package install
 
 start=$SECONDS
+# Nothing from an enclosing Slurm job (if CI itself runs in one) reaches the private Slurm.
+for var in $(compgen -e | grep '^SLURM_' || true); do
+    unset "$var"
+done
 say() { printf '[slurm check %3d s] %s\n' $((SECONDS - start)) "$*"; }
 not_run() {
     echo "Slurm check NOT RUN: $*" >&2
@@ -66,7 +70,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     for tool in "${missing[@]}"; do
         command -v "$tool" >/dev/null 2>&1 || not_run "$tool still missing after installing slurm-wlm and munge"
     done
-    say "installed $(dpkg-query -W -f '${Package} ${Version}, ' slurm-wlm munge 2>/dev/null)"
+    installed=$(dpkg-query -W -f '${Package} ${Version}, ' slurm-wlm munge 2>/dev/null || true)
+    say "installed ${installed%, }"
 fi
 slurm_version=$(slurmd -V 2>/dev/null || true)
 deadline=$((SECONDS + budget))
@@ -124,14 +129,19 @@ printf '%s' "$array_sh" >"$cluster/array.sh"
 printf '%s' "$merge_sh" >"$cluster/merge.sh"
 
 # --- A private single-node Slurm ------------------------------------------------------
+# The daemons run in their own session, so that a Ctrl-C reaches this script (which then
+# cancels the job and stops them) rather than the daemons.
 rt=$(mktemp -d /tmp/cellpk-slurm.XXXXXX)
 chmod 700 "$rt"
 mkdir -p "$rt/state" "$rt/spool"
+export SLURM_CONF=$rt/slurm.conf
 pids=()
 jobid=
+single=
 cleanup() {
     local rc=$?
     set +e
+    [ -n "$single" ] && kill "$single" 2>/dev/null
     if [ -n "$jobid" ]; then
         timeout 10 scancel "$jobid" >/dev/null 2>&1
         for _ in $(seq 20); do
@@ -149,6 +159,14 @@ cleanup() {
         kill -9 "${pids[i]}" 2>/dev/null
         wait "${pids[i]}" 2>/dev/null
     done
+    # Whatever still runs with this Slurm's configuration in its environment (job steps
+    # left behind by a slurmd that stopped first) was started by this check.
+    mapfile -t strays < <(grep -lszxF "SLURM_CONF=$SLURM_CONF" /proc/[0-9]*/environ | cut -d/ -f3)
+    if [ ${#strays[@]} -gt 0 ]; then
+        kill "${strays[@]}" 2>/dev/null
+        sleep 2
+        kill -9 "${strays[@]}" 2>/dev/null
+    fi
     cp "$rt"/*.log "$work/logs/" 2>/dev/null
     rm -rf "$rt"
     if [ "$rc" != 0 ]; then
@@ -175,7 +193,6 @@ slurmd_port=$(free_port) || not_run "no free TCP port for slurmd"
 [ "$ctld_port" != "$slurmd_port" ] || slurmd_port=$((ctld_port + 1))
 
 node=cellpk-node
-export SLURM_CONF=$rt/slurm.conf
 cat >"$SLURM_CONF" <<EOF
 # Written by tests/slurm/run.sh: one node on 127.0.0.1, run as root, no cgroups.
 ClusterName=cellpk-check
@@ -221,7 +238,7 @@ EOF
 mungekey --create --keyfile="$rt/munge.key" >/dev/null 2>&1 ||
     dd if=/dev/urandom of="$rt/munge.key" bs=1024 count=1 status=none
 chmod 400 "$rt/munge.key"
-munged --foreground --force --socket="$rt/munge.socket" --key-file="$rt/munge.key" \
+setsid munged --foreground --force --socket="$rt/munge.socket" --key-file="$rt/munge.key" \
     --pid-file="$rt/munged.pid" --log-file="$rt/munged.log" --seed-file="$rt/munged.seed" \
     >"$rt/munged.out.log" 2>&1 &
 pids+=($!)
@@ -230,9 +247,9 @@ for _ in $(seq 50); do
     sleep 0.1
 done
 [ -S "$rt/munge.socket" ] || not_run "munged did not start ($(tail -n 1 "$rt/munged.log" 2>/dev/null))"
-slurmctld -D -c -f "$SLURM_CONF" >"$rt/slurmctld.out.log" 2>&1 &
+setsid slurmctld -D -c -f "$SLURM_CONF" >"$rt/slurmctld.out.log" 2>&1 &
 pids+=($!)
-slurmd -D -f "$SLURM_CONF" -N "$node" >"$rt/slurmd.out.log" 2>&1 &
+setsid slurmd -D -f "$SLURM_CONF" -N "$node" >"$rt/slurmd.out.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 60); do
     state=$(timeout 5 sinfo -h -n "$node" -o %t 2>/dev/null || true)
@@ -263,6 +280,7 @@ rows() { echo $(($(wc -l <"$1") - 1)); } # complete rows below the header
 # Wait until task 2 runs and has a quarter of its slice on disk.
 while :; do
     late && fail "task $requeued did not get a quarter of its slice on disk in time (state $(task_state $requeued))"
+    [ -f "${partial%.partial}" ] && fail "task $requeued finished its slice before it could be requeued: make tests/slurm/slurm_check.toml slower"
     if [ -f "$out" ] && [[ $(head -n 1 "$out") =~ points\ ([0-9]+)\.\.([0-9]+) ]]; then
         slice=$((BASH_REMATCH[2] - BASH_REMATCH[1]))
         if [ -f "$partial" ] && [ "$(rows "$partial")" -ge $((slice / 4)) ]; then
