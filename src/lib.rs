@@ -9,9 +9,9 @@
 //!
 //! ```text
 //! scenario::parse -> Scenario (validated, parameters resolved)
-//!   -> simulation::model + Scenario::schedule -> engine::simulate
-//!      (or mechanisms::system + engine::general::simulate)
-//!   -> TimeCourse + Metrics -> output / plot
+//!   -> simulation::Problem (schedule, plan, threshold, the system its engine solves)
+//!   -> Problem::walk: engine::simulate, or engine::general::simulate with the mechanisms
+//!   -> TimeCourse + Metrics (and observe's signals) -> output / plot
 //! ```
 //!
 //! ```

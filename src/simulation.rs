@@ -13,6 +13,8 @@
 
 mod fast;
 
+use std::sync::OnceLock;
+
 use rayon::prelude::*;
 
 use crate::dosing::Dose;
@@ -194,163 +196,216 @@ pub fn depot_site(scenario: &Scenario) -> Option<DepotSite> {
     scenario.doses.iter().find_map(|d| d.route.depot())
 }
 
-/// The simulation plan of a scenario.
-pub fn plan(scenario: &Scenario) -> Plan {
-    Plan {
-        duration_h: scenario.duration_h(),
-        output_every_h: scenario.output_every_hours,
-    }
+/// A scenario prepared for solving: its administrations expanded once, its output plan,
+/// its liver threshold, and the system of the engine it needs. Everything that solves a
+/// scenario (`run`, the metrics, the sweep `Evaluator`, `observe`, and through them
+/// `fit` and `validation`) takes one, and [`Problem::walk`] is the one place that chooses
+/// between the exact engine and the general integrator.
+#[derive(Debug)]
+pub struct Problem<'s> {
+    /// The scenario, for its parameters, mechanisms and tolerances.
+    pub scenario: &'s Scenario,
+    /// Every administration, sorted by time.
+    pub schedule: Vec<Dose>,
+    /// Duration and output spacing.
+    pub plan: Plan,
+    /// The liver threshold (cells).
+    pub threshold: f64,
+    /// The depot site of the scenario's depot route, if any.
+    pub depot: Option<DepotSite>,
+    /// Assembled on first use: a sweep's `Evaluator` needs it only for a model it has not
+    /// met, and building it costs as much as evaluating a point from the cache.
+    system: OnceLock<Result<System, Failure>>,
 }
 
-/// Runs a scenario: time course, metrics and per-dose metrics.
-pub fn run(scenario: &Scenario) -> Result<Outcome, Failure> {
-    if scenario.uses_general() {
-        return general_run(scenario);
-    }
-    let model = resolvable_model(scenario)?;
-    let plan = plan(scenario);
-    let schedule = scenario.schedule();
-    let threshold = scenario.liver_threshold();
-    let mut walk = (TimeCourse::default(), Accumulator::new(threshold));
-    engine::simulate(&model, &schedule, &plan, &mut walk);
-    let (timecourse, acc) = walk;
-    let reached = metrics::liver_reached(&model, &schedule, &plan);
-    let per_dose = schedule
-        .par_iter()
-        .map(|dose| metrics::compute(&model, std::slice::from_ref(dose), &plan, threshold))
-        .collect();
-    Ok(Outcome {
-        metrics: conserved(scenario, acc.finish(&schedule, &plan, reached))?,
-        schedule,
-        timecourse,
-        per_dose,
-        steps: None,
-    })
+/// What the engine of a problem solves (boxed: both models are hundreds of bytes, built
+/// once a run, and a `Problem` is made for every sweep point).
+#[derive(Debug)]
+pub enum System {
+    /// The linear model, for the exact engine.
+    Exact(Box<Model>),
+    /// The model with its mechanisms, for the general integrator.
+    General(Box<Extended>),
 }
 
-/// The metrics of a scenario without a time course (the fast path for many runs).
-pub fn metrics_only(scenario: &Scenario) -> Result<Metrics, Failure> {
-    if scenario.uses_general() {
-        // No output grid: only the end is an output node.
-        let full = plan(scenario);
-        let plan = Plan {
-            output_every_h: full.duration_h,
-            ..full
-        };
+impl<'s> Problem<'s> {
+    /// Prepares `scenario`; nothing is assembled yet.
+    pub fn new(scenario: &'s Scenario) -> Self {
         let schedule = scenario.schedule();
-        let mut walk = gatherers(scenario, &schedule);
-        let finished = general_walk(scenario, &extended(scenario), &schedule, &plan, &mut walk)?;
-        return conserved(
+        Problem {
             scenario,
-            general_metrics(walk, scenario, &schedule, &plan, &finished),
-        );
+            threshold: scenario.liver_threshold_of(&schedule),
+            schedule,
+            plan: Plan {
+                duration_h: scenario.duration_h(),
+                output_every_h: scenario.output_every_hours,
+            },
+            depot: depot_site(scenario),
+            system: OnceLock::new(),
+        }
     }
-    let metrics = metrics::compute(
-        &resolvable_model(scenario)?,
-        &scenario.schedule(),
-        &plan(scenario),
-        scenario.liver_threshold(),
-    );
-    conserved(scenario, metrics)
-}
 
-/// The general integrator's system of a scenario.
-pub fn extended(scenario: &Scenario) -> Extended {
-    Extended::new(
-        &scenario.parameters,
-        depot_site(scenario),
-        scenario.mechanisms,
-    )
+    /// The system to solve: the general integrator's when the scenario needs it
+    /// (`Scenario::uses_general`), else the linear model if the exact engine can resolve
+    /// its rates (`MAX_ENGINE_RATE_PER_H`).
+    pub fn system(&self) -> Result<&System, Failure> {
+        self.system
+            .get_or_init(|| {
+                let s = self.scenario;
+                if s.uses_general() {
+                    Ok(System::General(Box::new(Extended::new(
+                        &s.parameters,
+                        self.depot,
+                        s.mechanisms,
+                    ))))
+                } else {
+                    resolvable_model(s).map(|m| System::Exact(Box::new(m)))
+                }
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// The same plan with the end as its only output node: for walks read inside their
+    /// steps (metrics, observers), which need no output grid.
+    pub fn end_only_plan(&self) -> Plan {
+        Plan {
+            output_every_h: self.plan.duration_h,
+            ..self.plan
+        }
+    }
+
+    /// Walks `doses` (the schedule, or part of it) over `plan` with the problem's engine,
+    /// reported to `observer`; the general integrator's work and final state, if it ran.
+    pub fn walk(
+        &self,
+        doses: &[Dose],
+        plan: &Plan,
+        observer: &mut impl engine::Observer,
+    ) -> Result<Option<general::Finished>, Failure> {
+        Ok(match self.system()? {
+            System::Exact(model) => {
+                engine::simulate(model, doses, plan, observer);
+                None
+            }
+            System::General(system) => Some(general::simulate(
+                system,
+                doses,
+                plan,
+                &self.scenario.tolerance,
+                self.scenario.solver,
+                observer,
+            )?),
+        })
+    }
+
+    /// The time course, the metrics and the per-dose metrics (none when a mechanism is
+    /// on: the mechanisms break superposition).
+    pub fn run(&self) -> Result<Outcome, Failure> {
+        let (timecourse, metrics, steps) = match self.system()? {
+            System::Exact(model) => {
+                let mut walk = (TimeCourse::default(), Accumulator::new(self.threshold));
+                self.walk(&self.schedule, &self.plan, &mut walk)?;
+                let (timecourse, acc) = walk;
+                let reached = metrics::liver_reached(model, &self.schedule, &self.plan);
+                (
+                    timecourse,
+                    acc.finish(&self.schedule, &self.plan, reached),
+                    None,
+                )
+            }
+            System::General(_) => {
+                let mut walk = (TimeCourse::default(), self.gatherers(&self.schedule));
+                let finished = self.walk(&self.schedule, &self.plan, &mut walk)?;
+                let finished = finished.expect("the general integrator ran");
+                let (timecourse, gathered) = walk;
+                let metrics = self.general_metrics(gathered, &self.schedule, &finished);
+                (timecourse, metrics, Some(finished.stats))
+            }
+        };
+        let per_dose = if self.scenario.mechanisms.any() {
+            Vec::new()
+        } else {
+            self.schedule
+                .par_iter()
+                .map(|dose| self.metrics_of(std::slice::from_ref(dose)))
+                .collect::<Result<_, Failure>>()?
+        };
+        Ok(Outcome {
+            metrics: conserved(self.scenario, metrics)?,
+            schedule: self.schedule.clone(),
+            timecourse,
+            per_dose,
+            steps,
+        })
+    }
+
+    /// The metrics of the schedule, without a time course.
+    pub fn metrics(&self) -> Result<Metrics, Failure> {
+        conserved(self.scenario, self.metrics_of(&self.schedule)?)
+    }
+
+    /// The metrics of `doses` alone (the schedule, or one administration of it).
+    fn metrics_of(&self, doses: &[Dose]) -> Result<Metrics, Failure> {
+        Ok(match self.system()? {
+            System::Exact(model) => metrics::compute(model, doses, &self.plan, self.threshold),
+            System::General(_) => {
+                let plan = self.end_only_plan();
+                let mut walk = self.gatherers(doses);
+                let finished = self.walk(doses, &plan, &mut walk)?;
+                let finished = finished.expect("the general integrator ran");
+                self.general_metrics(walk, doses, &finished)
+            }
+        })
+    }
+
+    /// What gathers the metrics of `doses` during a general walk.
+    fn gatherers(&self, doses: &[Dose]) -> Gatherers {
+        let p = &self.scenario.parameters;
+        let last_dose_h = doses
+            .iter()
+            .map(|d| d.start_h)
+            .filter(|&t| t <= self.plan.duration_h)
+            .fold(0.0, f64::max);
+        (
+            Accumulator::new(self.threshold),
+            EffectAccumulator::new(
+                p.get(Param::ImprovementThreshold),
+                p.get(Param::BaselineTolerance),
+                last_dose_h,
+            ),
+        )
+    }
+
+    /// The metrics of a finished general walk of `doses`.
+    fn general_metrics(
+        &self,
+        (cells, effect): Gatherers,
+        doses: &[Dose],
+        finished: &general::Finished,
+    ) -> Metrics {
+        let given: f64 = doses.iter().map(|d| d.given_by(self.plan.duration_h)).sum();
+        // Clamped: rounding can leave the difference a few ulps outside [0, given].
+        let reached = (given - system::never_in_liver(&finished.y)).clamp(0.0, given);
+        let mut metrics = cells.finish(doses, &self.plan, reached);
+        if self.scenario.mechanisms.effect {
+            metrics.effect = Some(effect.finish());
+        }
+        metrics
+    }
 }
 
 /// What gathers the metrics during a general walk: of the cells, and of the effect layer.
 type Gatherers = (Accumulator, EffectAccumulator);
 
-fn gatherers(scenario: &Scenario, schedule: &[Dose]) -> Gatherers {
-    let p = &scenario.parameters;
-    let last_dose_h = schedule
-        .iter()
-        .map(|d| d.start_h)
-        .filter(|&t| t <= scenario.duration_h())
-        .fold(0.0, f64::max);
-    (
-        Accumulator::new(scenario.liver_threshold()),
-        EffectAccumulator::new(
-            p.get(Param::ImprovementThreshold),
-            p.get(Param::BaselineTolerance),
-            last_dose_h,
-        ),
-    )
+/// Runs a scenario: time course, metrics and per-dose metrics ([`Problem::run`]).
+pub fn run(scenario: &Scenario) -> Result<Outcome, Failure> {
+    Problem::new(scenario).run()
 }
 
-/// The metrics of a finished general walk.
-fn general_metrics(
-    (cells, effect): Gatherers,
-    scenario: &Scenario,
-    schedule: &[Dose],
-    plan: &Plan,
-    finished: &general::Finished,
-) -> Metrics {
-    let given: f64 = schedule.iter().map(|d| d.given_by(plan.duration_h)).sum();
-    // Clamped: rounding can leave the difference a few ulps outside [0, given].
-    let reached = (given - system::never_in_liver(&finished.y)).clamp(0.0, given);
-    let mut metrics = cells.finish(schedule, plan, reached);
-    if scenario.mechanisms.effect {
-        metrics.effect = Some(effect.finish());
-    }
-    metrics
-}
-
-/// The general path's walk of `schedule` over `plan` on `system`, with `scenario`'s
-/// tolerances and solver, reported to `observer`.
-pub fn general_walk(
-    scenario: &Scenario,
-    system: &Extended,
-    schedule: &[Dose],
-    plan: &Plan,
-    observer: &mut impl engine::Observer,
-) -> Result<general::Finished, Failure> {
-    Ok(general::simulate(
-        system,
-        schedule,
-        plan,
-        &scenario.tolerance,
-        scenario.solver,
-        observer,
-    )?)
-}
-
-/// `run` on the general integrator.
-fn general_run(scenario: &Scenario) -> Result<Outcome, Failure> {
-    let system = extended(scenario);
-    let plan = plan(scenario);
-    let schedule = scenario.schedule();
-    let mut walk = (TimeCourse::default(), gatherers(scenario, &schedule));
-    let finished = general_walk(scenario, &system, &schedule, &plan, &mut walk)?;
-    let (timecourse, gathered) = walk;
-    let per_dose = if scenario.mechanisms.any() {
-        Vec::new()
-    } else {
-        schedule
-            .par_iter()
-            .map(|dose| {
-                let alone = std::slice::from_ref(dose);
-                let mut walk = gatherers(scenario, alone);
-                let done = general_walk(scenario, &system, alone, &plan, &mut walk)?;
-                Ok(general_metrics(walk, scenario, alone, &plan, &done))
-            })
-            .collect::<Result<_, Failure>>()?
-    };
-    Ok(Outcome {
-        metrics: conserved(
-            scenario,
-            general_metrics(gathered, scenario, &schedule, &plan, &finished),
-        )?,
-        schedule,
-        timecourse,
-        per_dose,
-        steps: Some(finished.stats),
-    })
+/// The metrics of a scenario without a time course ([`Problem::metrics`]).
+pub fn metrics_only(scenario: &Scenario) -> Result<Metrics, Failure> {
+    Problem::new(scenario).metrics()
 }
 
 /// Models kept by one `Evaluator`, the least recently used making way past this: a sweep
@@ -410,18 +465,20 @@ impl Evaluator {
     /// minimum and maximum that fall within one step; `tests/evaluator.rs` checks such
     /// cases on a finer grid.
     pub fn metrics(&mut self, scenario: &Scenario) -> Result<Metrics, Failure> {
+        let problem = Problem::new(scenario);
         if scenario.uses_general() {
-            return metrics_only(scenario);
+            return problem.metrics();
         }
-        let depot = depot_site(scenario);
         match self
             .models
             .iter()
-            .position(|m| m.is_model_of(scenario, depot))
+            .position(|m| m.is_model_of(scenario, problem.depot))
         {
             Some(i) => self.models[..=i].rotate_right(1),
             None => {
-                let model = resolvable_model(scenario)?;
+                let System::Exact(model) = problem.system()? else {
+                    return problem.metrics();
+                };
                 self.models.truncate(MAX_MODELS - 1);
                 self.models.insert(
                     0,
@@ -431,8 +488,8 @@ impl Evaluator {
                             .iter()
                             .map(|(_, r)| r.value.to_bits())
                             .collect(),
-                        depot,
-                        fast: fast::FastModel::new(&model, depot),
+                        depot: problem.depot,
+                        fast: fast::FastModel::new(model, problem.depot),
                     },
                 );
             }
@@ -440,16 +497,17 @@ impl Evaluator {
         self.models[0]
             .fast
             .as_mut()
+            // The threshold as set: the closed form takes the default per unit dose itself.
             .and_then(|f| {
                 f.metrics(
-                    &scenario.schedule(),
-                    &plan(scenario),
+                    &problem.schedule,
+                    &problem.plan,
                     scenario.liver_threshold_cells,
                 )
             })
             // The closed form's own rounding is judged by the reference walk, not reported.
             .filter(|m| m.mass_balance_rel_error <= MAX_MASS_BALANCE_ERROR)
-            .map_or_else(|| metrics_only(scenario), Ok)
+            .map_or_else(|| problem.metrics(), Ok)
     }
 }
 

@@ -198,10 +198,15 @@ impl Observer for Last {
 
 /// The lungs (or the live liver) at `day`, from the engine's own walk stopped there.
 fn curve_at(s: &Scenario, day: f64, lung: bool) -> f64 {
-    let mut plan = simulation::plan(s);
-    plan.duration_h = day * 24.0;
+    let problem = simulation::Problem::new(s);
+    let plan = engine::Plan {
+        duration_h: day * 24.0,
+        ..problem.plan
+    };
     let mut last = Last(State::zeros());
-    engine::simulate(&simulation::model(s), &s.schedule(), &plan, &mut last);
+    problem
+        .walk(&problem.schedule, &plan, &mut last)
+        .expect("walks");
     if lung {
         last.0[Compartment::Lung.index()]
     } else {

@@ -28,14 +28,12 @@ use rayon::prelude::*;
 
 use crate::compartment::Compartment as C;
 use crate::dosing::Dose;
-use crate::engine::{self, Plan};
-use crate::mechanisms::system::Extended;
 use crate::model::Model;
 use crate::params::Param;
 use crate::presets::routes::DepotSite;
 use crate::presets::{choice_enum, Choice};
 use crate::scenario::{Method, Observe, Scenario};
-use crate::simulation::{self, Failure};
+use crate::simulation::{self, Failure, Problem};
 use tracker::{Recording, Tracker};
 
 pub use tracker::Budget;
@@ -116,19 +114,17 @@ pub fn predict(scenario: &Scenario, times: &[f64]) -> Result<Signals, Failure> {
         times.windows(2).all(|w| w[0] <= w[1]),
         "observation times are sorted"
     );
-    let schedule = scenario.schedule();
+    let problem = Problem::new(scenario);
+    let schedule = &problem.schedule;
     let observe = scenario.observe.unwrap_or_default();
     let by_administration = observe.method == Method::Radiolabel && schedule.len() > 1;
     let walks: Vec<&[Dose]> = if by_administration {
         schedule.iter().map(std::slice::from_ref).collect()
     } else {
-        vec![&schedule]
+        vec![schedule]
     };
-    // Assembled once for every walk: they differ only in their doses.
+    // The death rates the trackers need, of the model as resolved.
     let model = simulation::model(scenario);
-    let extended = scenario
-        .uses_general()
-        .then(|| simulation::extended(scenario));
     let settings = settings(scenario, &observe, &model, times);
     let recordings = walks
         .par_iter()
@@ -140,7 +136,7 @@ pub fn predict(scenario: &Scenario, times: &[f64]) -> Result<Signals, Failure> {
                     .fold(f64::INFINITY, f64::min),
                 ..settings.clone()
             };
-            record(scenario, &model, extended.as_ref(), settings, doses)
+            record(&problem, settings, doses)
         })
         .collect::<Result<Vec<_>, Failure>>()?;
     let percent = (0..times.len())
@@ -204,26 +200,15 @@ fn settings(
     }
 }
 
-/// One walk of `doses` (the whole schedule, or one administration) on `model`, or on
-/// `extended` when the general integrator runs the scenario.
+/// One walk of `doses` (the whole schedule, or one administration) with the problem's
+/// engine.
 fn record(
-    scenario: &Scenario,
-    model: &Model,
-    extended: Option<&Extended>,
+    problem: &Problem,
     settings: tracker::Settings,
     doses: &[Dose],
 ) -> Result<Recording, Failure> {
     let mut tracker = Tracker::new(settings);
     // Only the end needs to be an output node: the tracker reads the walk inside steps.
-    let plan = Plan {
-        output_every_h: scenario.duration_h(),
-        ..simulation::plan(scenario)
-    };
-    match extended {
-        Some(system) => {
-            simulation::general_walk(scenario, system, doses, &plan, &mut tracker)?;
-        }
-        None => engine::simulate(model, doses, &plan, &mut tracker),
-    }
+    problem.walk(doses, &problem.end_only_plan(), &mut tracker)?;
     Ok(tracker.finish())
 }

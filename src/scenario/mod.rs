@@ -103,8 +103,13 @@ impl Scenario {
     /// The liver threshold (cells): as set, or by default 1 % of the largest single
     /// administration (assumption: "a meaningful share of one dose is still in the liver").
     pub fn liver_threshold(&self) -> f64 {
+        self.liver_threshold_of(&self.schedule())
+    }
+
+    /// `liver_threshold` given the scenario's `schedule`, already expanded.
+    pub fn liver_threshold_of(&self, schedule: &[Dose]) -> f64 {
         self.liver_threshold_cells.unwrap_or_else(|| {
-            DEFAULT_THRESHOLD_SHARE * self.schedule().iter().map(|d| d.cells).fold(0.0, f64::max)
+            DEFAULT_THRESHOLD_SHARE * schedule.iter().map(|d| d.cells).fold(0.0, f64::max)
         })
     }
 }
