@@ -19,9 +19,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use cellpk::scenario::Mechanisms;
-use cellpk::scenario::Solver;
-use cellpk::scenario::{self, Scenario};
+use cellpk::scenario::{self, Mechanisms, Scenario, Solver};
 use cellpk::simulation;
 use criterion::{criterion_group, criterion_main, Criterion};
 

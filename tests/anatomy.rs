@@ -1,7 +1,7 @@
 //! The circulation's anatomy: which organ a route's cells meet first, and what a
 //! portosystemic shunt does.
 
-mod common;
+use crate::common;
 
 use cellpk::compartment::{Compartment, Total};
 use cellpk::params::Param;

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use assert_cmd::Command;
 
-mod common;
+use crate::common;
 
 /// The exit code for bad input (`cellpk::error::EXIT_BAD_INPUT`).
 const BAD_INPUT: i32 = 2;

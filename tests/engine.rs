@@ -1,7 +1,7 @@
 //! The exact engine against closed-form solutions, each with its tolerance, and against an
 //! independent explicit integrator (ode_solvers' Dopri5) where that one is affordable.
 
-mod common;
+use crate::common;
 
 use cellpk::compartment::{Compartment, State, Total};
 use cellpk::simulation;

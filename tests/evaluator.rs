@@ -30,7 +30,7 @@
 //! the curve takes at the evaluator's time and is no lower than what either walk found
 //! (the finer walk can miss a peak for the same reasons).
 
-mod common;
+use crate::common;
 
 use cellpk::compartment::{Compartment, State, Total};
 use cellpk::engine::{self, Node, Observer};

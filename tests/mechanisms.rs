@@ -1,16 +1,14 @@
 //! The general path and the nonlinear mechanisms (`[model]`): agreement with the exact
 //! engine when every mechanism is off, each mechanism's defining behaviour, conservation.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 
 use cellpk::compartment::{Compartment, Total};
 use cellpk::metrics::Metric;
 use cellpk::params::Param;
-use cellpk::scenario::Mechanisms;
-use cellpk::scenario::{self, Scenario};
-use cellpk::scenario::{Solver, Tolerance};
+use cellpk::scenario::{self, Mechanisms, Scenario, Solver, Tolerance};
 use cellpk::simulation::{self, Outcome};
 use cellpk::timecourse::TimeCourse;
 use common::assert_close;
@@ -526,4 +524,18 @@ fn doses_a_rounding_apart_are_both_given() {
         assert_close(last.sum(), o.metrics.cells_given, 1e-9, 0.0, interval);
         assert!(o.metrics.mass_balance_rel_error <= 1e-9, "{interval}");
     }
+}
+
+/// RODAS's step counts on the benchmark scenario (`benches/mechanisms.rs`): every shipped
+/// human mechanism on, six infusions over 180 days, default tolerances. Pinned so that a
+/// change in the integrator (its error test, step-size control, starting step, events)
+/// shows here even when every accuracy test still passes; a deliberate change updates the
+/// numbers here and in `benches/README.md`.
+#[test]
+fn rodas_step_counts_are_pinned() {
+    let mut s = scenario::load(Path::new("scenarios/human_six_monthly_infusions.toml"))
+        .expect("the shipped scenario is valid");
+    s.mechanisms = Mechanisms::ALL;
+    let steps = run(&s).steps.expect("the general integrator ran");
+    assert_eq!((steps.accepted, steps.rejected), (489, 33));
 }

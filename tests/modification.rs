@@ -1,7 +1,7 @@
 //! Modified and pretreated cells (`[cells] modification`): multipliers on homing and
 //! survival, on by name, sweepable, and off by default.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -3,7 +3,7 @@
 //! doses. Scenarios are drawn at random over species, disease, product, routes, schedules
 //! and parameter overrides.
 
-mod common;
+use crate::common;
 
 use cellpk::compartment::{Compartment, Total};
 use cellpk::params::{Kind, Param, MAX_TURNOVER_PER_H};

@@ -16,7 +16,7 @@ use assert_cmd::Command;
 use cellpk::compartment::Compartment;
 use cellpk::presets::Choice;
 
-mod common;
+use crate::common;
 use common::toml_files;
 
 const TIME: &str =

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
-mod common;
+use crate::common;
 
 fn shipped() -> Vec<PathBuf> {
     common::toml_files("scenarios")

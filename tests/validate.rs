@@ -6,7 +6,7 @@ use std::process::Output;
 
 use assert_cmd::Command;
 
-mod common;
+use crate::common;
 
 fn cellpk() -> Command {
     Command::cargo_bin("cellpk").expect("binary")
