@@ -85,6 +85,8 @@ pub mod validation;
 
 pub mod fit;
 
+pub mod sensitivity;
+
 pub mod export;
 
 pub mod cli;

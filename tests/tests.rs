@@ -17,5 +17,6 @@ mod observe;
 mod properties;
 mod sbml;
 mod scenarios;
+mod sensitivity;
 mod sweep;
 mod validate;

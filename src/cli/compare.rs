@@ -46,7 +46,26 @@ fn curve(name: &str) -> Option<State> {
     })
 }
 
-fn bad(argument: &str, problem: String, fix: String) -> anyhow::Error {
+/// Parses `--metrics`: names of `metrics.csv`, a misspelt one answered with the nearest.
+pub(super) fn metrics_arg(names: &[String]) -> anyhow::Result<Vec<Metric>> {
+    names
+        .iter()
+        .map(|m| {
+            metric_by_name(m).ok_or_else(|| {
+                let all = Metric::ALL.iter().map(|k| k.name());
+                bad(
+                    "--metrics",
+                    format!("no metric `{m}`"),
+                    suggest::did_you_mean(&suggest::nearest(m, all.clone())).unwrap_or_else(|| {
+                        format!("use metrics from {}", all.collect::<Vec<_>>().join(", "))
+                    }),
+                )
+            })
+        })
+        .collect()
+}
+
+pub(super) fn bad(argument: &str, problem: String, fix: String) -> anyhow::Error {
     InputError::Argument {
         argument: argument.into(),
         problem,
@@ -70,22 +89,7 @@ pub fn compare(req: &Request) -> anyhow::Result<()> {
                 .unwrap_or_else(|| format!("use one of {}", names.join(", "))),
         )
     })?;
-    let metrics = req
-        .metrics
-        .iter()
-        .map(|m| {
-            metric_by_name(m).ok_or_else(|| {
-                let all = Metric::ALL.iter().map(|k| k.name());
-                bad(
-                    "--metrics",
-                    format!("no metric `{m}`"),
-                    suggest::did_you_mean(&suggest::nearest(m, all.clone())).unwrap_or_else(|| {
-                        format!("use metrics from {}", all.collect::<Vec<_>>().join(", "))
-                    }),
-                )
-            })
-        })
-        .collect::<anyhow::Result<Vec<Metric>>>()?;
+    let metrics = metrics_arg(&req.metrics)?;
     if !scenario::is_directory_name(&req.name) {
         return Err(bad(
             "--name",

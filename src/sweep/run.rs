@@ -341,7 +341,7 @@ pub fn execute(sweep: &Sweep, opts: &Options) -> Result<Summary, RunError> {
         .expect("a thread pool with a valid thread count builds");
     let threads = pool.current_num_threads() as u64;
     let todo = range.start + resumed..range.end;
-    let progress = progress_bar(todo.end - todo.start);
+    let progress = progress_bar(todo.end - todo.start, "points");
     let labels = labels(sweep);
     // Each worker takes the next points from a shared counter, as many as it computes in
     // about `BLOCK_TIME`; the writer puts the blocks back in grid order.
@@ -456,22 +456,25 @@ fn complete_rows(path: &Path, header: &str, first: u64) -> Result<Written, RunEr
     Ok(Written { count, bytes })
 }
 
-/// A progress bar on stderr when it is a terminal, hidden otherwise.
-fn progress_bar(len: u64) -> indicatif::ProgressBar {
+/// A progress bar on stderr when it is a terminal, hidden otherwise, counting `len` of
+/// `unit` (points of a sweep, runs of a sensitivity analysis).
+pub fn progress_bar(len: u64, unit: &'static str) -> indicatif::ProgressBar {
     if !io::stderr().is_terminal() {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::new(len);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} points  {rate}  eta {eta}")
-            .expect("the progress template is valid")
-            // indicatif's own `{per_sec}` prints four decimals of a rate in the millions.
-            .with_key(
-                "rate",
-                |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                    let _ = write!(w, "{:.0} points/s", state.per_sec());
-                },
-            ),
+        indicatif::ProgressStyle::with_template(&format!(
+            "{{bar:40}} {{pos}}/{{len}} {unit}  {{rate}}  eta {{eta}}"
+        ))
+        .expect("the progress template is valid")
+        // indicatif's own `{per_sec}` prints four decimals of a rate in the millions.
+        .with_key(
+            "rate",
+            move |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.0} {unit}/s", state.per_sec());
+            },
+        ),
     );
     bar
 }
