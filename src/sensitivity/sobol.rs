@@ -126,7 +126,7 @@ fn estimates(y: &[f64], n: usize, d: usize, rows: &[usize]) -> Option<Vec<(f64, 
         .map(|&j| (fa(j) - mean).powi(2) + (fb(j) - mean).powi(2))
         .sum::<f64>()
         / (2.0 * m - 1.0);
-    if !(variance > 0.0) {
+    if variance.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
         return None;
     }
     Some(
@@ -215,7 +215,7 @@ mod tests {
 
     #[test]
     fn a_constant_output_has_no_indices_and_the_bootstrap_is_seeded() {
-        assert!(indices(&vec![3.0; 5 * 4], 5, 2, 10, 1).is_none());
+        assert!(indices(&[3.0; 5 * 4], 5, 2, 10, 1).is_none());
         let y: Vec<f64> = design(256, 3, 1).iter().map(|x| ishigami(x)).collect();
         assert_eq!(indices(&y, 256, 3, 50, 4), indices(&y, 256, 3, 50, 4));
     }
