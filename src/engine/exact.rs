@@ -74,13 +74,29 @@ impl Propagator {
         }
     }
 
-    /// The state at the end of the step and the area under each state over it (cell-hours).
+    /// The state at the end of the step and the area under each state over it (cell-hours),
+    /// with amounts below the smallest normal number (about 2e-308 cells) set to zero.
     pub fn advance(&self, x0: &State, u: &State) -> (State, State) {
         (
-            self.phi * x0 + self.gamma * u,
-            self.gamma * x0 + self.lambda * u,
+            without_subnormals(self.phi * x0 + self.gamma * u),
+            without_subnormals(self.gamma * x0 + self.lambda * u),
         )
     }
+}
+
+/// `x` with its subnormal entries set to zero. A compartment that has emptied decays into
+/// the subnormal range and stays there (rounding keeps 6e-323 x 0.99 at 6e-323), and
+/// arithmetic on subnormal numbers is tens of times slower on x86: the metrics of a shipped
+/// scenario run for 100 years took 16 s instead of under one, walking its last 97 years
+/// through 1e-320 cells. Zero instead moves less than 1e-307 cells, far below the 1e-9 of
+/// a dose that the mass balance allows.
+pub(crate) fn without_subnormals(mut x: State) -> State {
+    x.apply(|v| {
+        if v.is_subnormal() {
+            *v = 0.0;
+        }
+    });
+    x
 }
 
 /// The state `h` hours after `x0` under constant input `u`, from the exponential of the
