@@ -147,7 +147,7 @@ cellpk fit my_study.toml --data my_data.csv --free liver.extraction=0.1:0.99,lun
         #[arg(long)]
         data: PathBuf,
         /// Parameters to estimate, comma-separated, each optionally with bounds
-        /// `name=low:high`.
+        /// `name=low:high` (default: the range `check` accepts, see `cellpk params`).
         #[arg(long)]
         free: String,
         /// Use only the rows of this study.
