@@ -333,20 +333,36 @@ fn emptied_compartments_hold_zero_cells_not_subnormal_numbers() {
     );
     let text = std::fs::read_to_string(file).expect("shipped scenario");
     let text = text.replace("duration_days = 180", "duration_days = 36525");
-    let s = cellpk::scenario::parse(&text, std::path::Path::new(file)).expect("accepted");
-    let mut walk = Subnormal::default();
-    cellpk::engine::simulate(
-        &simulation::model(&s),
-        &s.schedule(),
-        &simulation::plan(&s),
-        &mut walk,
-    );
-    assert!(walk.nodes > 876_000, "every hour of 100 years walked");
-    assert_eq!(
-        walk.with_subnormals, 0,
-        "{} of {} nodes hold subnormal cells",
-        walk.with_subnormals, walk.nodes
-    );
-    let m = simulation::metrics_only(&s).expect("simulates");
-    assert!(m.mass_balance_rel_error <= 1e-9);
+    // On the exact engine, and on the general integrator (every mechanism on).
+    let mechanisms = "[model]\nniche = true\ninjury = true\nsensitization = true\neffect = true\n";
+    for text in [text.clone(), format!("{text}\n{mechanisms}")] {
+        let s = cellpk::scenario::parse(&text, std::path::Path::new(file)).expect("accepted");
+        let plan = simulation::plan(&s);
+        let mut walk = Subnormal::default();
+        if s.uses_general() {
+            let system = simulation::extended(&s);
+            simulation::general_walk(&s, &system, &s.schedule(), &plan, &mut walk)
+                .expect("simulates");
+        } else {
+            cellpk::engine::simulate(&simulation::model(&s), &s.schedule(), &plan, &mut walk);
+        }
+        assert!(walk.nodes > 876_000, "every hour of 100 years walked");
+        // The general integrator's output between a step from a tiny amount to zero is
+        // interpolated, and may pass through the subnormal range; its state does not (98 %
+        // of the nodes held subnormal cells before, on either engine).
+        let allowed = if s.uses_general() {
+            walk.nodes / 1000
+        } else {
+            0
+        };
+        assert!(
+            walk.with_subnormals <= allowed,
+            "{} of {} nodes hold subnormal cells (general: {})",
+            walk.with_subnormals,
+            walk.nodes,
+            s.uses_general()
+        );
+        let m = simulation::metrics_only(&s).expect("simulates");
+        assert!(m.mass_balance_rel_error <= 1e-9);
+    }
 }
