@@ -566,3 +566,26 @@ max_fold_error = 1.5
         }
     }
 }
+
+#[test]
+fn free_parameters_without_an_upper_bound_stop_at_what_check_accepts() {
+    let free = problem::parse_free(
+        "lung.death_per_h,liver.extraction,niche.capacity_cells,injury.homing_fold,\
+         lung.release_per_h=0.5:inf",
+    )
+    .expect("valid --free");
+    for f in &free {
+        let kind = f.param.kind();
+        let (low, _, high) = kind.bounds();
+        assert_eq!(f.upper, high, "{}: the accepted maximum", f.param.name());
+        assert!(kind.admits(f.upper), "{}", f.param.name());
+        if f.param != Param::LungRelease {
+            assert_eq!(f.lower, low, "{}: the accepted minimum", f.param.name());
+        }
+    }
+    assert_eq!(free[4].lower, 0.5, "a lower bound given is kept");
+    assert_eq!(free[0].upper, cellpk::params::MAX_RATE_PER_H);
+    // A bound beyond what `check` accepts is refused, not clamped.
+    let err = problem::parse_free("lung.death_per_h=0.1:1e5").expect_err("above the maximum");
+    assert!(err.to_string().contains("a rate from 0 to 1e4"), "{err}");
+}

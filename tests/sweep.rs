@@ -615,3 +615,71 @@ fn plot_without_a_csv_says_how_to_make_one() {
     );
     assert!(!s.path("out").exists(), "nothing written");
 }
+
+#[test]
+fn plot_refuses_a_csv_of_another_sweep() {
+    let with_plot = format!(
+        "{SWEEP}\n[[plot]]\nkind = \"lines\"\nmetric = \"liver_auc\"\nx = \"dose[1].cells_per_kg\"\n\
+         line = \"dose.count\"\nwhere = {{ \"dose.route\" = \"portal_vein\", \
+         \"dose.interval_days\" = 4, \"dose.infusion_minutes\" = 0 }}\n"
+    );
+    let s = Setup::new(&with_plot);
+    ok(&s.sweep(&[]));
+    let dir = s.path("out").join("small");
+    let figure = dir.join("plot1_liver_auc.png");
+    let plot = |what: &str, expected: Option<&[&str]>| {
+        fs::remove_file(&figure).expect("a figure to redraw");
+        let out = cellpk(&[
+            PathBuf::from("plot"),
+            s.path("sweep.toml"),
+            PathBuf::from("--out"),
+            s.path("out"),
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let Some(expected) = expected else {
+            ok(&out);
+            return;
+        };
+        assert_eq!(out.status.code(), Some(2), "{what}: {stderr}");
+        for part in expected {
+            assert!(
+                stderr.contains(part),
+                "{what}: stderr lacks {part:?}:\n{stderr}"
+            );
+        }
+        assert!(!figure.exists(), "{what}: nothing drawn");
+        fs::write(&figure, "").expect("placeholder");
+    };
+    // Another dose grid of the same size: the same header, other points.
+    let steps = "logspace = { from = 1e5, to = 1e7, steps = 3 }";
+    fs::write(
+        s.path("sweep.toml"),
+        with_plot.replace(steps, "logspace = { from = 1e4, to = 1e6, steps = 3 }"),
+    )
+    .expect("edit sweep");
+    plot(
+        "axis edited",
+        Some(&[
+            "sweep.csv: it is not the CSV of this sweep as it is now",
+            "the sweep changed since this CSV was written: axis[4]: dose[1].cells_per_kg",
+            "run the sweep again",
+        ]),
+    );
+    fs::write(s.path("sweep.toml"), &with_plot).expect("restore sweep");
+    let identity = dir.join("sweep.identity");
+    let recorded = fs::read_to_string(&identity).expect("identity beside the CSV");
+    fs::remove_file(&identity).expect("remove identity");
+    plot("identity deleted", Some(&["sweep.identity is missing"]));
+    fs::write(&identity, recorded).expect("restore identity");
+    // Only the plot block edited: the same sweep, redrawn.
+    fs::write(
+        s.path("sweep.toml"),
+        with_plot.replace(
+            "metric = \"liver_auc\"",
+            "metric = \"liver_auc\"\nlog = true",
+        ),
+    )
+    .expect("edit the plot block");
+    plot("plot block edited", None);
+    assert!(figure.exists(), "redrawn");
+}

@@ -148,7 +148,7 @@ cellpk fit my_study.toml --data my_data.csv --free liver.extraction=0.1:0.99,lun
         #[arg(long)]
         data: PathBuf,
         /// Parameters to estimate, comma-separated, each optionally with bounds
-        /// `name=low:high`.
+        /// `name=low:high` (default: the range `check` accepts, see `cellpk params`).
         #[arg(long)]
         free: String,
         /// Use only the rows of this study.
@@ -275,7 +275,9 @@ duration_days and output_every_hours.",
     #[command(
         long_about = "Draw the [[plot]] blocks of a sweep file (heatmaps faceted by an axis, \
 line plots) from the sweep's CSV, as 300-dpi PNG and SVG beside the CSV. Use it to redraw \
-after editing the plot blocks, without running the sweep again.",
+after editing the plot blocks, without running the sweep again. A CSV whose sweep.identity is \
+missing or records another version of the sweep (an axis, the base scenario, the columns or \
+the model changed) is refused with exit code 2, naming what changed.",
         after_help = "Example:\n  cellpk plot scenarios/sweeps/human_dose_interval_route.toml"
     )]
     Plot {

@@ -16,6 +16,7 @@
 use nalgebra::SMatrix;
 
 use crate::compartment::{State, StateMatrix, N};
+use crate::numerics::without_subnormals;
 
 /// The exact solution operators for one step length.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,11 +75,12 @@ impl Propagator {
         }
     }
 
-    /// The state at the end of the step and the area under each state over it (cell-hours).
+    /// The state at the end of the step and the area under each state over it (cell-hours),
+    /// with amounts below the smallest normal number (about 2e-308 cells) set to zero.
     pub fn advance(&self, x0: &State, u: &State) -> (State, State) {
         (
-            self.phi * x0 + self.gamma * u,
-            self.gamma * x0 + self.lambda * u,
+            without_subnormals(self.phi * x0 + self.gamma * u),
+            without_subnormals(self.gamma * x0 + self.lambda * u),
         )
     }
 }

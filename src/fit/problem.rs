@@ -7,7 +7,7 @@
 //! report, that makes rows of different size count alike on a relative scale.
 
 use crate::error::InputError;
-use crate::params::{Kind, Param};
+use crate::params::Param;
 use crate::scenario::Scenario;
 use crate::scenario::Tolerance;
 use crate::simulation::Failure;
@@ -35,7 +35,7 @@ pub struct FreeParam {
     pub param: Param,
     /// Lower bound.
     pub lower: f64,
-    /// Upper bound (may be infinite).
+    /// Upper bound (finite: at most the accepted maximum, see `parse_free`).
     pub upper: f64,
 }
 
@@ -77,8 +77,10 @@ pub(crate) fn parse_range(range: &str) -> Option<(f64, f64)> {
 }
 
 /// Parses `--free`: names separated by commas, each optionally with bounds,
-/// `name=low:high`. Without bounds, a fraction lies in (0, 1) and any other parameter in
-/// (0, infinity).
+/// `name=low:high`. Without bounds a parameter ranges over what `check` accepts for it (the
+/// "accepts" column of `cellpk params`), and an upper bound of `inf` stands for the accepted
+/// maximum: a fit that wandered past it would write a `fitted.toml` that `check` refuses
+/// and that `run` could not be trusted with (rates of 1e40 /h hung the exponential).
 pub fn parse_free(text: &str) -> Result<Vec<FreeParam>, InputError> {
     let mut free: Vec<FreeParam> = Vec::new();
     for (name, bounds) in free_items(text) {
@@ -90,17 +92,20 @@ pub fn parse_free(text: &str) -> Result<Vec<FreeParam>, InputError> {
             ));
         }
         let kind = param.kind();
+        let (accepted_low, _, accepted_high) = kind.bounds();
         let (lower, upper) = match bounds {
-            None => match kind {
-                Kind::Fraction => (0.0, 1.0),
-                _ => (0.0, f64::INFINITY),
-            },
-            Some(b) => match parse_range(b) {
-                Some((lo, hi))
-                    if lo < hi && kind.admits(lo) && (kind.admits(hi) || hi == f64::INFINITY) =>
-                {
-                    (lo, hi)
-                }
+            None => (accepted_low, accepted_high),
+            Some(b) => match parse_range(b).map(|(lo, hi)| {
+                (
+                    lo,
+                    if hi == f64::INFINITY {
+                        accepted_high
+                    } else {
+                        hi
+                    },
+                )
+            }) {
+                Some((lo, hi)) if lo < hi && kind.admits(lo) && kind.admits(hi) => (lo, hi),
                 _ => {
                     return Err(bad_free(
                         format!("{b:?} is not a range `low:high` within {}", kind.range()),

@@ -34,6 +34,7 @@ use std::ops::{Add, AddAssign};
 use nalgebra::{SMatrix, SVector};
 
 use super::lu::{Factors, Lu};
+use super::without_subnormals;
 
 // Coefficients of `rodas.f` (METH = 1), named as there.
 const GAMMA: f64 = 0.25;
@@ -350,11 +351,12 @@ pub fn integrate<const D: usize, S: System<D>>(
         }
         let trial = trial.expect("an accepted step has a finite trial");
         stats.accepted += 1;
+        // Emptied compartments at zero, not at subnormal numbers (see `without_subnormals`).
         let step = Step {
             t0: t,
             t1: t_next,
             y0: y,
-            y1: trial.y1,
+            y1: without_subnormals(trial.y1),
             d1: trial.d1,
             d2: trial.d2,
         };
@@ -372,7 +374,7 @@ pub fn integrate<const D: usize, S: System<D>>(
         h = proposed.min(options.h_max);
         after_rejection = false;
         t = t_next;
-        y = trial.y1;
+        y = step.y1;
         if lands {
             return Ok((y, h));
         }

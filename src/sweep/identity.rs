@@ -10,6 +10,7 @@
 //! number), so that a mismatch names what changed.
 
 use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 
 use super::{run, Sweep};
 use crate::output::resolved::resolved_toml;
@@ -18,6 +19,54 @@ use crate::output::resolved::resolved_toml;
 /// metrics), so that rows computed by an older model are not joined with new ones even
 /// when the crate version stays the same.
 pub const MODEL_REVISION: u32 = 1;
+
+/// The hash of every preset parameter value (`tests::preset_values_hash`) that
+/// `MODEL_REVISION` was last set for: a test fails when the presets give other numbers and
+/// this was not updated, which is the moment to bump `MODEL_REVISION` too.
+#[cfg(test)]
+const PRESET_VALUES_HASH: u64 = 0x79b8_fcc0_d79e_d199;
+
+/// The identity file beside a sweep's (or a shard's) CSV: `sweep.identity`.
+pub fn path_beside(csv: &Path) -> PathBuf {
+    csv.with_extension("identity")
+}
+
+/// Why the rows of a CSV cannot be taken as rows of the sweep as it is now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mismatch {
+    /// No identity file beside the CSV (its path).
+    Missing(PathBuf),
+    /// A file beside the CSV that is not an identity file cellpk wrote (its path).
+    NotAnIdentity(PathBuf),
+    /// The sweep changed since the rows were written: what changed, in words.
+    Changed(String),
+}
+
+impl Mismatch {
+    /// In words; `rows` ends "nothing says which sweep ..." for a missing file (e.g.
+    /// "wrote this shard"), so that each command names what it was reading.
+    pub fn why(&self, rows: &str) -> String {
+        match self {
+            Mismatch::Missing(path) => format!(
+                "{} is missing, so nothing says which sweep {rows}",
+                path.display()
+            ),
+            Mismatch::NotAnIdentity(path) => {
+                format!("{} is not an identity file cellpk wrote", path.display())
+            }
+            Mismatch::Changed(why) => why.clone(),
+        }
+    }
+
+    /// In words for the rows of a file that is not continued but read (a shard to merge, a
+    /// CSV to plot): `what` names it, e.g. "this shard".
+    pub fn since(&self, what: &str) -> String {
+        match self {
+            Mismatch::Changed(why) => format!("the sweep changed since {what} was written: {why}"),
+            other => other.why(&format!("wrote {what}")),
+        }
+    }
+}
 
 /// Lines of an identity file, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,6 +174,18 @@ impl Identity {
         (fingerprint? == identity.fingerprint()).then_some(identity)
     }
 
+    /// Checks that the identity recorded beside `csv` is `self`: the one check of
+    /// `--resume`, `merge` and `plot` before they take rows of `csv` as this sweep's.
+    pub fn check_beside(&self, csv: &Path) -> Result<(), Mismatch> {
+        let path = path_beside(csv);
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            return Err(Mismatch::Missing(path));
+        };
+        let recorded = Identity::parse(&text).ok_or(Mismatch::NotAnIdentity(path))?;
+        self.changes_since(&recorded)
+            .map_or(Ok(()), |why| Err(Mismatch::Changed(why)))
+    }
+
     /// What differs from `recorded` (the identity on disk) to `self` (the sweep now), in
     /// words: `None` when they are the same.
     pub fn changes_since(&self, recorded: &Identity) -> Option<String> {
@@ -192,6 +253,54 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::params::{self, Subject};
+    use crate::presets::{CellSource, Choice, Disease, Donor, Modification, Species};
+
+    /// The resolved value of every parameter for every subject the presets distinguish
+    /// (species, disease, cell source, donor, modification; at the species' reference
+    /// weight and at twice it, for the allometric scaling), with the shipped calibration.
+    /// Values to 13 digits, so that a libm rounding `powf` differently in the last bit does
+    /// not fail it while any change of a preset does.
+    fn preset_values_hash() -> u64 {
+        let mut text = String::new();
+        for &species in Species::ALL {
+            let reference = species.physiology().reference_weight_kg.value;
+            for &disease in Disease::ALL {
+                for &source in CellSource::ALL {
+                    for &donor in Donor::ALL {
+                        for &modification in Modification::ALL {
+                            for body_weight_kg in [reference, 2.0 * reference] {
+                                let subject = Subject {
+                                    species,
+                                    body_weight_kg,
+                                    disease,
+                                    source,
+                                    donor,
+                                    modification,
+                                };
+                                for (p, r) in params::resolve(&subject).iter() {
+                                    let _ = writeln!(text, "{} {:.12e}", p.name(), r.value);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        fnv1a(text.as_bytes())
+    }
+
+    #[test]
+    fn model_revision_is_bumped_with_the_presets() {
+        let hash = preset_values_hash();
+        assert_eq!(
+            hash, PRESET_VALUES_HASH,
+            "the preset parameter values changed (hash {hash:#018x}, recorded \
+             {PRESET_VALUES_HASH:#018x}): sweep rows computed before no longer match new ones, \
+             so bump MODEL_REVISION in src/sweep/identity.rs and set PRESET_VALUES_HASH there \
+             to {hash:#018x}"
+        );
+    }
 
     fn id(entries: &[(&str, &str)]) -> Identity {
         Identity {

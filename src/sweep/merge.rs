@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
-use super::identity::Identity;
+use super::identity::{self, Identity};
 use super::{run, Sweep};
 use crate::output::{stream_file_atomically, write_file_atomically};
 
@@ -67,26 +67,16 @@ fn rows(file: &Path, header: &str) -> Result<io::Lines<BufReader<File>>, MergeEr
 
 /// Checks that the identity file beside shard `file` is `identity`.
 fn check_identity(file: &Path, identity: &Identity) -> Result<(), MergeError> {
-    let path = run::identity_path(file);
-    let recorded = std::fs::read_to_string(&path).ok();
-    let why = match recorded.as_deref().map(Identity::parse) {
-        None => format!(
-            "{} is missing, so nothing says which sweep wrote this shard",
-            path.display()
-        ),
-        Some(None) => format!("{} is not an identity file cellpk wrote", path.display()),
-        Some(Some(recorded)) => match identity.changes_since(&recorded) {
-            None => return Ok(()),
-            Some(why) => format!("the sweep changed since this shard was run: {why}"),
-        },
-    };
-    Err(MergeError::Bad {
-        file: file.to_path_buf(),
-        why: format!(
-            "it is not a shard of this sweep as it is now ({why}); run the shard again with \
-             the current sweep file (or merge with the sweep file the shards were run from)"
-        ),
-    })
+    identity
+        .check_beside(file)
+        .map_err(|mismatch| MergeError::Bad {
+            file: file.to_path_buf(),
+            why: format!(
+                "it is not a shard of this sweep as it is now ({}); run the shard again with \
+                 the current sweep file (or merge with the sweep file the shards were run from)",
+                mismatch.since("this shard")
+            ),
+        })
 }
 
 fn read_shard(file: &Path, header: &str, identity: &Identity) -> Result<ShardRows, MergeError> {
@@ -180,7 +170,7 @@ pub fn merge(sweep: &Sweep, shards: &[PathBuf], out: &Path) -> Result<PathBuf, M
     match (written, failure) {
         (Ok(()), _) => {
             // The merged CSV carries the identity its shards agreed on.
-            let recorded = run::identity_path(&target);
+            let recorded = identity::path_beside(&target);
             write_file_atomically(&recorded, identity.to_text().as_bytes()).map_err(|source| {
                 MergeError::Io {
                     file: recorded.clone(),

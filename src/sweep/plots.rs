@@ -1,13 +1,14 @@
 //! Sweep figures: the `[[plot]]` blocks of a sweep file drawn from its CSV.
 //!
-//! The CSV is read as a stream and only the rows of each figure's slice of the grid (the
-//! fixed axes at their chosen values) are kept, so drawing does not need the whole sweep in
-//! memory.
+//! The CSV is read only when the identity recorded beside it is the sweep's, and as a
+//! stream: only the rows of each figure's slice of the grid (the fixed axes at their chosen
+//! values) are kept, so drawing does not need the whole sweep in memory.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
+use super::identity::Identity;
 use super::{PlotKind, PlotSpec, Sweep};
 use crate::plot::{self, Heatmap, LinePlot, Panel, PlotError, Series};
 
@@ -68,8 +69,21 @@ fn slice_len(spec: &PlotSpec, sweep: &Sweep) -> usize {
     }
 }
 
-/// Reads the slices of every plot from the sweep CSV in one pass.
+/// Reads the slices of every plot from the sweep CSV in one pass, once the identity beside
+/// it (see `identity`) says its rows are those of the sweep as it is now: a CSV of the same
+/// columns from an edited grid would otherwise put its values at the wrong points without a
+/// word (the header cannot tell), as `--resume` and `merge` would mix two grids.
 fn read_slices(sweep: &Sweep, csv: &Path) -> Result<Vec<Slice>, FigureError> {
+    Identity::of(sweep)
+        .check_beside(csv)
+        .map_err(|mismatch| FigureError::Csv {
+            file: csv.to_path_buf(),
+            why: format!(
+                "it is not the CSV of this sweep as it is now ({}); run the sweep again (or \
+                 plot with the sweep file it was run from)",
+                mismatch.since("this CSV")
+            ),
+        })?;
     let io = |source| FigureError::Io {
         file: csv.to_path_buf(),
         source,

@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use super::identity::Identity;
+use super::identity::{self, Identity};
 use super::Sweep;
 use crate::output::write_file_atomically;
 use crate::scenario::Scenario;
@@ -259,33 +259,6 @@ fn block(sweep: &Sweep, base: &Scenario, labels: &Labels, range: Range<u64>) -> 
     (text, errors as u64)
 }
 
-/// The identity file beside a sweep's (or a shard's) CSV: `sweep.identity`.
-pub fn identity_path(csv: &Path) -> PathBuf {
-    csv.with_extension("identity")
-}
-
-/// Checks that the identity recorded beside `csv` is `identity`; `partial` names the file
-/// that would be continued, for the message.
-fn check_identity(csv: &Path, partial: &Path, identity: &Identity) -> Result<(), RunError> {
-    let path = identity_path(csv);
-    let recorded = fs::read_to_string(&path).ok();
-    let why = match recorded.as_deref().map(Identity::parse) {
-        None => format!(
-            "{} is missing, so nothing says which sweep its rows belong to",
-            path.display()
-        ),
-        Some(None) => format!("{} is not an identity file cellpk wrote", path.display()),
-        Some(Some(recorded)) => match identity.changes_since(&recorded) {
-            None => return Ok(()),
-            Some(why) => why,
-        },
-    };
-    Err(RunError::NotThisSweep {
-        partial: partial.to_path_buf(),
-        why,
-    })
-}
-
 /// A block of rows: its first point, its number of points, its text and its error rows.
 type Rows = (u64, u64, String, u64);
 
@@ -315,7 +288,12 @@ pub fn execute(sweep: &Sweep, opts: &Options) -> Result<Summary, RunError> {
                 rows: rows.count,
             });
         }
-        check_identity(&csv, &partial, &identity)?;
+        identity
+            .check_beside(&csv)
+            .map_err(|mismatch| RunError::NotThisSweep {
+                partial: partial.clone(),
+                why: mismatch.why("its rows belong to"),
+            })?;
         let rows = complete_rows(&partial, &header, range.start)?;
         let file = OpenOptions::new()
             .write(true)
@@ -324,7 +302,7 @@ pub fn execute(sweep: &Sweep, opts: &Options) -> Result<Summary, RunError> {
         file.set_len(rows.bytes).map_err(io_err(&partial))?;
         rows.count
     } else {
-        let path = identity_path(&csv);
+        let path = identity::path_beside(&csv);
         write_file_atomically(&path, identity.to_text().as_bytes()).map_err(io_err(&path))?;
         let mut file = File::create(&partial).map_err(io_err(&partial))?;
         writeln!(file, "{header}").map_err(io_err(&partial))?;
