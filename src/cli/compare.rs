@@ -163,8 +163,7 @@ pub fn compare(req: &Request) -> anyhow::Result<()> {
         groups: &groups,
         y_log: false,
     };
-    let bars_png = plot::bar_chart_png(&chart).context("cannot draw bars.png")?;
-    let bars_svg = plot::bar_chart_svg(&chart).context("cannot draw bars.svg")?;
+    let bars = plot::bar_chart(&chart).context("cannot draw bars")?;
 
     let mut table = String::from("scenario,metric,value,unit\n");
     for (s, o) in scenarios.iter().zip(&outcomes) {
@@ -185,8 +184,8 @@ pub fn compare(req: &Request) -> anyhow::Result<()> {
         ("metrics.csv", table.clone().into_bytes()),
         ("overlay.png", overlay_png),
         ("overlay.svg", overlay_svg.into_bytes()),
-        ("bars.png", bars_png),
-        ("bars.svg", bars_svg.into_bytes()),
+        ("bars.png", bars.png),
+        ("bars.svg", bars.svg.into_bytes()),
     ];
     output::write_dir_atomically(&dir, &files)
         .with_context(|| format!("cannot write {}", dir.display()))?;

@@ -13,7 +13,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::axis::{Ticks, YAxis};
 use super::text::{
-    break_pieces, draw_label, fit_text, text_after_lines, wrap_text, Orientation, Target,
+    break_pieces, draw_label, fit_text, text_after_lines, text_width, wrap_text, Orientation,
 };
 use super::{
     backend_error, offset, px, Chart, PlotError, AXIS_COLOUR, AXIS_LINE, AXIS_TITLE_FONT,
@@ -30,14 +30,13 @@ type Area<DB> = DrawingArea<DB, Shift>;
 /// and the legend column.
 pub(super) fn chart_and_legend<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
-    target: Target,
     title: &str,
 ) -> Result<(Area<DB>, Area<DB>), PlotError> {
     root.fill(&WHITE).map_err(backend_error)?;
     let (width, _) = root.dim_in_pixel();
     let chart_width = (f64::from(width) * CHART_FRACTION).round() as u32;
     let (chart_column, legend_column) = root.split_horizontally(chart_width);
-    let plot_area = draw_title(&chart_column, target, title)?;
+    let plot_area = draw_title(&chart_column, title)?;
     Ok((plot_area, legend_column))
 }
 
@@ -51,12 +50,11 @@ pub(super) fn chart_and_legend<DB: DrawingBackend>(
 /// grows by a line for a two-line title.
 pub(super) fn draw_title<DB: DrawingBackend>(
     column: &DrawingArea<DB, Shift>,
-    target: Target,
     title: &str,
 ) -> Result<DrawingArea<DB, Shift>, PlotError> {
     let (width, _) = column.dim_in_pixel();
     let margin = px(OUTER_MARGIN);
-    let (lines, em, title_band) = title_layout(column, target, title)?;
+    let (lines, em, title_band) = title_layout(width, title)?;
     let line_h = em * TITLE_LINE_SPACING;
     let (title_area, rest) = column.split_vertically(title_band);
     let centre = (title_band + margin) as i32 / 2;
@@ -64,7 +62,6 @@ pub(super) fn draw_title<DB: DrawingBackend>(
         let shift = ((i as f64 - 0.5 * (lines.len() as f64 - 1.0)) * line_h).round() as i32;
         draw_label(
             &title_area,
-            target,
             line,
             em,
             Pos::new(HPos::Center, VPos::Center),
@@ -76,23 +73,15 @@ pub(super) fn draw_title<DB: DrawingBackend>(
 }
 
 /// Height of the band [`draw_title`] gives `title` over `column`.
-pub(super) fn title_band_height<DB: DrawingBackend>(
-    column: &DrawingArea<DB, Shift>,
-    target: Target,
-    title: &str,
-) -> Result<u32, PlotError> {
-    Ok(title_layout(column, target, title)?.2)
+pub(super) fn title_band_height(column_width: u32, title: &str) -> Result<u32, PlotError> {
+    Ok(title_layout(column_width, title)?.2)
 }
 
-/// The title's lines, their em size and the height of the title band.
-fn title_layout<DB: DrawingBackend>(
-    column: &DrawingArea<DB, Shift>,
-    target: Target,
-    title: &str,
-) -> Result<(Vec<String>, f64, u32), PlotError> {
-    let (width, _) = column.dim_in_pixel();
+/// The title's lines, their em size and the height of the title band over
+/// a column `width` wide.
+fn title_layout(width: u32, title: &str) -> Result<(Vec<String>, f64, u32), PlotError> {
     let max_width = width.saturating_sub(2 * px(OUTER_MARGIN));
-    let (lines, em) = title_lines(column, target, title, max_width)?;
+    let (lines, em) = title_lines(title, max_width)?;
     let extra = em * TITLE_LINE_SPACING * (lines.len() as f64 - 1.0);
     let band = px(TITLE_FONT * 1.6 + OUTER_MARGIN + extra);
     Ok((lines, em, band))
@@ -104,24 +93,12 @@ const TITLE_LINE_SPACING: f64 = 1.2;
 const TITLE_ONE_LINE_MIN_FRACTION: f64 = 0.85;
 
 /// The lines of a title and their em size; see [`draw_title`].
-fn title_lines<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    target: Target,
-    title: &str,
-    max_width: u32,
-) -> Result<(Vec<String>, f64), PlotError> {
-    let (one, em) = fit_text(
-        area,
-        target,
-        title,
-        TITLE_FONT,
-        TITLE_ONE_LINE_MIN_FRACTION,
-        max_width,
-    )?;
+fn title_lines(title: &str, max_width: u32) -> Result<(Vec<String>, f64), PlotError> {
+    let (one, em) = fit_text(title, TITLE_FONT, TITLE_ONE_LINE_MIN_FRACTION, max_width)?;
     if one == title {
         return Ok((vec![one], em));
     }
-    let fits = |t: &str, em: f64| Ok::<_, PlotError>(target.text_width(area, t, em)? <= max_width);
+    let fits = |t: &str, em: f64| Ok::<_, PlotError>(text_width(t, em)? <= max_width);
     /// Sizes tried between full and smallest two-line type.
     const STEPS: u32 = 3;
     for step in 0..=STEPS {
@@ -134,16 +111,16 @@ fn title_lines<DB: DrawingBackend>(
             .collect::<Result<Vec<_>, _>>()?
             .into_iter()
             .all(|f| f);
-        let lines = wrap_text(area, target, title, em, max_width)?;
+        let lines = wrap_text(title, em, max_width)?;
         if pieces_fit && lines.len() <= 2 {
             return Ok((lines, em));
         }
     }
     let em = TITLE_FONT * TITLE_MIN_FONT_FRACTION;
-    let mut lines = wrap_text(area, target, title, em, max_width)?;
+    let mut lines = wrap_text(title, em, max_width)?;
     lines.truncate(1);
     let rest = text_after_lines(title, &lines);
-    let (second, _) = fit_text(area, target, rest, em, 1.0, max_width)?;
+    let (second, _) = fit_text(rest, em, 1.0, max_width)?;
     lines.push(second);
     Ok((lines, em))
 }
@@ -152,18 +129,15 @@ fn title_lines<DB: DrawingBackend>(
 /// y axis needs for its tick labels and title: `(title, title em, width)`.
 pub(super) fn y_axis_text_area<DB: DrawingBackend>(
     plot_area: &DrawingArea<DB, Shift>,
-    target: Target,
     tick_labels: &[String],
     y_label: &str,
 ) -> Result<(String, f64, u32), PlotError> {
     let mut y_tick_width = 0;
     for label in tick_labels {
-        y_tick_width = y_tick_width.max(target.text_width(plot_area, label, TICK_FONT)?);
+        y_tick_width = y_tick_width.max(text_width(label, TICK_FONT)?);
     }
     let (_, plot_height) = plot_area.dim_in_pixel();
     let (y_title, y_title_em) = fit_text(
-        plot_area,
-        target,
         y_label,
         AXIS_TITLE_FONT,
         TITLE_MIN_FONT_FRACTION,
@@ -216,7 +190,6 @@ pub(super) fn tick_label_gap() -> i32 {
 pub(super) fn draw_x_tick_labels<DB: DrawingBackend>(
     chart: &Chart<DB>,
     root: &DrawingArea<DB, Shift>,
-    target: Target,
     ticks: &Ticks,
     y_lo: f64,
 ) -> Result<(), PlotError> {
@@ -225,7 +198,6 @@ pub(super) fn draw_x_tick_labels<DB: DrawingBackend>(
         let (px, _) = chart.backend_coord(&(pos, y_lo));
         draw_label(
             root,
-            target,
             label,
             TICK_FONT,
             Pos::new(HPos::Center, VPos::Top),
@@ -240,7 +212,6 @@ pub(super) fn draw_x_tick_labels<DB: DrawingBackend>(
 pub(super) fn draw_y_tick_labels<DB: DrawingBackend>(
     chart: &Chart<DB>,
     root: &DrawingArea<DB, Shift>,
-    target: Target,
     ticks: &Ticks,
     x_lo: f64,
 ) -> Result<(), PlotError> {
@@ -249,7 +220,6 @@ pub(super) fn draw_y_tick_labels<DB: DrawingBackend>(
         let (_, py) = chart.backend_coord(&(x_lo, pos));
         draw_label(
             root,
-            target,
             label,
             TICK_FONT,
             Pos::new(HPos::Right, VPos::Center),
@@ -264,14 +234,12 @@ pub(super) fn draw_y_tick_labels<DB: DrawingBackend>(
 pub(super) fn draw_x_title<DB: DrawingBackend>(
     chart: &Chart<DB>,
     root: &DrawingArea<DB, Shift>,
-    target: Target,
     title: &str,
     x_area: u32,
 ) -> Result<(), PlotError> {
     let (plot_x, plot_y) = chart.plotting_area().get_pixel_range();
     draw_label(
         root,
-        target,
         title,
         AXIS_TITLE_FONT,
         Pos::new(HPos::Center, VPos::Bottom),
@@ -285,14 +253,12 @@ pub(super) fn draw_x_title<DB: DrawingBackend>(
 pub(super) fn draw_y_title<DB: DrawingBackend>(
     chart: &Chart<DB>,
     root: &DrawingArea<DB, Shift>,
-    target: Target,
     (title, em): (&str, f64),
     y_area: u32,
 ) -> Result<(), PlotError> {
     let (plot_x, plot_y) = chart.plotting_area().get_pixel_range();
     draw_label(
         root,
-        target,
         title,
         em,
         Pos::new(HPos::Center, VPos::Top),
@@ -331,13 +297,11 @@ pub(super) struct Axes<'a> {
 pub(super) fn framed_chart<'a, DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     area: &'a DrawingArea<DB, Shift>,
-    target: Target,
     axes: &Axes,
     margin_right: f64,
 ) -> Result<Chart<'a, DB>, PlotError> {
     let y = axes.y;
-    let (y_title, y_title_em, y_area) =
-        y_axis_text_area(area, target, &y.ticks.labels, axes.y_label)?;
+    let (y_title, y_title_em, y_area) = y_axis_text_area(area, &y.ticks.labels, axes.y_label)?;
     let x_area = x_axis_text_height();
     let (x_lo, x_hi) = axes.x_range;
     let build = |x_ticks: &Ticks| {
@@ -356,16 +320,16 @@ pub(super) fn framed_chart<'a, DB: DrawingBackend>(
         axes.x_ticks,
         axes.x_log,
         |pos| probe.backend_coord(&(pos, y.lo)).0,
-        |label| target.text_width(root, label, TICK_FONT),
+        |label| text_width(label, TICK_FONT),
     )?;
     drop(probe);
     let mut chart = build(&x_ticks)?;
     draw_grid(&mut chart)?;
     draw_axes(&mut chart)?;
-    draw_x_tick_labels(&chart, root, target, &x_ticks, y.lo)?;
-    draw_y_tick_labels(&chart, root, target, &y.ticks, x_lo)?;
-    draw_x_title(&chart, root, target, axes.x_label, x_area)?;
-    draw_y_title(&chart, root, target, (&y_title, y_title_em), y_area)?;
+    draw_x_tick_labels(&chart, root, &x_ticks, y.lo)?;
+    draw_y_tick_labels(&chart, root, &y.ticks, x_lo)?;
+    draw_x_title(&chart, root, axes.x_label, x_area)?;
+    draw_y_title(&chart, root, (&y_title, y_title_em), y_area)?;
     Ok(chart)
 }
 

@@ -36,9 +36,9 @@ use super::colour::{viridis, ColourScale, Fill};
 use super::frame::{draw_title, thin_ticks, tick_label_gap, title_band_height};
 use super::lineplot::FEW_VALUES;
 use super::prepared::{check_coordinates, check_not_infinite};
-use super::text::{draw_label, fit_text, Orientation, Target};
+use super::text::{draw_label, fit_text, text_width, Orientation};
 use super::{
-    backend_error, figure_png, figure_svg, offset, px, Figure, PlotError, AXIS_COLOUR, AXIS_LINE,
+    backend_error, offset, px, render, Figure, PlotError, Rendered, AXIS_COLOUR, AXIS_LINE,
     AXIS_TITLE_FONT, CANVAS, GRID_LINE, OUTER_MARGIN, SVG_SCALE, TICK_FONT, TICK_MARK, TITLE_FONT,
     TITLE_MIN_FONT_FRACTION,
 };
@@ -102,26 +102,15 @@ pub struct Panel {
     pub z: Vec<f64>,
 }
 
-/// Renders the heatmap as PNG bytes, declared as 300 dpi: 2100 x 1260 px
-/// for one row of panels, taller for more rows (7 in wide throughout).
+/// Draws the heatmap: 2100 px wide (700 px as SVG), 1260 px tall for one row of panels and taller for more rows.
 ///
 /// # Errors
 /// [`PlotError::Empty`], [`PlotError::NonFiniteCoordinate`],
 /// [`PlotError::CoordinatesNotIncreasing`], [`PlotError::NonPositiveOnLogAxis`],
 /// [`PlotError::PanelSizeMismatch`] or [`PlotError::InfiniteValue`] for
 /// invalid input; a rendering or encoding failure otherwise.
-pub fn heatmap_png(heatmap: &Heatmap) -> Result<Vec<u8>, PlotError> {
-    figure_png(&HeatmapFigure::new(heatmap)?)
-}
-
-/// Renders the heatmap as an SVG document at one third of the PNG's pixel
-/// size (700 px wide) over a viewBox of the PNG's size (see
-/// [`render_svg`](super::render_svg)).
-///
-/// # Errors
-/// As [`heatmap_png`], bar the encoding.
-pub fn heatmap_svg(heatmap: &Heatmap) -> Result<String, PlotError> {
-    figure_svg(&HeatmapFigure::new(heatmap)?)
+pub fn heatmap(input: &Heatmap) -> Result<Rendered, PlotError> {
+    render(&HeatmapFigure::new(input)?)
 }
 
 /// One grid axis of the heatmap, in axis units: log10 of the value on a log
@@ -251,7 +240,7 @@ struct HeatmapFigure<'a> {
 }
 
 impl<'a> HeatmapFigure<'a> {
-    /// Checks `input` (see [`heatmap_png`] for what is rejected) and derives
+    /// Checks `input` (see [`heatmap`] for what is rejected) and derives
     /// the axes, the shared colour scale and the panel grid.
     fn new(input: &'a Heatmap<'a>) -> Result<Self, PlotError> {
         check_coordinates(input.x_values, input.x_log, "x_values")?;
@@ -308,26 +297,22 @@ impl Figure for HeatmapFigure<'_> {
         (width, total.div_ceil(SVG_SCALE) * SVG_SCALE)
     }
 
-    fn draw<DB: DrawingBackend>(
-        &self,
-        root: &DrawingArea<DB, Shift>,
-        target: Target,
-    ) -> Result<(), PlotError> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
         root.fill(&WHITE).map_err(backend_error)?;
-        let layout = self.layout(root, target)?;
-        draw_title(&layout.title_column(root), target, self.input.title)?;
+        let layout = self.layout(root)?;
+        draw_title(&layout.title_column(root), self.input.title)?;
         let n = self.input.panels.len();
         let (columns, _) = self.grid;
         for (k, panel) in self.input.panels.iter().enumerate() {
             let rect = layout.panel_rect(k, columns);
-            self.draw_panel(root, target, panel, layout.panel_title_em, &rect)?;
+            self.draw_panel(root, panel, layout.panel_title_em, &rect)?;
             // X tick labels under the lowest panel of each column, y tick
             // labels left of the first column.
             let labels = (k + columns >= n, k % columns == 0);
-            self.draw_panel_axes(root, target, &layout, &rect, labels)?;
+            self.draw_panel_axes(root, &layout, &rect, labels)?;
         }
-        self.draw_axis_titles(root, target, &layout)?;
-        self.draw_colour_bar(root, target, &layout.bar, layout.right + offset(BAR_GAP))
+        self.draw_axis_titles(root, &layout)?;
+        self.draw_colour_bar(root, &layout.bar, layout.right + offset(BAR_GAP))
     }
 }
 
@@ -411,7 +396,6 @@ impl HeatmapFigure<'_> {
     fn layout<DB: DrawingBackend>(
         &self,
         root: &DrawingArea<DB, Shift>,
-        target: Target,
     ) -> Result<Layout, PlotError> {
         let (width, height) = root.dim_in_pixel();
         let (columns, rows) = self.grid;
@@ -424,12 +408,11 @@ impl HeatmapFigure<'_> {
             (cells_h, (top, bands.cells_top(cells_h, rows - 1) + cells_h))
         };
         let (_, provisional_block) = block(&bands);
-        let provisional = self.colour_bar_layout(root, target, provisional_block)?;
+        let provisional = self.colour_bar_layout(provisional_block)?;
         let title_width = (width as i32 - bar_column(&provisional)).max(1) as u32;
-        let (title_column, _) = root.split_horizontally(title_width);
-        bands.title = title_band_height(&title_column, target, self.input.title)? as i32;
+        bands.title = title_band_height(title_width, self.input.title)? as i32;
         let (cells_h, (block_top, block_bottom)) = block(&bands);
-        let bar = self.colour_bar_layout(root, target, (block_top, block_bottom))?;
+        let bar = self.colour_bar_layout((block_top, block_bottom))?;
 
         // Left band: the shared y title and the first column's tick labels.
         let y_ticks = thin_ticks(
@@ -440,11 +423,9 @@ impl HeatmapFigure<'_> {
         )?;
         let mut y_tick_width = 0;
         for label in &y_ticks.labels {
-            y_tick_width = y_tick_width.max(target.text_width(root, label, TICK_FONT)? as i32);
+            y_tick_width = y_tick_width.max(text_width(label, TICK_FONT)? as i32);
         }
         let y_title = fit_text(
-            root,
-            target,
             self.input.y_label,
             AXIS_TITLE_FONT,
             TITLE_MIN_FONT_FRACTION,
@@ -461,11 +442,11 @@ impl HeatmapFigure<'_> {
             &self.x.ticks,
             self.x.log,
             |u| self.x.to_pixel(u, x_span),
-            |label| target.text_width(root, label, TICK_FONT),
+            |label| text_width(label, TICK_FONT),
         )?;
         let mut x_label_kept = Vec::with_capacity(x_ticks.major.len());
         for (&u, label) in x_ticks.major.iter().zip(&x_ticks.labels) {
-            let half = target.text_width(root, label, TICK_FONT)? as i32 / 2;
+            let half = text_width(label, TICK_FONT)? as i32 / 2;
             let at = self.x.to_pixel(u, x_span);
             let clear = offset(4.0);
             x_label_kept.push(
@@ -478,8 +459,6 @@ impl HeatmapFigure<'_> {
         let mut panel_title_em = PANEL_TITLE_FONT;
         for panel in self.input.panels {
             let (_, em) = fit_text(
-                root,
-                target,
                 &panel.title,
                 PANEL_TITLE_FONT,
                 TITLE_MIN_FONT_FRACTION,
@@ -511,7 +490,6 @@ impl HeatmapFigure<'_> {
     fn draw_panel_axes<DB: DrawingBackend>(
         &self,
         root: &DrawingArea<DB, Shift>,
-        target: Target,
         layout: &Layout,
         rect: &PanelRect,
         (x_labels, y_labels): (bool, bool),
@@ -543,7 +521,6 @@ impl HeatmapFigure<'_> {
             for ((&u, label), _) in kept.filter(|(_, &k)| k) {
                 draw_label(
                     root,
-                    target,
                     label,
                     TICK_FONT,
                     Pos::new(HPos::Center, VPos::Top),
@@ -556,7 +533,6 @@ impl HeatmapFigure<'_> {
             for (&u, label) in layout.y_ticks.major.iter().zip(&layout.y_ticks.labels) {
                 draw_label(
                     root,
-                    target,
                     label,
                     TICK_FONT,
                     Pos::new(HPos::Right, VPos::Center),
@@ -573,14 +549,11 @@ impl HeatmapFigure<'_> {
     fn draw_axis_titles<DB: DrawingBackend>(
         &self,
         root: &DrawingArea<DB, Shift>,
-        target: Target,
         layout: &Layout,
     ) -> Result<(), PlotError> {
         let (_, height) = root.dim_in_pixel();
         let margin = layout.bands.margin;
         let (x_title, x_title_em) = fit_text(
-            root,
-            target,
             self.input.x_label,
             AXIS_TITLE_FONT,
             TITLE_MIN_FONT_FRACTION,
@@ -588,7 +561,6 @@ impl HeatmapFigure<'_> {
         )?;
         draw_label(
             root,
-            target,
             &x_title,
             x_title_em,
             Pos::new(HPos::Center, VPos::Bottom),
@@ -598,7 +570,6 @@ impl HeatmapFigure<'_> {
         let (y_title, y_title_em) = &layout.y_title;
         draw_label(
             root,
-            target,
             y_title,
             *y_title_em,
             Pos::new(HPos::Center, VPos::Top),
@@ -610,10 +581,8 @@ impl HeatmapFigure<'_> {
     /// Places the colour bar beside the panels, spanning `block` (top and
     /// bottom of all cells) up to [`BAR_MAX_HEIGHT`], with the "n/a" square
     /// below it when needed.
-    fn colour_bar_layout<DB: DrawingBackend>(
+    fn colour_bar_layout(
         &self,
-        area: &DrawingArea<DB, Shift>,
-        target: Target,
         (block_top, block_bottom): (i32, i32),
     ) -> Result<BarLayout, PlotError> {
         let side = offset(BAR_WIDTH);
@@ -646,7 +615,7 @@ impl HeatmapFigure<'_> {
             .map(String::as_str)
             .chain(self.any_missing.then_some("n/a"))
         {
-            label_width = label_width.max(target.text_width(area, label, TICK_FONT)? as i32);
+            label_width = label_width.max(text_width(label, TICK_FONT)? as i32);
         }
         let title_room = if bar_h > 0 {
             bar_h
@@ -654,8 +623,6 @@ impl HeatmapFigure<'_> {
             block_bottom - block_top
         };
         let title = fit_text(
-            area,
-            target,
             self.input.colour_label,
             AXIS_TITLE_FONT,
             TITLE_MIN_FONT_FRACTION,
@@ -677,14 +644,11 @@ impl HeatmapFigure<'_> {
     fn draw_panel<DB: DrawingBackend>(
         &self,
         root: &DrawingArea<DB, Shift>,
-        target: Target,
         panel: &Panel,
         title_em: f64,
         rect: &PanelRect,
     ) -> Result<(), PlotError> {
         let (title, em) = fit_text(
-            root,
-            target,
             &panel.title,
             title_em,
             1.0,
@@ -692,7 +656,6 @@ impl HeatmapFigure<'_> {
         )?;
         draw_label(
             root,
-            target,
             &title,
             em,
             Pos::new(HPos::Center, VPos::Bottom),
@@ -730,7 +693,6 @@ impl HeatmapFigure<'_> {
     fn draw_colour_bar<DB: DrawingBackend>(
         &self,
         root: &DrawingArea<DB, Shift>,
-        target: Target,
         bar: &BarLayout,
         left: i32,
     ) -> Result<(), PlotError> {
@@ -764,7 +726,6 @@ impl HeatmapFigure<'_> {
                 .map_err(backend_error)?;
                 draw_label(
                     root,
-                    target,
                     label,
                     TICK_FONT,
                     Pos::new(HPos::Left, VPos::Center),
@@ -778,7 +739,6 @@ impl HeatmapFigure<'_> {
             Fill::MISSING.draw(root, (left, top), (right, top + side))?;
             draw_label(
                 root,
-                target,
                 "n/a",
                 TICK_FONT,
                 Pos::new(HPos::Left, VPos::Center),
@@ -794,7 +754,6 @@ impl HeatmapFigure<'_> {
         };
         draw_label(
             root,
-            target,
             title,
             *em,
             Pos::new(HPos::Center, VPos::Bottom),
@@ -830,7 +789,7 @@ mod tests {
             .collect()
     }
 
-    fn heatmap<'a>(x: &'a [f64], y: &'a [f64], panels: &'a [Panel]) -> Heatmap<'a> {
+    fn figure<'a>(x: &'a [f64], y: &'a [f64], panels: &'a [Panel]) -> Heatmap<'a> {
         Heatmap {
             title: "Liver AUC by dose and interval",
             x_label: "Dose (cells)",
@@ -882,7 +841,7 @@ mod tests {
     fn heatmap_png_is_seven_inches_wide_and_grows_with_rows() {
         let (x, y) = (doses(21), INTERVALS.to_vec());
         let one_row = panels(3, &x, &y);
-        let bytes = heatmap_png(&heatmap(&x, &y, &one_row)).expect("renders");
+        let bytes = heatmap(&figure(&x, &y, &one_row)).expect("renders").png;
         assert!(bytes.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]));
         let phys = bytes.windows(4).position(|w| w == b"pHYs").expect("pHYs");
         assert_eq!(&bytes[phys + 4..phys + 8], &11811_u32.to_be_bytes());
@@ -899,8 +858,8 @@ mod tests {
         );
 
         let two_rows = panels(5, &x, &y);
-        let svg = heatmap_svg(&heatmap(&x, &y, &two_rows)).expect("renders");
-        let (w2, h2, _) = decode(&heatmap_png(&heatmap(&x, &y, &two_rows)).expect("renders"));
+        let svg = heatmap(&figure(&x, &y, &two_rows)).expect("renders").svg;
+        let (w2, h2, _) = decode(&heatmap(&figure(&x, &y, &two_rows)).expect("renders").png);
         assert_eq!(w2, 2100);
         assert!(h2 > 1260 && h2 % 3 == 0, "taller for two rows: {h2}");
         let head = format!(
@@ -914,7 +873,7 @@ mod tests {
     fn heatmap_svg_labels_panels_axes_and_colour_bar() {
         let (x, y) = (doses(21), INTERVALS.to_vec());
         let panels = panels(5, &x, &y);
-        let svg = heatmap_svg(&heatmap(&x, &y, &panels)).expect("renders");
+        let svg = heatmap(&figure(&x, &y, &panels)).expect("renders").svg;
         for p in &panels {
             assert!(svg_has_text(&svg, &p.title), "missing {}", p.title);
         }
@@ -938,14 +897,14 @@ mod tests {
             title: "Some missing".into(),
             z: vec![1.0, f64::NAN, 3.0, 0.0, 5.0, 6.0],
         }];
-        let mut input = heatmap(&x, &y, &panels);
+        let mut input = figure(&x, &y, &panels);
         input.x_log = false;
-        let svg = heatmap_svg(&input).expect("renders");
+        let svg = heatmap(&input).expect("renders").svg;
         assert!(
             svg_has_text(&svg, "n/a"),
             "the colour bar explains missing cells"
         );
-        let (_, _, buf) = decode(&heatmap_png(&input).expect("renders"));
+        let (_, _, buf) = decode(&heatmap(&input).expect("renders").png);
         let grey = buf.chunks(3).filter(|p| *p == [0xE6, 0xE6, 0xE6]).count();
         let hatch = buf.chunks(3).filter(|p| *p == [0xA6, 0xA6, 0xA6]).count();
         // Two missing cells (NaN, and 0 on the log colour scale) of ~1/6 of the cell area.
@@ -953,7 +912,7 @@ mod tests {
         assert!(hatch > 5_000, "grey hatching ({hatch} px)");
         // On a linear colour scale the zero is a value, not missing.
         input.colour_log = false;
-        let (_, _, linear) = decode(&heatmap_png(&input).expect("renders"));
+        let (_, _, linear) = decode(&heatmap(&input).expect("renders").png);
         let grey_linear = linear
             .chunks(3)
             .filter(|p| *p == [0xE6, 0xE6, 0xE6])
@@ -968,22 +927,22 @@ mod tests {
         let mut bad = good.clone();
         bad[1].z.pop();
         assert!(matches!(
-            heatmap_svg(&heatmap(&x, &y, &bad)),
+            heatmap(&figure(&x, &y, &bad)),
             Err(PlotError::PanelSizeMismatch { ref panel, expected: 20, actual: 19, nx: 4, ny: 5 })
                 if panel == "Route 1"
         ));
         assert!(matches!(
-            heatmap_svg(&heatmap(&x, &y, &[])),
+            heatmap(&figure(&x, &y, &[])),
             Err(PlotError::Empty { field: "panels" })
         ));
         assert!(matches!(
-            heatmap_svg(&heatmap(&[], &y, &good)),
+            heatmap(&figure(&[], &y, &good)),
             Err(PlotError::Empty { field: "x_values" })
         ));
-        let mut log_y = heatmap(&x, &[0.0, 1.0], &good);
+        let mut log_y = figure(&x, &[0.0, 1.0], &good);
         log_y.y_log = true;
         assert!(matches!(
-            heatmap_svg(&log_y),
+            heatmap(&log_y),
             Err(PlotError::NonPositiveOnLogAxis {
                 field: "y_values",
                 index: 0,
@@ -991,7 +950,7 @@ mod tests {
             })
         ));
         assert!(matches!(
-            heatmap_svg(&heatmap(&x, &[1.0, f64::NAN], &good)),
+            heatmap(&figure(&x, &[1.0, f64::NAN], &good)),
             Err(PlotError::NonFiniteCoordinate {
                 field: "y_values",
                 index: 1,
@@ -1001,14 +960,16 @@ mod tests {
         let mut infinite = good.clone();
         infinite[0].z[3] = f64::INFINITY;
         assert!(matches!(
-            heatmap_svg(&heatmap(&x, &y, &infinite)),
+            heatmap(&figure(&x, &y, &infinite)),
             Err(PlotError::InfiniteValue { index: 3, .. })
         ));
         let all_missing = [Panel {
             title: "Nothing".into(),
             z: vec![f64::NAN; 20],
         }];
-        let svg = heatmap_svg(&heatmap(&x, &y, &all_missing)).expect("all missing renders");
+        let svg = heatmap(&figure(&x, &y, &all_missing))
+            .expect("all missing renders")
+            .svg;
         assert!(svg_has_text(&svg, "n/a"));
     }
 }

@@ -15,7 +15,7 @@ use super::colour::Fill;
 use super::doses::{dose_triangle, DOSE_TRIANGLE_HEIGHT, INFUSION_COLOUR};
 use super::lines::SeriesStyle;
 use super::prepared::Prepared;
-use super::text::{draw_label, wrap_text, Orientation, Target};
+use super::text::{draw_label, wrap_text, Orientation};
 use super::validation::{draw_mark_sample, draw_marker, DataMark};
 use super::{backend_error, offset, PlotError, PlotInput, OUTER_MARGIN};
 
@@ -52,7 +52,6 @@ pub(super) fn draw_legend<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     input: &PlotInput,
     prep: &Prepared,
-    target: Target,
     top_abs: i32,
 ) -> Result<(), PlotError> {
     let series: Vec<(&str, Sample)> = input
@@ -68,7 +67,7 @@ pub(super) fn draw_legend<DB: DrawingBackend>(
     if prep.doses.iter().any(|(a, b)| b > a) {
         marks.push(("Infusion", Sample::Infusion));
     }
-    draw_legend_entries(area, target, top_abs, &series, &marks, LEGEND_SAMPLE)
+    draw_legend_entries(area, top_abs, &series, &marks, LEGEND_SAMPLE)
 }
 
 /// Draws a legend column: one sample `sample_len` wide and a (wrapped)
@@ -78,7 +77,6 @@ pub(super) fn draw_legend<DB: DrawingBackend>(
 /// entries are always kept).
 pub(super) fn draw_legend_entries<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
-    target: Target,
     top_abs: i32,
     series: &[(&str, Sample)],
     marks: &[(&str, Sample)],
@@ -104,7 +102,7 @@ pub(super) fn draw_legend_entries<DB: DrawingBackend>(
         let wrapped = series
             .iter()
             .chain(marks)
-            .map(|(label, _)| wrap_text(area, target, label, em, text_width))
+            .map(|(label, _)| wrap_text(label, em, text_width))
             .collect::<Result<Vec<_>, _>>()?;
         let (line_h, gap) = spacing(em);
         let height = legend_height(wrapped.iter().map(Vec::len), line_h, gap);
@@ -144,7 +142,6 @@ pub(super) fn draw_legend_entries<DB: DrawingBackend>(
         for (i, line) in lines.iter().enumerate() {
             draw_label(
                 area,
-                target,
                 line,
                 em,
                 Pos::new(HPos::Left, VPos::Center),
@@ -204,7 +201,7 @@ fn draw_sample<DB: DrawingBackend>(
 #[cfg(test)]
 mod tests {
     use super::super::tests::{demo_series, input};
-    use super::super::{render_svg, DoseMark, YScale};
+    use super::super::{time_course, DoseMark, YScale};
 
     #[test]
     fn legend_overflow_is_summarised() {
@@ -213,7 +210,9 @@ mod tests {
             start_day: 1.0,
             end_day: 1.0,
         }];
-        let svg = render_svg(&input(&times, &series, &doses, YScale::Log)).expect("renders");
+        let svg = time_course(&input(&times, &series, &doses, YScale::Log))
+            .expect("renders")
+            .svg;
         assert!(svg.contains("Compartment 0") && svg.contains("Dose"));
         assert!(!svg.contains("Compartment 39"));
         assert!(svg.contains(" more"), "the hidden tail is counted");

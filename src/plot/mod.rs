@@ -1,26 +1,24 @@
-//! Publication-quality figures, as 300 dpi PNG or as SVG: the time course
-//! of one scenario ([`render_png`], [`render_svg`]), and for parameter
-//! sweeps and scenario comparisons a faceted heatmap ([`heatmap_png`],
-//! [`heatmap_svg`]), a line plot with markers ([`line_plot_png`],
-//! [`line_plot_svg`]) and a grouped bar chart ([`bar_chart_png`],
-//! [`bar_chart_svg`]); for validation, model against data
-//! ([`model_vs_data_png`], [`model_vs_data_svg`]); and for fits, observed
-//! against predicted ([`observed_vs_predicted_png`],
-//! [`observed_vs_predicted_svg`]).
+//! Publication-quality figures, each drawn once as SVG and rasterized from
+//! that SVG to a 300 dpi PNG ([`Rendered`]): the time course of one scenario
+//! ([`time_course`]), and for parameter sweeps and scenario comparisons a
+//! faceted heatmap ([`heatmap`]), a line plot with markers ([`line_plot`])
+//! and a grouped bar chart ([`bar_chart`]); for validation, model against
+//! data ([`model_vs_data`]); and for fits, observed against predicted
+//! ([`observed_vs_predicted`]).
 //!
 //! The figures are meant to go straight into a manuscript, so the choices
 //! below favour legibility in print over flexibility:
 //!
-//! * **Embedded font.** DejaVu Sans is compiled into the binary and registered
-//!   once under the family name `"sans-serif"`, so figures render identically
-//!   on a headless server or in a container that has no system fonts at all.
+//! * **Embedded font.** DejaVu Sans is compiled into the binary; the PNG is
+//!   rasterized with it alone and text is measured with its metrics, so
+//!   figures render identically on a headless server or in a container that
+//!   has no system fonts at all. The SVG names the generic `sans-serif`.
 //! * **Print size.** The PNG is a 7 x 4.2 inch figure at 300 dpi
 //!   (2100 x 1260 px) and carries a `pHYs` chunk declaring 300 dpi, which is
 //!   what journal submission systems check. Type and line sizes are chosen for
 //!   that print size (axis titles about 9.5 pt, lines about 0.4 mm). The SVG is
 //!   the same drawing on the same canvas, displayed at 700 x 420 px (every
-//!   size divided by three); one drawing routine serves both, told only how
-//!   each backend handles text.
+//!   size divided by three).
 //! * **The legend never hides data.** It lives in its own column to the right
 //!   of the axes, wraps long labels, and shrinks (or summarises the tail as
 //!   "+ N more") rather than overflow when there are many series.
@@ -37,9 +35,6 @@
 //!   weekly steps for day axes of two weeks to half a year, decades on log
 //!   axes). Labels are plain below 10^4 and compact scientific above
 //!   ("2e5", "1.5e6"), one style per linear axis.
-//! * **Even letter spacing in the PNG.** Plotters' bitmap text drops each
-//!   glyph's side bearing; the bearings are read from the embedded font and
-//!   glyphs placed one by one, so labels are spaced as the font intends.
 //! * **Log axes do not lie about zero.** Zero and negative values have no
 //!   place on a log axis. The axis floor is the largest power of ten not above
 //!   `max(smallest positive value, min(1, 1e-3 x peak))`: for cell counts (peak
@@ -62,21 +57,20 @@
 //! model-versus-data and observed-versus-predicted figures document theirs in
 //! `validation` and `scatter`.
 //!
-//! Every figure is one drawing routine generic over the backend (the
-//! private `Figure` trait); `figure_png` and `figure_svg` hold the
-//! per-backend steps. The submodules hold the parts that make sense on
+//! Every figure is one drawing routine (the private `Figure` trait) run once
+//! on plotters' SVG backend; [`render`] turns that SVG into the PNG (see
+//! `png` for why resvg). The submodules hold the parts that make sense on
 //! their own: input checks and derived ranges (`prepared`), axis ranges and
-//! ticks (`axis`), the embedded font (`font`), text setting (`text`), the
-//! frame of x-y figures (`frame`), curve strokes and markers (`lines`), dose
-//! marks (`doses`), the legend (`legend`), colours and fills (`colour`) and
-//! PNG encoding (`png`). This file holds the public interface and lays the
-//! time course out from those parts.
+//! ticks (`axis`), the embedded font and text setting (`text`), the frame of
+//! x-y figures (`frame`), curve strokes and markers (`lines`), dose marks
+//! (`doses`), the legend (`legend`), colours and fills (`colour`) and the
+//! PNG (`png`). This file holds the public interface and lays the time
+//! course out from those parts.
 
 mod axis;
 mod barchart;
 mod colour;
 mod doses;
-mod font;
 mod frame;
 mod heatmap;
 mod legend;
@@ -92,19 +86,14 @@ mod validation;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-pub use barchart::{bar_chart_png, bar_chart_svg, BarChart};
-pub use heatmap::{heatmap_png, heatmap_svg, Heatmap, Panel};
-pub use lineplot::{line_plot_png, line_plot_svg, LinePlot};
-pub use scatter::{
-    observed_vs_predicted_png, observed_vs_predicted_svg, ObservedVsPredicted, ScatterGroup,
-};
-pub use validation::{
-    model_vs_data_png, model_vs_data_svg, DataPanel, DataPoint, ModelVsData, OrganTrack,
-};
+pub use barchart::{bar_chart, BarChart};
+pub use heatmap::{heatmap, Heatmap, Panel};
+pub use lineplot::{line_plot, LinePlot};
+pub use scatter::{observed_vs_predicted, ObservedVsPredicted, ScatterGroup};
+pub use validation::{model_vs_data, DataPanel, DataPoint, ModelVsData, OrganTrack};
 
 use axis::TickAxis;
 use doses::{draw_dose_marks, draw_infusions, DOSE_TRIANGLE_HEIGHT};
-use font::ensure_font;
 use frame::{
     chart_and_legend, draw_axes, draw_grid, draw_x_tick_labels, draw_x_title, draw_y_tick_labels,
     draw_y_title, x_axis_text_height, y_axis_text_area,
@@ -112,7 +101,6 @@ use frame::{
 use legend::draw_legend;
 use lines::draw_series;
 use prepared::Prepared;
-use text::Target;
 
 /// Drawing canvas, and the PNG size: 7 x 4.2 inches at 300 dpi.
 const CANVAS: (u32, u32) = (2100, 1260);
@@ -341,92 +329,63 @@ pub enum PlotError {
     /// The drawing backend failed; the message comes from plotters.
     #[error("drawing failed: {0}")]
     Backend(String),
-    /// Encoding the rendered pixels as PNG failed.
+    /// Encoding the rasterized pixels as PNG failed.
     #[error("PNG encoding failed: {0}")]
     PngEncoding(#[from] ::png::EncodingError),
 }
 
-/// Renders the figure as PNG bytes: 2100 x 1260 px, declared as 300 dpi.
+/// A figure in both formats: the SVG as drawn, and the PNG rasterized from it.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    /// 300 dpi PNG at the canvas size (2100 x 1260 px for most figures),
+    /// with a `pHYs` chunk declaring 300 dpi.
+    pub png: Vec<u8>,
+    /// SVG document displayed at one third of the canvas size (700 x 420 px
+    /// for most figures) over a viewBox of the full canvas, text kept as text.
+    pub svg: String,
+}
+
+/// Draws the time-course figure.
 ///
 /// # Errors
 /// Any [`PlotError`]: invalid input, or a rendering or encoding failure.
-pub fn render_png(input: &PlotInput) -> Result<Vec<u8>, PlotError> {
-    figure_png(&TimeCourse::new(input)?)
+pub fn time_course(input: &PlotInput) -> Result<Rendered, PlotError> {
+    render(&TimeCourse::new(input)?)
 }
 
-/// Renders the figure as an SVG document, 700 x 420 px, text kept as text.
-///
-/// The drawing uses the same 2100 x 1260 unit canvas as the PNG, and the
-/// document declares a 700 x 420 display size over that viewBox: everything
-/// appears at one third of its PNG pixel size, while coordinates (which
-/// plotters rounds to whole units) and stroke widths keep the PNG's
-/// precision, so curves stay smooth and lines as thin as in the PNG.
-///
-/// # Errors
-/// Any [`PlotError`]: invalid input or a rendering failure.
-pub fn render_svg(input: &PlotInput) -> Result<String, PlotError> {
-    figure_svg(&TimeCourse::new(input)?)
-}
-
-/// A figure with validated input, ready to be drawn by either backend.
-///
-/// Every figure kind implements this once, generic over the backend, so the
-/// PNG and the SVG of a figure can never drift apart; [`figure_png`] and
-/// [`figure_svg`] hold the per-backend steps all figures share.
+/// A figure with validated input, ready to be drawn.
 trait Figure {
     /// Canvas size in 300-dpi pixels: the PNG's size, and the SVG's viewBox.
     fn canvas(&self) -> (u32, u32);
 
     /// Draws the whole figure onto `root`, which covers the full canvas.
-    fn draw<DB: DrawingBackend>(
-        &self,
-        root: &DrawingArea<DB, Shift>,
-        target: Target,
-    ) -> Result<(), PlotError>;
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError>;
 }
 
-/// Renders a figure as PNG bytes at its canvas size, declared as 300 dpi.
-fn figure_png(figure: &impl Figure) -> Result<Vec<u8>, PlotError> {
-    let (width, height) = figure.canvas();
-    let mut rgb = vec![0_u8; width as usize * height as usize * 3];
-    draw_on(
-        BitMapBackend::with_buffer(&mut rgb, (width, height)),
-        figure,
-        Target::PNG,
-    )?;
-    png::encode_png(&rgb, width, height)
-}
-
-/// Renders a figure as an SVG document displayed at one third of its canvas
-/// size (100 px per inch), with the full canvas as its viewBox; see
-/// [`render_svg`] for why.
-fn figure_svg(figure: &impl Figure) -> Result<String, PlotError> {
+/// Draws `figure` once as SVG and rasterizes that SVG as the PNG.
+///
+/// The SVG is drawn on the full canvas (plotters rounds coordinates to whole
+/// units, so a 300-dpi canvas keeps curves smooth and lines as thin as in the
+/// PNG) and declares a display size of one third of it: 100 px per inch.
+fn render(figure: &impl Figure) -> Result<Rendered, PlotError> {
     let (w, h) = figure.canvas();
-    let mut svg = String::new();
-    draw_on(
-        SVGBackend::with_string(&mut svg, (w, h)),
-        figure,
-        Target::SVG,
-    )?;
-    let (display_w, display_h) = (w / SVG_SCALE, h / SVG_SCALE);
-    Ok(svg.replacen(
+    let mut drawn = String::new();
+    {
+        let root = SVGBackend::with_string(&mut drawn, (w, h)).into_drawing_area();
+        figure.draw(&root)?;
+        root.present().map_err(backend_error)?;
+    }
+    let svg = drawn.replacen(
         &format!("<svg width=\"{w}\" height=\"{h}\""),
-        &format!("<svg width=\"{display_w}\" height=\"{display_h}\""),
+        &format!(
+            "<svg width=\"{}\" height=\"{}\"",
+            w / SVG_SCALE,
+            h / SVG_SCALE
+        ),
         1,
-    ))
-}
-
-/// The steps both renderers share: make sure the font is registered, draw
-/// the figure on `backend` and flush it.
-fn draw_on<DB: DrawingBackend>(
-    backend: DB,
-    figure: &impl Figure,
-    target: Target,
-) -> Result<(), PlotError> {
-    ensure_font()?;
-    let root = backend.into_drawing_area();
-    figure.draw(&root, target)?;
-    root.present().map_err(backend_error)
+    );
+    let png = png::rasterize(&svg, (w, h))?;
+    Ok(Rendered { png, svg })
 }
 
 /// The time-course figure: the input with its derived axes.
@@ -448,12 +407,8 @@ impl Figure for TimeCourse<'_> {
         CANVAS
     }
 
-    fn draw<DB: DrawingBackend>(
-        &self,
-        root: &DrawingArea<DB, Shift>,
-        target: Target,
-    ) -> Result<(), PlotError> {
-        draw_figure(root, self.input, &self.prep, target)
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
+        draw_figure(root, self.input, &self.prep)
     }
 }
 
@@ -484,15 +439,14 @@ fn draw_figure<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     input: &PlotInput,
     prep: &Prepared,
-    target: Target,
 ) -> Result<(), PlotError> {
-    let (plot_area, legend_column) = chart_and_legend(root, target, input.title)?;
+    let (plot_area, legend_column) = chart_and_legend(root, input.title)?;
     let margin = px(OUTER_MARGIN);
 
     // Label areas sized from the text they must hold.
     let y = &prep.y_axis;
     let (y_title, y_title_em, y_area) =
-        y_axis_text_area(&plot_area, target, &y.ticks.labels, input.y_label)?;
+        y_axis_text_area(&plot_area, &y.ticks.labels, input.y_label)?;
     let x_area = x_axis_text_height();
 
     let (x0, x1) = prep.x_range;
@@ -513,16 +467,16 @@ fn draw_figure<DB: DrawingBackend>(
 
     // Axes and tick marks above the dose marks.
     draw_axes(&mut chart)?;
-    draw_x_tick_labels(&chart, root, target, &prep.x_ticks, y.lo)?;
-    draw_y_tick_labels(&chart, root, target, &y.ticks, x0)?;
-    draw_x_title(&chart, root, target, "Time (days)", x_area)?;
-    draw_y_title(&chart, root, target, (&y_title, y_title_em), y_area)?;
+    draw_x_tick_labels(&chart, root, &prep.x_ticks, y.lo)?;
+    draw_y_tick_labels(&chart, root, &y.ticks, x0)?;
+    draw_x_title(&chart, root, "Time (days)", x_area)?;
+    draw_y_title(&chart, root, (&y_title, y_title_em), y_area)?;
 
     // Curves last, above every other mark in the axes.
     draw_series(root, &chart, input, prep)?;
 
     let (_, plot_y) = chart.plotting_area().get_pixel_range();
-    draw_legend(&legend_column, input, prep, target, plot_y.start)
+    draw_legend(&legend_column, input, prep, plot_y.start)
 }
 
 #[cfg(test)]
@@ -583,7 +537,9 @@ mod tests {
     #[test]
     fn png_has_ink_in_plot_and_legend() {
         let (times, series) = demo_series(3);
-        let bytes = render_png(&input(&times, &series, &[], YScale::Log)).expect("renders");
+        let bytes = time_course(&input(&times, &series, &[], YScale::Log))
+            .expect("renders")
+            .png;
         let mut reader = ::png::Decoder::new(bytes.as_slice())
             .read_info()
             .expect("decodes");
@@ -608,7 +564,9 @@ mod tests {
             start_day: 1.0,
             end_day: 2.0,
         }];
-        let svg = render_svg(&input(&times, &series, &doses, YScale::Linear)).expect("renders");
+        let svg = time_course(&input(&times, &series, &doses, YScale::Linear))
+            .expect("renders")
+            .svg;
         assert!(svg.starts_with(r#"<svg width="700" height="420" viewBox="0 0 2100 1260""#));
         for s in &series {
             assert!(svg.contains(&s.label), "missing legend label {}", s.label);
@@ -642,13 +600,13 @@ mod tests {
             start_day: 1.0,
             end_day: 1.5,
         }];
-        render_svg(&input(&times, &series, &doses, YScale::Log)).expect("log with zeros");
+        time_course(&input(&times, &series, &doses, YScale::Log)).expect("log with zeros");
         let all_zero = [Series {
             label: "zeros".into(),
             values: vec![0.0; 4],
         }];
-        render_svg(&input(&times, &all_zero, &[], YScale::Log)).expect("all zeros");
-        render_svg(&input(&times, &all_zero, &[], YScale::Linear)).expect("all zeros, linear");
+        time_course(&input(&times, &all_zero, &[], YScale::Log)).expect("all zeros");
+        time_course(&input(&times, &all_zero, &[], YScale::Linear)).expect("all zeros, linear");
     }
 
     #[test]
@@ -657,7 +615,9 @@ mod tests {
             label: "one".into(),
             values: vec![5.0],
         }];
-        let svg = render_svg(&input(&[2.0], &series, &[], YScale::Linear)).expect("renders");
+        let svg = time_course(&input(&[2.0], &series, &[], YScale::Linear))
+            .expect("renders")
+            .svg;
         assert!(svg.contains("<circle"), "a lone point is drawn as a dot");
     }
 }

@@ -10,7 +10,7 @@
 use super::axis::{Ticks, YAxis};
 use super::{PlotError, PlotInput, Series, YScale};
 
-/// Validated input plus the derived axes, computed once and shared by both renderers.
+/// Validated input plus the derived axes, computed once and shared by every part of the drawing.
 pub(super) struct Prepared {
     /// X range in days.
     pub(super) x_range: (f64, f64),
@@ -179,7 +179,7 @@ pub(super) fn check_not_infinite(label: &str, values: &[f64]) -> Result<(), Plot
 #[cfg(test)]
 mod tests {
     use super::super::tests::input;
-    use super::super::{render_svg, DoseMark, Series};
+    use super::super::{time_course, DoseMark, Series};
     use super::*;
 
     #[test]
@@ -189,7 +189,7 @@ mod tests {
             label: "short".into(),
             values: vec![1.0, 2.0],
         }];
-        let err = render_svg(&input(&times, &series, &[], YScale::Linear)).expect_err("must fail");
+        let err = time_course(&input(&times, &series, &[], YScale::Linear)).expect_err("must fail");
         assert!(matches!(
             err,
             PlotError::LengthMismatch { ref label, expected: 3, actual: 2 } if label == "short"
@@ -204,7 +204,7 @@ mod tests {
             values: vec![1.0, f64::NAN],
         }];
         assert!(matches!(
-            render_svg(&input(&times, &nan, &[], YScale::Log)),
+            time_course(&input(&times, &nan, &[], YScale::Log)),
             Err(PlotError::NonFiniteValue { index: 1, .. })
         ));
         let ok = [Series {
@@ -212,15 +212,15 @@ mod tests {
             values: vec![1.0, 2.0],
         }];
         assert!(matches!(
-            render_svg(&input(&[], &[], &[], YScale::Log)),
+            time_course(&input(&[], &[], &[], YScale::Log)),
             Err(PlotError::NoTimePoints)
         ));
         assert!(matches!(
-            render_svg(&input(&times, &[], &[], YScale::Log)),
+            time_course(&input(&times, &[], &[], YScale::Log)),
             Err(PlotError::NoSeries)
         ));
         assert!(matches!(
-            render_svg(&input(&[1.0, 0.0], &ok, &[], YScale::Log)),
+            time_course(&input(&[1.0, 0.0], &ok, &[], YScale::Log)),
             Err(PlotError::TimeNotSorted { index: 1, .. })
         ));
         let backwards = [DoseMark {
@@ -228,7 +228,7 @@ mod tests {
             end_day: 0.5,
         }];
         assert!(matches!(
-            render_svg(&input(&times, &ok, &backwards, YScale::Log)),
+            time_course(&input(&times, &ok, &backwards, YScale::Log)),
             Err(PlotError::InvalidDose { index: 0, .. })
         ));
     }

@@ -21,9 +21,8 @@ use super::axis::{Ticks, YAxis};
 use super::frame::{chart_and_legend, framed_chart, Axes};
 use super::legend::{draw_legend_entries, Sample, LEGEND_SAMPLE};
 use super::lines::{canvas_mapping, draw_run, runs, Pixel, SeriesStyle, PALETTE};
-use super::text::Target;
 use super::{
-    backend_error, figure_png, figure_svg, offset, px, Figure, PlotError, AXIS_COLOUR, CANVAS,
+    backend_error, offset, px, render, Figure, PlotError, Rendered, AXIS_COLOUR, CANVAS,
     OUTER_MARGIN, TICK_FONT,
 };
 
@@ -100,22 +99,14 @@ pub struct ModelVsData<'a> {
     pub panels: &'a [DataPanel],
 }
 
-/// Renders the figure as PNG bytes: 2100 x 1260 px, declared as 300 dpi.
+/// Draws the figure: 2100 x 1260 px (700 x 420 px as SVG).
 ///
 /// # Errors
 /// [`PlotError::Empty`] without panels or tracks, [`PlotError::SeriesSizeMismatch`] when a
 /// curve's times and values differ in length, [`PlotError::InfiniteValue`] for a
 /// non-finite number; a rendering or encoding failure otherwise.
-pub fn model_vs_data_png(plot: &ModelVsData) -> Result<Vec<u8>, PlotError> {
-    figure_png(&DataFigure::new(plot)?)
-}
-
-/// Renders the figure as an SVG document, 700 x 420 px over a 2100 x 1260 viewBox.
-///
-/// # Errors
-/// As [`model_vs_data_png`], bar the encoding.
-pub fn model_vs_data_svg(plot: &ModelVsData) -> Result<String, PlotError> {
-    figure_svg(&DataFigure::new(plot)?)
+pub fn model_vs_data(plot: &ModelVsData) -> Result<Rendered, PlotError> {
+    render(&DataFigure::new(plot)?)
 }
 
 /// The figure with checked input and each panel's axes.
@@ -243,12 +234,8 @@ impl Figure for DataFigure<'_> {
 
     /// Splits the chart column into panels, draws each (grid, axes, curves, then ranges,
     /// error bars and markers on top), and the legend: organs, then the marks used.
-    fn draw<DB: DrawingBackend>(
-        &self,
-        root: &DrawingArea<DB, Shift>,
-        target: Target,
-    ) -> Result<(), PlotError> {
-        let (plot_area, legend_column) = chart_and_legend(root, target, self.plot.title)?;
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
+        let (plot_area, legend_column) = chart_and_legend(root, self.plot.title)?;
         let (width, _) = plot_area.dim_in_pixel();
         let n = self.plot.panels.len() as u32;
         let gap = px(PANEL_GAP);
@@ -262,7 +249,7 @@ impl Figure for DataFigure<'_> {
             } else {
                 right
             };
-            top = self.draw_panel(root, &area, target, panel, y)?;
+            top = self.draw_panel(root, &area, panel, y)?;
         }
 
         let mut organs: Vec<(&str, usize)> = Vec::new();
@@ -301,7 +288,7 @@ impl Figure for DataFigure<'_> {
                 Sample::DataMark(DataMark::Range),
             ));
         }
-        draw_legend_entries(&legend_column, target, top, &entries, &marks, LEGEND_SAMPLE)
+        draw_legend_entries(&legend_column, top, &entries, &marks, LEGEND_SAMPLE)
     }
 }
 
@@ -316,7 +303,6 @@ impl DataFigure<'_> {
         &self,
         root: &DrawingArea<DB, Shift>,
         area: &DrawingArea<DB, Shift>,
-        target: Target,
         panel: &DataPanel,
         y: &YAxis,
     ) -> Result<i32, PlotError> {
@@ -330,7 +316,7 @@ impl DataFigure<'_> {
             x_label: self.plot.x_label,
             y_label: &panel.y_label,
         };
-        let chart = framed_chart(root, area, target, &axes, OUTER_MARGIN)?;
+        let chart = framed_chart(root, area, &axes, OUTER_MARGIN)?;
 
         let to_canvas = canvas_mapping(&chart, (x_lo, x_hi), (y.lo, y.hi));
         let floor = y.log_floor.unwrap_or(f64::MIN_POSITIVE);
@@ -549,7 +535,7 @@ mod tests {
             x_label: "Time (h)",
             panels: &panels,
         };
-        let svg = model_vs_data_svg(&plot).expect("renders");
+        let svg = model_vs_data(&plot).expect("renders").svg;
         for text in [
             "study: method",
             "Time (h)",
@@ -565,7 +551,7 @@ mod tests {
         // The open 10000 % bound does not stretch the axis to 1e4.
         assert!(!svg_has_text(&svg, "1e4"));
         assert_eq!(panel_axis(&panels[1]).hi.ceil(), 3.0);
-        let png = model_vs_data_png(&plot).expect("renders");
+        let png = model_vs_data(&plot).expect("renders").png;
         assert!(png.windows(4).any(|w| w == b"pHYs"));
     }
 
@@ -577,7 +563,7 @@ mod tests {
             panels,
         };
         assert!(matches!(
-            model_vs_data_svg(&plot(&[])),
+            model_vs_data(&plot(&[])),
             Err(PlotError::Empty { field: "panels" })
         ));
         let mut bad = track("lung", 0, vec![]);
@@ -587,7 +573,7 @@ mod tests {
             tracks: vec![bad],
         }];
         assert!(matches!(
-            model_vs_data_svg(&plot(&panels)),
+            model_vs_data(&plot(&panels)),
             Err(PlotError::SeriesSizeMismatch { .. })
         ));
     }

@@ -154,7 +154,7 @@ pub fn figures(sweep: &Sweep, csv: &Path) -> Result<Vec<(String, Vec<u8>)>, Figu
         };
         let metric_label = format!("{} ({})", spec.metric.name(), spec.metric.unit());
         let stem = format!("plot{}_{}", n + 1, spec.metric.name());
-        let (png, svg) = match spec.kind {
+        let drawn = match spec.kind {
             PlotKind::Heatmap { x, y, facet } => {
                 let per_panel = axis(x).values.len() * axis(y).values.len();
                 let panels: Vec<Panel> = match facet {
@@ -185,10 +185,7 @@ pub fn figures(sweep: &Sweep, csv: &Path) -> Result<Vec<(String, Vec<u8>)>, Figu
                     colour_log: spec.log,
                     panels: &panels,
                 };
-                (
-                    plot::heatmap_png(&figure).map_err(draw)?,
-                    plot::heatmap_svg(&figure).map_err(draw)?,
-                )
+                plot::heatmap(&figure).map_err(draw)?
             }
             PlotKind::Lines { x, line } => {
                 let nx = axis(x).values.len();
@@ -217,14 +214,11 @@ pub fn figures(sweep: &Sweep, csv: &Path) -> Result<Vec<(String, Vec<u8>)>, Figu
                     y_log: spec.log,
                     lines: &lines,
                 };
-                (
-                    plot::line_plot_png(&figure).map_err(draw)?,
-                    plot::line_plot_svg(&figure).map_err(draw)?,
-                )
+                plot::line_plot(&figure).map_err(draw)?
             }
         };
-        files.push((format!("{stem}.png"), png));
-        files.push((format!("{stem}.svg"), svg.into_bytes()));
+        files.push((format!("{stem}.png"), drawn.png));
+        files.push((format!("{stem}.svg"), drawn.svg.into_bytes()));
     }
     Ok(files)
 }
