@@ -134,7 +134,7 @@ pub fn compare(req: &Request) -> anyhow::Result<()> {
     )?;
 
     // Bars relative to the best scenario per metric: metrics differ in units and size.
-    let categories: Vec<String> = metrics.iter().map(|m| m.name().to_string()).collect();
+    let categories: Vec<String> = metrics.iter().map(|m| m.words()).collect();
     let groups: Vec<Series> = scenarios
         .iter()
         .zip(&outcomes)

@@ -74,7 +74,7 @@ pub fn bar_chart(chart: &BarChart) -> Result<Rendered, PlotError> {
     render(&BarFigure::new(chart)?)
 }
 
-/// The fill of group `index`: the line palette's colour; after seven groups
+/// The fill of group `index`: the line palette's colour; after ten groups
 /// the colours repeat hatched with white, so no two groups look alike.
 fn group_fill(index: usize) -> Fill {
     let colour = PALETTE[index % PALETTE.len()];

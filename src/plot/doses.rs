@@ -9,7 +9,6 @@ use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
-use super::lines::SERIES_LINE;
 use super::prepared::Prepared;
 use super::{backend_error, offset, px, Chart, PlotError};
 
@@ -27,19 +26,8 @@ pub(super) fn draw_infusions<DB: DrawingBackend>(
     chart: &Chart<DB>,
     prep: &Prepared,
 ) -> Result<(), PlotError> {
-    let (x0, x1) = prep.x_range;
     let y = &prep.y_axis;
-    let (plot_x, _) = chart.plotting_area().get_pixel_range();
-    let days_per_unit = (x1 - x0) / f64::from((plot_x.end - plot_x.start).max(1));
-    // Short infusions are widened to at least a line width so they stay visible.
-    let min_band = f64::from(px(SERIES_LINE)) * days_per_unit;
-    for &(start, end) in prep.doses.iter().filter(|(a, b)| b > a) {
-        let (mut a, mut b) = (start, end);
-        if b - a < min_band {
-            let centre = 0.5 * (a + b);
-            a = (centre - 0.5 * min_band).max(x0);
-            b = (centre + 0.5 * min_band).min(x1);
-        }
+    for &(a, b) in prep.doses.iter().filter(|(a, b)| b > a) {
         chart
             .plotting_area()
             .draw(&Rectangle::new(

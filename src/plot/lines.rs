@@ -14,7 +14,7 @@ use super::prepared::Prepared;
 use super::{backend_error, px, Chart, PlotError, PlotInput, AXIS_COLOUR, AXIS_LINE};
 
 /// Data lines: 0.42 mm, clearly heavier than every other line.
-pub(super) const SERIES_LINE: f64 = 5.0;
+const SERIES_LINE: f64 = 5.0;
 /// How far, in canvas pixels, a drawn curve may deviate from the data when
 /// dense output is simplified: a tenth of a line width, invisible.
 const SIMPLIFY_TOLERANCE: f64 = 0.5;
@@ -26,15 +26,22 @@ const MARKER_HALO: f64 = 3.0;
 /// Ring width of the hollow markers.
 const MARKER_RING: f64 = 4.0;
 
-/// Okabe-Ito palette minus its yellow, ordered so the first few series contrast most.
-pub(super) const PALETTE: [RGBColor; 7] = [
+/// Ten colours no two series share: the Okabe-Ito palette without its
+/// yellow (too faint on white paper) and its sky blue (a near twin of its
+/// blue in print), with Paul Tol's wine, olive and indigo and a brown.
+/// Ordered so the first few series contrast most; the eight curves of a
+/// human scenario all differ in hue, and "other" keeps black.
+pub(super) const PALETTE: [RGBColor; 10] = [
     RGBColor(0x00, 0x72, 0xB2),
     RGBColor(0xD5, 0x5E, 0x00),
     RGBColor(0x00, 0x9E, 0x73),
     RGBColor(0xCC, 0x79, 0xA7),
     RGBColor(0xE6, 0x9F, 0x00),
-    RGBColor(0x56, 0xB4, 0xE9),
-    RGBColor(0x00, 0x00, 0x00),
+    RGBColor(0x88, 0x22, 0x55),
+    BLACK,
+    RGBColor(0x99, 0x99, 0x33),
+    RGBColor(0x33, 0x22, 0x88),
+    RGBColor(0x8C, 0x51, 0x0A),
 ];
 
 /// A point on the canvas, in backend pixels.
@@ -61,6 +68,15 @@ impl SeriesStyle {
         Self {
             colour,
             dash,
+            width: px(SERIES_LINE),
+        }
+    }
+
+    /// A black data line that names no series (the validation figure's "Model").
+    pub(super) fn neutral() -> Self {
+        Self {
+            colour: BLACK,
+            dash: None,
             width: px(SERIES_LINE),
         }
     }

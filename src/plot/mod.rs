@@ -22,15 +22,18 @@
 //! * **The legend never hides data.** It lives in its own column to the right
 //!   of the axes, wraps long labels, and shrinks (or summarises the tail as
 //!   "+ N more") rather than overflow when there are many series.
-//! * **Colour-blind-safe colours.** Series use the Okabe-Ito palette without
-//!   its pale yellow (too faint on white paper); after seven series the
-//!   colours repeat with dashed, then dotted, lines so curves stay
-//!   distinguishable in greyscale too.
+//! * **Distinct colours.** Series take ten colours built on the
+//!   colour-blind-safe Okabe-Ito palette (see `lines::PALETTE`), so no two of
+//!   up to ten series share a colour; beyond ten the colours repeat with
+//!   dashed, then dotted, lines so curves stay distinguishable in greyscale
+//!   too.
 //! * **Doses are visible but quiet.** Each administration gets a grey
 //!   triangle just above the axes; a bolus also gets a thin dashed vertical
-//!   line and an infusion a light grey band (beneath the grid) at least one
-//!   line width wide. All dose marks are drawn beneath the curves; marks
-//!   outside the time range are not drawn, and bands are clipped to it.
+//!   line and an infusion a light grey band (beneath the grid); an infusion
+//!   too short to show as a band (under 1 % of the time axis) is marked as a
+//!   bolus, so the legend names only the marks a reader can see. All dose
+//!   marks are drawn beneath the curves; marks outside the time range are
+//!   not drawn, and bands are clipped to it.
 //! * **Ticks a reader can use.** Both axes get "nice" ticks (1-2-5 steps,
 //!   weekly steps for day axes of two weeks to half a year, decades on log
 //!   axes). Labels are plain below 10^4 and compact scientific above

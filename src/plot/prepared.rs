@@ -1,14 +1,19 @@
 //! Input validation and the figure's derived ranges, computed once before
-//! either backend draws.
+//! drawing starts.
 //!
 //! Checking everything up front means a bad input fails with a precise
-//! [`PlotError`] before any drawing starts, and the PNG and SVG are laid out
-//! from the same numbers. [`Prepared`] serves the time course; the checks the
+//! [`PlotError`] before any drawing starts. [`Prepared`] serves the time course; the checks the
 //! sweep figures share (grid coordinates, series lengths, no infinities) are
 //! the free functions at the end.
 
 use super::axis::{Ticks, YAxis};
 use super::{PlotError, PlotInput, Series, YScale};
+
+/// An infusion spanning less than this fraction of the time axis (about
+/// 14 px of a 1400 px axis) would be a sliver hidden beneath the curves: it
+/// is marked like a bolus instead, and the legend has no "Infusion" entry
+/// for it.
+const MIN_BAND_FRACTION: f64 = 0.01;
 
 /// Validated input plus the derived axes, computed once and shared by every part of the drawing.
 pub(super) struct Prepared {
@@ -18,7 +23,8 @@ pub(super) struct Prepared {
     pub(super) y_axis: YAxis,
     /// Tick positions and labels on the x axis.
     pub(super) x_ticks: Ticks,
-    /// Dose marks clipped to the x range.
+    /// Dose marks clipped to the x range, `(start, end)` in days; an
+    /// infusion too short to show as a band has `end == start` (a bolus mark).
     pub(super) doses: Vec<(f64, f64)>,
 }
 
@@ -86,6 +92,10 @@ impl Prepared {
             .iter()
             .filter(|d| d.end_day >= x_range.0 && d.start_day <= x_range.1)
             .map(|d| (d.start_day.max(x_range.0), d.end_day.min(x_range.1)))
+            .map(|(a, b)| {
+                let visible = b - a >= MIN_BAND_FRACTION * (x_range.1 - x_range.0);
+                (a, if visible { b } else { a })
+            })
             .collect();
         let all_values = || input.series.iter().flat_map(|s| s.values.iter().copied());
         let y_axis = match input.y_scale {
@@ -181,6 +191,17 @@ mod tests {
     use super::super::tests::input;
     use super::super::{time_course, DoseMark, Series};
     use super::*;
+
+    #[test]
+    fn an_infusion_too_short_to_see_is_marked_as_a_bolus() {
+        let (times, series) = super::super::tests::demo_series(1);
+        let doses = [(1.0, 1.0 + 1.0 / 24.0), (2.0, 4.0)]
+            .map(|(start_day, end_day)| DoseMark { start_day, end_day });
+        let prep = Prepared::new(&input(&times, &series, &doses, YScale::Log)).expect("valid");
+        assert_eq!(prep.doses, [(1.0, 1.0), (2.0, 4.0)]);
+        let short = time_course(&input(&times, &series, &doses[..1], YScale::Log)).expect("draws");
+        assert!(short.svg.contains("Dose") && !short.svg.contains("Infusion"));
+    }
 
     #[test]
     fn mismatched_lengths_are_rejected() {

@@ -37,7 +37,8 @@ const MARKER_RING: f64 = 4.0;
 /// SD error bars: thin, with short caps.
 const SD_LINE: f64 = 3.0;
 const SD_CAP: f64 = 10.0;
-/// Range brackets: heavier than the SD bars, with wide caps, so the two read apart.
+/// Range brackets: heavier than the SD bars, with wide caps (this half-width), so
+/// the two read apart.
 const RANGE_LINE: f64 = 6.0;
 const RANGE_CAP: f64 = 20.0;
 /// Horizontal offset between the marks of neighbouring organs in a panel, so organs
@@ -269,7 +270,7 @@ impl Figure for DataFigure<'_> {
                 .flat_map(|p| &p.tracks)
                 .flat_map(|t| &t.points)
         };
-        let mut marks = vec![("Model", Sample::Line(grey_style()))];
+        let mut marks = vec![("Model", Sample::Line(SeriesStyle::neutral()))];
         if points().any(|p| p.value.is_some() && !p.reference) {
             marks.push(("Observed", Sample::DataMark(DataMark::Marker)));
         }
@@ -290,11 +291,6 @@ impl Figure for DataFigure<'_> {
         }
         draw_legend_entries(&legend_column, top, &entries, &marks, LEGEND_SAMPLE)
     }
-}
-
-/// Line style of the legend's "Model" entry: the palette's black, so it names no organ.
-fn grey_style() -> SeriesStyle {
-    SeriesStyle::for_index(PALETTE.len() - 1)
 }
 
 impl DataFigure<'_> {
@@ -342,12 +338,18 @@ impl DataFigure<'_> {
         let (lo, hi) = extent(&core_values(panel));
         let mut markers = Vec::new();
         let centre = (panel.tracks.len() as f64 - 1.0) / 2.0;
+        // Dodged marks stay inside the axes, range caps included.
+        let (plot_x, _) = chart.plotting_area().get_pixel_range();
+        let inside = (
+            plot_x.start + offset(RANGE_CAP),
+            plot_x.end - offset(RANGE_CAP),
+        );
         for (k, track) in panel.tracks.iter().enumerate() {
             let colour = PALETTE[track.colour % PALETTE.len()];
             let dodge = ((k as f64 - centre) * DODGE).round() as i32;
             let pixel = |t: f64, axis_value: f64| {
                 let (x, y) = pixel(t, axis_value);
-                (x + dodge, y)
+                ((x + dodge).clamp(inside.0, inside.1), y)
             };
             for p in &track.points {
                 if let Some((low, high)) = p.range {

@@ -89,6 +89,9 @@ pub struct PlotSpec {
     pub fixed: Vec<(usize, usize)>,
     /// Log colour scale (heatmap) or log y axis (lines).
     pub log: bool,
+    /// Axis titles given in the block, each replacing the one cellpk words
+    /// from the axis or metric: x, y and (heatmap) colour bar.
+    pub labels: [Option<String>; 3],
 }
 
 /// A validated sweep.
@@ -800,11 +803,33 @@ fn parse_plot(
             "fix only the sweep's axes",
         ));
     }
+    if let (PlotKind::Lines { .. }, Some(label)) = (&kind, &raw.colour_label) {
+        return Err(c.invalid(
+            label.span(),
+            key("colour_label"),
+            "a line plot has no colour bar",
+            "title its metric axis with `y_label`",
+        ));
+    }
+    let label = |field: &str, v: &Option<Spanned<String>>| match v {
+        Some(text) if text.get_ref().trim().is_empty() => Err(c.invalid(
+            text.span(),
+            key(field),
+            "an axis title must not be empty",
+            "write the quantity and its unit, e.g. \"Dose (cells/kg)\", or leave the key out",
+        )),
+        v => Ok(v.as_ref().map(|t| t.get_ref().trim().to_owned())),
+    };
     Ok(PlotSpec {
         kind,
         metric,
         fixed,
         log: raw.log,
+        labels: [
+            label("x_label", &raw.x_label)?,
+            label("y_label", &raw.y_label)?,
+            label("colour_label", &raw.colour_label)?,
+        ],
     })
 }
 

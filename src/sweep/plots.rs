@@ -140,19 +140,18 @@ pub fn figures(sweep: &Sweep, csv: &Path) -> Result<Vec<(String, Vec<u8>)>, Figu
         let fixed: Vec<String> = spec
             .fixed
             .iter()
-            .map(|&(a, k)| format!("{} = {}", axis(a).path, axis(a).values[k]))
+            .map(|&(a, k)| format!("{} = {}", axis(a).target.label(), axis(a).values[k]))
             .collect();
+        let metric = spec.metric.words();
         let title = if fixed.is_empty() {
-            format!("{}: {}", sweep.name, spec.metric.name())
+            format!("{}: {metric}", sweep.name)
         } else {
-            format!(
-                "{}: {} ({})",
-                sweep.name,
-                spec.metric.name(),
-                fixed.join(", ")
-            )
+            format!("{}: {metric} ({})", sweep.name, fixed.join(", "))
         };
-        let metric_label = format!("{} ({})", spec.metric.name(), spec.metric.unit());
+        // An axis title: the block's own, else the axis or metric in words.
+        let [x_label, y_label, colour_label] = &spec.labels;
+        let title_or = |given: &Option<String>, words: String| given.clone().unwrap_or(words);
+        let metric_label = format!("{metric} ({})", spec.metric.unit());
         let stem = format!("plot{}_{}", n + 1, spec.metric.name());
         let drawn = match spec.kind {
             PlotKind::Heatmap { x, y, facet } => {
@@ -167,7 +166,7 @@ pub fn figures(sweep: &Sweep, csv: &Path) -> Result<Vec<(String, Vec<u8>)>, Figu
                         .iter()
                         .zip(slice.values.chunks(per_panel))
                         .map(|(v, z)| Panel {
-                            title: format!("{} = {v}", axis(f).path),
+                            title: format!("{} = {v}", axis(f).target.label()),
                             z: z.to_vec(),
                         })
                         .collect(),
@@ -175,9 +174,9 @@ pub fn figures(sweep: &Sweep, csv: &Path) -> Result<Vec<(String, Vec<u8>)>, Figu
                 let (xs, ys) = (axis(x).numbers(), axis(y).numbers());
                 let figure = Heatmap {
                     title: &title,
-                    x_label: &axis(x).path,
-                    y_label: &axis(y).path,
-                    colour_label: &metric_label,
+                    x_label: &title_or(x_label, axis(x).target.label()),
+                    y_label: &title_or(y_label, axis(y).target.label()),
+                    colour_label: &title_or(colour_label, metric_label),
                     x_values: &xs,
                     y_values: &ys,
                     x_log: axis(x).log,
@@ -191,7 +190,7 @@ pub fn figures(sweep: &Sweep, csv: &Path) -> Result<Vec<(String, Vec<u8>)>, Figu
                 let nx = axis(x).values.len();
                 let lines: Vec<Series> = match line {
                     None => vec![Series {
-                        label: spec.metric.name().to_string(),
+                        label: metric.clone(),
                         values: slice.values,
                     }],
                     Some(l) => axis(l)
@@ -207,8 +206,8 @@ pub fn figures(sweep: &Sweep, csv: &Path) -> Result<Vec<(String, Vec<u8>)>, Figu
                 let xs = axis(x).numbers();
                 let figure = LinePlot {
                     title: &title,
-                    x_label: &axis(x).path,
-                    y_label: &metric_label,
+                    x_label: &title_or(x_label, axis(x).target.label()),
+                    y_label: &title_or(y_label, metric_label),
                     x_values: &xs,
                     x_log: axis(x).log,
                     y_log: spec.log,
