@@ -209,9 +209,15 @@ fn succeed(args: &[&str], out: &Path) {
     );
 }
 
-/// Width, height and RGB pixels of a PNG.
+/// Width, height and RGB pixels of a PNG, which must declare 300 dpi.
 fn decode(png: &[u8]) -> (usize, usize, Vec<u8>) {
     let mut reader = png::Decoder::new(png).read_info().expect("a PNG");
+    let dpi = reader.info().pixel_dims.expect("a pHYs chunk");
+    // 300 dpi is 11811 pixels per metre.
+    assert_eq!(
+        (dpi.xppu, dpi.yppu, dpi.unit),
+        (11811, 11811, png::Unit::Meter)
+    );
     let mut rgb = vec![0; reader.output_buffer_size()];
     let frame = reader.next_frame(&mut rgb).expect("a frame");
     assert_eq!(frame.color_type, png::ColorType::Rgb);

@@ -27,8 +27,8 @@ use super::text::{
     break_pieces, draw_label, fit_text, text_after_lines, text_width, wrap_text, Orientation,
 };
 use super::{
-    backend_error, offset, px, render, Figure, PlotError, Rendered, Series, AXIS_COLOUR, CANVAS,
-    GRID_LINE, OUTER_MARGIN, TICK_FONT, TITLE_MIN_FONT_FRACTION,
+    backend_error, offset, px, render, Figure, PlotError, Rendered, Series, AXIS_COLOUR, GRID_LINE,
+    OUTER_MARGIN, TICK_FONT, TITLE_MIN_FONT_FRACTION,
 };
 
 /// Fraction of each category's width that its group of bars may fill.
@@ -254,10 +254,6 @@ impl CategoryLabels {
 }
 
 impl Figure for BarFigure<'_> {
-    fn canvas(&self) -> (u32, u32) {
-        CANVAS
-    }
-
     /// Lays out and draws the figure: grid, bars, axes, labels, legend.
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
         let (plot_area, legend_column) = chart_and_legend(root, self.chart.title)?;
@@ -457,26 +453,6 @@ mod tests {
             level.matches("rotate(270").count(),
             1,
             "only the y title is turned"
-        );
-    }
-
-    #[test]
-    fn bar_chart_png_is_print_sized_and_coloured() {
-        let categories = scenarios();
-        let groups = groups(categories.len());
-        let bytes = bar_chart(&chart(&categories, &groups, true))
-            .expect("renders")
-            .png;
-        let mut reader = ::png::Decoder::new(bytes.as_slice())
-            .read_info()
-            .expect("decodes");
-        let mut buf = vec![0; reader.output_buffer_size()];
-        let frame = reader.next_frame(&mut buf).expect("frame");
-        assert_eq!((frame.width, frame.height), CANVAS);
-        let blue = buf.chunks(3).filter(|p| *p == [0x00, 0x72, 0xB2]).count();
-        assert!(
-            blue > 10_000,
-            "the first group's bars are drawn ({blue} px)"
         );
     }
 

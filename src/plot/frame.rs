@@ -284,21 +284,26 @@ pub(super) struct Axes<'a> {
     pub(super) x_label: &'a str,
     /// Y-axis title with units.
     pub(super) y_label: &'a str,
+    /// Space above the axes: room for the top tick label (and the time
+    /// course's dose triangles).
+    pub(super) headroom: f64,
 }
 
 /// Builds the chart over `area`, with `margin_right` (300-dpi pixels) to its right, and
-/// draws its frame: grid, axes, tick labels and axis titles, all beneath the data the
-/// caller draws next.
+/// draws what `beneath` draws (the time course's dose marks), then the frame: grid,
+/// axes, tick labels and axis titles, all beneath the data the caller draws next.
 ///
 /// The chart is built twice: once to learn where the x ticks land, then with only the
 /// ticks whose labels fit side by side ([`thin_ticks`]), since how many fit depends on
-/// the width left after the y-axis text. The sweep line plot, the model-versus-data
-/// panels and the observed-versus-predicted scatter share this, so their frames match.
+/// the width left after the y-axis text. The time course, the sweep line plot, the
+/// model-versus-data panels and the observed-versus-predicted scatter share this, so
+/// their frames match.
 pub(super) fn framed_chart<'a, DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     area: &'a DrawingArea<DB, Shift>,
     axes: &Axes,
     margin_right: f64,
+    beneath: impl FnOnce(&Chart<'a, DB>) -> Result<(), PlotError>,
 ) -> Result<Chart<'a, DB>, PlotError> {
     let y = axes.y;
     let (y_title, y_title_em, y_area) = y_axis_text_area(area, &y.ticks.labels, axes.y_label)?;
@@ -306,7 +311,7 @@ pub(super) fn framed_chart<'a, DB: DrawingBackend>(
     let (x_lo, x_hi) = axes.x_range;
     let build = |x_ticks: &Ticks| {
         ChartBuilder::on(area)
-            .margin_top(px(TICK_FONT))
+            .margin_top(px(axes.headroom))
             .margin_right(px(margin_right))
             .margin_bottom(px(OUTER_MARGIN))
             .margin_left(px(OUTER_MARGIN))
@@ -324,6 +329,7 @@ pub(super) fn framed_chart<'a, DB: DrawingBackend>(
     )?;
     drop(probe);
     let mut chart = build(&x_ticks)?;
+    beneath(&chart)?;
     draw_grid(&mut chart)?;
     draw_axes(&mut chart)?;
     draw_x_tick_labels(&chart, root, &x_ticks, y.lo)?;

@@ -86,36 +86,3 @@ fn encode_png(rgb: &[u8], width: u32, height: u32) -> Result<Vec<u8>, PlotError>
     writer.finish()?;
     Ok(out)
 }
-
-#[cfg(test)]
-mod tests {
-    use super::super::tests::{demo_series, input};
-    use super::super::{time_course, DoseMark, YScale, CANVAS};
-
-    #[test]
-    fn png_has_signature_300_dpi_and_expected_size() {
-        let (times, series) = demo_series(3);
-        let doses = [DoseMark {
-            start_day: 0.0,
-            end_day: 0.0,
-        }];
-        let bytes = time_course(&input(&times, &series, &doses, YScale::Linear))
-            .expect("renders")
-            .png;
-        assert!(bytes.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]));
-        let phys = bytes
-            .windows(4)
-            .position(|w| w == b"pHYs")
-            .expect("pHYs chunk present");
-        let ppm = &bytes[phys + 4..phys + 13];
-        assert_eq!(&ppm[0..4], &11811_u32.to_be_bytes());
-        assert_eq!(&ppm[4..8], &11811_u32.to_be_bytes());
-        assert_eq!(ppm[8], 1, "unit is the metre");
-        let info = png::Decoder::new(bytes.as_slice())
-            .read_info()
-            .expect("decodes")
-            .info()
-            .clone();
-        assert_eq!((info.width, info.height), CANVAS);
-    }
-}

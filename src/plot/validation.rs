@@ -22,8 +22,8 @@ use super::frame::{chart_and_legend, framed_chart, Axes};
 use super::legend::{draw_legend_entries, Sample, LEGEND_SAMPLE};
 use super::lines::{canvas_mapping, draw_run, runs, Pixel, SeriesStyle, PALETTE};
 use super::{
-    backend_error, offset, px, render, Figure, PlotError, Rendered, AXIS_COLOUR, CANVAS,
-    OUTER_MARGIN, TICK_FONT,
+    backend_error, offset, px, render, Figure, PlotError, Rendered, AXIS_COLOUR, OUTER_MARGIN,
+    TICK_FONT,
 };
 
 /// A range bound more than this factor beyond every other value of its panel is drawn as
@@ -229,10 +229,6 @@ fn is_open(bound: f64, lo: f64, hi: f64) -> bool {
 }
 
 impl Figure for DataFigure<'_> {
-    fn canvas(&self) -> (u32, u32) {
-        CANVAS
-    }
-
     /// Splits the chart column into panels, draws each (grid, axes, curves, then ranges,
     /// error bars and markers on top), and the legend: organs, then the marks used.
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
@@ -311,8 +307,9 @@ impl DataFigure<'_> {
             y,
             x_label: self.plot.x_label,
             y_label: &panel.y_label,
+            headroom: TICK_FONT,
         };
-        let chart = framed_chart(root, area, &axes, OUTER_MARGIN)?;
+        let chart = framed_chart(root, area, &axes, OUTER_MARGIN, |_| Ok(()))?;
 
         let to_canvas = canvas_mapping(&chart, (x_lo, x_hi), (y.lo, y.hi));
         let floor = y.log_floor.unwrap_or(f64::MIN_POSITIVE);
