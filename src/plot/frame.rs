@@ -147,11 +147,6 @@ pub(super) fn y_axis_text_area<DB: DrawingBackend>(
     Ok((y_title, y_title_em, y_area))
 }
 
-/// Height below the axes for one line of tick labels and the x-axis title.
-pub(super) fn x_axis_text_height() -> u32 {
-    2 * px(TICK_MARK) + px(TICK_FONT * 1.2 + AXIS_TITLE_FONT * 1.5)
-}
-
 /// Draws the grid at the major (and, on log axes, minor) ticks. Plotters
 /// gets empty labels: all text is drawn by [`draw_label`].
 pub(super) fn draw_grid<DB: DrawingBackend>(chart: &mut Chart<DB>) -> Result<(), PlotError> {
@@ -186,28 +181,6 @@ pub(super) fn tick_label_gap() -> i32 {
     2 * offset(TICK_MARK)
 }
 
-/// Draws the x tick labels below the axes; `y_lo` is the bottom of the y axis.
-pub(super) fn draw_x_tick_labels<DB: DrawingBackend>(
-    chart: &Chart<DB>,
-    root: &DrawingArea<DB, Shift>,
-    ticks: &Ticks,
-    y_lo: f64,
-) -> Result<(), PlotError> {
-    let (_, plot_y) = chart.plotting_area().get_pixel_range();
-    for (&pos, label) in ticks.major.iter().zip(&ticks.labels) {
-        let (px, _) = chart.backend_coord(&(pos, y_lo));
-        draw_label(
-            root,
-            label,
-            TICK_FONT,
-            Pos::new(HPos::Center, VPos::Top),
-            (px, plot_y.end + tick_label_gap()),
-            Orientation::Horizontal,
-        )?;
-    }
-    Ok(())
-}
-
 /// Draws the y tick labels left of the axes; `x_lo` is the left end of the x axis.
 pub(super) fn draw_y_tick_labels<DB: DrawingBackend>(
     chart: &Chart<DB>,
@@ -228,24 +201,6 @@ pub(super) fn draw_y_tick_labels<DB: DrawingBackend>(
         )?;
     }
     Ok(())
-}
-
-/// Draws the x-axis title at the bottom of the `x_area` band below the axes.
-pub(super) fn draw_x_title<DB: DrawingBackend>(
-    chart: &Chart<DB>,
-    root: &DrawingArea<DB, Shift>,
-    title: &str,
-    x_area: u32,
-) -> Result<(), PlotError> {
-    let (plot_x, plot_y) = chart.plotting_area().get_pixel_range();
-    draw_label(
-        root,
-        title,
-        AXIS_TITLE_FONT,
-        Pos::new(HPos::Center, VPos::Bottom),
-        ((plot_x.start + plot_x.end) / 2, plot_y.end + x_area as i32),
-        Orientation::Horizontal,
-    )
 }
 
 /// Draws the (already fitted) y-axis title, reading upwards, at the left
@@ -307,7 +262,8 @@ pub(super) fn framed_chart<'a, DB: DrawingBackend>(
 ) -> Result<Chart<'a, DB>, PlotError> {
     let y = axes.y;
     let (y_title, y_title_em, y_area) = y_axis_text_area(area, &y.ticks.labels, axes.y_label)?;
-    let x_area = x_axis_text_height();
+    // Below the axes: one line of tick labels and the x-axis title.
+    let x_area = 2 * px(TICK_MARK) + px(TICK_FONT * 1.2 + AXIS_TITLE_FONT * 1.5);
     let (x_lo, x_hi) = axes.x_range;
     let build = |x_ticks: &Ticks| {
         ChartBuilder::on(area)
@@ -332,9 +288,26 @@ pub(super) fn framed_chart<'a, DB: DrawingBackend>(
     beneath(&chart)?;
     draw_grid(&mut chart)?;
     draw_axes(&mut chart)?;
-    draw_x_tick_labels(&chart, root, &x_ticks, y.lo)?;
+    let (plot_x, plot_y) = chart.plotting_area().get_pixel_range();
+    for (&pos, label) in x_ticks.major.iter().zip(&x_ticks.labels) {
+        let at = (
+            chart.backend_coord(&(pos, y.lo)).0,
+            plot_y.end + tick_label_gap(),
+        );
+        let anchor = Pos::new(HPos::Center, VPos::Top);
+        draw_label(root, label, TICK_FONT, anchor, at, Orientation::Horizontal)?;
+    }
     draw_y_tick_labels(&chart, root, &y.ticks, x_lo)?;
-    draw_x_title(&chart, root, axes.x_label, x_area)?;
+    let at = ((plot_x.start + plot_x.end) / 2, plot_y.end + x_area as i32);
+    let anchor = Pos::new(HPos::Center, VPos::Bottom);
+    draw_label(
+        root,
+        axes.x_label,
+        AXIS_TITLE_FONT,
+        anchor,
+        at,
+        Orientation::Horizontal,
+    )?;
     draw_y_title(&chart, root, (&y_title, y_title_em), y_area)?;
     Ok(chart)
 }

@@ -14,9 +14,9 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::colour::Fill;
 use super::doses::{dose_triangle, DOSE_TRIANGLE_HEIGHT, INFUSION_COLOUR};
 use super::lines::SeriesStyle;
+use super::marks::{draw_mark_sample, draw_marker, DataMark};
 use super::prepared::Prepared;
 use super::text::{draw_label, fit_text, text_after_lines, wrap_text, Orientation};
-use super::validation::{draw_mark_sample, draw_marker, DataMark};
 use super::{backend_error, offset, PlotError, PlotInput, OUTER_MARGIN};
 
 /// Legend labels: 8.4 pt.
@@ -212,7 +212,7 @@ fn draw_sample<DB: DrawingBackend>(
             .map_err(backend_error)
         }
         Sample::DataMark(mark) => draw_mark_sample(area, mark, (x + len / 2, y)),
-        Sample::Disc(colour) => draw_marker(area, DataMark::Marker, colour, (x + len / 2, y)),
+        Sample::Disc(colour) => draw_marker(area, colour, false, (x + len / 2, y)),
         Sample::Nothing => Ok(()),
     }
 }

@@ -10,6 +10,7 @@ use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
+use super::marks::draw_marker;
 use super::prepared::Prepared;
 use super::{backend_error, px, Chart, PlotError, PlotInput, AXIS_COLOUR, AXIS_LINE};
 
@@ -18,13 +19,6 @@ const SERIES_LINE: f64 = 5.0;
 /// How far, in canvas pixels, a drawn curve may deviate from the data when
 /// dense output is simplified: a tenth of a line width, invisible.
 const SIMPLIFY_TOLERANCE: f64 = 0.5;
-
-/// Radius of the data markers of the sweep line plot: 1.7 mm across.
-const MARKER_RADIUS: f64 = 10.0;
-/// White ring around each marker, separating it from lines beneath.
-const MARKER_HALO: f64 = 3.0;
-/// Ring width of the hollow markers.
-const MARKER_RING: f64 = 4.0;
 
 /// Ten colours no two series share: the Okabe-Ito palette without its
 /// yellow (too faint on white paper) and its sky blue (a near twin of its
@@ -92,25 +86,15 @@ impl SeriesStyle {
         }
     }
 
-    /// Draws this series' data marker centred at `centre`: a filled circle
-    /// for solid lines, a hollow one for the dashed and dotted repeats of the
-    /// palette (so those stay distinct at the data points too). A thin white
-    /// halo separates the marker from lines passing beneath it.
+    /// Draws this series' data marker centred at `centre`: filled for solid
+    /// lines, hollow for the dashed and dotted repeats of the palette (so those
+    /// stay distinct at the data points too).
     pub(super) fn draw_marker<DB: DrawingBackend>(
         self,
         area: &DrawingArea<DB, Shift>,
         centre: Pixel,
     ) -> Result<(), PlotError> {
-        let radius = px(MARKER_RADIUS);
-        let mut discs = vec![(radius + px(MARKER_HALO), WHITE), (radius, self.colour)];
-        if self.dash.is_some() {
-            discs.push((radius - px(MARKER_RING), WHITE));
-        }
-        for (r, colour) in discs {
-            area.draw(&Circle::new(centre, r, colour.filled()))
-                .map_err(backend_error)?;
-        }
-        Ok(())
+        draw_marker(area, self.colour, self.dash.is_some(), centre)
     }
 
     fn shape(self) -> ShapeStyle {

@@ -79,6 +79,7 @@ mod heatmap;
 mod legend;
 mod lineplot;
 mod lines;
+mod marks;
 // Shadows the `png` crate in this file, where the crate is `::png`.
 mod png;
 mod prepared;
@@ -191,30 +192,6 @@ pub struct PlotInput<'a> {
 /// the caller can point at the offending series or dose.
 #[derive(Debug, thiserror::Error)]
 pub enum PlotError {
-    /// `time_days` is empty, so there is nothing to put on the x axis.
-    #[error("cannot plot: the time grid is empty")]
-    NoTimePoints,
-    /// `series` is empty, so the figure would contain no data.
-    #[error("cannot plot: no series were given")]
-    NoSeries,
-    /// A series has a different number of values than there are time points.
-    #[error("series \"{label}\" has {actual} values but there are {expected} time points")]
-    LengthMismatch {
-        /// Label of the offending series.
-        label: String,
-        /// Number of time points.
-        expected: usize,
-        /// Number of values in the series.
-        actual: usize,
-    },
-    /// A time point is NaN or infinite.
-    #[error("time point {index} is not a finite number ({value})")]
-    NonFiniteTime {
-        /// Position in `time_days`.
-        index: usize,
-        /// The offending value.
-        value: f64,
-    },
     /// The time grid goes backwards, which would draw curves that fold back on themselves.
     #[error("time points must not decrease: time point {index} ({value} d) is earlier than the one before it")]
     TimeNotSorted {
@@ -243,17 +220,17 @@ pub enum PlotError {
         /// Its end day.
         end_day: f64,
     },
-    /// A sweep figure was given nothing to draw along one of its inputs.
+    /// A figure was given nothing to draw along one of its inputs.
     #[error("cannot plot: `{field}` is empty")]
     Empty {
-        /// Name of the empty input field: `x_values`, `y_values`, `panels`,
-        /// `lines`, `categories` or `groups`.
+        /// Name of the empty input field: `time_days`, `series`, `x_values`,
+        /// `y_values`, `panels`, `lines`, `categories` or `groups`.
         field: &'static str,
     },
-    /// A grid coordinate of a sweep figure is NaN or infinite.
+    /// A time point or a grid coordinate of a sweep figure is NaN or infinite.
     #[error("`{field}[{index}]` is not a finite number ({value})")]
     NonFiniteCoordinate {
-        /// Name of the input field: `x_values` or `y_values`.
+        /// Name of the input field: `time_days`, `x_values` or `y_values`.
         field: &'static str,
         /// Position within it.
         index: usize,
@@ -300,7 +277,7 @@ pub enum PlotError {
         /// Number of y values.
         ny: usize,
     },
-    /// A line or bar group does not have one value per x value or category.
+    /// A series does not have one value per time point, x value or category.
     #[error("series \"{label}\" has {actual} values but there are {expected} {of}")]
     SeriesSizeMismatch {
         /// Label of the offending series.
@@ -309,7 +286,8 @@ pub enum PlotError {
         expected: usize,
         /// Number of values in the series.
         actual: usize,
-        /// What the values correspond to: `"x values"` or `"categories"`.
+        /// What the values correspond to: `"time points"`, `"x values"` or
+        /// `"categories"`.
         of: &'static str,
     },
     /// A value in a sweep figure is infinite. NaN marks a missing value and is

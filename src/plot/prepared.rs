@@ -34,14 +34,18 @@ impl Prepared {
         let times = input.time_days;
         let (first, last) = match (times.first(), times.last()) {
             (Some(&first), Some(&last)) => (first, last),
-            _ => return Err(PlotError::NoTimePoints),
+            _ => return Err(PlotError::Empty { field: "time_days" }),
         };
         if input.series.is_empty() {
-            return Err(PlotError::NoSeries);
+            return Err(PlotError::Empty { field: "series" });
         }
         for (index, &value) in times.iter().enumerate() {
             if !value.is_finite() {
-                return Err(PlotError::NonFiniteTime { index, value });
+                return Err(PlotError::NonFiniteCoordinate {
+                    field: "time_days",
+                    index,
+                    value,
+                });
             }
             if index > 0 && value < times[index - 1] {
                 return Err(PlotError::TimeNotSorted { index, value });
@@ -49,10 +53,11 @@ impl Prepared {
         }
         for series in input.series {
             if series.values.len() != times.len() {
-                return Err(PlotError::LengthMismatch {
+                return Err(PlotError::SeriesSizeMismatch {
                     label: series.label.clone(),
                     expected: times.len(),
                     actual: series.values.len(),
+                    of: "time points",
                 });
             }
             if let Some((index, &value)) = series
@@ -213,7 +218,7 @@ mod tests {
         let err = time_course(&input(&times, &series, &[], YScale::Linear)).expect_err("must fail");
         assert!(matches!(
             err,
-            PlotError::LengthMismatch { ref label, expected: 3, actual: 2 } if label == "short"
+            PlotError::SeriesSizeMismatch { ref label, expected: 3, actual: 2, .. } if label == "short"
         ));
     }
 
@@ -234,11 +239,11 @@ mod tests {
         }];
         assert!(matches!(
             time_course(&input(&[], &[], &[], YScale::Log)),
-            Err(PlotError::NoTimePoints)
+            Err(PlotError::Empty { field: "time_days" })
         ));
         assert!(matches!(
             time_course(&input(&times, &[], &[], YScale::Log)),
-            Err(PlotError::NoSeries)
+            Err(PlotError::Empty { field: "series" })
         ));
         assert!(matches!(
             time_course(&input(&[1.0, 0.0], &ok, &[], YScale::Log)),

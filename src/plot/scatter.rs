@@ -17,7 +17,7 @@ use super::axis::YAxis;
 use super::frame::{chart_and_legend, framed_chart, Axes};
 use super::legend::{draw_legend_entries, Sample, LEGEND_SAMPLE};
 use super::lines::{canvas_mapping, Pixel, SeriesStyle, PALETTE};
-use super::validation::{draw_marker, DataMark};
+use super::marks::{draw_marker, DataMark};
 use super::{render, Figure, PlotError, Rendered, OUTER_MARGIN, TICK_FONT};
 
 /// On the log axes, the lowest marker stays at least this many decades above the axis
@@ -165,17 +165,8 @@ impl Figure for ScatterFigure<'_> {
         two_fold.draw_path(root, vec![pixel(lo + fold, lo), pixel(hi, hi - fold)])?;
 
         for &(hollow, colour, observed, predicted) in &self.markers {
-            let mark = if hollow {
-                DataMark::Reference
-            } else {
-                DataMark::Marker
-            };
-            draw_marker(
-                root,
-                mark,
-                colour,
-                pixel(observed.log10(), predicted.log10()),
-            )?;
+            let centre = pixel(observed.log10(), predicted.log10());
+            draw_marker(root, colour, hollow, centre)?;
         }
 
         let groups: Vec<(&str, Sample)> = self

@@ -20,27 +20,13 @@ use plotters::prelude::*;
 use super::axis::{Ticks, YAxis};
 use super::frame::{chart_and_legend, framed_chart, Axes};
 use super::legend::{draw_legend_entries, Sample, LEGEND_SAMPLE};
-use super::lines::{canvas_mapping, draw_run, runs, Pixel, SeriesStyle, PALETTE};
-use super::{
-    backend_error, offset, px, render, Figure, PlotError, Rendered, AXIS_COLOUR, OUTER_MARGIN,
-    TICK_FONT,
-};
+use super::lines::{canvas_mapping, draw_run, runs, SeriesStyle, PALETTE};
+use super::marks::{draw_bar, draw_marker, DataMark, RANGE_CAP, RANGE_LINE, SD_CAP, SD_LINE};
+use super::{offset, px, render, Figure, PlotError, Rendered, OUTER_MARGIN, TICK_FONT};
 
 /// A range bound more than this factor beyond every other value of its panel is drawn as
 /// open (see the module documentation).
 const OPEN_BOUND_FACTOR: f64 = 10.0;
-/// Data markers: 1.7 mm across, with a white halo separating them from the curve.
-const MARKER_RADIUS: f64 = 11.0;
-const MARKER_HALO: f64 = 3.0;
-/// Ring width of a reference marker (hollow: it is 100 % by definition).
-const MARKER_RING: f64 = 4.0;
-/// SD error bars: thin, with short caps.
-const SD_LINE: f64 = 3.0;
-const SD_CAP: f64 = 10.0;
-/// Range brackets: heavier than the SD bars, with wide caps (this half-width), so
-/// the two read apart.
-const RANGE_LINE: f64 = 6.0;
-const RANGE_CAP: f64 = 20.0;
 /// Horizontal offset between the marks of neighbouring organs in a panel, so organs
 /// observed at the same time do not hide each other's bars (the curves stay in place).
 const DODGE: f64 = 30.0;
@@ -361,104 +347,16 @@ impl DataFigure<'_> {
                     draw_bar(root, colour, SD_LINE, SD_CAP, ends, high)?;
                 }
                 if let Some(v) = p.value.filter(|&v| v >= floor) {
-                    let mark = if p.reference {
-                        DataMark::Reference
-                    } else {
-                        DataMark::Marker
-                    };
-                    markers.push((mark, colour, pixel(p.time_h, v.log10())));
+                    markers.push((colour, p.reference, pixel(p.time_h, v.log10())));
                 }
             }
         }
-        for (mark, colour, centre) in markers {
-            draw_marker(root, mark, colour, centre)?;
+        for (colour, hollow, centre) in markers {
+            draw_marker(root, colour, hollow, centre)?;
         }
         let (_, plot_y) = chart.plotting_area().get_pixel_range();
         Ok(plot_y.start)
     }
-}
-
-/// What a data mark is; also the legend sample of each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum DataMark {
-    /// An observed value.
-    Marker,
-    /// A series' reference value (hollow).
-    Reference,
-    /// An SD error bar.
-    Sd,
-    /// A range bracket.
-    Range,
-}
-
-/// Draws a legend sample of `mark`, centred at `centre`, in the axis colour.
-pub(super) fn draw_mark_sample<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    mark: DataMark,
-    (x, y): Pixel,
-) -> Result<(), PlotError> {
-    let half = offset(TICK_FONT * 0.55);
-    match mark {
-        DataMark::Marker | DataMark::Reference => draw_marker(area, mark, AXIS_COLOUR, (x, y)),
-        DataMark::Sd => draw_bar(
-            area,
-            AXIS_COLOUR,
-            SD_LINE,
-            SD_CAP,
-            ((x, y + half), true),
-            ((x, y - half), true),
-        ),
-        DataMark::Range => draw_bar(
-            area,
-            AXIS_COLOUR,
-            RANGE_LINE,
-            RANGE_CAP,
-            ((x, y + half), true),
-            ((x, y - half), true),
-        ),
-    }
-}
-
-/// A filled (observed) or hollow (reference) disc with a white halo; the scatter draws
-/// its fitted and start predictions with the same two discs.
-pub(super) fn draw_marker<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    mark: DataMark,
-    colour: RGBColor,
-    centre: Pixel,
-) -> Result<(), PlotError> {
-    let radius = px(MARKER_RADIUS);
-    let mut discs = vec![(radius + px(MARKER_HALO), WHITE), (radius, colour)];
-    if mark == DataMark::Reference {
-        discs.push((radius - px(MARKER_RING), WHITE));
-    }
-    for (r, c) in discs {
-        area.draw(&Circle::new(centre, r, c.filled()))
-            .map_err(backend_error)?;
-    }
-    Ok(())
-}
-
-/// A vertical bar between two ends, each with a cap when its flag is set.
-fn draw_bar<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    colour: RGBColor,
-    line: f64,
-    cap: f64,
-    (a, cap_a): (Pixel, bool),
-    (b, cap_b): (Pixel, bool),
-) -> Result<(), PlotError> {
-    let style = colour.stroke_width(px(line));
-    area.draw(&PathElement::new(vec![a, b], style))
-        .map_err(backend_error)?;
-    let half = offset(cap);
-    for ((x, y), capped) in [(a, cap_a), (b, cap_b)] {
-        if capped {
-            area.draw(&PathElement::new(vec![(x - half, y), (x + half, y)], style))
-                .map_err(backend_error)?;
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
