@@ -153,7 +153,7 @@ impl Target {
                     DoseField::Cells => "Dose (cells)",
                     DoseField::Count => "Number of doses",
                     DoseField::IntervalDays => "Dosing interval (days)",
-                    DoseField::StartDay => "First dose (day)",
+                    DoseField::StartDay => "Start of dosing (days)",
                     DoseField::InfusionMinutes => "Infusion length (min)",
                 };
                 return match block {

@@ -8,7 +8,8 @@ use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
-use super::{PlotKind, PlotSpec, Sweep};
+use super::axis::Value;
+use super::{Axis, PlotKind, PlotSpec, Sweep};
 use crate::plot::{self, Heatmap, LinePlot, Panel, PlotError, Series};
 
 /// Why a figure could not be drawn.
@@ -140,7 +141,7 @@ pub fn figures(sweep: &Sweep, csv: &Path) -> Result<Vec<(String, Vec<u8>)>, Figu
         let fixed: Vec<String> = spec
             .fixed
             .iter()
-            .map(|&(a, k)| format!("{} = {}", axis(a).target.label(), axis(a).values[k]))
+            .map(|&(a, k)| condition(axis(a), &axis(a).values[k]))
             .collect();
         let metric = spec.metric.words();
         let title = if fixed.is_empty() {
@@ -166,7 +167,7 @@ pub fn figures(sweep: &Sweep, csv: &Path) -> Result<Vec<(String, Vec<u8>)>, Figu
                         .iter()
                         .zip(slice.values.chunks(per_panel))
                         .map(|(v, z)| Panel {
-                            title: format!("{} = {v}", axis(f).target.label()),
+                            title: condition(axis(f), v),
                             z: z.to_vec(),
                         })
                         .collect(),
@@ -220,4 +221,18 @@ pub fn figures(sweep: &Sweep, csv: &Path) -> Result<Vec<(String, Vec<u8>)>, Figu
         files.push((format!("{stem}.svg"), drawn.svg.into_bytes()));
     }
     Ok(files)
+}
+
+/// An axis at one value, for titles: "Dosing interval = 28 days", "Dose = 1e6 cells/kg",
+/// "Route = portal_vein" (large numbers in the tick labels' compact style).
+fn condition(axis: &Axis, value: &Value) -> String {
+    let label = axis.target.label();
+    let value = match value {
+        Value::Number(x) if x.abs() >= 1e4 => format!("{x:e}"),
+        v => v.to_string(),
+    };
+    match label.strip_suffix(')').and_then(|l| l.split_once(" (")) {
+        Some((name, unit)) => format!("{name} = {value} {unit}"),
+        None => format!("{label} = {value}"),
+    }
 }
