@@ -262,7 +262,11 @@ fn every_figure_kind_rasterizes_at_print_size_with_its_text() {
     let kinds: [(&str, [&str; 3]); 6] = [
         (
             "compare/overlay",
-            ["Time (days)", "Dose", "liver cells by scenario"],
+            [
+                "Time (days)",
+                "Dose",
+                "liver cells by scenario (human_decompensated_\u{2026})",
+            ],
         ),
         (
             "compare/bars",
