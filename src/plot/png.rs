@@ -7,13 +7,15 @@
 //! unlimited mitred joins on whole pixels (a dose jump drawn up and back
 //! down shot a spike far outside the axes). Working around both took a
 //! TrueType parser, glyph-by-glyph text placement and a path splitter,
-//! about 400 lines, and the two backends still sized text differently.
+//! about 350 lines, and the two backends still sized text differently.
 //! resvg lays text out with the font's full metrics (bearings, kerning) and
 //! strokes with SVG's miter limit, anti-aliased at sub-pixel precision, so
 //! one drawing serves both formats and the PNG is exactly the SVG's picture.
-//! The price is speed: `cellpk validate` (15 figures, each PNG and SVG)
-//! took 0.37 s with the bitmap backend and takes 0.44 s rasterizing the SVG
-//! (release build, mean of 5 runs on the 2-core development machine).
+//! The price is speed, a few milliseconds a figure: `cellpk validate` (15
+//! figures, each PNG and SVG) took 0.23 s with the bitmap backend and takes
+//! 0.30 s rasterizing the SVG; `cellpk run` of `human_two_doses_niche_injury`
+//! (two figures) 26 ms and 42 ms (release build, medians of 15 interleaved
+//! runs on the 2-core development machine).
 
 use std::sync::{Arc, OnceLock};
 
