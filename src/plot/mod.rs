@@ -20,8 +20,9 @@
 //!   the same drawing on the same canvas, displayed at 700 x 420 px (every
 //!   size divided by three).
 //! * **The legend never hides data.** It lives in its own column to the right
-//!   of the axes, wraps long labels, and shrinks (or summarises the tail as
-//!   "+ N more") rather than overflow when there are many series.
+//!   of the axes, wraps long labels onto at most two lines, and shrinks (or
+//!   summarises the tail as "+ N more") rather than overflow when there are
+//!   many series.
 //! * **Distinct colours.** Series take ten colours built on the
 //!   colour-blind-safe Okabe-Ito palette (see `lines::PALETTE`), so no two of
 //!   up to ten series share a colour; beyond ten the colours repeat with
