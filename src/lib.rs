@@ -90,3 +90,6 @@ pub mod sensitivity;
 pub mod export;
 
 pub mod cli;
+
+#[cfg(test)]
+mod layers;

@@ -1,6 +1,8 @@
 //! `cellpk compare` end to end, and sweep figures drawn after a sweep and by `cellpk plot`.
 
 use std::fs;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
@@ -104,14 +106,13 @@ fn compare_rejects_bad_arguments_and_writes_nothing() {
     assert!(String::from_utf8_lossy(&mouse.stderr).contains("same `duration_days`"));
 }
 
-#[test]
-fn sweep_figures_are_drawn_and_redrawn_by_plot() {
-    let out = tempfile::tempdir().expect("temp dir");
-    let dir = tempfile::tempdir().expect("temp dir");
+/// Writes a small sweep of the portal-vein scenario, with a heatmap and a line plot, and
+/// its base into `dir`; returns the sweep file.
+fn sweep_with_figures(dir: &Path) -> PathBuf {
     let base = fs::read_to_string("scenarios/human_decompensated_portal_vein.toml")
         .expect("shipped scenario")
         .replace("duration_days = 180", "duration_days = 20");
-    fs::write(dir.path().join("base.toml"), base).expect("write base");
+    fs::write(dir.join("base.toml"), base).expect("write base");
     let sweep = r#"
 name = "figs"
 base = "base.toml"
@@ -140,8 +141,16 @@ x = "dose.cells_per_kg"
 line = "dose.route"
 where = { "dose.interval_days" = 7 }
 "#;
-    let file = dir.path().join("sweep.toml");
+    let file = dir.join("sweep.toml");
     fs::write(&file, sweep).expect("write sweep");
+    file
+}
+
+#[test]
+fn sweep_figures_are_drawn_and_redrawn_by_plot() {
+    let out = tempfile::tempdir().expect("temp dir");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = sweep_with_figures(dir.path());
     let run = cellpk()
         .arg("sweep")
         .arg(&file)
@@ -182,5 +191,138 @@ where = { "dose.interval_days" = 7 }
     );
     for f in names {
         assert!(figs.join(f).exists(), "{f} redrawn");
+    }
+}
+
+/// Runs cellpk with `args` and `--out out`, failing the test with its stderr if it fails.
+fn succeed(args: &[&str], out: &Path) {
+    let run = cellpk()
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .expect("runs");
+    assert!(
+        run.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
+
+/// Width, height and RGB pixels of a PNG, which must declare 300 dpi.
+fn decode(png: &[u8]) -> (usize, usize, Vec<u8>) {
+    let mut reader = png::Decoder::new(png).read_info().expect("a PNG");
+    let dpi = reader.info().pixel_dims.expect("a pHYs chunk");
+    // 300 dpi is 11811 pixels per metre.
+    assert_eq!(
+        (dpi.xppu, dpi.yppu, dpi.unit),
+        (11811, 11811, png::Unit::Meter)
+    );
+    let mut rgb = vec![0; reader.output_buffer_size()];
+    let frame = reader.next_frame(&mut rgb).expect("a frame");
+    assert_eq!(frame.color_type, png::ColorType::Rgb);
+    (frame.width as usize, frame.height as usize, rgb)
+}
+
+/// Dark pixels (every channel below 100: text and axis lines, not grid or fills) in the
+/// part of the picture spanning the fractions `x` and `y` of its width and height.
+fn dark_pixels((w, h, rgb): &(usize, usize, Vec<u8>), x: Range<f64>, y: Range<f64>) -> usize {
+    let span =
+        |r: &Range<f64>, n: usize| (r.start * n as f64) as usize..(r.end * n as f64) as usize;
+    span(&y, *h)
+        .flat_map(|row| span(&x, *w).map(move |col| (row * w + col) * 3))
+        .filter(|&i| rgb[i..i + 3].iter().all(|&c| c < 100))
+        .count()
+}
+
+#[test]
+fn every_figure_kind_rasterizes_at_print_size_with_its_text() {
+    let out = tempfile::tempdir().expect("temp dir");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sweep = sweep_with_figures(dir.path());
+    let metrics = "liver_auc,lung_peak";
+    succeed(
+        &["compare", ROUTES[0], ROUTES[1], "--metrics", metrics],
+        out.path(),
+    );
+    succeed(&["sweep", sweep.to_str().expect("UTF-8 path")], out.path());
+    let fit = [
+        "fit",
+        "validation/toma2009_rat_ia.toml",
+        "--data",
+        "validation/observations.csv",
+        "--study",
+        "toma2009_rat_ia",
+        "--free",
+        "lung.death_per_h",
+    ];
+    succeed(&fit, out.path());
+
+    // Each kind: its files, size in pixels and texts its SVG must hold.
+    let kinds: [(&str, [&str; 3]); 6] = [
+        (
+            "compare/overlay",
+            [
+                "Time (days)",
+                "Dose",
+                "liver cells by scenario (human_decompensated_\u{2026})",
+            ],
+        ),
+        (
+            "compare/bars",
+            ["Liver AUC", "Lung peak", "Share of the highest value"],
+        ),
+        (
+            "figs/plot1_liver_auc",
+            [
+                "Dose (cells/kg)",
+                "Dosing interval (days)",
+                "Liver AUC (cell-days)",
+            ],
+        ),
+        (
+            "figs/plot2_lung_peak",
+            ["Dose (cells/kg)", "Lung peak (cells)", "portal_vein"],
+        ),
+        (
+            "toma2009_rat_ia-fit/fit_timecourse",
+            ["Time after the first administration (h)", "Model", "other"],
+        ),
+        (
+            "toma2009_rat_ia-fit/fit_scatter",
+            [
+                "Identity (y = x)",
+                "other",
+                "Observed (% of injected dose or of first value)",
+            ],
+        ),
+    ];
+    for (stem, texts) in kinds {
+        let svg = fs::read_to_string(out.path().join(format!("{stem}.svg"))).expect("svg");
+        assert!(
+            svg.starts_with(r#"<svg width="700" height="420" viewBox="0 0 2100 1260""#),
+            "{stem}"
+        );
+        for text in texts {
+            assert!(
+                svg.contains(&format!(">\n{text}\n</text>")),
+                "{stem}.svg lacks the text {text:?}"
+            );
+        }
+        let png = decode(&fs::read(out.path().join(format!("{stem}.png"))).expect("png"));
+        assert_eq!(
+            (png.0, png.1),
+            (2100, 1260),
+            "{stem}.png is 7 x 4.2 in at 300 dpi"
+        );
+        // Text rasterized where the title, the x-axis title and the y-axis title go.
+        for (part, x, y) in [
+            ("title", 0.0..0.8, 0.0..0.07),
+            ("x title", 0.0..0.8, 0.93..1.0),
+            ("y title", 0.0..0.03, 0.2..0.8),
+        ] {
+            let dark = dark_pixels(&png, x, y);
+            assert!(dark > 300, "{stem}.png: {dark} dark pixels in the {part}");
+        }
     }
 }

@@ -290,6 +290,20 @@ const BAD: &[(&str, &str, &[&str])] = &[
         "name = \"small\"\nspeed = 3",
         &["unknown field `speed`"],
     ),
+    (
+        "values = [0, 1440]",
+        "values = [0, 1440]\n[[plot]]\nkind = \"lines\"\nmetric = \"liver_auc\"\nx = \"dose.count\"\n\
+         line = \"dose.route\"\nx_label = \" \"\n\
+         where = { \"dose.interval_days\" = 4, \"dose[1].cells_per_kg\" = 1e5, \"dose.infusion_minutes\" = 0 }",
+        &["`plot[1].x_label`", "must not be empty"],
+    ),
+    (
+        "values = [0, 1440]",
+        "values = [0, 1440]\n[[plot]]\nkind = \"lines\"\nmetric = \"liver_auc\"\nx = \"dose.count\"\n\
+         line = \"dose.route\"\ncolour_label = \"Liver AUC\"\n\
+         where = { \"dose.interval_days\" = 4, \"dose[1].cells_per_kg\" = 1e5, \"dose.infusion_minutes\" = 0 }",
+        &["`plot[1].colour_label`", "no colour bar", "y_label"],
+    ),
 ];
 
 #[test]

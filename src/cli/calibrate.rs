@@ -508,17 +508,9 @@ fn figures(f: &Calibrated) -> anyhow::Result<Vec<(&'static str, Vec<u8>)>> {
         after_label: "Calibrated",
         groups: &groups,
     };
+    let drawn = plot::observed_vs_predicted(&scatter).context("cannot draw calibration_scatter")?;
     Ok(vec![
-        (
-            "calibration_scatter.png",
-            plot::observed_vs_predicted_png(&scatter)
-                .context("cannot draw calibration_scatter.png")?,
-        ),
-        (
-            "calibration_scatter.svg",
-            plot::observed_vs_predicted_svg(&scatter)
-                .context("cannot draw calibration_scatter.svg")?
-                .into_bytes(),
-        ),
+        ("calibration_scatter.png", drawn.png),
+        ("calibration_scatter.svg", drawn.svg.into_bytes()),
     ])
 }

@@ -111,11 +111,12 @@ pub fn compare(req: &Request) -> anyhow::Result<()> {
         .iter()
         .map(|s| simulation::run(s).with_context(|| format!("cannot simulate scenario {}", s.name)))
         .collect::<anyhow::Result<_>>()?;
-    let series: Vec<Series> = scenarios
+    let (shared, labels) = legend_labels(&scenarios);
+    let series: Vec<Series> = labels
         .iter()
         .zip(&outcomes)
-        .map(|(s, o)| Series {
-            label: s.name.clone(),
+        .map(|(label, o)| Series {
+            label: label.clone(),
             values: o.timecourse.states.iter().map(|x| weights.dot(x)).collect(),
         })
         .collect();
@@ -126,7 +127,7 @@ pub fn compare(req: &Request) -> anyhow::Result<()> {
         .collect();
     doses.sort_by(|a, b| a.start_day.total_cmp(&b.start_day));
     doses.dedup();
-    let title = format!("{} cells by scenario", req.compartment);
+    let title = format!("{} cells by scenario{shared}", req.compartment);
     let (overlay_png, overlay_svg) = time_course_figure(
         &title,
         "Cells",
@@ -138,12 +139,12 @@ pub fn compare(req: &Request) -> anyhow::Result<()> {
     )?;
 
     // Bars relative to the best scenario per metric: metrics differ in units and size.
-    let categories: Vec<String> = metrics.iter().map(|m| m.name().to_string()).collect();
-    let groups: Vec<Series> = scenarios
+    let categories: Vec<String> = metrics.iter().map(|m| m.words()).collect();
+    let groups: Vec<Series> = labels
         .iter()
         .zip(&outcomes)
-        .map(|(s, o)| Series {
-            label: s.name.clone(),
+        .map(|(label, o)| Series {
+            label: label.clone(),
             values: metrics
                 .iter()
                 .map(|m| {
@@ -161,14 +162,13 @@ pub fn compare(req: &Request) -> anyhow::Result<()> {
         })
         .collect();
     let chart = BarChart {
-        title: "Metrics relative to the highest scenario",
+        title: &format!("Metrics relative to the highest scenario{shared}"),
         y_label: "Share of the highest value",
         categories: &categories,
         groups: &groups,
         y_log: false,
     };
-    let bars_png = plot::bar_chart_png(&chart).context("cannot draw bars.png")?;
-    let bars_svg = plot::bar_chart_svg(&chart).context("cannot draw bars.svg")?;
+    let bars = plot::bar_chart(&chart).context("cannot draw bars")?;
 
     let mut table = String::from("scenario,metric,value,unit\n");
     for (s, o) in scenarios.iter().zip(&outcomes) {
@@ -189,8 +189,8 @@ pub fn compare(req: &Request) -> anyhow::Result<()> {
         ("metrics.csv", table.clone().into_bytes()),
         ("overlay.png", overlay_png),
         ("overlay.svg", overlay_svg.into_bytes()),
-        ("bars.png", bars_png),
-        ("bars.svg", bars_svg.into_bytes()),
+        ("bars.png", bars.png),
+        ("bars.svg", bars.svg.into_bytes()),
     ];
     output::write_dir_atomically(&dir, &files)
         .with_context(|| format!("cannot write {}", dir.display()))?;
@@ -198,6 +198,29 @@ pub fn compare(req: &Request) -> anyhow::Result<()> {
         "{table}wrote {}/ (metrics.csv, overlay.png, overlay.svg, bars.png, bars.svg)\n",
         dir.display()
     ))
+}
+
+/// The scenarios' legend labels: their names without the prefix all share (cut after an
+/// underscore), so five routes of one scenario read "hepatic_artery", "portal_vein", ...
+/// instead of names too long for the legend; and that prefix as a title suffix
+/// (" (human_decompensated_...)"), empty when there is none.
+fn legend_labels(scenarios: &[Scenario]) -> (String, Vec<String>) {
+    let names: Vec<&str> = scenarios.iter().map(|s| s.name.as_str()).collect();
+    let common = names.iter().skip(1).fold(names[0], |prefix, name| {
+        let same = prefix
+            .char_indices()
+            .zip(name.chars())
+            .take_while(|((_, a), b)| a == b)
+            .last()
+            .map_or(0, |((i, a), _)| i + a.len_utf8());
+        &prefix[..same]
+    });
+    let cut = common.rfind('_').map_or(0, |i| i + 1);
+    if cut == 0 || names.iter().any(|n| n.len() == cut) {
+        return (String::new(), names.iter().map(|n| n.to_string()).collect());
+    }
+    let shared = format!(" ({}\u{2026})", &common[..cut]);
+    (shared, names.iter().map(|n| n[cut..].to_string()).collect())
 }
 
 /// Overlays need one time grid, and legends need distinct names.

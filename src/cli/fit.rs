@@ -90,29 +90,13 @@ fn figures(f: &Fitted, name: &str) -> anyhow::Result<Vec<(&'static str, Vec<u8>)
         after_label: "Predicted at the estimates",
         groups: &groups,
     };
-    let context = |file: &str| format!("cannot draw {file}");
+    let timecourse = plot::model_vs_data(&timecourse).context("cannot draw fit_timecourse")?;
+    let scatter = plot::observed_vs_predicted(&scatter).context("cannot draw fit_scatter")?;
     Ok(vec![
-        (
-            "fit_timecourse.png",
-            plot::model_vs_data_png(&timecourse).with_context(|| context("fit_timecourse.png"))?,
-        ),
-        (
-            "fit_timecourse.svg",
-            plot::model_vs_data_svg(&timecourse)
-                .with_context(|| context("fit_timecourse.svg"))?
-                .into_bytes(),
-        ),
-        (
-            "fit_scatter.png",
-            plot::observed_vs_predicted_png(&scatter)
-                .with_context(|| context("fit_scatter.png"))?,
-        ),
-        (
-            "fit_scatter.svg",
-            plot::observed_vs_predicted_svg(&scatter)
-                .with_context(|| context("fit_scatter.svg"))?
-                .into_bytes(),
-        ),
+        ("fit_timecourse.png", timecourse.png),
+        ("fit_timecourse.svg", timecourse.svg.into_bytes()),
+        ("fit_scatter.png", scatter.png),
+        ("fit_scatter.svg", scatter.svg.into_bytes()),
     ])
 }
 

@@ -763,9 +763,8 @@ fn time_course_figure(
             Scale::Linear => YScale::Linear,
         },
     };
-    let png = plot::render_png(&input).with_context(|| format!("cannot draw {file}.png"))?;
-    let svg = plot::render_svg(&input).with_context(|| format!("cannot draw {file}.svg"))?;
-    Ok((png, svg))
+    let figure = plot::time_course(&input).with_context(|| format!("cannot draw {file}"))?;
+    Ok((figure.png, figure.svg))
 }
 
 /// A short human summary of a run.

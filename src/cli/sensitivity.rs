@@ -213,11 +213,9 @@ fn figure<const G: usize>(
         y_log: false,
     };
     let stem = format!("sensitivity_{}", metric.name());
+    let figure = plot::bar_chart(&chart)?;
     Ok([
-        (format!("{stem}.png"), plot::bar_chart_png(&chart)?),
-        (
-            format!("{stem}.svg"),
-            plot::bar_chart_svg(&chart)?.into_bytes(),
-        ),
+        (format!("{stem}.png"), figure.png),
+        (format!("{stem}.svg"), figure.svg.into_bytes()),
     ])
 }

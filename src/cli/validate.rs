@@ -151,12 +151,9 @@ pub fn validate(files: &[PathBuf], out: &Path) -> anyhow::Result<()> {
             x_label: report::TIME_LABEL,
             panels: &panels,
         };
-        let png =
-            plot::model_vs_data_png(&figure).with_context(|| format!("cannot draw {name}.png"))?;
-        let svg =
-            plot::model_vs_data_svg(&figure).with_context(|| format!("cannot draw {name}.svg"))?;
-        figures.push(png);
-        figures.push(svg.into_bytes());
+        let drawn = plot::model_vs_data(&figure).with_context(|| format!("cannot draw {name}"))?;
+        figures.push(drawn.png);
+        figures.push(drawn.svg.into_bytes());
         cases.push(case);
     }
     let mut files = vec![

@@ -137,6 +137,23 @@ metric_table! {
     DaysToBaseline => ("days_to_baseline", "days", false, "From the start of the last administration to the rise's final fall below effect.baseline_tolerance; empty if not back by the end (`[model]` effect).", |m| effect(m, |e| e.days_to_baseline)),
 }
 
+impl Metric {
+    /// The name in words, e.g. "Liver engrafted AUC" for `liver_engrafted_auc`: how
+    /// figures title the metric (axes, bar categories), without file syntax.
+    pub fn words(self) -> String {
+        let words: Vec<&str> = self
+            .name()
+            .split('_')
+            .map(|w| if w == "auc" { "AUC" } else { w })
+            .collect();
+        let text = words.join(" ");
+        let mut chars = text.chars();
+        chars.next().map_or_else(String::new, |first| {
+            first.to_uppercase().chain(chars).collect()
+        })
+    }
+}
+
 /// An effect metric of `m`, NaN when the effect layer is off.
 fn effect(m: &Metrics, value: impl Fn(&Effect) -> f64) -> f64 {
     m.effect.as_ref().map_or(f64::NAN, value)

@@ -24,11 +24,11 @@ use super::legend::{draw_legend_entries, Sample};
 use super::lines::PALETTE;
 use super::prepared::check_sweep_series;
 use super::text::{
-    break_pieces, draw_label, fit_text, text_after_lines, wrap_text, Orientation, Target,
+    break_pieces, draw_label, fit_text, text_after_lines, text_width, wrap_text, Orientation,
 };
 use super::{
-    backend_error, figure_png, figure_svg, offset, px, Figure, PlotError, Series, AXIS_COLOUR,
-    CANVAS, GRID_LINE, OUTER_MARGIN, TICK_FONT, TITLE_MIN_FONT_FRACTION,
+    backend_error, offset, px, render, Figure, PlotError, Rendered, Series, AXIS_COLOUR, GRID_LINE,
+    OUTER_MARGIN, TICK_FONT, TITLE_MIN_FONT_FRACTION,
 };
 
 /// Fraction of each category's width that its group of bars may fill.
@@ -64,26 +64,17 @@ pub struct BarChart<'a> {
     pub y_log: bool,
 }
 
-/// Renders the bar chart as PNG bytes: 2100 x 1260 px, declared as 300 dpi.
+/// Draws the bar chart: 2100 x 1260 px (700 x 420 px as SVG).
 ///
 /// # Errors
 /// [`PlotError::Empty`], [`PlotError::SeriesSizeMismatch`] or
 /// [`PlotError::InfiniteValue`] for invalid input; a rendering or encoding
 /// failure otherwise.
-pub fn bar_chart_png(chart: &BarChart) -> Result<Vec<u8>, PlotError> {
-    figure_png(&BarFigure::new(chart)?)
+pub fn bar_chart(chart: &BarChart) -> Result<Rendered, PlotError> {
+    render(&BarFigure::new(chart)?)
 }
 
-/// Renders the bar chart as an SVG document, 700 x 420 px over a 2100 x
-/// 1260 viewBox (see [`render_svg`](super::render_svg)).
-///
-/// # Errors
-/// As [`bar_chart_png`], bar the encoding.
-pub fn bar_chart_svg(chart: &BarChart) -> Result<String, PlotError> {
-    figure_svg(&BarFigure::new(chart)?)
-}
-
-/// The fill of group `index`: the line palette's colour; after seven groups
+/// The fill of group `index`: the line palette's colour; after ten groups
 /// the colours repeat hatched with white, so no two groups look alike.
 fn group_fill(index: usize) -> Fill {
     let colour = PALETTE[index % PALETTE.len()];
@@ -101,7 +92,7 @@ struct BarFigure<'a> {
 }
 
 impl<'a> BarFigure<'a> {
-    /// Checks `chart` (see [`bar_chart_png`] for what is rejected) and derives the y axis.
+    /// Checks `chart` (see [`bar_chart`] for what is rejected) and derives the y axis.
     fn new(chart: &'a BarChart<'a>) -> Result<Self, PlotError> {
         if chart.categories.is_empty() {
             return Err(PlotError::Empty {
@@ -141,17 +132,11 @@ impl CategoryLabels {
     ///    the same way into lines at most `max_upright` long, as many lines
     ///    side by side as the slot holds, shrinking the type by up to 30 %;
     /// 3. as 2 at the smallest size, with the last line that fits elided.
-    fn fit<DB: DrawingBackend>(
-        area: &DrawingArea<DB, Shift>,
-        target: Target,
-        categories: &[String],
-        slot: u32,
-        max_upright: u32,
-    ) -> Result<Self, PlotError> {
+    fn fit(categories: &[String], slot: u32, max_upright: u32) -> Result<Self, PlotError> {
         let pieces_fit = |label: &str, em: f64, room: u32| -> Result<bool, PlotError> {
             for word in label.split_whitespace() {
                 for piece in break_pieces(word) {
-                    if target.text_width(area, piece, em)? > room {
+                    if text_width(piece, em)? > room {
                         return Ok(false);
                     }
                 }
@@ -165,7 +150,7 @@ impl CategoryLabels {
                     if !pieces_fit(label, em, room)? {
                         return Ok(None);
                     }
-                    let lines = wrap_text(area, target, label, em, room)?;
+                    let lines = wrap_text(label, em, room)?;
                     if lines.len() > max_lines {
                         return Ok(None);
                     }
@@ -202,11 +187,11 @@ impl CategoryLabels {
         let em = TICK_FONT * TITLE_MIN_FONT_FRACTION;
         let mut all = Vec::with_capacity(categories.len());
         for label in categories {
-            let mut lines = wrap_text(area, target, label, em, max_upright)?;
+            let mut lines = wrap_text(label, em, max_upright)?;
             if lines.len() > columns(em) {
                 lines.truncate(columns(em) - 1);
                 let rest = text_after_lines(label, &lines);
-                let (elided, _) = fit_text(area, target, rest, em, 1.0, max_upright)?;
+                let (elided, _) = fit_text(rest, em, 1.0, max_upright)?;
                 lines.push(elided);
             }
             all.push(lines);
@@ -224,18 +209,14 @@ impl CategoryLabels {
     }
 
     /// Height the labels take below the tick-label gap.
-    fn height<DB: DrawingBackend>(
-        &self,
-        area: &DrawingArea<DB, Shift>,
-        target: Target,
-    ) -> Result<u32, PlotError> {
+    fn height(&self) -> Result<u32, PlotError> {
         if !self.upright {
             let most = self.lines.iter().map(Vec::len).max().unwrap_or(1);
             return Ok(px(self.line_step() * (most as f64 - 1.0) + self.em * 1.3));
         }
         let mut longest = 0;
         for line in self.lines.iter().flatten() {
-            longest = longest.max(target.text_width(area, line, self.em)?);
+            longest = longest.max(text_width(line, self.em)?);
         }
         Ok(longest)
     }
@@ -244,7 +225,6 @@ impl CategoryLabels {
     fn draw<DB: DrawingBackend>(
         &self,
         root: &DrawingArea<DB, Shift>,
-        target: Target,
         index: usize,
         (x, top): (i32, i32),
     ) -> Result<(), PlotError> {
@@ -267,37 +247,29 @@ impl CategoryLabels {
                     Orientation::Horizontal,
                 )
             };
-            draw_label(root, target, line, self.em, anchor, at, orientation)?;
+            draw_label(root, line, self.em, anchor, at, orientation)?;
         }
         Ok(())
     }
 }
 
 impl Figure for BarFigure<'_> {
-    fn canvas(&self) -> (u32, u32) {
-        CANVAS
-    }
-
     /// Lays out and draws the figure: grid, bars, axes, labels, legend.
-    fn draw<DB: DrawingBackend>(
-        &self,
-        root: &DrawingArea<DB, Shift>,
-        target: Target,
-    ) -> Result<(), PlotError> {
-        let (plot_area, legend_column) = chart_and_legend(root, target, self.chart.title)?;
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
+        let (plot_area, legend_column) = chart_and_legend(root, self.chart.title)?;
         let (chart_width, _) = plot_area.dim_in_pixel();
 
         let y = &self.y;
         let (y_title, y_title_em, y_area) =
-            y_axis_text_area(&plot_area, target, &y.ticks.labels, self.chart.y_label)?;
+            y_axis_text_area(&plot_area, &y.ticks.labels, self.chart.y_label)?;
         let n = self.chart.categories.len();
         let (margin, margin_right) = (px(OUTER_MARGIN), px(OUTER_MARGIN * 2.0));
         let plot_width = chart_width.saturating_sub(y_area + margin + margin_right);
         let slot = plot_width / n as u32;
         let (_, area_height) = plot_area.dim_in_pixel();
         let max_upright = (f64::from(area_height) * MAX_UPRIGHT_FRACTION) as u32;
-        let labels = CategoryLabels::fit(root, target, self.chart.categories, slot, max_upright)?;
-        let x_area = tick_label_gap() as u32 + labels.height(root, target)?;
+        let labels = CategoryLabels::fit(self.chart.categories, slot, max_upright)?;
+        let x_area = tick_label_gap() as u32 + labels.height()?;
 
         let mut chart = ChartBuilder::on(&plot_area)
             .margin_top(px(TICK_FONT))
@@ -313,15 +285,15 @@ impl Figure for BarFigure<'_> {
             .map_err(backend_error)?;
 
         draw_grid(&mut chart)?;
-        self.draw_bars(&chart, root, target)?;
+        self.draw_bars(&chart, root)?;
         draw_axes(&mut chart)?;
         let (_, plot_y) = chart.plotting_area().get_pixel_range();
         for i in 0..n {
             let (cx, _) = chart.backend_coord(&(i as f64 + 0.5, y.lo));
-            labels.draw(root, target, i, (cx, plot_y.end + tick_label_gap()))?;
+            labels.draw(root, i, (cx, plot_y.end + tick_label_gap()))?;
         }
-        draw_y_tick_labels(&chart, root, target, &y.ticks, 0.0)?;
-        draw_y_title(&chart, root, target, (&y_title, y_title_em), y_area)?;
+        draw_y_tick_labels(&chart, root, &y.ticks, 0.0)?;
+        draw_y_title(&chart, root, (&y_title, y_title_em), y_area)?;
 
         let entries: Vec<(&str, Sample)> = self
             .chart
@@ -330,14 +302,7 @@ impl Figure for BarFigure<'_> {
             .enumerate()
             .map(|(i, g)| (g.label.as_str(), Sample::Swatch(group_fill(i))))
             .collect();
-        draw_legend_entries(
-            &legend_column,
-            target,
-            plot_y.start,
-            &entries,
-            &[],
-            LEGEND_SWATCH,
-        )
+        draw_legend_entries(&legend_column, plot_y.start, &entries, &[], LEGEND_SWATCH)
     }
 }
 
@@ -348,7 +313,6 @@ impl BarFigure<'_> {
         &self,
         chart: &super::Chart<DB>,
         root: &DrawingArea<DB, Shift>,
-        target: Target,
     ) -> Result<(), PlotError> {
         let y = &self.y;
         let groups = self.chart.groups.len();
@@ -385,7 +349,6 @@ impl BarFigure<'_> {
                     if note_em >= 12.0 {
                         draw_label(
                             root,
-                            target,
                             note,
                             note_em,
                             Pos::new(HPos::Left, VPos::Center),
@@ -458,7 +421,9 @@ mod tests {
         let categories = scenarios();
         let mut groups = groups(categories.len());
         groups[1].values[3] = f64::NAN;
-        let svg = bar_chart_svg(&chart(&categories, &groups, false)).expect("renders");
+        let svg = bar_chart(&chart(&categories, &groups, false))
+            .expect("renders")
+            .svg;
         assert!(svg.starts_with(r#"<svg width="700" height="420" viewBox="0 0 2100 1260""#));
         let texts = svg_text_run(&svg);
         for text in categories.iter().chain(groups.iter().map(|g| &g.label)) {
@@ -474,12 +439,16 @@ mod tests {
             .map(|i| format!("liver_engrafted_fraction_day_{i}"))
             .collect();
         let many = groups(categories.len());
-        let svg = bar_chart_svg(&chart(&categories, &many, true)).expect("renders");
+        let svg = bar_chart(&chart(&categories, &many, true))
+            .expect("renders")
+            .svg;
         assert!(svg.contains("rotate(270"), "labels are turned");
         // Short labels stay level.
         let short = scenarios();
         let five = groups(5);
-        let level = bar_chart_svg(&chart(&short, &five, false)).expect("renders");
+        let level = bar_chart(&chart(&short, &five, false))
+            .expect("renders")
+            .svg;
         assert_eq!(
             level.matches("rotate(270").count(),
             1,
@@ -488,29 +457,11 @@ mod tests {
     }
 
     #[test]
-    fn bar_chart_png_is_print_sized_and_coloured() {
-        let categories = scenarios();
-        let groups = groups(categories.len());
-        let bytes = bar_chart_png(&chart(&categories, &groups, true)).expect("renders");
-        let mut reader = ::png::Decoder::new(bytes.as_slice())
-            .read_info()
-            .expect("decodes");
-        let mut buf = vec![0; reader.output_buffer_size()];
-        let frame = reader.next_frame(&mut buf).expect("frame");
-        assert_eq!((frame.width, frame.height), CANVAS);
-        let blue = buf.chunks(3).filter(|p| *p == [0x00, 0x72, 0xB2]).count();
-        assert!(
-            blue > 10_000,
-            "the first group's bars are drawn ({blue} px)"
-        );
-    }
-
-    #[test]
     fn bar_chart_input_errors_are_precise() {
         let categories = scenarios();
         let groups = groups(4);
         assert!(matches!(
-            bar_chart_svg(&chart(&categories, &groups, false)),
+            bar_chart(&chart(&categories, &groups, false)),
             Err(PlotError::SeriesSizeMismatch {
                 expected: 5,
                 actual: 4,
@@ -519,13 +470,13 @@ mod tests {
             })
         ));
         assert!(matches!(
-            bar_chart_svg(&chart(&[], &[], false)),
+            bar_chart(&chart(&[], &[], false)),
             Err(PlotError::Empty {
                 field: "categories"
             })
         ));
         assert!(matches!(
-            bar_chart_svg(&chart(&categories, &[], false)),
+            bar_chart(&chart(&categories, &[], false)),
             Err(PlotError::Empty { field: "groups" })
         ));
     }

@@ -9,7 +9,6 @@ use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
-use super::lines::SERIES_LINE;
 use super::prepared::Prepared;
 use super::{backend_error, offset, px, Chart, PlotError};
 
@@ -22,36 +21,9 @@ pub(super) const DOSE_TRIANGLE_HEIGHT: f64 = 20.0;
 const DOSE_COLOUR: RGBColor = RGBColor(0x80, 0x80, 0x80);
 pub(super) const INFUSION_COLOUR: RGBColor = RGBColor(0xDA, 0xDA, 0xDA);
 
-/// Draws the infusion bands: the bottom layer, beneath even the grid.
-pub(super) fn draw_infusions<DB: DrawingBackend>(
-    chart: &Chart<DB>,
-    prep: &Prepared,
-) -> Result<(), PlotError> {
-    let (x0, x1) = prep.x_range;
-    let y = &prep.y_axis;
-    let (plot_x, _) = chart.plotting_area().get_pixel_range();
-    let days_per_unit = (x1 - x0) / f64::from((plot_x.end - plot_x.start).max(1));
-    // Short infusions are widened to at least a line width so they stay visible.
-    let min_band = f64::from(px(SERIES_LINE)) * days_per_unit;
-    for &(start, end) in prep.doses.iter().filter(|(a, b)| b > a) {
-        let (mut a, mut b) = (start, end);
-        if b - a < min_band {
-            let centre = 0.5 * (a + b);
-            a = (centre - 0.5 * min_band).max(x0);
-            b = (centre + 0.5 * min_band).min(x1);
-        }
-        chart
-            .plotting_area()
-            .draw(&Rectangle::new(
-                [(a, y.lo), (b, y.hi)],
-                INFUSION_COLOUR.filled(),
-            ))
-            .map_err(backend_error)?;
-    }
-    Ok(())
-}
-
-/// Draws a dashed line at each bolus and a triangle above the axes at every dose start.
+/// Draws each dose's mark inside the axes (an infusion's band, a bolus's
+/// dashed line) and its triangle above them; called before the grid, so
+/// the marks lie beneath everything else.
 pub(super) fn draw_dose_marks<DB: DrawingBackend>(
     chart: &Chart<DB>,
     root: &DrawingArea<DB, Shift>,
@@ -59,16 +31,14 @@ pub(super) fn draw_dose_marks<DB: DrawingBackend>(
 ) -> Result<(), PlotError> {
     let y = &prep.y_axis;
     let dose_line = DOSE_COLOUR.stroke_width(px(DOSE_LINE));
+    let area = chart.plotting_area();
     for &(start, end) in &prep.doses {
-        if end == start {
-            chart
-                .plotting_area()
-                .draw(&DashedPathElement::new(
-                    [(start, y.lo), (start, y.hi)],
-                    px(14.0),
-                    px(10.0),
-                    dose_line,
-                ))
+        if end > start {
+            let band = Rectangle::new([(start, y.lo), (end, y.hi)], INFUSION_COLOUR.filled());
+            area.draw(&band).map_err(backend_error)?;
+        } else {
+            let line = [(start, y.lo), (start, y.hi)];
+            area.draw(&DashedPathElement::new(line, px(14.0), px(10.0), dose_line))
                 .map_err(backend_error)?;
         }
         let (tx, ty) = chart.backend_coord(&(start, y.hi));

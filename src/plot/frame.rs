@@ -13,7 +13,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::axis::{Ticks, YAxis};
 use super::text::{
-    break_pieces, draw_label, fit_text, text_after_lines, wrap_text, Orientation, Target,
+    break_pieces, draw_label, fit_text, text_after_lines, text_width, wrap_text, Orientation,
 };
 use super::{
     backend_error, offset, px, Chart, PlotError, AXIS_COLOUR, AXIS_LINE, AXIS_TITLE_FONT,
@@ -30,14 +30,13 @@ type Area<DB> = DrawingArea<DB, Shift>;
 /// and the legend column.
 pub(super) fn chart_and_legend<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
-    target: Target,
     title: &str,
 ) -> Result<(Area<DB>, Area<DB>), PlotError> {
     root.fill(&WHITE).map_err(backend_error)?;
     let (width, _) = root.dim_in_pixel();
     let chart_width = (f64::from(width) * CHART_FRACTION).round() as u32;
     let (chart_column, legend_column) = root.split_horizontally(chart_width);
-    let plot_area = draw_title(&chart_column, target, title)?;
+    let plot_area = draw_title(&chart_column, title)?;
     Ok((plot_area, legend_column))
 }
 
@@ -51,12 +50,11 @@ pub(super) fn chart_and_legend<DB: DrawingBackend>(
 /// grows by a line for a two-line title.
 pub(super) fn draw_title<DB: DrawingBackend>(
     column: &DrawingArea<DB, Shift>,
-    target: Target,
     title: &str,
 ) -> Result<DrawingArea<DB, Shift>, PlotError> {
     let (width, _) = column.dim_in_pixel();
     let margin = px(OUTER_MARGIN);
-    let (lines, em, title_band) = title_layout(column, target, title)?;
+    let (lines, em, title_band) = title_layout(width, title)?;
     let line_h = em * TITLE_LINE_SPACING;
     let (title_area, rest) = column.split_vertically(title_band);
     let centre = (title_band + margin) as i32 / 2;
@@ -64,7 +62,6 @@ pub(super) fn draw_title<DB: DrawingBackend>(
         let shift = ((i as f64 - 0.5 * (lines.len() as f64 - 1.0)) * line_h).round() as i32;
         draw_label(
             &title_area,
-            target,
             line,
             em,
             Pos::new(HPos::Center, VPos::Center),
@@ -76,23 +73,15 @@ pub(super) fn draw_title<DB: DrawingBackend>(
 }
 
 /// Height of the band [`draw_title`] gives `title` over `column`.
-pub(super) fn title_band_height<DB: DrawingBackend>(
-    column: &DrawingArea<DB, Shift>,
-    target: Target,
-    title: &str,
-) -> Result<u32, PlotError> {
-    Ok(title_layout(column, target, title)?.2)
+pub(super) fn title_band_height(column_width: u32, title: &str) -> Result<u32, PlotError> {
+    Ok(title_layout(column_width, title)?.2)
 }
 
-/// The title's lines, their em size and the height of the title band.
-fn title_layout<DB: DrawingBackend>(
-    column: &DrawingArea<DB, Shift>,
-    target: Target,
-    title: &str,
-) -> Result<(Vec<String>, f64, u32), PlotError> {
-    let (width, _) = column.dim_in_pixel();
+/// The title's lines, their em size and the height of the title band over
+/// a column `width` wide.
+fn title_layout(width: u32, title: &str) -> Result<(Vec<String>, f64, u32), PlotError> {
     let max_width = width.saturating_sub(2 * px(OUTER_MARGIN));
-    let (lines, em) = title_lines(column, target, title, max_width)?;
+    let (lines, em) = title_lines(title, max_width)?;
     let extra = em * TITLE_LINE_SPACING * (lines.len() as f64 - 1.0);
     let band = px(TITLE_FONT * 1.6 + OUTER_MARGIN + extra);
     Ok((lines, em, band))
@@ -104,24 +93,12 @@ const TITLE_LINE_SPACING: f64 = 1.2;
 const TITLE_ONE_LINE_MIN_FRACTION: f64 = 0.85;
 
 /// The lines of a title and their em size; see [`draw_title`].
-fn title_lines<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    target: Target,
-    title: &str,
-    max_width: u32,
-) -> Result<(Vec<String>, f64), PlotError> {
-    let (one, em) = fit_text(
-        area,
-        target,
-        title,
-        TITLE_FONT,
-        TITLE_ONE_LINE_MIN_FRACTION,
-        max_width,
-    )?;
+fn title_lines(title: &str, max_width: u32) -> Result<(Vec<String>, f64), PlotError> {
+    let (one, em) = fit_text(title, TITLE_FONT, TITLE_ONE_LINE_MIN_FRACTION, max_width)?;
     if one == title {
         return Ok((vec![one], em));
     }
-    let fits = |t: &str, em: f64| Ok::<_, PlotError>(target.text_width(area, t, em)? <= max_width);
+    let fits = |t: &str, em: f64| Ok::<_, PlotError>(text_width(t, em)? <= max_width);
     /// Sizes tried between full and smallest two-line type.
     const STEPS: u32 = 3;
     for step in 0..=STEPS {
@@ -134,16 +111,16 @@ fn title_lines<DB: DrawingBackend>(
             .collect::<Result<Vec<_>, _>>()?
             .into_iter()
             .all(|f| f);
-        let lines = wrap_text(area, target, title, em, max_width)?;
+        let lines = wrap_text(title, em, max_width)?;
         if pieces_fit && lines.len() <= 2 {
             return Ok((lines, em));
         }
     }
     let em = TITLE_FONT * TITLE_MIN_FONT_FRACTION;
-    let mut lines = wrap_text(area, target, title, em, max_width)?;
+    let mut lines = wrap_text(title, em, max_width)?;
     lines.truncate(1);
     let rest = text_after_lines(title, &lines);
-    let (second, _) = fit_text(area, target, rest, em, 1.0, max_width)?;
+    let (second, _) = fit_text(rest, em, 1.0, max_width)?;
     lines.push(second);
     Ok((lines, em))
 }
@@ -152,18 +129,15 @@ fn title_lines<DB: DrawingBackend>(
 /// y axis needs for its tick labels and title: `(title, title em, width)`.
 pub(super) fn y_axis_text_area<DB: DrawingBackend>(
     plot_area: &DrawingArea<DB, Shift>,
-    target: Target,
     tick_labels: &[String],
     y_label: &str,
 ) -> Result<(String, f64, u32), PlotError> {
     let mut y_tick_width = 0;
     for label in tick_labels {
-        y_tick_width = y_tick_width.max(target.text_width(plot_area, label, TICK_FONT)?);
+        y_tick_width = y_tick_width.max(text_width(label, TICK_FONT)?);
     }
     let (_, plot_height) = plot_area.dim_in_pixel();
     let (y_title, y_title_em) = fit_text(
-        plot_area,
-        target,
         y_label,
         AXIS_TITLE_FONT,
         TITLE_MIN_FONT_FRACTION,
@@ -171,11 +145,6 @@ pub(super) fn y_axis_text_area<DB: DrawingBackend>(
     )?;
     let y_area = 2 * px(TICK_MARK) + y_tick_width + px(y_title_em * 1.6);
     Ok((y_title, y_title_em, y_area))
-}
-
-/// Height below the axes for one line of tick labels and the x-axis title.
-pub(super) fn x_axis_text_height() -> u32 {
-    2 * px(TICK_MARK) + px(TICK_FONT * 1.2 + AXIS_TITLE_FONT * 1.5)
 }
 
 /// Draws the grid at the major (and, on log axes, minor) ticks. Plotters
@@ -212,35 +181,10 @@ pub(super) fn tick_label_gap() -> i32 {
     2 * offset(TICK_MARK)
 }
 
-/// Draws the x tick labels below the axes; `y_lo` is the bottom of the y axis.
-pub(super) fn draw_x_tick_labels<DB: DrawingBackend>(
-    chart: &Chart<DB>,
-    root: &DrawingArea<DB, Shift>,
-    target: Target,
-    ticks: &Ticks,
-    y_lo: f64,
-) -> Result<(), PlotError> {
-    let (_, plot_y) = chart.plotting_area().get_pixel_range();
-    for (&pos, label) in ticks.major.iter().zip(&ticks.labels) {
-        let (px, _) = chart.backend_coord(&(pos, y_lo));
-        draw_label(
-            root,
-            target,
-            label,
-            TICK_FONT,
-            Pos::new(HPos::Center, VPos::Top),
-            (px, plot_y.end + tick_label_gap()),
-            Orientation::Horizontal,
-        )?;
-    }
-    Ok(())
-}
-
 /// Draws the y tick labels left of the axes; `x_lo` is the left end of the x axis.
 pub(super) fn draw_y_tick_labels<DB: DrawingBackend>(
     chart: &Chart<DB>,
     root: &DrawingArea<DB, Shift>,
-    target: Target,
     ticks: &Ticks,
     x_lo: f64,
 ) -> Result<(), PlotError> {
@@ -249,7 +193,6 @@ pub(super) fn draw_y_tick_labels<DB: DrawingBackend>(
         let (_, py) = chart.backend_coord(&(x_lo, pos));
         draw_label(
             root,
-            target,
             label,
             TICK_FONT,
             Pos::new(HPos::Right, VPos::Center),
@@ -260,39 +203,17 @@ pub(super) fn draw_y_tick_labels<DB: DrawingBackend>(
     Ok(())
 }
 
-/// Draws the x-axis title at the bottom of the `x_area` band below the axes.
-pub(super) fn draw_x_title<DB: DrawingBackend>(
-    chart: &Chart<DB>,
-    root: &DrawingArea<DB, Shift>,
-    target: Target,
-    title: &str,
-    x_area: u32,
-) -> Result<(), PlotError> {
-    let (plot_x, plot_y) = chart.plotting_area().get_pixel_range();
-    draw_label(
-        root,
-        target,
-        title,
-        AXIS_TITLE_FONT,
-        Pos::new(HPos::Center, VPos::Bottom),
-        ((plot_x.start + plot_x.end) / 2, plot_y.end + x_area as i32),
-        Orientation::Horizontal,
-    )
-}
-
 /// Draws the (already fitted) y-axis title, reading upwards, at the left
 /// edge of the `y_area` band left of the axes.
 pub(super) fn draw_y_title<DB: DrawingBackend>(
     chart: &Chart<DB>,
     root: &DrawingArea<DB, Shift>,
-    target: Target,
     (title, em): (&str, f64),
     y_area: u32,
 ) -> Result<(), PlotError> {
     let (plot_x, plot_y) = chart.plotting_area().get_pixel_range();
     draw_label(
         root,
-        target,
         title,
         em,
         Pos::new(HPos::Center, VPos::Top),
@@ -318,31 +239,35 @@ pub(super) struct Axes<'a> {
     pub(super) x_label: &'a str,
     /// Y-axis title with units.
     pub(super) y_label: &'a str,
+    /// Space above the axes: room for the top tick label (and the time
+    /// course's dose triangles).
+    pub(super) headroom: f64,
 }
 
 /// Builds the chart over `area`, with `margin_right` (300-dpi pixels) to its right, and
-/// draws its frame: grid, axes, tick labels and axis titles, all beneath the data the
-/// caller draws next.
+/// draws what `beneath` draws (the time course's dose marks), then the frame: grid,
+/// axes, tick labels and axis titles, all beneath the data the caller draws next.
 ///
 /// The chart is built twice: once to learn where the x ticks land, then with only the
 /// ticks whose labels fit side by side ([`thin_ticks`]), since how many fit depends on
-/// the width left after the y-axis text. The sweep line plot, the model-versus-data
-/// panels and the observed-versus-predicted scatter share this, so their frames match.
+/// the width left after the y-axis text. The time course, the sweep line plot, the
+/// model-versus-data panels and the observed-versus-predicted scatter share this, so
+/// their frames match.
 pub(super) fn framed_chart<'a, DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     area: &'a DrawingArea<DB, Shift>,
-    target: Target,
     axes: &Axes,
     margin_right: f64,
+    beneath: impl FnOnce(&Chart<'a, DB>) -> Result<(), PlotError>,
 ) -> Result<Chart<'a, DB>, PlotError> {
     let y = axes.y;
-    let (y_title, y_title_em, y_area) =
-        y_axis_text_area(area, target, &y.ticks.labels, axes.y_label)?;
-    let x_area = x_axis_text_height();
+    let (y_title, y_title_em, y_area) = y_axis_text_area(area, &y.ticks.labels, axes.y_label)?;
+    // Below the axes: one line of tick labels and the x-axis title.
+    let x_area = 2 * px(TICK_MARK) + px(TICK_FONT * 1.2 + AXIS_TITLE_FONT * 1.5);
     let (x_lo, x_hi) = axes.x_range;
     let build = |x_ticks: &Ticks| {
         ChartBuilder::on(area)
-            .margin_top(px(TICK_FONT))
+            .margin_top(px(axes.headroom))
             .margin_right(px(margin_right))
             .margin_bottom(px(OUTER_MARGIN))
             .margin_left(px(OUTER_MARGIN))
@@ -356,16 +281,34 @@ pub(super) fn framed_chart<'a, DB: DrawingBackend>(
         axes.x_ticks,
         axes.x_log,
         |pos| probe.backend_coord(&(pos, y.lo)).0,
-        |label| target.text_width(root, label, TICK_FONT),
+        |label| text_width(label, TICK_FONT),
     )?;
     drop(probe);
     let mut chart = build(&x_ticks)?;
+    beneath(&chart)?;
     draw_grid(&mut chart)?;
     draw_axes(&mut chart)?;
-    draw_x_tick_labels(&chart, root, target, &x_ticks, y.lo)?;
-    draw_y_tick_labels(&chart, root, target, &y.ticks, x_lo)?;
-    draw_x_title(&chart, root, target, axes.x_label, x_area)?;
-    draw_y_title(&chart, root, target, (&y_title, y_title_em), y_area)?;
+    let (plot_x, plot_y) = chart.plotting_area().get_pixel_range();
+    for (&pos, label) in x_ticks.major.iter().zip(&x_ticks.labels) {
+        let at = (
+            chart.backend_coord(&(pos, y.lo)).0,
+            plot_y.end + tick_label_gap(),
+        );
+        let anchor = Pos::new(HPos::Center, VPos::Top);
+        draw_label(root, label, TICK_FONT, anchor, at, Orientation::Horizontal)?;
+    }
+    draw_y_tick_labels(&chart, root, &y.ticks, x_lo)?;
+    let at = ((plot_x.start + plot_x.end) / 2, plot_y.end + x_area as i32);
+    let anchor = Pos::new(HPos::Center, VPos::Bottom);
+    draw_label(
+        root,
+        axes.x_label,
+        AXIS_TITLE_FONT,
+        anchor,
+        at,
+        Orientation::Horizontal,
+    )?;
+    draw_y_title(&chart, root, (&y_title, y_title_em), y_area)?;
     Ok(chart)
 }
 

@@ -14,9 +14,9 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::colour::Fill;
 use super::doses::{dose_triangle, DOSE_TRIANGLE_HEIGHT, INFUSION_COLOUR};
 use super::lines::SeriesStyle;
+use super::marks::{draw_mark_sample, draw_marker, DataMark};
 use super::prepared::Prepared;
-use super::text::{draw_label, wrap_text, Orientation, Target};
-use super::validation::{draw_mark_sample, draw_marker, DataMark};
+use super::text::{draw_label, fit_text, text_after_lines, wrap_text, Orientation};
 use super::{backend_error, offset, PlotError, PlotInput, OUTER_MARGIN};
 
 /// Legend labels: 8.4 pt.
@@ -24,6 +24,8 @@ const LEGEND_FONT: f64 = 35.0;
 /// The legend font may shrink to this fraction of `LEGEND_FONT` (6.3 pt)
 /// before the tail of the series list is elided.
 const LEGEND_MIN_FONT_FRACTION: f64 = 0.75;
+/// A legend label wraps onto at most this many lines.
+const MAX_LABEL_LINES: usize = 2;
 /// Length of the line sample in front of each legend label.
 pub(super) const LEGEND_SAMPLE: f64 = 80.0;
 
@@ -52,7 +54,6 @@ pub(super) fn draw_legend<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     input: &PlotInput,
     prep: &Prepared,
-    target: Target,
     top_abs: i32,
 ) -> Result<(), PlotError> {
     let series: Vec<(&str, Sample)> = input
@@ -68,17 +69,16 @@ pub(super) fn draw_legend<DB: DrawingBackend>(
     if prep.doses.iter().any(|(a, b)| b > a) {
         marks.push(("Infusion", Sample::Infusion));
     }
-    draw_legend_entries(area, target, top_abs, &series, &marks, LEGEND_SAMPLE)
+    draw_legend_entries(area, top_abs, &series, &marks, LEGEND_SAMPLE)
 }
 
 /// Draws a legend column: one sample `sample_len` wide and a (wrapped)
 /// label per entry, starting level with the top of the axes (`top_abs`,
-/// canvas pixels). Shrinks the font when the entries do not fit, and as a
-/// last resort replaces the tail of `series` by "+ N more" (the `marks`
-/// entries are always kept).
+/// canvas pixels). Shrinks the font when the entries do not fit or a label
+/// would need more than two lines, and as a last resort replaces the tail
+/// of `series` by "+ N more" (the `marks` entries are always kept).
 pub(super) fn draw_legend_entries<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
-    target: Target,
     top_abs: i32,
     series: &[(&str, Sample)],
     marks: &[(&str, Sample)],
@@ -95,7 +95,8 @@ pub(super) fn draw_legend_entries<DB: DrawingBackend>(
 
     // Line height and the gap between entries, at em size `em`.
     let spacing = |em: f64| (offset(em * 1.25), offset(em * 0.45));
-    // Shrink the font in steps until everything fits (or the minimum is reached).
+    // Shrink the font in steps until every label takes at most two lines
+    // and the entries fit the column's height (or the minimum is reached).
     const STEPS: u32 = 4;
     let mut step = 0;
     let (em, wrapped) = loop {
@@ -104,15 +105,31 @@ pub(super) fn draw_legend_entries<DB: DrawingBackend>(
         let wrapped = series
             .iter()
             .chain(marks)
-            .map(|(label, _)| wrap_text(area, target, label, em, text_width))
+            .map(|(label, _)| wrap_text(label, em, text_width))
             .collect::<Result<Vec<_>, _>>()?;
         let (line_h, gap) = spacing(em);
         let height = legend_height(wrapped.iter().map(Vec::len), line_h, gap);
-        if step == STEPS || height <= available {
+        let two_lines = wrapped.iter().all(|lines| lines.len() <= MAX_LABEL_LINES);
+        if step == STEPS || (height <= available && two_lines) {
             break (em, wrapped);
         }
         step += 1;
     };
+    // A label still longer than two lines at the smallest size keeps its
+    // first line and ends the second with an ellipsis.
+    let wrapped = series
+        .iter()
+        .chain(marks)
+        .zip(wrapped)
+        .map(|((label, _), mut lines)| {
+            if lines.len() > MAX_LABEL_LINES {
+                lines.truncate(MAX_LABEL_LINES - 1);
+                let rest = text_after_lines(label, &lines);
+                lines.push(fit_text(rest, em, 1.0, text_width)?.0);
+            }
+            Ok(lines)
+        })
+        .collect::<Result<Vec<_>, PlotError>>()?;
     let (line_h, gap) = spacing(em);
 
     let mut entries: Vec<(Vec<String>, Sample)> = wrapped
@@ -144,7 +161,6 @@ pub(super) fn draw_legend_entries<DB: DrawingBackend>(
         for (i, line) in lines.iter().enumerate() {
             draw_label(
                 area,
-                target,
                 line,
                 em,
                 Pos::new(HPos::Left, VPos::Center),
@@ -196,7 +212,7 @@ fn draw_sample<DB: DrawingBackend>(
             .map_err(backend_error)
         }
         Sample::DataMark(mark) => draw_mark_sample(area, mark, (x + len / 2, y)),
-        Sample::Disc(colour) => draw_marker(area, DataMark::Marker, colour, (x + len / 2, y)),
+        Sample::Disc(colour) => draw_marker(area, colour, false, (x + len / 2, y)),
         Sample::Nothing => Ok(()),
     }
 }
@@ -204,7 +220,7 @@ fn draw_sample<DB: DrawingBackend>(
 #[cfg(test)]
 mod tests {
     use super::super::tests::{demo_series, input};
-    use super::super::{render_svg, DoseMark, YScale};
+    use super::super::{time_course, DoseMark, YScale};
 
     #[test]
     fn legend_overflow_is_summarised() {
@@ -213,7 +229,9 @@ mod tests {
             start_day: 1.0,
             end_day: 1.0,
         }];
-        let svg = render_svg(&input(&times, &series, &doses, YScale::Log)).expect("renders");
+        let svg = time_course(&input(&times, &series, &doses, YScale::Log))
+            .expect("renders")
+            .svg;
         assert!(svg.contains("Compartment 0") && svg.contains("Dose"));
         assert!(!svg.contains("Compartment 39"));
         assert!(svg.contains(" more"), "the hidden tail is counted");

@@ -16,8 +16,7 @@ use super::frame::{chart_and_legend, framed_chart, Axes};
 use super::legend::{draw_legend_entries, Sample, LEGEND_SAMPLE};
 use super::lines::{canvas_mapping, draw_run, runs, SeriesStyle};
 use super::prepared::{check_coordinates, check_sweep_series};
-use super::text::Target;
-use super::{figure_png, figure_svg, Figure, PlotError, Series, CANVAS, OUTER_MARGIN};
+use super::{render, Figure, PlotError, Rendered, Series, OUTER_MARGIN, TICK_FONT};
 
 /// Linear axes with at most this many values get a tick at each value.
 pub(super) const FEW_VALUES: usize = 12;
@@ -50,24 +49,15 @@ pub struct LinePlot<'a> {
     pub lines: &'a [Series],
 }
 
-/// Renders the line plot as PNG bytes: 2100 x 1260 px, declared as 300 dpi.
+/// Draws the line plot: 2100 x 1260 px (700 x 420 px as SVG).
 ///
 /// # Errors
 /// [`PlotError::Empty`], [`PlotError::NonFiniteCoordinate`],
 /// [`PlotError::CoordinatesNotIncreasing`], [`PlotError::NonPositiveOnLogAxis`],
 /// [`PlotError::SeriesSizeMismatch`] or [`PlotError::InfiniteValue`] for
 /// invalid input; a rendering or encoding failure otherwise.
-pub fn line_plot_png(plot: &LinePlot) -> Result<Vec<u8>, PlotError> {
-    figure_png(&LineFigure::new(plot)?)
-}
-
-/// Renders the line plot as an SVG document, 700 x 420 px over a 2100 x
-/// 1260 viewBox (see [`render_svg`](super::render_svg)).
-///
-/// # Errors
-/// As [`line_plot_png`], bar the encoding.
-pub fn line_plot_svg(plot: &LinePlot) -> Result<String, PlotError> {
-    figure_svg(&LineFigure::new(plot)?)
+pub fn line_plot(plot: &LinePlot) -> Result<Rendered, PlotError> {
+    render(&LineFigure::new(plot)?)
 }
 
 /// A sweep axis in the units the chart uses (log10 of the value on a log axis).
@@ -124,7 +114,7 @@ struct LineFigure<'a> {
 }
 
 impl<'a> LineFigure<'a> {
-    /// Checks `plot` (see [`line_plot_png`] for what is rejected) and derives the axes.
+    /// Checks `plot` (see [`line_plot`] for what is rejected) and derives the axes.
     fn new(plot: &'a LinePlot<'a>) -> Result<Self, PlotError> {
         check_coordinates(plot.x_values, plot.x_log, "x_values")?;
         check_sweep_series(plot.lines, "lines", plot.x_values.len(), "x values")?;
@@ -148,18 +138,10 @@ impl<'a> LineFigure<'a> {
 }
 
 impl Figure for LineFigure<'_> {
-    fn canvas(&self) -> (u32, u32) {
-        CANVAS
-    }
-
     /// Lays out and draws the figure: grid, axes, lines, then markers on
     /// top (so no line hides a data point), and the legend column.
-    fn draw<DB: DrawingBackend>(
-        &self,
-        root: &DrawingArea<DB, Shift>,
-        target: Target,
-    ) -> Result<(), PlotError> {
-        let (plot_area, legend_column) = chart_and_legend(root, target, self.plot.title)?;
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
+        let (plot_area, legend_column) = chart_and_legend(root, self.plot.title)?;
 
         let (x, y) = (&self.x, &self.y);
         let axes = Axes {
@@ -169,8 +151,9 @@ impl Figure for LineFigure<'_> {
             y,
             x_label: self.plot.x_label,
             y_label: self.plot.y_label,
+            headroom: TICK_FONT,
         };
-        let chart = framed_chart(root, &plot_area, target, &axes, OUTER_MARGIN * 2.0)?;
+        let chart = framed_chart(root, &plot_area, &axes, OUTER_MARGIN * 2.0, |_| Ok(()))?;
 
         let to_canvas = canvas_mapping(&chart, (x.lo, x.hi), (y.lo, y.hi));
         let styles: Vec<SeriesStyle> = (0..self.plot.lines.len())
@@ -206,14 +189,7 @@ impl Figure for LineFigure<'_> {
             .map(|(s, style)| (s.label.as_str(), Sample::LineWithMarker(style)))
             .collect();
         let (_, plot_y) = chart.plotting_area().get_pixel_range();
-        draw_legend_entries(
-            &legend_column,
-            target,
-            plot_y.start,
-            &entries,
-            &[],
-            LEGEND_SAMPLE,
-        )
+        draw_legend_entries(&legend_column, plot_y.start, &entries, &[], LEGEND_SAMPLE)
     }
 }
 
@@ -274,7 +250,9 @@ mod tests {
     fn line_plot_svg_has_every_label_and_a_marker_per_point() {
         let (doses, mut lines) = demo(6);
         lines[2].values[4] = f64::NAN;
-        let svg = line_plot_svg(&plot(&doses, &lines, true, true)).expect("renders");
+        let svg = line_plot(&plot(&doses, &lines, true, true))
+            .expect("renders")
+            .svg;
         assert!(svg.starts_with(r#"<svg width="700" height="420" viewBox="0 0 2100 1260""#));
         for text in [
             "Liver AUC by dose",
@@ -297,19 +275,6 @@ mod tests {
     }
 
     #[test]
-    fn line_plot_png_is_print_sized() {
-        let (doses, lines) = demo(3);
-        let bytes = line_plot_png(&plot(&doses, &lines, false, false)).expect("renders");
-        let info = ::png::Decoder::new(bytes.as_slice())
-            .read_info()
-            .expect("decodes")
-            .info()
-            .clone();
-        assert_eq!((info.width, info.height), CANVAS);
-        assert!(bytes.windows(4).any(|w| w == b"pHYs"));
-    }
-
-    #[test]
     fn nan_splits_a_line_and_zero_leaves_a_log_axis() {
         let x = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
         let v = [1.0, 2.0, f64::NAN, 4.0, 0.0, 6.0];
@@ -328,12 +293,12 @@ mod tests {
             values: vec![1.0; 3],
         }];
         assert!(matches!(
-            line_plot_svg(&plot(&doses, &short, true, false)),
+            line_plot(&plot(&doses, &short, true, false)),
             Err(PlotError::SeriesSizeMismatch { ref label, expected: 11, actual: 3, of: "x values" })
                 if label == "short"
         ));
         assert!(matches!(
-            line_plot_svg(&plot(&doses, &[], true, false)),
+            line_plot(&plot(&doses, &[], true, false)),
             Err(PlotError::Empty { field: "lines" })
         ));
         let with_zero = [0.0, 1.0];
@@ -342,7 +307,7 @@ mod tests {
             values: vec![1.0, 2.0],
         }];
         assert!(matches!(
-            line_plot_svg(&plot(&with_zero, &two, true, false)),
+            line_plot(&plot(&with_zero, &two, true, false)),
             Err(PlotError::NonPositiveOnLogAxis {
                 field: "x_values",
                 index: 0,
@@ -350,7 +315,7 @@ mod tests {
             })
         ));
         assert!(matches!(
-            line_plot_svg(&plot(&[2.0, 1.0], &two, false, false)),
+            line_plot(&plot(&[2.0, 1.0], &two, false, false)),
             Err(PlotError::CoordinatesNotIncreasing { index: 1, .. })
         ));
         let infinite = [Series {
@@ -358,9 +323,9 @@ mod tests {
             values: vec![1.0, f64::INFINITY],
         }];
         assert!(matches!(
-            line_plot_svg(&plot(&[1.0, 2.0], &infinite, false, false)),
+            line_plot(&plot(&[1.0, 2.0], &infinite, false, false)),
             Err(PlotError::InfiniteValue { index: 1, .. })
         ));
-        line_plot_svg(&plot(&doses, &lines, false, true)).expect("linear x, log y");
+        line_plot(&plot(&doses, &lines, false, true)).expect("linear x, log y");
     }
 }

@@ -1,49 +1,42 @@
 //! How a series becomes strokes on the canvas: its colour and dash pattern,
-//! cutting it where it leaves a log axis, simplifying dense output and
-//! cutting it at sharp turns; and the data markers of the sweep line plot,
-//! which share the series' colour and (solid or broken) style.
+//! cutting it where it leaves a log axis and simplifying dense output; and
+//! the data markers of the sweep line plot, which share the series' colour
+//! and (solid or broken) style.
 //!
-//! Separate from the figure layout because all of this exists to work around
-//! how plotters strokes thick polylines (see [`draw_run`]), and the geometry
-//! is easiest to check in isolation.
+//! Separate from the figure layout because the geometry (log-floor cuts,
+//! simplification) is easiest to check in isolation.
 
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
+use super::marks::draw_marker;
 use super::prepared::Prepared;
-use super::{backend_error, px, Chart, PlotError, PlotInput, AXIS_COLOUR, AXIS_LINE};
+use super::{backend_error, px, Chart, Pixel, PlotError, PlotInput, AXIS_COLOUR, AXIS_LINE};
 
 /// Data lines: 0.42 mm, clearly heavier than every other line.
-pub(super) const SERIES_LINE: f64 = 5.0;
+const SERIES_LINE: f64 = 5.0;
 /// How far, in canvas pixels, a drawn curve may deviate from the data when
 /// dense output is simplified: a tenth of a line width, invisible.
 const SIMPLIFY_TOLERANCE: f64 = 0.5;
-/// A curve is cut where it turns back by more than 120 degrees (the cosine
-/// of the angle between its incoming and outgoing directions exceeds this),
-/// because plotters' mitred joins spike at such turns.
-const SHARP_TURN_COS: f64 = 0.5;
 
-/// Radius of the data markers of the sweep line plot: 1.7 mm across.
-const MARKER_RADIUS: f64 = 10.0;
-/// White ring around each marker, separating it from lines beneath.
-const MARKER_HALO: f64 = 3.0;
-/// Ring width of the hollow markers.
-const MARKER_RING: f64 = 4.0;
-
-/// Okabe-Ito palette minus its yellow, ordered so the first few series contrast most.
-pub(super) const PALETTE: [RGBColor; 7] = [
+/// Ten colours no two series share: the Okabe-Ito palette without its
+/// yellow (too faint on white paper) and its sky blue (a near twin of its
+/// blue in print), with Paul Tol's wine, olive and indigo and a brown.
+/// Ordered so the first few series contrast most; the eight curves of a
+/// human scenario all differ in hue, and "other" keeps black.
+pub(super) const PALETTE: [RGBColor; 10] = [
     RGBColor(0x00, 0x72, 0xB2),
     RGBColor(0xD5, 0x5E, 0x00),
     RGBColor(0x00, 0x9E, 0x73),
     RGBColor(0xCC, 0x79, 0xA7),
     RGBColor(0xE6, 0x9F, 0x00),
-    RGBColor(0x56, 0xB4, 0xE9),
-    RGBColor(0x00, 0x00, 0x00),
+    RGBColor(0x88, 0x22, 0x55),
+    BLACK,
+    RGBColor(0x99, 0x99, 0x33),
+    RGBColor(0x33, 0x22, 0x88),
+    RGBColor(0x8C, 0x51, 0x0A),
 ];
-
-/// A point on the canvas, in backend pixels.
-pub(super) type Pixel = (i32, i32);
 
 /// Line appearance of one series.
 #[derive(Debug, Clone, Copy)]
@@ -70,6 +63,15 @@ impl SeriesStyle {
         }
     }
 
+    /// A black data line that names no series (the validation figure's "Model").
+    pub(super) fn neutral() -> Self {
+        Self {
+            colour: BLACK,
+            dash: None,
+            width: px(SERIES_LINE),
+        }
+    }
+
     /// A reference line rather than data: the axis colour at the axis line's weight,
     /// solid or dashed (the identity and two-fold lines of the scatter). Drawn as a
     /// `SeriesStyle` so the lines and their legend samples look alike.
@@ -81,25 +83,15 @@ impl SeriesStyle {
         }
     }
 
-    /// Draws this series' data marker centred at `centre`: a filled circle
-    /// for solid lines, a hollow one for the dashed and dotted repeats of the
-    /// palette (so those stay distinct at the data points too). A thin white
-    /// halo separates the marker from lines passing beneath it.
+    /// Draws this series' data marker centred at `centre`: filled for solid
+    /// lines, hollow for the dashed and dotted repeats of the palette (so those
+    /// stay distinct at the data points too).
     pub(super) fn draw_marker<DB: DrawingBackend>(
         self,
         area: &DrawingArea<DB, Shift>,
         centre: Pixel,
     ) -> Result<(), PlotError> {
-        let radius = px(MARKER_RADIUS);
-        let mut discs = vec![(radius + px(MARKER_HALO), WHITE), (radius, self.colour)];
-        if self.dash.is_some() {
-            discs.push((radius - px(MARKER_RING), WHITE));
-        }
-        for (r, colour) in discs {
-            area.draw(&Circle::new(centre, r, colour.filled()))
-                .map_err(backend_error)?;
-        }
-        Ok(())
+        draw_marker(area, self.colour, self.dash.is_some(), centre)
     }
 
     fn shape(self) -> ShapeStyle {
@@ -203,35 +195,23 @@ pub(super) fn runs(times: &[f64], values: &[f64], log_floor: Option<f64>) -> Vec
 
 /// Draws one unbroken run of a series, given in (fractional) canvas pixels.
 ///
-/// Plotters turns a thick polyline into a single polygon with mitred joins
-/// on whole pixels. Dense output (several points per pixel) then gives
-/// ragged lines, and where a curve doubles back on itself (a dose jump drawn
-/// up one pixel column and straight down the next) the mitre shoots far
-/// outside the axes. So the run is first simplified before rounding (a
-/// straight stretch becomes one segment), then cut at sharp turns; each
-/// piece is drawn on its own and the cut gets a round join. A run that
-/// collapses to one pixel becomes a dot.
+/// Plotters rounds every point to a whole canvas pixel, so dense output
+/// (several points per pixel) would zig-zag between neighbouring pixels and
+/// bloat the SVG; the run is simplified before rounding instead (a straight
+/// stretch becomes one segment, peaks are kept). A run that collapses to one
+/// pixel becomes a dot.
 pub(super) fn draw_run<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     canvas_points: &[(f64, f64)],
     style: SeriesStyle,
 ) -> Result<(), PlotError> {
     let points = simplify(canvas_points, SIMPLIFY_TOLERANCE);
-    let dot = |centre: Pixel, radius: u32| {
-        root.draw(&Circle::new(centre, radius, style.colour.filled()))
-            .map_err(backend_error)
-    };
     if let [point] = points[..] {
-        return dot(point, 2 * style.width);
+        return root
+            .draw(&Circle::new(point, 2 * style.width, style.colour.filled()))
+            .map_err(backend_error);
     }
-    let (pieces, joints) = split_at_sharp_turns(&points);
-    for piece in pieces {
-        style.draw_path(root, piece)?;
-    }
-    for joint in joints {
-        dot(joint, style.width.div_ceil(2))?;
-    }
-    Ok(())
+    style.draw_path(root, points)
 }
 
 /// Ramer-Douglas-Peucker simplification of a canvas polyline: drops points
@@ -281,40 +261,16 @@ fn segment_distance(p: (f64, f64), a: (f64, f64), b: (f64, f64)) -> f64 {
     (px - t * dx).hypot(py - t * dy)
 }
 
-/// Cuts a polyline (without repeated points) at its sharp turns; returns the
-/// pieces and the cut points.
-fn split_at_sharp_turns(points: &[Pixel]) -> (Vec<Vec<Pixel>>, Vec<Pixel>) {
-    let mut pieces = Vec::new();
-    let mut joints = Vec::new();
-    let mut current = points.first().map(|&p| vec![p]).unwrap_or_default();
-    for window in points.windows(3) {
-        let [before, at, after] = [window[0], window[1], window[2]];
-        current.push(at);
-        let (ux, uy) = (f64::from(before.0 - at.0), f64::from(before.1 - at.1));
-        let (wx, wy) = (f64::from(after.0 - at.0), f64::from(after.1 - at.1));
-        let cosine = (ux * wx + uy * wy) / (ux.hypot(uy) * wx.hypot(wy));
-        if cosine > SHARP_TURN_COS {
-            pieces.push(std::mem::replace(&mut current, vec![at]));
-            joints.push(at);
-        }
-    }
-    if let Some(&end) = points.last().filter(|_| points.len() > 1) {
-        current.push(end);
-    }
-    pieces.push(current);
-    (pieces, joints)
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::axis::YAxis;
     use super::super::tests::input;
-    use super::super::{render_png, Series, YScale};
+    use super::super::{time_course, Series, YScale};
     use super::*;
 
     #[test]
-    fn sharp_turns_are_cut_and_straight_runs_simplified() {
-        // The pixel path of a dose jump that once spiked below the axes.
+    fn peaks_are_kept_and_straight_runs_simplified() {
+        // The pixel path of a dose jump.
         let path = [(632, 1109), (633, 153), (633, 155), (633, 157), (634, 159)]
             .map(|(x, y)| (f64::from(x), f64::from(y)));
         let simplified = simplify(&path, SIMPLIFY_TOLERANCE);
@@ -323,12 +279,6 @@ mod tests {
             [(632, 1109), (633, 153)],
             "the peak is kept"
         );
-        let (pieces, joints) = split_at_sharp_turns(&simplified);
-        assert_eq!(joints, vec![(633, 153)]);
-        assert_eq!(pieces.len(), 2);
-        assert_eq!(pieces[0], vec![(632, 1109), (633, 153)]);
-        assert_eq!(pieces[1].first(), Some(&(633, 153)));
-        assert_eq!(pieces[1].last(), Some(&(634, 159)));
         let straight: Vec<(f64, f64)> = (0..100)
             .map(|i| (f64::from(i) * 0.3, f64::from(i)))
             .collect();
@@ -371,7 +321,9 @@ mod tests {
                 .collect(),
         };
         let series: Vec<Series> = [1.0, 2.0, 3.0, 5.0, 7.0, 11.0].map(jumpy).into();
-        let bytes = render_png(&input(&times, &series, &[], YScale::Log)).expect("renders");
+        let bytes = time_course(&input(&times, &series, &[], YScale::Log))
+            .expect("renders")
+            .png;
         let mut reader = png::Decoder::new(bytes.as_slice())
             .read_info()
             .expect("decodes");

@@ -1,17 +1,78 @@
-//! PNG encoding of the rendered pixels, with the chunks journals check.
+//! The PNG: the figure's SVG rasterized with resvg, encoded with the chunks
+//! journals check.
 //!
-//! The bitmap backend only fills a pixel buffer; encoding it here lets the
-//! file carry the `pHYs` chunk (300 dpi) that submission systems read to
-//! judge a figure's resolution, plus an sRGB chunk. Nothing else in the
-//! module depends on the `png` crate.
+//! Why rasterize the SVG rather than draw a second time on plotters' bitmap
+//! backend: plotters 0.3.7's rasterizer drops each glyph's left side bearing
+//! (letters spaced unevenly, "In jured") and strokes thick polylines with
+//! unlimited mitred joins on whole pixels (a dose jump drawn up and back
+//! down shot a spike far outside the axes). Working around both took a
+//! TrueType parser, glyph-by-glyph text placement and a path splitter,
+//! about 350 lines, and the two backends still sized text differently.
+//! resvg lays text out with the font's full metrics (bearings, kerning) and
+//! strokes with SVG's miter limit, anti-aliased at sub-pixel precision, so
+//! one drawing serves both formats and the PNG is exactly the SVG's picture.
+//! The price is speed, a few milliseconds a figure: `cellpk validate` (15
+//! figures, each PNG and SVG) took 0.23 s with the bitmap backend and takes
+//! 0.30 s rasterizing the SVG; `cellpk run` of `human_two_doses_niche_injury`
+//! (two figures) 26 ms and 42 ms (release build, medians of 15 interleaved
+//! runs on the 2-core development machine).
 
+use std::sync::{Arc, OnceLock};
+
+use resvg::tiny_skia::{Pixmap, Transform};
+use resvg::usvg::{fontdb, Options, Tree};
+
+use super::text::DEJAVU_SANS;
 use super::PlotError;
 
 /// 300 dots per inch expressed in the unit the PNG `pHYs` chunk uses (1 in = 0.0254 m).
 const PNG_PIXELS_PER_METRE: u32 = 11811;
 
-/// Encodes an RGB buffer as PNG with sRGB and 300 dpi physical-size chunks.
-pub(super) fn encode_png(rgb: &[u8], width: u32, height: u32) -> Result<Vec<u8>, PlotError> {
+/// A font database holding only the embedded font, which also stands in for
+/// the generic `sans-serif` family every text element names: no system font
+/// is consulted, so the PNG is the same on every machine.
+fn fonts() -> Arc<fontdb::Database> {
+    static FONTS: OnceLock<Arc<fontdb::Database>> = OnceLock::new();
+    FONTS
+        .get_or_init(|| {
+            let mut db = fontdb::Database::new();
+            db.load_font_data(DEJAVU_SANS.to_vec());
+            db.set_sans_serif_family("DejaVu Sans");
+            Arc::new(db)
+        })
+        .clone()
+}
+
+/// Rasterizes `svg` to a `width` x `height` PNG declared as 300 dpi: the
+/// SVG's viewBox is the canvas, so this draws it at canvas scale.
+pub(super) fn rasterize(svg: &str, (width, height): (u32, u32)) -> Result<Vec<u8>, PlotError> {
+    let options = Options {
+        font_family: "DejaVu Sans".to_owned(),
+        fontdb: fonts(),
+        ..Options::default()
+    };
+    let tree = Tree::from_str(svg, &options).map_err(|e| PlotError::Backend(e.to_string()))?;
+    let mut pixmap = Pixmap::new(width, height)
+        .ok_or_else(|| PlotError::Backend(format!("no {width} x {height} canvas")))?;
+    pixmap.fill(resvg::tiny_skia::Color::WHITE);
+    let scale = width as f32 / tree.size().width();
+    resvg::render(
+        &tree,
+        Transform::from_scale(scale, scale),
+        &mut pixmap.as_mut(),
+    );
+    // Opaque throughout (white beneath everything), so premultiplied RGBA is plain RGB.
+    let rgb: Vec<u8> = pixmap
+        .data()
+        .chunks_exact(4)
+        .flat_map(|p| [p[0], p[1], p[2]])
+        .collect();
+    encode_png(&rgb, width, height)
+}
+
+/// Encodes an RGB buffer as PNG with sRGB and 300 dpi physical-size chunks,
+/// which submission systems read to judge a figure's resolution.
+fn encode_png(rgb: &[u8], width: u32, height: u32) -> Result<Vec<u8>, PlotError> {
     let mut out = Vec::new();
     let mut encoder = png::Encoder::new(&mut out, width, height);
     encoder.set_color(png::ColorType::Rgb);
@@ -26,35 +87,4 @@ pub(super) fn encode_png(rgb: &[u8], width: u32, height: u32) -> Result<Vec<u8>,
     writer.write_image_data(rgb)?;
     writer.finish()?;
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::tests::{demo_series, input};
-    use super::super::{render_png, DoseMark, YScale, CANVAS};
-
-    #[test]
-    fn png_has_signature_300_dpi_and_expected_size() {
-        let (times, series) = demo_series(3);
-        let doses = [DoseMark {
-            start_day: 0.0,
-            end_day: 0.0,
-        }];
-        let bytes = render_png(&input(&times, &series, &doses, YScale::Linear)).expect("renders");
-        assert!(bytes.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]));
-        let phys = bytes
-            .windows(4)
-            .position(|w| w == b"pHYs")
-            .expect("pHYs chunk present");
-        let ppm = &bytes[phys + 4..phys + 13];
-        assert_eq!(&ppm[0..4], &11811_u32.to_be_bytes());
-        assert_eq!(&ppm[4..8], &11811_u32.to_be_bytes());
-        assert_eq!(ppm[8], 1, "unit is the metre");
-        let info = png::Decoder::new(bytes.as_slice())
-            .read_info()
-            .expect("decodes")
-            .info()
-            .clone();
-        assert_eq!((info.width, info.height), CANVAS);
-    }
 }

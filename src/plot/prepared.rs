@@ -1,16 +1,21 @@
 //! Input validation and the figure's derived ranges, computed once before
-//! either backend draws.
+//! drawing starts.
 //!
 //! Checking everything up front means a bad input fails with a precise
-//! [`PlotError`] before any drawing starts, and the PNG and SVG are laid out
-//! from the same numbers. [`Prepared`] serves the time course; the checks the
+//! [`PlotError`] before any drawing starts. [`Prepared`] serves the time course; the checks the
 //! sweep figures share (grid coordinates, series lengths, no infinities) are
 //! the free functions at the end.
 
 use super::axis::{Ticks, YAxis};
 use super::{PlotError, PlotInput, Series, YScale};
 
-/// Validated input plus the derived axes, computed once and shared by both renderers.
+/// An infusion spanning less than this fraction of the time axis (about
+/// 14 px of a 1400 px axis) would be a sliver hidden beneath the curves: it
+/// is marked like a bolus instead, and the legend has no "Infusion" entry
+/// for it.
+const MIN_BAND_FRACTION: f64 = 0.01;
+
+/// Validated input plus the derived axes, computed once and shared by every part of the drawing.
 pub(super) struct Prepared {
     /// X range in days.
     pub(super) x_range: (f64, f64),
@@ -18,7 +23,8 @@ pub(super) struct Prepared {
     pub(super) y_axis: YAxis,
     /// Tick positions and labels on the x axis.
     pub(super) x_ticks: Ticks,
-    /// Dose marks clipped to the x range.
+    /// Dose marks clipped to the x range, `(start, end)` in days; an
+    /// infusion too short to show as a band has `end == start` (a bolus mark).
     pub(super) doses: Vec<(f64, f64)>,
 }
 
@@ -28,14 +34,18 @@ impl Prepared {
         let times = input.time_days;
         let (first, last) = match (times.first(), times.last()) {
             (Some(&first), Some(&last)) => (first, last),
-            _ => return Err(PlotError::NoTimePoints),
+            _ => return Err(PlotError::Empty { field: "time_days" }),
         };
         if input.series.is_empty() {
-            return Err(PlotError::NoSeries);
+            return Err(PlotError::Empty { field: "series" });
         }
         for (index, &value) in times.iter().enumerate() {
             if !value.is_finite() {
-                return Err(PlotError::NonFiniteTime { index, value });
+                return Err(PlotError::NonFiniteCoordinate {
+                    field: "time_days",
+                    index,
+                    value,
+                });
             }
             if index > 0 && value < times[index - 1] {
                 return Err(PlotError::TimeNotSorted { index, value });
@@ -43,10 +53,11 @@ impl Prepared {
         }
         for series in input.series {
             if series.values.len() != times.len() {
-                return Err(PlotError::LengthMismatch {
+                return Err(PlotError::SeriesSizeMismatch {
                     label: series.label.clone(),
                     expected: times.len(),
                     actual: series.values.len(),
+                    of: "time points",
                 });
             }
             if let Some((index, &value)) = series
@@ -86,6 +97,10 @@ impl Prepared {
             .iter()
             .filter(|d| d.end_day >= x_range.0 && d.start_day <= x_range.1)
             .map(|d| (d.start_day.max(x_range.0), d.end_day.min(x_range.1)))
+            .map(|(a, b)| {
+                let visible = b - a >= MIN_BAND_FRACTION * (x_range.1 - x_range.0);
+                (a, if visible { b } else { a })
+            })
             .collect();
         let all_values = || input.series.iter().flat_map(|s| s.values.iter().copied());
         let y_axis = match input.y_scale {
@@ -179,8 +194,19 @@ pub(super) fn check_not_infinite(label: &str, values: &[f64]) -> Result<(), Plot
 #[cfg(test)]
 mod tests {
     use super::super::tests::input;
-    use super::super::{render_svg, DoseMark, Series};
+    use super::super::{time_course, DoseMark, Series};
     use super::*;
+
+    #[test]
+    fn an_infusion_too_short_to_see_is_marked_as_a_bolus() {
+        let (times, series) = super::super::tests::demo_series(1);
+        let doses = [(1.0, 1.0 + 1.0 / 24.0), (2.0, 4.0)]
+            .map(|(start_day, end_day)| DoseMark { start_day, end_day });
+        let prep = Prepared::new(&input(&times, &series, &doses, YScale::Log)).expect("valid");
+        assert_eq!(prep.doses, [(1.0, 1.0), (2.0, 4.0)]);
+        let short = time_course(&input(&times, &series, &doses[..1], YScale::Log)).expect("draws");
+        assert!(short.svg.contains("Dose") && !short.svg.contains("Infusion"));
+    }
 
     #[test]
     fn mismatched_lengths_are_rejected() {
@@ -189,10 +215,10 @@ mod tests {
             label: "short".into(),
             values: vec![1.0, 2.0],
         }];
-        let err = render_svg(&input(&times, &series, &[], YScale::Linear)).expect_err("must fail");
+        let err = time_course(&input(&times, &series, &[], YScale::Linear)).expect_err("must fail");
         assert!(matches!(
             err,
-            PlotError::LengthMismatch { ref label, expected: 3, actual: 2 } if label == "short"
+            PlotError::SeriesSizeMismatch { ref label, expected: 3, actual: 2, .. } if label == "short"
         ));
     }
 
@@ -204,7 +230,7 @@ mod tests {
             values: vec![1.0, f64::NAN],
         }];
         assert!(matches!(
-            render_svg(&input(&times, &nan, &[], YScale::Log)),
+            time_course(&input(&times, &nan, &[], YScale::Log)),
             Err(PlotError::NonFiniteValue { index: 1, .. })
         ));
         let ok = [Series {
@@ -212,15 +238,15 @@ mod tests {
             values: vec![1.0, 2.0],
         }];
         assert!(matches!(
-            render_svg(&input(&[], &[], &[], YScale::Log)),
-            Err(PlotError::NoTimePoints)
+            time_course(&input(&[], &[], &[], YScale::Log)),
+            Err(PlotError::Empty { field: "time_days" })
         ));
         assert!(matches!(
-            render_svg(&input(&times, &[], &[], YScale::Log)),
-            Err(PlotError::NoSeries)
+            time_course(&input(&times, &[], &[], YScale::Log)),
+            Err(PlotError::Empty { field: "series" })
         ));
         assert!(matches!(
-            render_svg(&input(&[1.0, 0.0], &ok, &[], YScale::Log)),
+            time_course(&input(&[1.0, 0.0], &ok, &[], YScale::Log)),
             Err(PlotError::TimeNotSorted { index: 1, .. })
         ));
         let backwards = [DoseMark {
@@ -228,7 +254,7 @@ mod tests {
             end_day: 0.5,
         }];
         assert!(matches!(
-            render_svg(&input(&times, &ok, &backwards, YScale::Log)),
+            time_course(&input(&times, &ok, &backwards, YScale::Log)),
             Err(PlotError::InvalidDose { index: 0, .. })
         ));
     }

@@ -16,10 +16,10 @@ use plotters::prelude::*;
 use super::axis::YAxis;
 use super::frame::{chart_and_legend, framed_chart, Axes};
 use super::legend::{draw_legend_entries, Sample, LEGEND_SAMPLE};
-use super::lines::{canvas_mapping, Pixel, SeriesStyle, PALETTE};
-use super::text::Target;
-use super::validation::{draw_marker, DataMark};
-use super::{figure_png, figure_svg, Figure, PlotError, CANVAS, OUTER_MARGIN};
+use super::lines::{canvas_mapping, SeriesStyle, PALETTE};
+use super::marks::{draw_marker, DataMark};
+use super::Pixel;
+use super::{render, Figure, PlotError, Rendered, OUTER_MARGIN, TICK_FONT};
 
 /// On the log axes, the lowest marker stays at least this many decades above the axis
 /// lines (else the axes start a decade lower), so no marker is cut by them.
@@ -57,23 +57,15 @@ pub struct ObservedVsPredicted<'a> {
     pub groups: &'a [ScatterGroup],
 }
 
-/// Renders the figure as PNG bytes: 2100 x 1260 px, declared as 300 dpi.
+/// Draws the figure: 2100 x 1260 px (700 x 420 px as SVG).
 ///
 /// # Errors
 /// [`PlotError::Empty`] without groups, [`PlotError::SeriesSizeMismatch`] when a group's
 /// predictions and observations differ in number, [`PlotError::NonFiniteValue`] for a NaN
 /// or infinity (index: the point within its group); a rendering or encoding failure
 /// otherwise.
-pub fn observed_vs_predicted_png(plot: &ObservedVsPredicted) -> Result<Vec<u8>, PlotError> {
-    figure_png(&ScatterFigure::new(plot)?)
-}
-
-/// Renders the figure as an SVG document, 700 x 420 px over a 2100 x 1260 viewBox.
-///
-/// # Errors
-/// As [`observed_vs_predicted_png`], bar the encoding.
-pub fn observed_vs_predicted_svg(plot: &ObservedVsPredicted) -> Result<String, PlotError> {
-    figure_svg(&ScatterFigure::new(plot)?)
+pub fn observed_vs_predicted(plot: &ObservedVsPredicted) -> Result<Rendered, PlotError> {
+    render(&ScatterFigure::new(plot)?)
 }
 
 /// The figure with checked input, the markers to draw and the axis both directions share.
@@ -143,18 +135,10 @@ impl<'a> ScatterFigure<'a> {
 }
 
 impl Figure for ScatterFigure<'_> {
-    fn canvas(&self) -> (u32, u32) {
-        CANVAS
-    }
-
     /// Frame, then the identity and two-fold lines, then the markers on top, and the
     /// legend: groups, then the lines and markers used.
-    fn draw<DB: DrawingBackend>(
-        &self,
-        root: &DrawingArea<DB, Shift>,
-        target: Target,
-    ) -> Result<(), PlotError> {
-        let (plot_area, legend_column) = chart_and_legend(root, target, self.plot.title)?;
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
+        let (plot_area, legend_column) = chart_and_legend(root, self.plot.title)?;
         let y = &self.axis;
         let (lo, hi) = (y.lo, y.hi);
         let axes = Axes {
@@ -164,8 +148,9 @@ impl Figure for ScatterFigure<'_> {
             y,
             x_label: self.plot.x_label,
             y_label: self.plot.y_label,
+            headroom: TICK_FONT,
         };
-        let chart = framed_chart(root, &plot_area, target, &axes, OUTER_MARGIN * 2.0)?;
+        let chart = framed_chart(root, &plot_area, &axes, OUTER_MARGIN * 2.0, |_| Ok(()))?;
         let to_canvas = canvas_mapping(&chart, (lo, hi), (lo, hi));
         let pixel = |x: f64, y: f64| -> Pixel {
             let (cx, cy) = to_canvas(&(x, y));
@@ -181,17 +166,8 @@ impl Figure for ScatterFigure<'_> {
         two_fold.draw_path(root, vec![pixel(lo + fold, lo), pixel(hi, hi - fold)])?;
 
         for &(hollow, colour, observed, predicted) in &self.markers {
-            let mark = if hollow {
-                DataMark::Reference
-            } else {
-                DataMark::Marker
-            };
-            draw_marker(
-                root,
-                mark,
-                colour,
-                pixel(observed.log10(), predicted.log10()),
-            )?;
+            let centre = pixel(observed.log10(), predicted.log10());
+            draw_marker(root, colour, hollow, centre)?;
         }
 
         let groups: Vec<(&str, Sample)> = self
@@ -221,14 +197,7 @@ impl Figure for ScatterFigure<'_> {
             marks.push((&left_out, Sample::Nothing));
         }
         let (_, plot_y) = chart.plotting_area().get_pixel_range();
-        draw_legend_entries(
-            &legend_column,
-            target,
-            plot_y.start,
-            &groups,
-            &marks,
-            LEGEND_SAMPLE,
-        )
+        draw_legend_entries(&legend_column, plot_y.start, &groups, &marks, LEGEND_SAMPLE)
     }
 }
 
@@ -266,23 +235,9 @@ mod tests {
     }
 
     #[test]
-    fn png_is_print_sized_at_300_dpi() {
-        let bytes = observed_vs_predicted_png(&plot(&demo())).expect("renders");
-        let decoder = ::png::Decoder::new(bytes.as_slice())
-            .read_info()
-            .expect("decodes");
-        let info = decoder.info();
-        assert_eq!((info.width, info.height), (2100, 1260));
-        let dims = info.pixel_dims.expect("a pHYs chunk");
-        // 300 dpi is 11811 pixels per metre.
-        assert_eq!((dims.xppu, dims.yppu), (11811, 11811));
-        assert_eq!(dims.unit, ::png::Unit::Meter);
-    }
-
-    #[test]
     fn svg_has_titles_legend_and_a_marker_per_point() {
         let groups = demo();
-        let svg = observed_vs_predicted_svg(&plot(&groups)).expect("renders");
+        let svg = observed_vs_predicted(&plot(&groups)).expect("renders").svg;
         assert!(svg.starts_with(r#"<svg width="700" height="420" viewBox="0 0 2100 1260""#));
         for text in [
             "synthetic: fitted, observed vs predicted",
@@ -316,7 +271,7 @@ mod tests {
         groups[0].observed[3] = 0.0;
         groups[1].before[0] = -1.0;
         let figure = plot(&groups);
-        let svg = observed_vs_predicted_svg(&figure).expect("renders");
+        let svg = observed_vs_predicted(&figure).expect("renders").svg;
         assert!(svg_text_run(&svg).contains("3 markers at 0 or below not shown (log axes)"));
         let circles = svg.matches("<circle").count();
         assert_eq!(circles, 5 * 3 + 6 * 2 + 2 * 2 + 3 + 2);
@@ -329,7 +284,7 @@ mod tests {
         );
         assert_eq!(ScatterFigure::new(&figure).expect("valid").axis.lo, 0.0);
         let zeros = [group("lung", 0, &[0.0, 0.0], 1.0)];
-        observed_vs_predicted_svg(&plot(&zeros)).expect("no positive value: an empty decade");
+        observed_vs_predicted(&plot(&zeros)).expect("no positive value: an empty decade");
     }
 
     #[test]
@@ -337,17 +292,17 @@ mod tests {
         let mut groups = demo();
         groups[1].after[2] = f64::NAN;
         assert!(matches!(
-            observed_vs_predicted_svg(&plot(&groups)),
+            observed_vs_predicted(&plot(&groups)),
             Err(PlotError::NonFiniteValue { ref label, index: 2, .. }) if label == "liver"
         ));
         groups[1].after[2] = f64::INFINITY;
         assert!(matches!(
-            observed_vs_predicted_png(&plot(&groups)),
+            observed_vs_predicted(&plot(&groups)),
             Err(PlotError::NonFiniteValue { .. })
         ));
         groups[1].after.pop();
         assert!(matches!(
-            observed_vs_predicted_svg(&plot(&groups)),
+            observed_vs_predicted(&plot(&groups)),
             Err(PlotError::SeriesSizeMismatch {
                 expected: 3,
                 actual: 2,
@@ -355,7 +310,7 @@ mod tests {
             })
         ));
         assert!(matches!(
-            observed_vs_predicted_svg(&plot(&[])),
+            observed_vs_predicted(&plot(&[])),
             Err(PlotError::Empty { field: "groups" })
         ));
     }

@@ -1,69 +1,62 @@
-//! Setting text: how each backend sizes type, and drawing, fitting and
+//! The embedded font and setting text: measuring, drawing, fitting and
 //! wrapping single labels.
 //!
-//! Every piece of text in the figure (title, tick labels, axis titles,
-//! legend) goes through [`draw_label`], so the two backends' differences in
-//! font sizing and the bitmap's glyph-by-glyph placement live in one place
-//! instead of at each caller.
+//! Every piece of text in a figure (title, tick labels, axis titles,
+//! legend) goes through [`draw_label`], and every layout decision measures
+//! text with [`text_width`], which reads the advances and kerning of the
+//! same embedded font the PNG is rasterized with (see
+//! [`rasterize`](super::png::rasterize)), so what is measured is what is drawn.
 
+use std::sync::OnceLock;
+
+use ab_glyph::{Font, FontRef, PxScale, ScaleFont};
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
+use plotters::style::text_anchor::Pos;
 use plotters::style::FontTransform;
 
 use super::backend_error;
-use super::font::{Bearings, DEJAVU_HEIGHT_PER_EM, FONT_FAMILY};
 use super::PlotError;
+
+/// The embedded font, so rendering never depends on fonts installed on the host.
+pub(super) static DEJAVU_SANS: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+
+/// The family every text element names; the rasterizer maps it to the embedded font.
+pub(super) const FONT_FAMILY: &str = "sans-serif";
+
+/// Plotters' SVG backend writes `font-size` = requested size / 1.24, and
+/// SVG's `font-size` is the em, so a design em size is requested as em x 1.24.
+const FONT_PER_EM: f64 = 1.24;
 
 const TEXT_COLOUR: RGBColor = RGBColor(0x1A, 0x1A, 0x1A);
 
-/// How text is set on one backend.
-///
-/// Both renderers share one drawing routine over the same 2100 x 1260 unit
-/// canvas (the SVG just declares a 700 x 420 display size, see
-/// [`render_svg`](super::render_svg)); they differ only in how plotters sizes
-/// and places text.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Target {
-    /// Plotters font size to request per unit of em size.
-    font_per_em: f64,
-    /// Place glyphs one by one with their side bearings and correct the
-    /// baseline (bitmap only); SVG text is left to the viewer's text engine.
-    place_glyphs: bool,
+/// The embedded font, parsed once.
+fn font() -> Result<&'static FontRef<'static>, PlotError> {
+    static FONT: OnceLock<Option<FontRef<'static>>> = OnceLock::new();
+    FONT.get_or_init(|| FontRef::try_from_slice(DEJAVU_SANS).ok())
+        .as_ref()
+        .ok_or(PlotError::Font)
 }
 
-impl Target {
-    /// The bitmap rasteriser's font size is the font's ascent-to-descent height.
-    pub(super) const PNG: Self = Self {
-        font_per_em: DEJAVU_HEIGHT_PER_EM,
-        place_glyphs: true,
-    };
-    /// Plotters' SVG backend writes `font-size` = size / 1.24, and SVG's
-    /// `font-size` is the em. Layout widths are still estimated with DejaVu's
-    /// metrics at this size, which overestimates the rendered width by ~6 %:
-    /// a margin for viewers whose sans-serif is wider.
-    pub(super) const SVG: Self = Self {
-        font_per_em: 1.24,
-        place_glyphs: false,
-    };
-
-    /// The embedded font at a design em size.
-    fn font(self, em: f64) -> TextStyle<'static> {
-        TextStyle::from((FONT_FAMILY, em * self.font_per_em).into_font()).color(&TEXT_COLOUR)
+/// Width `text` occupies at design em size `em`, in canvas pixels (rounded
+/// up): the glyph advances plus kerning of the embedded font.
+pub(super) fn text_width(text: &str, em: f64) -> Result<u32, PlotError> {
+    let font = font()?;
+    let units_per_em = f64::from(font.units_per_em().ok_or(PlotError::Font)?);
+    // ab_glyph's scale is the ascent-to-descent height, not the em.
+    let height = em * f64::from(font.height_unscaled()) / units_per_em;
+    let scaled = font.as_scaled(PxScale::from(height as f32));
+    let mut width = 0.0_f32;
+    let mut previous = None;
+    for c in text.chars() {
+        let glyph = scaled.glyph_id(c);
+        if let Some(before) = previous {
+            width += scaled.kern(before, glyph);
+        }
+        width += scaled.h_advance(glyph);
+        previous = Some(glyph);
     }
-
-    /// Width `text` occupies at design em size `em` (for SVG, an upper bound).
-    pub(super) fn text_width<DB: DrawingBackend>(
-        self,
-        area: &DrawingArea<DB, Shift>,
-        text: &str,
-        em: f64,
-    ) -> Result<u32, PlotError> {
-        let (w, _) = area
-            .estimate_text_size(text, &self.font(em))
-            .map_err(backend_error)?;
-        Ok(w)
-    }
+    Ok(width.max(0.0).ceil() as u32)
 }
 
 /// Text orientation for [`draw_label`].
@@ -74,77 +67,36 @@ pub(super) enum Orientation {
     Vertical,
 }
 
-/// Draws one line of text at design em size `em` with `anchor` at `pos`.
-///
-/// SVG text is emitted as a single element. Bitmap text is drawn glyph by
-/// glyph: plotters' rasteriser drops each glyph's left side bearing, which
-/// spaces letters unevenly ("In jured", "si te"), so each glyph is drawn at
-/// its pen position plus the bearing read from the embedded font, and the
-/// baseline is moved to where an SVG viewer would put it for the same anchor.
+/// Draws one line of text at design em size `em` with `anchor` at `pos`, as
+/// one SVG text element.
 pub(super) fn draw_label<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
-    target: Target,
     text: &str,
     em: f64,
     anchor: Pos,
     pos: (i32, i32),
     orientation: Orientation,
 ) -> Result<(), PlotError> {
+    let style = TextStyle::from((FONT_FAMILY, em * FONT_PER_EM).into_font())
+        .color(&TEXT_COLOUR)
+        .pos(anchor);
     let style = match orientation {
-        Orientation::Horizontal => target.font(em),
-        Orientation::Vertical => target.font(em).transform(FontTransform::Rotate270),
+        Orientation::Horizontal => style,
+        Orientation::Vertical => style.transform(FontTransform::Rotate270),
     };
-    let bearings = Bearings::get().filter(|_| target.place_glyphs);
-    let Some(bearings) = bearings else {
-        return area
-            .draw_text(text, &style.pos(anchor), pos)
-            .map_err(backend_error);
-    };
-    // Plotters measures text unrotated, so the width along the baseline is
-    // the same in either orientation.
-    let width = |t: &str| Ok::<_, PlotError>(target.text_width(area, t, em)? as i32);
-    let start = match anchor.h_pos {
-        HPos::Left => 0,
-        HPos::Center => -width(text)? / 2,
-        HPos::Right => -width(text)?,
-    };
-    // Baseline offset (in ems) that matches the SVG text anchors.
-    let drop_em = match anchor.v_pos {
-        VPos::Top => 0.18,
-        VPos::Center => 0.16,
-        VPos::Bottom => 0.08,
-    };
-    let drop = (drop_em * em).round() as i32;
-    let size = em * target.font_per_em;
-    let glyph_style = style.pos(Pos::new(HPos::Left, anchor.v_pos));
-    for (i, c) in text.char_indices() {
-        let end = i + c.len_utf8();
-        let glyph = &text[i..end];
-        // Pen position including kerning with the previous glyph.
-        let pen = width(&text[..end])? - width(glyph)?;
-        let along = start + pen + bearings.left_bearing_px(c, size);
-        let at = match orientation {
-            Orientation::Horizontal => (pos.0 + along, pos.1 + drop),
-            Orientation::Vertical => (pos.0 + drop, pos.1 - along),
-        };
-        area.draw_text(glyph, &glyph_style, at)
-            .map_err(backend_error)?;
-    }
-    Ok(())
+    area.draw_text(text, &style, pos).map_err(backend_error)
 }
 
 /// Fits one line of text into `max_width`: first by shrinking the font (down
 /// to `min_fraction` of `em`), then by eliding the end with an ellipsis.
 /// Returns the text and the em size to draw it at.
-pub(super) fn fit_text<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    target: Target,
+pub(super) fn fit_text(
     text: &str,
     em: f64,
     min_fraction: f64,
     max_width: u32,
 ) -> Result<(String, f64), PlotError> {
-    let width = |t: &str, e: f64| target.text_width(area, t, e);
+    let width = text_width;
     let full = width(text, em)?;
     if full <= max_width {
         return Ok((text.to_owned(), em));
@@ -168,14 +120,8 @@ pub(super) fn fit_text<DB: DrawingBackend>(
 /// after its underscores, hyphens and slashes (so `liver_reached_fraction`
 /// wraps as `liver_reached_` / `fraction`), and only a piece still too wide
 /// is split between characters.
-pub(super) fn wrap_text<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    target: Target,
-    text: &str,
-    em: f64,
-    max_width: u32,
-) -> Result<Vec<String>, PlotError> {
-    let fits = |t: &str| Ok::<_, PlotError>(target.text_width(area, t, em)? <= max_width);
+pub(super) fn wrap_text(text: &str, em: f64, max_width: u32) -> Result<Vec<String>, PlotError> {
+    let fits = |t: &str| Ok::<_, PlotError>(text_width(t, em)? <= max_width);
     let mut lines = Vec::new();
     let mut line = String::new();
     for word in text.split_whitespace() {
@@ -252,6 +198,15 @@ pub(super) fn break_pieces(word: &str) -> Vec<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn widths_come_from_the_embedded_font() {
+        let one = text_width("n", 40.0).expect("font parses");
+        // DejaVu Sans' "n" advances 1298 of 2048 units per em.
+        assert_eq!(one, (40.0_f64 * 1298.0 / 2048.0).ceil() as u32);
+        assert!(text_width("nn", 40.0).expect("font parses") >= 2 * one - 1);
+        assert!(text_width("W", 40.0).expect("font parses") > one);
+    }
 
     #[test]
     fn names_break_after_underscores() {

@@ -20,27 +20,13 @@ use plotters::prelude::*;
 use super::axis::{Ticks, YAxis};
 use super::frame::{chart_and_legend, framed_chart, Axes};
 use super::legend::{draw_legend_entries, Sample, LEGEND_SAMPLE};
-use super::lines::{canvas_mapping, draw_run, runs, Pixel, SeriesStyle, PALETTE};
-use super::text::Target;
-use super::{
-    backend_error, figure_png, figure_svg, offset, px, Figure, PlotError, AXIS_COLOUR, CANVAS,
-    OUTER_MARGIN, TICK_FONT,
-};
+use super::lines::{canvas_mapping, draw_run, runs, SeriesStyle, PALETTE};
+use super::marks::{draw_bar, draw_marker, DataMark, RANGE_CAP, RANGE_LINE, SD_CAP, SD_LINE};
+use super::{offset, px, render, Figure, PlotError, Rendered, OUTER_MARGIN, TICK_FONT};
 
 /// A range bound more than this factor beyond every other value of its panel is drawn as
 /// open (see the module documentation).
 const OPEN_BOUND_FACTOR: f64 = 10.0;
-/// Data markers: 1.7 mm across, with a white halo separating them from the curve.
-const MARKER_RADIUS: f64 = 11.0;
-const MARKER_HALO: f64 = 3.0;
-/// Ring width of a reference marker (hollow: it is 100 % by definition).
-const MARKER_RING: f64 = 4.0;
-/// SD error bars: thin, with short caps.
-const SD_LINE: f64 = 3.0;
-const SD_CAP: f64 = 10.0;
-/// Range brackets: heavier than the SD bars, with wide caps, so the two read apart.
-const RANGE_LINE: f64 = 6.0;
-const RANGE_CAP: f64 = 20.0;
 /// Horizontal offset between the marks of neighbouring organs in a panel, so organs
 /// observed at the same time do not hide each other's bars (the curves stay in place).
 const DODGE: f64 = 30.0;
@@ -100,22 +86,14 @@ pub struct ModelVsData<'a> {
     pub panels: &'a [DataPanel],
 }
 
-/// Renders the figure as PNG bytes: 2100 x 1260 px, declared as 300 dpi.
+/// Draws the figure: 2100 x 1260 px (700 x 420 px as SVG).
 ///
 /// # Errors
 /// [`PlotError::Empty`] without panels or tracks, [`PlotError::SeriesSizeMismatch`] when a
 /// curve's times and values differ in length, [`PlotError::InfiniteValue`] for a
 /// non-finite number; a rendering or encoding failure otherwise.
-pub fn model_vs_data_png(plot: &ModelVsData) -> Result<Vec<u8>, PlotError> {
-    figure_png(&DataFigure::new(plot)?)
-}
-
-/// Renders the figure as an SVG document, 700 x 420 px over a 2100 x 1260 viewBox.
-///
-/// # Errors
-/// As [`model_vs_data_png`], bar the encoding.
-pub fn model_vs_data_svg(plot: &ModelVsData) -> Result<String, PlotError> {
-    figure_svg(&DataFigure::new(plot)?)
+pub fn model_vs_data(plot: &ModelVsData) -> Result<Rendered, PlotError> {
+    render(&DataFigure::new(plot)?)
 }
 
 /// The figure with checked input and each panel's axes.
@@ -237,18 +215,10 @@ fn is_open(bound: f64, lo: f64, hi: f64) -> bool {
 }
 
 impl Figure for DataFigure<'_> {
-    fn canvas(&self) -> (u32, u32) {
-        CANVAS
-    }
-
     /// Splits the chart column into panels, draws each (grid, axes, curves, then ranges,
     /// error bars and markers on top), and the legend: organs, then the marks used.
-    fn draw<DB: DrawingBackend>(
-        &self,
-        root: &DrawingArea<DB, Shift>,
-        target: Target,
-    ) -> Result<(), PlotError> {
-        let (plot_area, legend_column) = chart_and_legend(root, target, self.plot.title)?;
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
+        let (plot_area, legend_column) = chart_and_legend(root, self.plot.title)?;
         let (width, _) = plot_area.dim_in_pixel();
         let n = self.plot.panels.len() as u32;
         let gap = px(PANEL_GAP);
@@ -262,7 +232,7 @@ impl Figure for DataFigure<'_> {
             } else {
                 right
             };
-            top = self.draw_panel(root, &area, target, panel, y)?;
+            top = self.draw_panel(root, &area, panel, y)?;
         }
 
         let mut organs: Vec<(&str, usize)> = Vec::new();
@@ -282,7 +252,7 @@ impl Figure for DataFigure<'_> {
                 .flat_map(|p| &p.tracks)
                 .flat_map(|t| &t.points)
         };
-        let mut marks = vec![("Model", Sample::Line(grey_style()))];
+        let mut marks = vec![("Model", Sample::Line(SeriesStyle::neutral()))];
         if points().any(|p| p.value.is_some() && !p.reference) {
             marks.push(("Observed", Sample::DataMark(DataMark::Marker)));
         }
@@ -301,13 +271,8 @@ impl Figure for DataFigure<'_> {
                 Sample::DataMark(DataMark::Range),
             ));
         }
-        draw_legend_entries(&legend_column, target, top, &entries, &marks, LEGEND_SAMPLE)
+        draw_legend_entries(&legend_column, top, &entries, &marks, LEGEND_SAMPLE)
     }
-}
-
-/// Line style of the legend's "Model" entry: the palette's black, so it names no organ.
-fn grey_style() -> SeriesStyle {
-    SeriesStyle::for_index(PALETTE.len() - 1)
 }
 
 impl DataFigure<'_> {
@@ -316,7 +281,6 @@ impl DataFigure<'_> {
         &self,
         root: &DrawingArea<DB, Shift>,
         area: &DrawingArea<DB, Shift>,
-        target: Target,
         panel: &DataPanel,
         y: &YAxis,
     ) -> Result<i32, PlotError> {
@@ -329,8 +293,9 @@ impl DataFigure<'_> {
             y,
             x_label: self.plot.x_label,
             y_label: &panel.y_label,
+            headroom: TICK_FONT,
         };
-        let chart = framed_chart(root, area, target, &axes, OUTER_MARGIN)?;
+        let chart = framed_chart(root, area, &axes, OUTER_MARGIN, |_| Ok(()))?;
 
         let to_canvas = canvas_mapping(&chart, (x_lo, x_hi), (y.lo, y.hi));
         let floor = y.log_floor.unwrap_or(f64::MIN_POSITIVE);
@@ -356,12 +321,18 @@ impl DataFigure<'_> {
         let (lo, hi) = extent(&core_values(panel));
         let mut markers = Vec::new();
         let centre = (panel.tracks.len() as f64 - 1.0) / 2.0;
+        // Dodged marks stay inside the axes, range caps included.
+        let (plot_x, _) = chart.plotting_area().get_pixel_range();
+        let inside = (
+            plot_x.start + offset(RANGE_CAP),
+            plot_x.end - offset(RANGE_CAP),
+        );
         for (k, track) in panel.tracks.iter().enumerate() {
             let colour = PALETTE[track.colour % PALETTE.len()];
             let dodge = ((k as f64 - centre) * DODGE).round() as i32;
             let pixel = |t: f64, axis_value: f64| {
                 let (x, y) = pixel(t, axis_value);
-                (x + dodge, y)
+                ((x + dodge).clamp(inside.0, inside.1), y)
             };
             for p in &track.points {
                 if let Some((low, high)) = p.range {
@@ -376,104 +347,16 @@ impl DataFigure<'_> {
                     draw_bar(root, colour, SD_LINE, SD_CAP, ends, high)?;
                 }
                 if let Some(v) = p.value.filter(|&v| v >= floor) {
-                    let mark = if p.reference {
-                        DataMark::Reference
-                    } else {
-                        DataMark::Marker
-                    };
-                    markers.push((mark, colour, pixel(p.time_h, v.log10())));
+                    markers.push((colour, p.reference, pixel(p.time_h, v.log10())));
                 }
             }
         }
-        for (mark, colour, centre) in markers {
-            draw_marker(root, mark, colour, centre)?;
+        for (colour, hollow, centre) in markers {
+            draw_marker(root, colour, hollow, centre)?;
         }
         let (_, plot_y) = chart.plotting_area().get_pixel_range();
         Ok(plot_y.start)
     }
-}
-
-/// What a data mark is; also the legend sample of each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum DataMark {
-    /// An observed value.
-    Marker,
-    /// A series' reference value (hollow).
-    Reference,
-    /// An SD error bar.
-    Sd,
-    /// A range bracket.
-    Range,
-}
-
-/// Draws a legend sample of `mark`, centred at `centre`, in the axis colour.
-pub(super) fn draw_mark_sample<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    mark: DataMark,
-    (x, y): Pixel,
-) -> Result<(), PlotError> {
-    let half = offset(TICK_FONT * 0.55);
-    match mark {
-        DataMark::Marker | DataMark::Reference => draw_marker(area, mark, AXIS_COLOUR, (x, y)),
-        DataMark::Sd => draw_bar(
-            area,
-            AXIS_COLOUR,
-            SD_LINE,
-            SD_CAP,
-            ((x, y + half), true),
-            ((x, y - half), true),
-        ),
-        DataMark::Range => draw_bar(
-            area,
-            AXIS_COLOUR,
-            RANGE_LINE,
-            RANGE_CAP,
-            ((x, y + half), true),
-            ((x, y - half), true),
-        ),
-    }
-}
-
-/// A filled (observed) or hollow (reference) disc with a white halo; the scatter draws
-/// its fitted and start predictions with the same two discs.
-pub(super) fn draw_marker<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    mark: DataMark,
-    colour: RGBColor,
-    centre: Pixel,
-) -> Result<(), PlotError> {
-    let radius = px(MARKER_RADIUS);
-    let mut discs = vec![(radius + px(MARKER_HALO), WHITE), (radius, colour)];
-    if mark == DataMark::Reference {
-        discs.push((radius - px(MARKER_RING), WHITE));
-    }
-    for (r, c) in discs {
-        area.draw(&Circle::new(centre, r, c.filled()))
-            .map_err(backend_error)?;
-    }
-    Ok(())
-}
-
-/// A vertical bar between two ends, each with a cap when its flag is set.
-fn draw_bar<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    colour: RGBColor,
-    line: f64,
-    cap: f64,
-    (a, cap_a): (Pixel, bool),
-    (b, cap_b): (Pixel, bool),
-) -> Result<(), PlotError> {
-    let style = colour.stroke_width(px(line));
-    area.draw(&PathElement::new(vec![a, b], style))
-        .map_err(backend_error)?;
-    let half = offset(cap);
-    for ((x, y), capped) in [(a, cap_a), (b, cap_b)] {
-        if capped {
-            area.draw(&PathElement::new(vec![(x - half, y), (x + half, y)], style))
-                .map_err(backend_error)?;
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -549,7 +432,7 @@ mod tests {
             x_label: "Time (h)",
             panels: &panels,
         };
-        let svg = model_vs_data_svg(&plot).expect("renders");
+        let svg = model_vs_data(&plot).expect("renders").svg;
         for text in [
             "study: method",
             "Time (h)",
@@ -565,7 +448,7 @@ mod tests {
         // The open 10000 % bound does not stretch the axis to 1e4.
         assert!(!svg_has_text(&svg, "1e4"));
         assert_eq!(panel_axis(&panels[1]).hi.ceil(), 3.0);
-        let png = model_vs_data_png(&plot).expect("renders");
+        let png = model_vs_data(&plot).expect("renders").png;
         assert!(png.windows(4).any(|w| w == b"pHYs"));
     }
 
@@ -577,7 +460,7 @@ mod tests {
             panels,
         };
         assert!(matches!(
-            model_vs_data_svg(&plot(&[])),
+            model_vs_data(&plot(&[])),
             Err(PlotError::Empty { field: "panels" })
         ));
         let mut bad = track("lung", 0, vec![]);
@@ -587,7 +470,7 @@ mod tests {
             tracks: vec![bad],
         }];
         assert!(matches!(
-            model_vs_data_svg(&plot(&panels)),
+            model_vs_data(&plot(&panels)),
             Err(PlotError::SeriesSizeMismatch { .. })
         ));
     }

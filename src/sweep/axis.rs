@@ -135,6 +135,43 @@ impl Switch {
 }
 
 impl Target {
+    /// The axis title a figure gives this key: the quantity in words with its
+    /// unit, e.g. "Dose (cells/kg)" for `dose.cells_per_kg`, so a figure reads
+    /// without the scenario-file syntax. Per-block dose keys name the block.
+    pub fn label(self) -> String {
+        let words = match self {
+            Target::Species => "Species",
+            Target::BodyWeight => "Body weight (kg)",
+            Target::Disease => "Disease",
+            Target::Source => "Cell source",
+            Target::Donor => "Donor",
+            Target::Modification => "Modification",
+            Target::Dose(block, field) => {
+                let words = match field {
+                    DoseField::Route => "Route",
+                    DoseField::CellsPerKg => "Dose (cells/kg)",
+                    DoseField::Cells => "Dose (cells)",
+                    DoseField::Count => "Number of doses",
+                    DoseField::IntervalDays => "Dosing interval (days)",
+                    DoseField::StartDay => "Start of dosing (days)",
+                    DoseField::InfusionMinutes => "Infusion length (min)",
+                };
+                return match block {
+                    Some(b) => format!("{words}, dose block {}", b + 1),
+                    None => words.to_owned(),
+                };
+            }
+            Target::Duration => "Simulated time (days)",
+            Target::LiverThreshold => "Liver threshold (cells)",
+            Target::Solver => "Solver",
+            Target::Rtol => "Relative tolerance",
+            Target::Atol => "Absolute tolerance (cells)",
+            Target::Mechanism(m) => return format!("Mechanism: {}", m.name()),
+            Target::Parameter(p) => return format!("{} ({})", p.name(), p.unit()),
+        };
+        words.to_owned()
+    }
+
     /// Every path valid for a base scenario with `blocks` dose blocks (for suggestions).
     pub fn all_paths(blocks: usize) -> Vec<String> {
         let mut paths: Vec<String> = [

@@ -80,4 +80,10 @@ pub struct PlotFile {
     /// Logarithmic colour scale (heatmap) or y axis (lines); default false.
     #[serde(default)]
     pub log: bool,
+    /// Title of the x axis, instead of the one named after the axis path.
+    pub x_label: Option<Spanned<String>>,
+    /// Title of the y axis (heatmap: the `y` axis; lines: the metric).
+    pub y_label: Option<Spanned<String>>,
+    /// Title of a heatmap's colour bar (the metric).
+    pub colour_label: Option<Spanned<String>>,
 }

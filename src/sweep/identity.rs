@@ -12,7 +12,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use super::{run, Sweep};
+use super::Sweep;
 use crate::output::resolved::resolved_toml;
 
 /// Bumped whenever the model changes the numbers a scenario gives (equations, presets,
@@ -81,7 +81,7 @@ impl Identity {
             ("cellpk".to_string(), env!("CARGO_PKG_VERSION").to_string()),
             ("model_revision".to_string(), MODEL_REVISION.to_string()),
             ("name".to_string(), sweep.name.clone()),
-            ("columns".to_string(), run::header(sweep)),
+            ("columns".to_string(), sweep.header()),
         ];
         for (i, axis) in sweep.axes.iter().enumerate() {
             let values: Vec<String> = axis.values.iter().map(ToString::to_string).collect();

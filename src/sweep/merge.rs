@@ -107,7 +107,7 @@ fn read_shard(file: &Path, header: &str, identity: &Identity) -> Result<ShardRow
 
 /// Merges shard CSVs of `sweep` into its whole CSV under `out`; returns the path written.
 pub fn merge(sweep: &Sweep, shards: &[PathBuf], out: &Path) -> Result<PathBuf, MergeError> {
-    let header = run::header(sweep);
+    let header = sweep.header();
     let identity = Identity::of(sweep);
     let mut parts = shards
         .iter()

@@ -89,6 +89,9 @@ pub struct PlotSpec {
     pub fixed: Vec<(usize, usize)>,
     /// Log colour scale (heatmap) or log y axis (lines).
     pub log: bool,
+    /// Axis titles given in the block, each replacing the one cellpk words
+    /// from the axis or metric: x, y and (heatmap) colour bar.
+    pub labels: [Option<String>; 3],
 }
 
 /// A validated sweep.
@@ -112,6 +115,21 @@ pub struct Sweep {
 }
 
 impl Sweep {
+    /// `point,<axis paths>,<metric names>,error`.
+    pub fn header(&self) -> String {
+        let mut h = String::from("point");
+        for a in &self.axes {
+            h.push(',');
+            h.push_str(&csv_field(&a.path));
+        }
+        for m in &self.metrics {
+            h.push(',');
+            h.push_str(m.name());
+        }
+        h.push_str(",error");
+        h
+    }
+
     /// Number of points.
     pub fn len(&self) -> u64 {
         self.axes.iter().map(|a| a.values.len() as u64).product()
@@ -800,11 +818,33 @@ fn parse_plot(
             "fix only the sweep's axes",
         ));
     }
+    if let (PlotKind::Lines { .. }, Some(label)) = (&kind, &raw.colour_label) {
+        return Err(c.invalid(
+            label.span(),
+            key("colour_label"),
+            "a line plot has no colour bar",
+            "title its metric axis with `y_label`",
+        ));
+    }
+    let label = |field: &str, v: &Option<Spanned<String>>| match v {
+        Some(text) if text.get_ref().trim().is_empty() => Err(c.invalid(
+            text.span(),
+            key(field),
+            "an axis title must not be empty",
+            "write the quantity and its unit, e.g. \"Dose (cells/kg)\", or leave the key out",
+        )),
+        v => Ok(v.as_ref().map(|t| t.get_ref().trim().to_owned())),
+    };
     Ok(PlotSpec {
         kind,
         metric,
         fixed,
         log: raw.log,
+        labels: [
+            label("x_label", &raw.x_label)?,
+            label("y_label", &raw.y_label)?,
+            label("colour_label", &raw.colour_label)?,
+        ],
     })
 }
 
@@ -812,5 +852,14 @@ fn toml_value(v: &Value) -> String {
     match v {
         Value::Number(x) => format!("{x}"),
         Value::Name(n) => format!("\"{n}\""),
+    }
+}
+
+/// A CSV field, quoted when it holds a comma, quote or line break.
+pub(crate) fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
     }
 }

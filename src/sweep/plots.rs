@@ -8,8 +8,9 @@ use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
+use super::axis::Value;
 use super::identity::Identity;
-use super::{PlotKind, PlotSpec, Sweep};
+use super::{Axis, PlotKind, PlotSpec, Sweep};
 use crate::plot::{self, Heatmap, LinePlot, Panel, PlotError, Series};
 
 /// Why a figure could not be drawn.
@@ -90,7 +91,7 @@ fn read_slices(sweep: &Sweep, csv: &Path) -> Result<Vec<Slice>, FigureError> {
     };
     let mut lines = BufReader::new(File::open(csv).map_err(io)?).lines();
     let header = lines.next().transpose().map_err(io)?.unwrap_or_default();
-    if header != super::run::header(sweep) {
+    if header != sweep.header() {
         return Err(FigureError::Csv {
             file: csv.to_path_buf(),
             why: "its header is not this sweep's (was it written by another sweep file?)".into(),
@@ -154,21 +155,20 @@ pub fn figures(sweep: &Sweep, csv: &Path) -> Result<Vec<(String, Vec<u8>)>, Figu
         let fixed: Vec<String> = spec
             .fixed
             .iter()
-            .map(|&(a, k)| format!("{} = {}", axis(a).path, axis(a).values[k]))
+            .map(|&(a, k)| condition(axis(a), &axis(a).values[k]))
             .collect();
+        let metric = spec.metric.words();
         let title = if fixed.is_empty() {
-            format!("{}: {}", sweep.name, spec.metric.name())
+            format!("{}: {metric}", sweep.name)
         } else {
-            format!(
-                "{}: {} ({})",
-                sweep.name,
-                spec.metric.name(),
-                fixed.join(", ")
-            )
+            format!("{}: {metric} ({})", sweep.name, fixed.join(", "))
         };
-        let metric_label = format!("{} ({})", spec.metric.name(), spec.metric.unit());
+        // An axis title: the block's own, else the axis or metric in words.
+        let [x_label, y_label, colour_label] = &spec.labels;
+        let title_or = |given: &Option<String>, words: String| given.clone().unwrap_or(words);
+        let metric_label = format!("{metric} ({})", spec.metric.unit());
         let stem = format!("plot{}_{}", n + 1, spec.metric.name());
-        let (png, svg) = match spec.kind {
+        let drawn = match spec.kind {
             PlotKind::Heatmap { x, y, facet } => {
                 let per_panel = axis(x).values.len() * axis(y).values.len();
                 let panels: Vec<Panel> = match facet {
@@ -181,7 +181,7 @@ pub fn figures(sweep: &Sweep, csv: &Path) -> Result<Vec<(String, Vec<u8>)>, Figu
                         .iter()
                         .zip(slice.values.chunks(per_panel))
                         .map(|(v, z)| Panel {
-                            title: format!("{} = {v}", axis(f).path),
+                            title: condition(axis(f), v),
                             z: z.to_vec(),
                         })
                         .collect(),
@@ -189,9 +189,9 @@ pub fn figures(sweep: &Sweep, csv: &Path) -> Result<Vec<(String, Vec<u8>)>, Figu
                 let (xs, ys) = (axis(x).numbers(), axis(y).numbers());
                 let figure = Heatmap {
                     title: &title,
-                    x_label: &axis(x).path,
-                    y_label: &axis(y).path,
-                    colour_label: &metric_label,
+                    x_label: &title_or(x_label, axis(x).target.label()),
+                    y_label: &title_or(y_label, axis(y).target.label()),
+                    colour_label: &title_or(colour_label, metric_label),
                     x_values: &xs,
                     y_values: &ys,
                     x_log: axis(x).log,
@@ -199,16 +199,13 @@ pub fn figures(sweep: &Sweep, csv: &Path) -> Result<Vec<(String, Vec<u8>)>, Figu
                     colour_log: spec.log,
                     panels: &panels,
                 };
-                (
-                    plot::heatmap_png(&figure).map_err(draw)?,
-                    plot::heatmap_svg(&figure).map_err(draw)?,
-                )
+                plot::heatmap(&figure).map_err(draw)?
             }
             PlotKind::Lines { x, line } => {
                 let nx = axis(x).values.len();
                 let lines: Vec<Series> = match line {
                     None => vec![Series {
-                        label: spec.metric.name().to_string(),
+                        label: metric.clone(),
                         values: slice.values,
                     }],
                     Some(l) => axis(l)
@@ -224,21 +221,32 @@ pub fn figures(sweep: &Sweep, csv: &Path) -> Result<Vec<(String, Vec<u8>)>, Figu
                 let xs = axis(x).numbers();
                 let figure = LinePlot {
                     title: &title,
-                    x_label: &axis(x).path,
-                    y_label: &metric_label,
+                    x_label: &title_or(x_label, axis(x).target.label()),
+                    y_label: &title_or(y_label, metric_label),
                     x_values: &xs,
                     x_log: axis(x).log,
                     y_log: spec.log,
                     lines: &lines,
                 };
-                (
-                    plot::line_plot_png(&figure).map_err(draw)?,
-                    plot::line_plot_svg(&figure).map_err(draw)?,
-                )
+                plot::line_plot(&figure).map_err(draw)?
             }
         };
-        files.push((format!("{stem}.png"), png));
-        files.push((format!("{stem}.svg"), svg.into_bytes()));
+        files.push((format!("{stem}.png"), drawn.png));
+        files.push((format!("{stem}.svg"), drawn.svg.into_bytes()));
     }
     Ok(files)
+}
+
+/// An axis at one value, for titles: "Dosing interval = 28 days", "Dose = 1e6 cells/kg",
+/// "Route = portal_vein" (large numbers in the tick labels' compact style).
+fn condition(axis: &Axis, value: &Value) -> String {
+    let label = axis.target.label();
+    let value = match value {
+        Value::Number(x) if x.abs() >= 1e4 => format!("{x:e}"),
+        v => v.to_string(),
+    };
+    match label.strip_suffix(')').and_then(|l| l.split_once(" (")) {
+        Some((name, unit)) => format!("{name} = {value} {unit}"),
+        None => format!("{label} = {value}"),
+    }
 }

@@ -21,7 +21,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use super::identity::{self, Identity};
-use super::Sweep;
+use super::{csv_field, Sweep};
 use crate::output::write_file_atomically;
 use crate::scenario::Scenario;
 use crate::simulation;
@@ -164,30 +164,6 @@ pub fn csv_path(sweep: &Sweep, out: &Path, shard: Option<Shard>) -> PathBuf {
     out.join(&sweep.name).join(file)
 }
 
-/// `point,<axis paths>,<metric names>,error`.
-pub fn header(sweep: &Sweep) -> String {
-    let mut h = String::from("point");
-    for a in &sweep.axes {
-        h.push(',');
-        h.push_str(&csv_field(&a.path));
-    }
-    for m in &sweep.metrics {
-        h.push(',');
-        h.push_str(m.name());
-    }
-    h.push_str(",error");
-    h
-}
-
-/// A CSV field, quoted when it holds a comma, quote or line break.
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
-    }
-}
-
 /// Appends the row of point `index` to `text`: its axis values, then its metrics, or an
 /// empty metric for each column and the broken rule (or the integrator's failure) in
 /// `error`. Returns whether the point
@@ -275,7 +251,7 @@ pub fn execute(sweep: &Sweep, opts: &Options) -> Result<Summary, RunError> {
         }
     };
     let range = opts.shard.map_or(0..sweep.len(), |s| s.range(sweep.len()));
-    let header = header(sweep);
+    let header = sweep.header();
     let identity = Identity::of(sweep);
 
     let dir = csv.parent().expect("csv_path puts the file in a directory");

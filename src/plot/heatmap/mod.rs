@@ -1,0 +1,438 @@
+//! Heatmap of a metric over two sweep axes, faceted into panels by a third:
+//! e.g. liver AUC over dose and dosing interval, one panel per route.
+//!
+//! The choices that make such a figure honest and readable:
+//!
+//! * **One colour scale for all panels**, shown once as a labelled colour
+//!   bar at the right, so the same colour means the same value in every
+//!   panel and panels can be compared at a glance.
+//! * **Viridis**, perceptually uniform and colour-blind-safe (see
+//!   [`viridis`](super::colour::viridis)); on a log colour scale values
+//!   <= 0 have no colour and are drawn as missing.
+//! * **Missing is visibly missing.** NaN cells are light grey with grey
+//!   hatching (distinct from every viridis colour, in greyscale too) and the
+//!   colour bar explains them with an "n/a" entry.
+//! * **Cells sit on the grid values.** Each cell is centred on its grid
+//!   value, with edges halfway between neighbours: arithmetic midpoints on a
+//!   linear axis, geometric ones on a log axis (so log-spaced doses get
+//!   equal-width cells). A linear axis with few values (at most 12, such as
+//!   dosing intervals of 7, 14, 28, 56, 84 days) is drawn as categories:
+//!   equal-width cells, each labelled with its value, rather than cells as
+//!   uneven as the values' spacing.
+//! * **Shared axes are labelled once.** Panels (up to three a row) share
+//!   the axis titles; y tick labels appear in the first column and x tick
+//!   labels under the lowest panel of each column. Each panel has its own
+//!   small title.
+//! * **Print size.** Seven inches wide like every figure; one row of panels
+//!   fits the standard 4.2 inch height, and each further row makes the
+//!   figure taller rather than the panels flatter.
+
+//!
+//! The code is split by job: `grid` turns grid values into cells and panels
+//! into rows, `layout` places the titles, panels and their axes on the
+//! canvas, `colour_bar` sizes and draws the scale; this file checks the input
+//! and draws the cells.
+
+mod colour_bar;
+mod grid;
+mod layout;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::colour::{ColourScale, Fill};
+use super::frame::draw_title;
+use super::prepared::{check_coordinates, check_not_infinite};
+use super::text::{draw_label, fit_text, Orientation};
+use super::{backend_error, offset, render, Figure, PlotError, Rendered, CANVAS, SVG_SCALE};
+use colour_bar::BAR_GAP;
+use grid::{panel_grid, GridAxis};
+use layout::{Bands, PanelRect};
+
+/// Panel titles: 9 pt.
+const PANEL_TITLE_FONT: f64 = 38.0;
+/// At most this many panels share a row.
+const MAX_COLUMNS: usize = 3;
+/// Horizontal gap between panels: room for the tick marks and for x tick
+/// labels that overhang a panel's edges.
+const COLUMN_GAP: f64 = 100.0;
+/// Height of the cells of each panel when there are several rows: 1.7 in,
+/// about as tall as a panel in a row of three is wide.
+const ROW_CELLS_HEIGHT: f64 = 520.0;
+
+/// A heatmap figure: one or more panels of a metric over the same two axes;
+/// borrowed so callers keep ownership of their data.
+#[derive(Debug, Clone, Copy)]
+pub struct Heatmap<'a> {
+    /// Figure title, centred above the panels.
+    pub title: &'a str,
+    /// X-axis title with units, shared by all panels.
+    pub x_label: &'a str,
+    /// Y-axis title with units, shared by all panels.
+    pub y_label: &'a str,
+    /// Title of the colour bar, with units: what the colours mean.
+    pub colour_label: &'a str,
+    /// X grid coordinates: finite and strictly increasing (positive on a log axis).
+    pub x_values: &'a [f64],
+    /// Y grid coordinates: finite and strictly increasing (positive on a log axis).
+    pub y_values: &'a [f64],
+    /// Logarithmic x axis (cell edges at geometric midpoints).
+    pub x_log: bool,
+    /// Logarithmic y axis (cell edges at geometric midpoints).
+    pub y_log: bool,
+    /// Logarithmic colour scale, for metrics spanning decades; values <= 0
+    /// cannot be coloured on it and are drawn as missing.
+    pub colour_log: bool,
+    /// The panels, laid out up to three a row in the order given.
+    pub panels: &'a [Panel],
+}
+
+/// One panel of a [`Heatmap`]: the metric over the whole grid for one value
+/// of the faceting parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Panel {
+    /// Small title above the panel, e.g. the route.
+    pub title: String,
+    /// Values row by row: `z[iy * x_values.len() + ix]`. NaN marks a missing
+    /// value (drawn hatched grey); infinities are rejected.
+    pub z: Vec<f64>,
+}
+
+/// Draws the heatmap: 2100 px wide (700 px as SVG), 1260 px tall for one row of panels and taller for more rows.
+///
+/// # Errors
+/// [`PlotError::Empty`], [`PlotError::NonFiniteCoordinate`],
+/// [`PlotError::CoordinatesNotIncreasing`], [`PlotError::NonPositiveOnLogAxis`],
+/// [`PlotError::PanelSizeMismatch`] or [`PlotError::InfiniteValue`] for
+/// invalid input; a rendering or encoding failure otherwise.
+pub fn heatmap(input: &Heatmap) -> Result<Rendered, PlotError> {
+    render(&HeatmapFigure::new(input)?)
+}
+
+/// The heatmap with checked input, derived axes and colour scale.
+struct HeatmapFigure<'a> {
+    input: &'a Heatmap<'a>,
+    x: GridAxis,
+    y: GridAxis,
+    /// `None` when no cell has a value the colour scale can show.
+    scale: Option<ColourScale>,
+    /// Whether any cell is drawn as missing (so the colour bar explains it).
+    any_missing: bool,
+    /// Panel grid: `(columns, rows)`.
+    grid: (usize, usize),
+}
+
+impl<'a> HeatmapFigure<'a> {
+    /// Checks `input` (see [`heatmap`] for what is rejected) and derives
+    /// the axes, the shared colour scale and the panel grid.
+    fn new(input: &'a Heatmap<'a>) -> Result<Self, PlotError> {
+        check_coordinates(input.x_values, input.x_log, "x_values")?;
+        check_coordinates(input.y_values, input.y_log, "y_values")?;
+        if input.panels.is_empty() {
+            return Err(PlotError::Empty { field: "panels" });
+        }
+        let (nx, ny) = (input.x_values.len(), input.y_values.len());
+        for panel in input.panels {
+            if panel.z.len() != nx * ny {
+                return Err(PlotError::PanelSizeMismatch {
+                    panel: panel.title.clone(),
+                    expected: nx * ny,
+                    actual: panel.z.len(),
+                    nx,
+                    ny,
+                });
+            }
+            check_not_infinite(&panel.title, &panel.z)?;
+        }
+        let values = || input.panels.iter().flat_map(|p| p.z.iter().copied());
+        let scale = ColourScale::new(values(), input.colour_log);
+        let any_missing = values().any(|v| scale.as_ref().is_none_or(|s| s.fraction(v).is_none()));
+        Ok(Self {
+            input,
+            x: GridAxis::new(input.x_values, input.x_log),
+            y: GridAxis::new(input.y_values, input.y_log),
+            scale,
+            any_missing,
+            grid: panel_grid(input.panels.len()),
+        })
+    }
+
+    /// Whether any panel has a title (a single unfaceted panel may have none).
+    fn titled(&self) -> bool {
+        self.input.panels.iter().any(|p| !p.title.trim().is_empty())
+    }
+}
+
+impl Figure for HeatmapFigure<'_> {
+    /// 2100 px wide; 1260 px tall for one row of panels, and for more rows
+    /// as tall as rows of [`ROW_CELLS_HEIGHT`] cells need (a multiple of
+    /// three, so the SVG's display size is exact).
+    fn canvas(&self) -> (u32, u32) {
+        let (width, height) = CANVAS;
+        let (_, rows) = self.grid;
+        if rows <= 1 {
+            return (width, height);
+        }
+        let bands = Bands::new(self.titled());
+        let row = bands.panel_title + offset(ROW_CELLS_HEIGHT) + bands.tick_labels;
+        let total = bands.title + rows as i32 * row + bands.x_title + bands.margin;
+        let total = (total.max(0) as u32).max(height);
+        (width, total.div_ceil(SVG_SCALE) * SVG_SCALE)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
+        root.fill(&WHITE).map_err(backend_error)?;
+        let layout = self.layout(root)?;
+        draw_title(&layout.title_column(root), self.input.title)?;
+        let n = self.input.panels.len();
+        let (columns, _) = self.grid;
+        for (k, panel) in self.input.panels.iter().enumerate() {
+            let rect = layout.panel_rect(k, columns);
+            self.draw_panel(root, panel, layout.panel_title_em, &rect)?;
+            // X tick labels under the lowest panel of each column, y tick
+            // labels left of the first column.
+            let labels = (k + columns >= n, k % columns == 0);
+            self.draw_panel_axes(root, &layout, &rect, labels)?;
+        }
+        self.draw_axis_titles(root, &layout)?;
+        self.draw_colour_bar(root, &layout.bar, layout.right + offset(BAR_GAP))
+    }
+}
+
+impl HeatmapFigure<'_> {
+    /// Draws one panel: its title at em size `title_em` (elided if still
+    /// too long) and its cells (axes are drawn by the caller).
+    fn draw_panel<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        panel: &Panel,
+        title_em: f64,
+        rect: &PanelRect,
+    ) -> Result<(), PlotError> {
+        let (title, em) = fit_text(
+            &panel.title,
+            title_em,
+            1.0,
+            (rect.x.1 - rect.x.0).max(1) as u32,
+        )?;
+        draw_label(
+            root,
+            &title,
+            em,
+            Pos::new(HPos::Center, VPos::Bottom),
+            ((rect.x.0 + rect.x.1) / 2, rect.y.1 - offset(12.0)),
+            Orientation::Horizontal,
+        )?;
+        let xs: Vec<i32> = self
+            .x
+            .edges
+            .iter()
+            .map(|&u| self.x.to_pixel(u, rect.x))
+            .collect();
+        let ys: Vec<i32> = self
+            .y
+            .edges
+            .iter()
+            .map(|&u| self.y.to_pixel(u, rect.y))
+            .collect();
+        let nx = xs.len() - 1;
+        for (iy, row) in panel.z.chunks(nx).enumerate() {
+            for (ix, &v) in row.iter().enumerate() {
+                let fill = self.scale.as_ref().map_or(Fill::MISSING, |s| s.fill(v));
+                // Each cell reaches one pixel under the next one drawn (to
+                // its right and above), so SVG viewers show no seams.
+                let right = xs[ix + 1] + i32::from(ix + 1 < nx);
+                let top = ys[iy + 1] - i32::from(iy + 2 < ys.len());
+                fill.draw(root, (xs[ix], top), (right, ys[iy]))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[cfg(test)]
+mod tests {
+    use super::super::tests::svg_has_text;
+    use super::*;
+
+    /// Log-spaced doses from 1e5 to 1e7.
+    fn doses(n: usize) -> Vec<f64> {
+        (0..n)
+            .map(|i| 1e5 * 100_f64.powf(i as f64 / (n - 1) as f64))
+            .collect()
+    }
+
+    pub(super) const INTERVALS: [f64; 5] = [7.0, 14.0, 28.0, 56.0, 84.0];
+
+    /// `n` panels of a smooth surface over doses x intervals.
+    fn panels(n: usize, x: &[f64], y: &[f64]) -> Vec<Panel> {
+        (0..n)
+            .map(|k| Panel {
+                title: format!("Route {k}"),
+                z: y.iter()
+                    .flat_map(|&iv| x.iter().map(move |&d| d * 10.0 / iv * (k + 1) as f64))
+                    .collect(),
+            })
+            .collect()
+    }
+
+    fn figure<'a>(x: &'a [f64], y: &'a [f64], panels: &'a [Panel]) -> Heatmap<'a> {
+        Heatmap {
+            title: "Liver AUC by dose and interval",
+            x_label: "Dose (cells)",
+            y_label: "Dosing interval (days)",
+            colour_label: "Liver AUC (cell days)",
+            x_values: x,
+            y_values: y,
+            x_log: true,
+            y_log: false,
+            colour_log: true,
+            panels,
+        }
+    }
+
+    fn decode(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
+        let mut reader = ::png::Decoder::new(bytes).read_info().expect("decodes");
+        let mut buf = vec![0; reader.output_buffer_size()];
+        let frame = reader.next_frame(&mut buf).expect("frame");
+        (frame.width, frame.height, buf)
+    }
+
+    #[test]
+    fn heatmap_png_is_seven_inches_wide_and_grows_with_rows() {
+        let (x, y) = (doses(21), INTERVALS.to_vec());
+        let one_row = panels(3, &x, &y);
+        let bytes = heatmap(&figure(&x, &y, &one_row)).expect("renders").png;
+        assert!(bytes.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]));
+        let phys = bytes.windows(4).position(|w| w == b"pHYs").expect("pHYs");
+        assert_eq!(&bytes[phys + 4..phys + 8], &11811_u32.to_be_bytes());
+        let (w, h, buf) = decode(&bytes);
+        assert_eq!((w, h), CANVAS);
+        // The colour bar's ends are (near) viridis' ends.
+        let near = |p: &[u8], c: [u8; 3]| p.iter().zip(c).all(|(a, b)| a.abs_diff(b) <= 4);
+        assert!(buf.chunks(3).any(|p| near(p, [253, 231, 37])), "yellow end");
+        assert!(buf.chunks(3).any(|p| near(p, [68, 1, 84])), "purple end");
+        let non_white = buf.chunks(3).filter(|p| *p != [255, 255, 255]).count();
+        assert!(
+            non_white > (w * h / 3) as usize,
+            "cells fill most of the figure"
+        );
+
+        let two_rows = panels(5, &x, &y);
+        let svg = heatmap(&figure(&x, &y, &two_rows)).expect("renders").svg;
+        let (w2, h2, _) = decode(&heatmap(&figure(&x, &y, &two_rows)).expect("renders").png);
+        assert_eq!(w2, 2100);
+        assert!(h2 > 1260 && h2 % 3 == 0, "taller for two rows: {h2}");
+        let head = format!(
+            r#"<svg width="700" height="{}" viewBox="0 0 2100 {h2}""#,
+            h2 / 3
+        );
+        assert!(svg.starts_with(&head), "{}", &svg[..80]);
+    }
+
+    #[test]
+    fn heatmap_svg_labels_panels_axes_and_colour_bar() {
+        let (x, y) = (doses(21), INTERVALS.to_vec());
+        let panels = panels(5, &x, &y);
+        let svg = heatmap(&figure(&x, &y, &panels)).expect("renders").svg;
+        for p in &panels {
+            assert!(svg_has_text(&svg, &p.title), "missing {}", p.title);
+        }
+        for text in [
+            "Liver AUC by dose and interval",
+            "Dose (cells)",
+            "Dosing interval (days)",
+            "Liver AUC (cell days)",
+            "1e6",
+            "84",
+        ] {
+            assert!(svg_has_text(&svg, text), "missing {text}");
+        }
+        assert!(!svg_has_text(&svg, "n/a"), "nothing is missing");
+    }
+
+    #[test]
+    fn missing_cells_are_hatched_grey_and_explained() {
+        let (x, y) = ([1.0, 2.0, 3.0], [10.0, 20.0]);
+        let panels = [Panel {
+            title: "Some missing".into(),
+            z: vec![1.0, f64::NAN, 3.0, 0.0, 5.0, 6.0],
+        }];
+        let mut input = figure(&x, &y, &panels);
+        input.x_log = false;
+        let svg = heatmap(&input).expect("renders").svg;
+        assert!(
+            svg_has_text(&svg, "n/a"),
+            "the colour bar explains missing cells"
+        );
+        let (_, _, buf) = decode(&heatmap(&input).expect("renders").png);
+        let grey = buf.chunks(3).filter(|p| *p == [0xE6, 0xE6, 0xE6]).count();
+        let hatch = buf.chunks(3).filter(|p| *p == [0xA6, 0xA6, 0xA6]).count();
+        // Two missing cells (NaN, and 0 on the log colour scale) of ~1/6 of the cell area.
+        assert!(grey > 50_000, "grey background ({grey} px)");
+        assert!(hatch > 5_000, "grey hatching ({hatch} px)");
+        // On a linear colour scale the zero is a value, not missing.
+        input.colour_log = false;
+        let (_, _, linear) = decode(&heatmap(&input).expect("renders").png);
+        let grey_linear = linear
+            .chunks(3)
+            .filter(|p| *p == [0xE6, 0xE6, 0xE6])
+            .count();
+        assert!(grey_linear < grey * 3 / 4, "one missing cell fewer");
+    }
+
+    #[test]
+    fn heatmap_input_errors_are_precise() {
+        let (x, y) = (doses(4), INTERVALS.to_vec());
+        let good = panels(2, &x, &y);
+        let mut bad = good.clone();
+        bad[1].z.pop();
+        assert!(matches!(
+            heatmap(&figure(&x, &y, &bad)),
+            Err(PlotError::PanelSizeMismatch { ref panel, expected: 20, actual: 19, nx: 4, ny: 5 })
+                if panel == "Route 1"
+        ));
+        assert!(matches!(
+            heatmap(&figure(&x, &y, &[])),
+            Err(PlotError::Empty { field: "panels" })
+        ));
+        assert!(matches!(
+            heatmap(&figure(&[], &y, &good)),
+            Err(PlotError::Empty { field: "x_values" })
+        ));
+        let mut log_y = figure(&x, &[0.0, 1.0], &good);
+        log_y.y_log = true;
+        assert!(matches!(
+            heatmap(&log_y),
+            Err(PlotError::NonPositiveOnLogAxis {
+                field: "y_values",
+                index: 0,
+                ..
+            })
+        ));
+        assert!(matches!(
+            heatmap(&figure(&x, &[1.0, f64::NAN], &good)),
+            Err(PlotError::NonFiniteCoordinate {
+                field: "y_values",
+                index: 1,
+                ..
+            })
+        ));
+        let mut infinite = good.clone();
+        infinite[0].z[3] = f64::INFINITY;
+        assert!(matches!(
+            heatmap(&figure(&x, &y, &infinite)),
+            Err(PlotError::InfiniteValue { index: 3, .. })
+        ));
+        let all_missing = [Panel {
+            title: "Nothing".into(),
+            z: vec![f64::NAN; 20],
+        }];
+        let svg = heatmap(&figure(&x, &y, &all_missing))
+            .expect("all missing renders")
+            .svg;
+        assert!(svg_has_text(&svg, "n/a"));
+    }
+}
