@@ -72,6 +72,7 @@
 //! PNG encoding (`png`). This file holds the public interface and lays the
 //! time course out from those parts.
 
+mod atlas;
 mod axis;
 mod barchart;
 mod colour;
@@ -92,6 +93,10 @@ mod validation;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+pub use atlas::{
+    atlas_dose_png, atlas_dose_svg, atlas_exposure_png, atlas_exposure_svg, AtlasDose,
+    AtlasExposure, AtlasPoint, Response,
+};
 pub use barchart::{bar_chart_png, bar_chart_svg, BarChart};
 pub use heatmap::{heatmap_png, heatmap_svg, Heatmap, Panel};
 pub use lineplot::{line_plot_png, line_plot_svg, LinePlot};
