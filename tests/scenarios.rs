@@ -308,7 +308,11 @@ mod trials {
                 s.name
             );
             for assumed in row["assumptions"].split(';').filter(|a| !a.is_empty()) {
-                assert!(description.contains(assumed), "{}: {assumed}", s.name);
+                assert!(
+                    description.contains(&format!("{assumed}: ")),
+                    "{}: the description does not say what its {assumed} assumes",
+                    s.name
+                );
             }
         }
     }
