@@ -8,8 +8,11 @@ use assert_cmd::Command;
 
 use crate::common;
 
+/// The example scenarios and the clinical trials' (`scenarios/trials/`).
 fn shipped() -> Vec<PathBuf> {
-    common::toml_files("scenarios")
+    let mut files = common::toml_files("scenarios");
+    files.extend(common::toml_files(trials::DIR));
+    files
 }
 
 fn run(scenario: &Path, out: &Path) -> String {
@@ -208,7 +211,7 @@ mod trials {
 
     use crate::common;
 
-    const DIR: &str = "scenarios/trials";
+    pub(super) const DIR: &str = "scenarios/trials";
 
     /// The rows of `trials.csv`, by trial, each as column name to value.
     fn rows() -> HashMap<String, HashMap<String, String>> {
