@@ -8,8 +8,11 @@ use assert_cmd::Command;
 
 use crate::common;
 
+/// The example scenarios and the clinical trials' (`scenarios/trials/`).
 fn shipped() -> Vec<PathBuf> {
-    common::toml_files("scenarios")
+    let mut files = common::toml_files("scenarios");
+    files.extend(common::toml_files(trials::DIR));
+    files
 }
 
 fn run(scenario: &Path, out: &Path) -> String {
@@ -192,5 +195,296 @@ fn the_shortest_accepted_run_and_the_shortest_late_infusion_complete_with_their_
             "{name}: {metrics}"
         );
         assert!(dir.path().join("mouse_tail_vein/timecourse.png").is_file());
+    }
+}
+
+/// The clinical trials of MSC therapy for liver disease (Yang et al. 2020, Table 2), one
+/// scenario each in `scenarios/trials/`, and the table itself in `trials.csv`.
+mod trials {
+    use std::collections::HashMap;
+    use std::fs;
+    use std::path::{Path, PathBuf};
+
+    use assert_cmd::Command;
+    use cellpk::dosing::Amount;
+    use cellpk::presets::Choice;
+
+    use crate::common;
+
+    pub(super) const DIR: &str = "scenarios/trials";
+
+    /// The rows of `trials.csv`, by trial, each as column name to value.
+    fn rows() -> HashMap<String, HashMap<String, String>> {
+        let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(DIR)
+            .join("trials.csv");
+        let mut reader = csv::Reader::from_path(&file).expect("trials.csv reads");
+        let headers = reader.headers().expect("a header").clone();
+        let mut rows = HashMap::new();
+        for record in reader.records() {
+            let record = record.expect("a well-formed row");
+            let row: HashMap<String, String> = headers
+                .iter()
+                .zip(record.iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect();
+            assert!(
+                rows.insert(row["trial"].clone(), row).is_none(),
+                "a trial appears twice"
+            );
+        }
+        rows
+    }
+
+    fn cellpk(args: &[&str]) -> std::process::Output {
+        Command::cargo_bin("cellpk")
+            .expect("binary built")
+            .args(args)
+            .output()
+            .expect("cellpk runs")
+    }
+
+    #[test]
+    fn every_trial_of_the_table_has_a_scenario_that_agrees_with_its_row() {
+        let rows = rows();
+        assert_eq!(rows.len(), 22, "Table 2 lists 22 trials");
+        let files = common::toml_files(DIR);
+        assert_eq!(files.len(), 22, "one scenario per trial");
+        for file in &files {
+            let s = cellpk::scenario::load(file).expect("a valid scenario");
+            let row = rows
+                .get(&s.name)
+                .unwrap_or_else(|| panic!("{}: no row for `{}`", file.display(), s.name));
+            let what = |column: &str| format!("{}: {column}", s.name);
+            assert_eq!(file.file_stem().expect("a name").to_string_lossy(), s.name);
+            assert_eq!(
+                s.subject.disease.name(),
+                row["cellpk_disease"],
+                "{}",
+                what("disease")
+            );
+            assert_eq!(s.subject.source.name(), row["source"], "{}", what("source"));
+            assert_eq!(s.subject.donor.name(), row["donor"], "{}", what("donor"));
+            let [dose] = s.doses.as_slice() else {
+                panic!("{}: one [[dose]] block per trial", s.name);
+            };
+            assert_eq!(dose.route.name(), row["route"], "{}", what("route"));
+            let number = |column: &str| row[column].parse::<f64>().ok();
+            let amount = match dose.amount {
+                Amount::PerKg(v) => (Some(v), None),
+                Amount::Total(v) => (None, Some(v)),
+            };
+            assert_eq!(
+                amount,
+                (number("cells_per_kg"), number("cells")),
+                "{}",
+                what("cells_per_kg, cells")
+            );
+            assert_eq!(dose.count.to_string(), row["count"], "{}", what("count"));
+            let interval = (dose.count > 1).then_some(dose.interval_days);
+            assert_eq!(
+                interval,
+                number("interval_days"),
+                "{}",
+                what("interval_days")
+            );
+            assert!(
+                ["improved", "partly", "not_improved"].contains(&row["response"].as_str()),
+                "{}",
+                what("response")
+            );
+            // Each file cites its trial and states its outcome; an assumed value says so
+            // in the description as well as the comments.
+            let text = fs::read_to_string(file).expect("readable");
+            for needed in [
+                "# Trial: ",
+                "Reported outcome",
+                "Yang et al., Cell Biosci 2020",
+            ] {
+                assert!(text.contains(needed), "{}: no `{needed}`", s.name);
+            }
+            let description = s.description.as_deref().unwrap_or_default();
+            assert_eq!(
+                description.contains("assumption:"),
+                !row["assumptions"].is_empty(),
+                "{}: description and the assumptions column disagree",
+                s.name
+            );
+            for assumed in row["assumptions"].split(';').filter(|a| !a.is_empty()) {
+                assert!(
+                    description.contains(&format!("{assumed}: ")),
+                    "{}: the description does not say what its {assumed} assumes",
+                    s.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_trial_scenarios_pass_check() {
+        let mut args = vec!["check".to_string()];
+        args.extend(
+            common::toml_files(DIR)
+                .iter()
+                .map(|f| f.display().to_string()),
+        );
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = cellpk(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 22);
+    }
+
+    #[test]
+    fn every_trial_conserves_its_cells() {
+        for file in common::toml_files(DIR) {
+            let s = cellpk::scenario::load(&file).expect("valid");
+            let m = cellpk::simulation::Problem::new(&s)
+                .metrics()
+                .expect("simulates");
+            assert!(m.mass_balance_rel_error < 1e-9, "{}: {m:?}", s.name);
+            assert!(
+                m.liver_auc_cell_days > 0.0 && m.cells_given > 0.0,
+                "{}",
+                s.name
+            );
+        }
+    }
+
+    fn atlas(dir: &Path, out: &Path) -> std::process::Output {
+        cellpk(&[
+            "atlas",
+            &dir.display().to_string(),
+            "--out",
+            &out.display().to_string(),
+        ])
+    }
+
+    const WRITTEN: [&str; 5] = [
+        "atlas.csv",
+        "liver_exposure.png",
+        "liver_exposure.svg",
+        "dose_exposure.png",
+        "dose_exposure.svg",
+    ];
+
+    #[test]
+    fn the_atlas_of_the_trials_joins_their_responses_and_reruns_byte_identical() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(DIR);
+        let (a, b) = (
+            tempfile::tempdir().expect("temp dir"),
+            tempfile::tempdir().expect("temp dir"),
+        );
+        for out in [a.path(), b.path()] {
+            let run = atlas(&dir, out);
+            assert!(
+                run.status.success(),
+                "{}",
+                String::from_utf8_lossy(&run.stderr)
+            );
+        }
+        for file in WRITTEN {
+            let first = fs::read(a.path().join("atlas").join(file)).expect("written");
+            let second = fs::read(b.path().join("atlas").join(file)).expect("written");
+            assert!(first.len() > 100, "{file} is empty");
+            assert!(first == second, "{file} differs on a rerun");
+        }
+        let table = fs::read_to_string(a.path().join("atlas/atlas.csv")).expect("written");
+        let mut lines = table.lines();
+        assert_eq!(
+            lines.next(),
+            Some(
+                "name,route,disease,cells_given,liver_auc,liver_peak,liver_reached_fraction,\
+                 liver_engrafted_auc,lung_peak_fraction,days_liver_above_threshold,response"
+            )
+        );
+        let rows = rows();
+        let names: Vec<&str> = lines
+            .map(|line| {
+                let fields: Vec<&str> = line.split(',').collect();
+                let row = &rows[fields[0]];
+                assert_eq!(fields[1], row["route"], "{line}");
+                assert_eq!(fields[10], row["response"], "{line}");
+                fields[0]
+            })
+            .collect();
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        assert_eq!(names.len(), 22);
+        assert_eq!(names, sorted, "rows in file-name order");
+    }
+
+    /// A scenario directory of `files` (name, text).
+    fn directory(files: &[(&str, String)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for (name, text) in files {
+            fs::write(dir.path().join(name), text).expect("write");
+        }
+        dir
+    }
+
+    fn trial(name: &str) -> String {
+        fs::read_to_string(PathBuf::from(DIR).join(format!("{name}.toml"))).expect("shipped")
+    }
+
+    #[test]
+    fn the_atlas_refuses_bad_directories_and_writes_nothing() {
+        let out = tempfile::tempdir().expect("temp dir");
+        let empty = directory(&[("notes.txt", "no scenario here".into())]);
+        let invalid = directory(&[
+            ("a.toml", trial("lin2017")),
+            (
+                "b.toml",
+                trial("wang2013").replace("count = 3", "count = -3"),
+            ),
+        ]);
+        let twins = directory(&[("a.toml", trial("lin2017")), ("b.toml", trial("lin2017"))]);
+        let bad_table = directory(&[
+            ("a.toml", trial("lin2017")),
+            ("trials.csv", "trial,response\nlin2017,cured\n".into()),
+        ]);
+        for (dir, names) in [
+            (&empty, "holds no scenario"),
+            (&invalid, "b.toml"),
+            (&twins, "both named `lin2017`"),
+            (&bad_table, "trials.csv"),
+        ] {
+            let run = atlas(dir.path(), out.path());
+            let stderr = String::from_utf8_lossy(&run.stderr);
+            assert_eq!(run.status.code(), Some(2), "{stderr}");
+            assert!(stderr.contains(names), "{stderr}");
+            assert_eq!(
+                fs::read_dir(out.path()).expect("list").count(),
+                0,
+                "nothing written: {stderr}"
+            );
+        }
+        let missing = atlas(&out.path().join("no_such_dir"), out.path());
+        assert_eq!(missing.status.code(), Some(2));
+    }
+
+    #[test]
+    fn without_a_trials_table_the_response_column_is_empty() {
+        let dir = directory(&[("x.toml", trial("shi2017")), ("y.toml", trial("sakai2017"))]);
+        let out = tempfile::tempdir().expect("temp dir");
+        let run = atlas(dir.path(), out.path());
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let table = fs::read_to_string(out.path().join("atlas/atlas.csv")).expect("written");
+        let rows: Vec<&str> = table.lines().skip(1).collect();
+        assert_eq!(rows.len(), 2);
+        assert!(rows[0].starts_with("shi2017,peripheral_vein,"), "{table}");
+        assert!(rows.iter().all(|r| r.ends_with(',')), "{table}");
+        let svg = fs::read_to_string(out.path().join("atlas/liver_exposure.svg")).expect("drawn");
+        assert!(
+            svg.contains("No response"),
+            "the legend says no response is known"
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! and write their outputs. Only this module, `output` and `plot` (and the sweep runner,
 //! which streams its rows) touch files or the terminal.
 
+mod atlas;
 mod calibrate;
 mod compare;
 mod fit;
@@ -271,6 +272,27 @@ duration_days and output_every_hours.",
         #[arg(long, value_enum, default_value_t = Scale::Log)]
         y_scale: Scale,
     },
+    /// Run every scenario of a directory (e.g. one per clinical trial) side by side.
+    #[command(
+        long_about = "Run every scenario (*.toml) of a directory in parallel and write, to \
+OUT/atlas/: atlas.csv (one row per scenario in file-name order: name, route, disease, \
+cells_given, liver_auc, liver_peak, liver_reached_fraction, liver_engrafted_auc, \
+lung_peak_fraction, days_liver_above_threshold, and the response reported for it in the \
+directory's trials.csv, joined on its `trial` column; empty without one), \
+liver_exposure.png/.svg (liver AUC per scenario, grouped by route, coloured by reported \
+response) and dose_exposure.png/.svg (cells given against liver AUC, by route). Every \
+scenario is checked before any runs: a directory without scenarios or with an invalid one \
+exits with code 2, naming the file, and writes nothing. The directory appears only when \
+complete, and a rerun writes the same bytes.",
+        after_help = "Example:\n  cellpk atlas scenarios/trials --out results"
+    )]
+    Atlas {
+        /// Directory of scenario files, with an optional trials.csv.
+        dir: PathBuf,
+        /// Directory that receives `atlas/`.
+        #[arg(long, default_value = "output")]
+        out: PathBuf,
+    },
     /// Draw a sweep's figures ([[plot]] blocks) from its CSV.
     #[command(
         long_about = "Draw the [[plot]] blocks of a sweep file (heatmaps faceted by an axis, \
@@ -358,6 +380,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
             y_scale,
         } => run(&scenario, &out, y_scale),
         Command::Check { files } => check(&files),
+        Command::Atlas { dir, out } => atlas::atlas(&atlas::Request { dir, out }),
         Command::Params { scenario, markdown } => {
             let scenario = scenario::load(&scenario)?;
             emit(&if markdown {

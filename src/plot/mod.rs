@@ -71,6 +71,7 @@
 //! PNG (`png`). This file holds the public interface and lays the time
 //! course out from those parts.
 
+mod atlas;
 mod axis;
 mod barchart;
 mod colour;
@@ -91,6 +92,7 @@ mod validation;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+pub use atlas::{atlas_dose, atlas_exposure, AtlasDose, AtlasExposure, AtlasPoint, Response};
 pub use barchart::{bar_chart, BarChart};
 pub use heatmap::{heatmap, Heatmap, Panel};
 pub use lineplot::{line_plot, LinePlot};

@@ -1,0 +1,489 @@
+//! The atlas figures (`cellpk atlas`): what the model predicts each clinical trial's
+//! cells did in the liver, set beside what the trial reported.
+//!
+//! * [`atlas_exposure`]: a dot plot, one row per trial,
+//!   grouped under a heading row per route, liver exposure (AUC) on a log axis, each dot
+//!   coloured by the trial's reported response (hollow and grey when none is known). Rows
+//!   rather than bars: exposures span decades, and a dot on a log axis needs no baseline.
+//! * [`atlas_dose`]: cells given against liver exposure on
+//!   log-log axes, coloured by route: how much of a route's difference is its dose.
+//!
+//! Both are drawn with the frame, markers and legend of the other figures (`frame`,
+//! `marks::draw_marker`, `legend`), so they match them in print. A trial with a value
+//! at or below zero has no place on a log axis; its dot is left out and the legend counts
+//! it, as on the observed-versus-predicted scatter.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::axis::{Ticks, YAxis};
+use super::frame::{chart_and_legend, framed_chart, Axes};
+use super::legend::{draw_legend_entries, Sample, LEGEND_SAMPLE};
+use super::lines::{canvas_mapping, PALETTE};
+use super::marks::{draw_marker, DataMark};
+use super::{render, Chart, Figure, Pixel, PlotError, Rendered, CANVAS, OUTER_MARGIN, TICK_FONT};
+
+/// On the log axes, the lowest dot stays at least this many decades inside the axes.
+const MARKER_CLEARANCE: f64 = 0.1;
+/// Height of a row of the dot plot (300-dpi pixels): tick labels 35 px high stay apart.
+const ROW_HEIGHT: u32 = 48;
+/// Height the dot plot's title, x axis and margins take besides its rows.
+const FRAME_HEIGHT: u32 = 420;
+
+/// A trial's reported response, as `scenarios/trials/trials.csv` categorizes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Response {
+    /// The trial reported improvement.
+    Improved,
+    /// Improvement in some patients or measures, or for a while only.
+    Partly,
+    /// No improvement over controls.
+    NotImproved,
+}
+
+impl Response {
+    /// Every category, in legend order.
+    const ALL: [Response; 3] = [Response::Improved, Response::Partly, Response::NotImproved];
+
+    /// The category named `text` (`improved`, `partly`, `not_improved`), if any.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.name() == text)
+    }
+
+    /// The name as written in `trials.csv`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Response::Improved => "improved",
+            Response::Partly => "partly",
+            Response::NotImproved => "not_improved",
+        }
+    }
+
+    /// Legend text.
+    const fn label(self) -> &'static str {
+        match self {
+            Response::Improved => "Reported: improved",
+            Response::Partly => "Reported: partly improved",
+            Response::NotImproved => "Reported: not improved",
+        }
+    }
+
+    /// Green, orange, vermillion: the palette's colours a reader takes for good, mixed
+    /// and bad without a legend, and tells apart with any colour vision.
+    const fn colour(self) -> RGBColor {
+        match self {
+            Response::Improved => PALETTE[2],
+            Response::Partly => PALETTE[4],
+            Response::NotImproved => PALETTE[1],
+        }
+    }
+}
+
+/// One trial of the atlas.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AtlasPoint {
+    /// Row label (the scenario's name).
+    pub label: String,
+    /// Route group; the points come grouped, groups in the order they are to be shown.
+    pub group: String,
+    /// Cells given (x of the dose figure).
+    pub cells_given: f64,
+    /// Liver AUC in cell-days.
+    pub liver_auc: f64,
+    /// What the trial reported, if known.
+    pub response: Option<Response>,
+}
+
+/// The dot plot of liver exposure per trial.
+#[derive(Debug, Clone, Copy)]
+pub struct AtlasExposure<'a> {
+    /// Figure title.
+    pub title: &'a str,
+    /// Title of the exposure axis, with units.
+    pub x_label: &'a str,
+    /// The trials, grouped.
+    pub points: &'a [AtlasPoint],
+}
+
+/// Cells given against liver exposure, by route.
+#[derive(Debug, Clone, Copy)]
+pub struct AtlasDose<'a> {
+    /// Figure title.
+    pub title: &'a str,
+    /// X-axis title with units.
+    pub x_label: &'a str,
+    /// Y-axis title with units.
+    pub y_label: &'a str,
+    /// The trials, grouped.
+    pub points: &'a [AtlasPoint],
+}
+
+/// Renders the dot plot, 2100 px wide at 300 dpi and as tall as its rows need, as PNG and
+/// SVG.
+///
+/// # Errors
+/// [`PlotError::Empty`] without points, [`PlotError::NonFiniteValue`] for a NaN or an
+/// infinity; a rendering or encoding failure otherwise.
+pub fn atlas_exposure(plot: &AtlasExposure) -> Result<Rendered, PlotError> {
+    render(&ExposureFigure::new(plot)?)
+}
+
+/// Renders the dose figure, 2100 x 1260 px at 300 dpi, as PNG and SVG.
+///
+/// # Errors
+/// As [`atlas_exposure`].
+pub fn atlas_dose(plot: &AtlasDose) -> Result<Rendered, PlotError> {
+    render(&DoseFigure::new(plot)?)
+}
+
+/// Rejects what no figure can show: no points, or a value that is not a number.
+fn check(points: &[AtlasPoint]) -> Result<(), PlotError> {
+    if points.is_empty() {
+        return Err(PlotError::Empty { field: "points" });
+    }
+    for (index, p) in points.iter().enumerate() {
+        if let Some(value) = [p.cells_given, p.liver_auc]
+            .into_iter()
+            .find(|v| !v.is_finite())
+        {
+            return Err(PlotError::NonFiniteValue {
+                label: p.label.clone(),
+                index,
+                value,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The groups of `points` in order of appearance.
+fn groups(points: &[AtlasPoint]) -> Vec<&str> {
+    let mut groups: Vec<&str> = Vec::new();
+    for p in points {
+        if groups.last() != Some(&p.group.as_str()) {
+            groups.push(&p.group);
+        }
+    }
+    groups
+}
+
+/// A marker to draw: (x, y) in axis units, whether it is hollow (no response known), and
+/// its colour.
+type Dot = ((f64, f64), bool, RGBColor);
+
+/// Draws `dots` over `chart`, whose axes span `x` and `y` (axis units).
+fn draw_dots<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    chart: &Chart<DB>,
+    (x, y): ((f64, f64), (f64, f64)),
+    dots: &[Dot],
+) -> Result<(), PlotError> {
+    let to_canvas = canvas_mapping(chart, x, y);
+    for &(at, hollow, colour) in dots {
+        let (cx, cy) = to_canvas(&at);
+        let pixel: Pixel = (cx.round() as i32, cy.round() as i32);
+        draw_marker(root, colour, hollow, pixel)?;
+    }
+    Ok(())
+}
+
+/// The legend line for dots left off a log axis, if any were.
+fn left_out(hidden: usize) -> Option<String> {
+    (hidden > 0).then(|| {
+        format!(
+            "{hidden} {} at 0 or below not shown (log axis)",
+            if hidden == 1 { "trial" } else { "trials" }
+        )
+    })
+}
+
+/// The dot plot with checked input, its rows and axes.
+struct ExposureFigure<'a> {
+    plot: &'a AtlasExposure<'a>,
+    /// Row labels from the top: a heading per group, then its trials.
+    rows: YAxis,
+    x: YAxis,
+    dots: Vec<Dot>,
+    hidden: usize,
+}
+
+impl<'a> ExposureFigure<'a> {
+    fn new(plot: &'a AtlasExposure<'a>) -> Result<Self, PlotError> {
+        check(plot.points)?;
+        let x = YAxis::log_sweep(plot.points.iter().map(|p| p.liver_auc), MARKER_CLEARANCE);
+        let mut labels = Vec::new();
+        let mut at = Vec::new();
+        for group in groups(plot.points) {
+            labels.push(group.to_uppercase());
+            at.push(None);
+            for (i, p) in plot.points.iter().enumerate() {
+                if p.group == group {
+                    labels.push(p.label.clone());
+                    at.push(Some(i));
+                }
+            }
+        }
+        // Row k from the top sits at n - 1 - k, so the first group heads the figure.
+        let n = labels.len();
+        let row_y = |k: usize| (n - 1 - k) as f64;
+        let mut ticks = Ticks::none();
+        ticks.major = (0..n).map(row_y).collect();
+        ticks.labels = labels;
+        let rows = YAxis {
+            lo: -0.7,
+            hi: n as f64 - 0.3,
+            log_floor: None,
+            ticks,
+        };
+        let mut dots = Vec::new();
+        let mut hidden = 0;
+        for (k, i) in at.iter().enumerate() {
+            let Some(p) = i.map(|i| &plot.points[i]) else {
+                continue;
+            };
+            if p.liver_auc <= 0.0 {
+                hidden += 1;
+                continue;
+            }
+            let (hollow, colour) = match p.response {
+                Some(r) => (false, r.colour()),
+                None => (true, super::AXIS_COLOUR),
+            };
+            dots.push(((p.liver_auc.log10(), row_y(k)), hollow, colour));
+        }
+        Ok(Self {
+            plot,
+            rows,
+            x,
+            dots,
+            hidden,
+        })
+    }
+}
+
+impl Figure for ExposureFigure<'_> {
+    fn canvas(&self) -> (u32, u32) {
+        let rows = self.rows.ticks.major.len() as u32;
+        (CANVAS.0, CANVAS.1.max(ROW_HEIGHT * rows + FRAME_HEIGHT))
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
+        let (plot_area, legend_column) = chart_and_legend(root, self.plot.title)?;
+        let x = &self.x;
+        let axes = Axes {
+            x_ticks: &x.ticks,
+            x_range: (x.lo, x.hi),
+            x_log: true,
+            y: &self.rows,
+            x_label: self.plot.x_label,
+            y_label: "Trial, grouped by route",
+            headroom: TICK_FONT,
+        };
+        let chart = framed_chart(root, &plot_area, &axes, OUTER_MARGIN * 2.0, |_| Ok(()))?;
+        let ranges = ((x.lo, x.hi), (self.rows.lo, self.rows.hi));
+        draw_dots(root, &chart, ranges, &self.dots)?;
+
+        let mut entries: Vec<(&str, Sample)> = Response::ALL
+            .iter()
+            .filter(|r| self.plot.points.iter().any(|p| p.response == Some(**r)))
+            .map(|r| (r.label(), Sample::Disc(r.colour())))
+            .collect();
+        if self.plot.points.iter().any(|p| p.response.is_none()) {
+            entries.push((
+                "No response reported",
+                Sample::DataMark(DataMark::Reference),
+            ));
+        }
+        let note = left_out(self.hidden);
+        let marks: Vec<(&str, Sample)> =
+            note.iter().map(|n| (n.as_str(), Sample::Nothing)).collect();
+        let (_, plot_y) = chart.plotting_area().get_pixel_range();
+        draw_legend_entries(
+            &legend_column,
+            plot_y.start,
+            &entries,
+            &marks,
+            LEGEND_SAMPLE,
+        )
+    }
+}
+
+/// The dose figure with checked input and its axes.
+struct DoseFigure<'a> {
+    plot: &'a AtlasDose<'a>,
+    x: YAxis,
+    y: YAxis,
+    dots: Vec<Dot>,
+    hidden: usize,
+}
+
+impl<'a> DoseFigure<'a> {
+    fn new(plot: &'a AtlasDose<'a>) -> Result<Self, PlotError> {
+        check(plot.points)?;
+        let shown = |p: &&AtlasPoint| p.cells_given > 0.0 && p.liver_auc > 0.0;
+        let x = YAxis::log_sweep(
+            plot.points.iter().filter(shown).map(|p| p.cells_given),
+            MARKER_CLEARANCE,
+        );
+        let y = YAxis::log_sweep(
+            plot.points.iter().filter(shown).map(|p| p.liver_auc),
+            MARKER_CLEARANCE,
+        );
+        let groups = groups(plot.points);
+        let dots = plot
+            .points
+            .iter()
+            .filter(shown)
+            .map(|p| {
+                let group = groups.iter().position(|g| *g == p.group).unwrap_or(0);
+                (
+                    (p.cells_given.log10(), p.liver_auc.log10()),
+                    false,
+                    PALETTE[group % PALETTE.len()],
+                )
+            })
+            .collect::<Vec<_>>();
+        let hidden = plot.points.len() - dots.len();
+        Ok(Self {
+            plot,
+            x,
+            y,
+            dots,
+            hidden,
+        })
+    }
+}
+
+impl Figure for DoseFigure<'_> {
+    fn canvas(&self) -> (u32, u32) {
+        CANVAS
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
+        let (plot_area, legend_column) = chart_and_legend(root, self.plot.title)?;
+        let (x, y) = (&self.x, &self.y);
+        let axes = Axes {
+            x_ticks: &x.ticks,
+            x_range: (x.lo, x.hi),
+            x_log: true,
+            y,
+            x_label: self.plot.x_label,
+            y_label: self.plot.y_label,
+            headroom: TICK_FONT,
+        };
+        let chart = framed_chart(root, &plot_area, &axes, OUTER_MARGIN * 2.0, |_| Ok(()))?;
+        draw_dots(root, &chart, ((x.lo, x.hi), (y.lo, y.hi)), &self.dots)?;
+
+        let entries: Vec<(&str, Sample)> = groups(self.plot.points)
+            .into_iter()
+            .enumerate()
+            .map(|(i, g)| (g, Sample::Disc(PALETTE[i % PALETTE.len()])))
+            .collect();
+        let note = left_out(self.hidden);
+        let marks: Vec<(&str, Sample)> =
+            note.iter().map(|n| (n.as_str(), Sample::Nothing)).collect();
+        let (_, plot_y) = chart.plotting_area().get_pixel_range();
+        draw_legend_entries(
+            &legend_column,
+            plot_y.start,
+            &entries,
+            &marks,
+            LEGEND_SAMPLE,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::svg_text_run;
+    use super::*;
+
+    fn point(label: &str, group: &str, auc: f64, response: Option<Response>) -> AtlasPoint {
+        AtlasPoint {
+            label: label.into(),
+            group: group.into(),
+            cells_given: 7e7,
+            liver_auc: auc,
+            response,
+        }
+    }
+
+    fn demo() -> Vec<AtlasPoint> {
+        vec![
+            point("a2011", "peripheral vein", 1e7, Some(Response::Improved)),
+            point("b2012", "peripheral vein", 3e6, Some(Response::NotImproved)),
+            point("c2013", "hepatic artery", 2e8, None),
+        ]
+    }
+
+    #[test]
+    fn the_dot_plot_heads_each_route_and_colours_by_response() {
+        let points = demo();
+        let plot = AtlasExposure {
+            title: "exposure",
+            x_label: "AUC",
+            points: &points,
+        };
+        let figure = atlas_exposure(&plot).expect("renders");
+        let text = svg_text_run(&figure.svg);
+        for label in [
+            "PERIPHERAL VEIN",
+            "HEPATIC ARTERY",
+            "a2011",
+            "c2013",
+            "Reported: improved",
+            "Reported: not improved",
+            "No response reported",
+        ] {
+            assert!(text.contains(label), "missing {label}");
+        }
+        assert!(!text.contains("partly"), "only the categories present");
+        let info = ::png::Decoder::new(figure.png.as_slice())
+            .read_info()
+            .expect("decodes")
+            .info()
+            .clone();
+        // Five rows fit the standard canvas; 2100 px wide at 300 dpi.
+        assert_eq!((info.width, info.height), CANVAS);
+        let many: Vec<AtlasPoint> = (0..30)
+            .map(|i| point(&format!("t{i}"), "portal vein", 1e6, None))
+            .collect();
+        let tall = AtlasExposure {
+            points: &many,
+            ..plot
+        };
+        let figure = ExposureFigure::new(&tall).expect("valid");
+        assert_eq!(figure.canvas().1, ROW_HEIGHT * 31 + FRAME_HEIGHT);
+    }
+
+    #[test]
+    fn values_a_log_axis_cannot_show_are_counted_and_bad_input_refused() {
+        let mut points = demo();
+        points[1].liver_auc = 0.0;
+        fn plot(points: &[AtlasPoint]) -> AtlasDose<'_> {
+            AtlasDose {
+                title: "dose",
+                x_label: "Cells given",
+                y_label: "AUC",
+                points,
+            }
+        }
+        let svg = atlas_dose(&plot(&points)).expect("renders").svg;
+        assert!(svg_text_run(&svg).contains("1 trial at 0 or below not shown (log axis)"));
+        points[0].cells_given = f64::NAN;
+        assert!(matches!(
+            atlas_dose(&plot(&points)),
+            Err(PlotError::NonFiniteValue { index: 0, .. })
+        ));
+        assert!(matches!(
+            atlas_exposure(&AtlasExposure {
+                title: "t",
+                x_label: "x",
+                points: &[],
+            }),
+            Err(PlotError::Empty { field: "points" })
+        ));
+        assert_eq!(Response::parse("partly"), Some(Response::Partly));
+        assert_eq!(Response::parse("better"), None);
+    }
+}
