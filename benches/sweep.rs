@@ -1,4 +1,4 @@
-//! Sweep throughput of `simulation::Evaluator`, one thread, on the reference sweep
+//! Sweep throughput of `evaluator::Evaluator`, one thread, on the reference sweep
 //! `scenarios/sweeps/human_dose_interval_route.toml` (human, decompensated cirrhosis,
 //! 180 days, cells_per_kg logspace(1e5, 1e7, 21) x interval_days {7, 14, 28, 56, 84} x
 //! count 1..6 x five routes = 3150 points), its scenarios built by the sweep itself.
@@ -22,8 +22,9 @@
 
 use std::path::Path;
 
+use cellpk::evaluator::Evaluator;
 use cellpk::scenario::Scenario;
-use cellpk::simulation::{self, Evaluator};
+use cellpk::simulation;
 use criterion::{criterion_group, criterion_main, BatchSize, Bencher, Criterion, Throughput};
 
 /// The 3150 points of the shipped sweep, the dose level varying fastest, with the liver

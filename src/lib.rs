@@ -71,6 +71,8 @@ pub mod timecourse;
 
 pub mod simulation;
 
+pub mod evaluator;
+
 // What a study would have seen, and what is written and drawn.
 pub mod observe;
 

@@ -290,7 +290,7 @@ fn rates_beyond_any_accepted_model_fail_by_name_instead_of_hanging() {
             ("run", simulation::run(&s).map(|_| ())),
             (
                 "evaluator",
-                simulation::Evaluator::new().metrics(&s).map(|_| ()),
+                cellpk::evaluator::Evaluator::new().metrics(&s).map(|_| ()),
             ),
         ] {
             let e = result.expect_err(what);

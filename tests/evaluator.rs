@@ -1,4 +1,4 @@
-//! `simulation::Evaluator` against the reference walk, `simulation::metrics_only`: random
+//! `evaluator::Evaluator` against the reference walk, `simulation::metrics_only`: random
 //! scenarios sent through one evaluator in shuffled order, twice (so that its caches serve
 //! scenarios they were not built for, and must not change a result even in its last
 //! digit), a sample of the reference sweep grid, more models than an evaluator keeps, and
@@ -24,7 +24,7 @@
 //! The reference walk looks for one sign change of a curve's slope per grid step (at most
 //! an hour, finer just after each dose event), and for none in a step whose slope starts at
 //! exactly zero, so it can miss an extremum the evaluator finds (which brackets every one,
-//! `engine::expsum`). Then the evaluator reports a higher peak or a different time above
+//! `evaluator::expsum`). Then the evaluator reports a higher peak or a different time above
 //! the threshold, and the case passes only if the same walk on a grid 64 times finer
 //! agrees with the evaluator; for a peak, it passes also if the evaluator's peak is a value
 //! the curve takes at the evaluator's time and is no lower than what either walk found
@@ -34,11 +34,12 @@ use crate::common;
 
 use cellpk::compartment::{Compartment, State, Total};
 use cellpk::engine::{self, Node, Observer};
+use cellpk::evaluator::Evaluator;
 use cellpk::metrics::{Metric, Metrics};
 use cellpk::params::Param;
 use cellpk::presets::{CellSource, Disease, Species};
 use cellpk::scenario::Scenario;
-use cellpk::simulation::{self, Evaluator};
+use cellpk::simulation;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 

@@ -6,9 +6,7 @@
 //! for dosing. Grid times come from their index (`i x step`), never from a running sum.
 
 pub mod exact;
-pub(crate) mod expsum;
 pub mod general;
-pub(crate) mod modal;
 
 use crate::compartment::{State, StateMatrix};
 use crate::dosing::Dose;

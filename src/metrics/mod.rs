@@ -308,7 +308,7 @@ pub(crate) fn time_above(
 }
 
 /// The metrics that follow from the schedule and the horizon alone, counted in one place
-/// for the walk and for `simulation::Evaluator`.
+/// for the walk and for `evaluator::Evaluator`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Totals {
     /// Cells in every administration.
@@ -344,7 +344,7 @@ impl Totals {
 
 /// What a walk gathers, in its own units (cell-hours, hours, cells), before
 /// `Gathered::metrics` turns it into the reported ones: shared by the reference walk and
-/// `simulation::Evaluator`, so that both report the same quantities the same way.
+/// `evaluator::Evaluator`, so that both report the same quantities the same way.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Gathered {
     pub liver_auc_cell_h: f64,

@@ -17,10 +17,11 @@ pub mod sobol;
 use rayon::prelude::*;
 
 use crate::error::InputError;
+use crate::evaluator;
 use crate::metrics::Metric;
 use crate::params::{Kind, Param};
 use crate::scenario::Scenario;
-use crate::simulation::{self, Failure};
+use crate::simulation::Failure;
 
 /// A parameter varied over `[low, high]`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -153,7 +154,7 @@ pub fn evaluate(
             // A fresh evaluator: every point has a model of its own, so the per-thread
             // evaluator's cache of models would only be shuffled (measured: 10 % slower
             // on 49,152 points of a 10-parameter design).
-            let solved = simulation::Evaluator::new().metrics(&s);
+            let solved = evaluator::Evaluator::new().metrics(&s);
             tick();
             let m = solved.map_err(|failure| PointFailure {
                 values: factors

@@ -22,9 +22,9 @@ use std::time::{Duration, Instant};
 
 use super::identity::{self, Identity};
 use super::{csv_field, Sweep};
+use crate::evaluator;
 use crate::output::write_file_atomically;
 use crate::scenario::Scenario;
-use crate::simulation;
 
 /// Points a worker computes in one block at most: about 3 ms on the exact engine (0.7 us a
 /// point), which keeps the messages to the writer few (blocks of 256 points woke it 4000
@@ -187,7 +187,7 @@ fn push_row(
         .scenario_from(base, &digits)
         .map_err(|v| format!("{}: {}", v.key, v.problem))
         .and_then(|s| {
-            simulation::with_evaluator(|e| e.metrics(&s))
+            evaluator::with_evaluator(|e| e.metrics(&s))
                 .map_err(|failure| format!("simulation: {failure}"))
         });
     let ok = match metrics {

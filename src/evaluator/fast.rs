@@ -1,6 +1,6 @@
 //! The metrics of a schedule from the eigenbasis of its model: stepped from dose event to
 //! dose event instead of hour by hour, with every extremum and threshold crossing of the
-//! exact solution bracketed rigorously (`engine::expsum`) instead of searched for on a grid.
+//! exact solution bracketed rigorously (`evaluator::expsum`) instead of searched for on a grid.
 //!
 //! Between events each state is a sum of real exponentials in time, so a step costs one
 //! exponential per mode, areas and end values are closed forms, and the first-passage
@@ -15,10 +15,10 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
+use super::expsum::{refine, Bracket, ExpSum, Uncertain, EVALUATION_ROUNDING, ROUNDING};
+use super::modal::{advance, Exps, Modal, Modes, Step};
 use crate::compartment::{Compartment as C, State, Total};
 use crate::dosing::Dose;
-use crate::engine::expsum::{refine, Bracket, ExpSum, Uncertain, EVALUATION_ROUNDING, ROUNDING};
-use crate::engine::modal::{advance, Exps, Modal, Modes, Step};
 use crate::engine::Plan;
 use crate::metrics::{Gathered, Metrics, Peak, Totals, TIME_TOLERANCE_H};
 use crate::model::Model;
