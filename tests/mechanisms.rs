@@ -539,3 +539,63 @@ fn rodas_step_counts_are_pinned() {
     let steps = run(&s).steps.expect("the general integrator ran");
     assert_eq!((steps.accepted, steps.rejected), (489, 33));
 }
+
+/// A case `check` accepts that the property test of the input contract found failing: a
+/// mouse whose blood turns over 10^4 times an hour receives 2.3 x 10^11 cells into the
+/// hepatic artery in 6 ms, with injury on and a paracrine signal that is half-maximal at
+/// one cell. The signal goes from nothing to saturation within 1e-20 h of the start, which
+/// RODAS's step cannot resolve; `general::simulate` steps over it and must conserve cells.
+#[test]
+fn a_switch_faster_than_any_step_is_stepped_over_and_conserves_cells() {
+    let zero = [
+        "flow.hepatic_artery_fraction",
+        "flow.spleen_fraction",
+        "flow.gut_fraction",
+        "portal.shunt_fraction",
+        "lung.extraction",
+        "lung.recirculating_extraction",
+        "liver.extraction",
+        "liver.first_pass_extraction",
+        "spleen.extraction",
+        "other.extraction",
+        "other.first_pass_extraction",
+        "liver.sinusoid_death_per_h",
+        "liver.engraftment_per_h",
+        "lung.death_per_h",
+        "other.death_per_h",
+        "signal.weight_lung",
+        "signal.weight_liver",
+        "signal.weight_spleen",
+        "signal.weight_other",
+        "injury.relapse_per_h",
+    ];
+    let mut text = String::from(
+        "name = \"switch\"\n[subject]\nspecies = \"mouse\"\ndisease = \"healthy\"\n\
+         [cells]\nsource = \"bone_marrow\"\ndonor = \"autologous\"\n\
+         [[dose]]\nroute = \"hepatic_artery\"\ncells = 228524978960.7767\n\
+         start_day = 0.9\ninfusion_minutes = 0.0001\n\
+         [simulation]\nduration_days = 1.0\n[model]\ninjury = true\n[parameters]\n\
+         \"circulation.cardiac_output_l_per_h\" = 0.1\n\"circulation.venous_volume_l\" = 1e-5\n\
+         \"circulation.arterial_volume_l\" = 1e-5\n\"injury.homing_fold\" = 0.001\n\
+         \"injury.repair_per_h\" = 56.68243212288512\n\"signal.weight_blood\" = 460.46\n\
+         \"signal.half_max_cells\" = 1.0\n",
+    );
+    for name in zero {
+        text += &format!("\"{name}\" = 0.0\n");
+    }
+    let s = common::scenario(&text);
+    let out = run(&s);
+    assert!(
+        out.metrics.mass_balance_rel_error <= 1e-9,
+        "{}",
+        out.metrics.mass_balance_rel_error
+    );
+    let slow = &out.timecourse.slow;
+    let (first, last) = (slow.first().expect("rows"), slow.last().expect("rows"));
+    assert_eq!(first.injury, 1.0, "untreated before the dose");
+    assert!(
+        last.injury < 1e-3,
+        "healed by the saturated signal: {}",
+        last.injury
+    );
+}

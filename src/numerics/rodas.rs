@@ -428,7 +428,7 @@ fn attempt<const D: usize, S: System<D>>(
 
 /// The RMS of the error scaled by atol + rtol max(|y0|, |y1|) per component; infinite if
 /// not finite, so that such a step is rejected.
-fn error_norm<const D: usize>(
+pub fn error_norm<const D: usize>(
     error: &SVector<f64, D>,
     y0: &SVector<f64, D>,
     y1: &SVector<f64, D>,
