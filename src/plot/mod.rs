@@ -79,12 +79,14 @@ mod doses;
 mod font;
 mod frame;
 mod heatmap;
+mod histogram;
 mod legend;
 mod lineplot;
 mod lines;
 // Shadows the `png` crate in this file, where the crate is `::png`.
 mod png;
 mod prepared;
+mod ribbons;
 mod scatter;
 mod text;
 mod validation;
@@ -94,7 +96,9 @@ use plotters::prelude::*;
 
 pub use barchart::{bar_chart_png, bar_chart_svg, BarChart};
 pub use heatmap::{heatmap_png, heatmap_svg, Heatmap, Panel};
+pub use histogram::{histograms_png, histograms_svg, Histogram, Histograms};
 pub use lineplot::{line_plot_png, line_plot_svg, LinePlot};
+pub use ribbons::{ribbons_png, ribbons_svg, Band, Ribbons};
 pub use scatter::{
     observed_vs_predicted_png, observed_vs_predicted_svg, ObservedVsPredicted, ScatterGroup,
 };

@@ -8,7 +8,7 @@ use toml::Spanned;
 
 use super::file::{DoseFile, ObserveFile, ScenarioFile, ValidationFile};
 use super::rules::{self, Blame};
-use super::{suggest, Scenario, Validation};
+use super::{suggest, variability, Scenario, Validation};
 use crate::dosing::{Amount, DoseBlock};
 use crate::error::{InputError, Location};
 use crate::params::{self, Param, Subject};
@@ -51,9 +51,9 @@ const MIN_TOLERANCE: f64 = 1e-13;
 const MAX_COUNT: i64 = 1000;
 
 /// Turns spans into locations and builds messages.
-struct Checker<'a> {
-    file: &'a Path,
-    text: &'a str,
+pub(super) struct Checker<'a> {
+    pub(super) file: &'a Path,
+    pub(super) text: &'a str,
 }
 
 impl Checker<'_> {
@@ -65,7 +65,7 @@ impl Checker<'_> {
         }
     }
 
-    fn invalid(
+    pub(super) fn invalid(
         &self,
         span: Range<usize>,
         key: impl Into<String>,
@@ -91,8 +91,29 @@ impl Checker<'_> {
         )
     }
 
+    /// The parameter named by `key` in the table `table`, or an error suggesting the
+    /// nearest name.
+    pub(super) fn parameter(
+        &self,
+        key: &Spanned<String>,
+        table: &str,
+    ) -> Result<Param, InputError> {
+        let name = key.get_ref();
+        Param::from_name(name).ok_or_else(|| {
+            let names = Param::ALL.iter().map(|p| p.name());
+            let hint = suggest::did_you_mean(&suggest::nearest(name, names))
+                .unwrap_or_else(|| "run `cellpk params SCENARIO` to list every parameter".into());
+            self.invalid(
+                key.span(),
+                format!("{table}.\"{name}\""),
+                "no such parameter",
+                hint,
+            )
+        })
+    }
+
     /// A finite number satisfying `ok`, else an error saying what is required.
-    fn number(
+    pub(super) fn number(
         &self,
         value: &Spanned<f64>,
         key: &str,
@@ -231,17 +252,7 @@ pub(super) fn validate(
     let mut overrides = Vec::new();
     for (key, value) in &raw.parameters {
         let name = key.get_ref();
-        let param = Param::from_name(name).ok_or_else(|| {
-            let names = Param::ALL.iter().map(|p| p.name());
-            let hint = suggest::did_you_mean(&suggest::nearest(name, names))
-                .unwrap_or_else(|| "run `cellpk params SCENARIO` to list every parameter".into());
-            c.invalid(
-                key.span(),
-                format!("parameters.\"{name}\""),
-                "no such parameter",
-                hint,
-            )
-        })?;
+        let param = c.parameter(key, "parameters")?;
         let v = c.number(
             value,
             &format!("parameters.\"{name}\""),
@@ -256,6 +267,11 @@ pub(super) fn validate(
         .validation
         .as_ref()
         .map(|v| validation(&c, v))
+        .transpose()?;
+    let variability = raw
+        .variability
+        .as_ref()
+        .map(|v| variability::validate(&c, v, &parameters))
         .transpose()?;
     let scenario = Scenario {
         name: name.clone(),
@@ -272,6 +288,7 @@ pub(super) fn validate(
         tolerance,
         observe,
         validation,
+        variability,
     };
     if !cross_rules {
         return Ok(scenario);
