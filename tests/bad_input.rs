@@ -483,3 +483,36 @@ fn population_refuses_no_subjects_too_many_and_a_scenario_without_variability() 
         assert_eq!(written, 0, "--n {n} wrote into --out");
     }
 }
+
+#[test]
+fn population_whose_draws_always_break_a_rule_exits_2_and_writes_nothing() {
+    // The gut's share of cardiac output alone near 1: with the hepatic artery's and the
+    // spleen's, the flow fractions always sum above 1.
+    let text = std::fs::read_to_string(valid_scenario()).expect("the scenario")
+        + "\n[variability]\n[variability.parameters.\"flow.gut_fraction\"]\n\
+           distribution = \"uniform\"\nrange = [0.97, 1]\n";
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("always_too_much_flow.toml");
+    std::fs::write(&file, text).expect("write the scenario");
+    let out_dir = dir.path().join("out");
+    let out = output(
+        cellpk()
+            .arg("population")
+            .arg(&file)
+            .args(["--n", "5", "--out"])
+            .arg(&out_dir),
+    );
+    assert_eq!(out.code, Some(BAD_INPUT), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("none of 1000 draws of `[variability]` gives a valid scenario"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("fix: narrow the distributions"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out_dir.exists(), "nothing is written");
+}
