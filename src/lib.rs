@@ -80,6 +80,9 @@ pub mod output;
 
 pub mod plot;
 
+// Many subjects of one scenario: virtual populations.
+pub mod population;
+
 // Commands built on a run: sweeps, validation against data, fitting, export, the CLI.
 pub mod sweep;
 

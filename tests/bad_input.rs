@@ -323,6 +323,21 @@ bad_inputs! {
     duration_shorter_than_the_minimum: "duration_too_short.toml" at Line::Key(22) => [
         "`simulation.duration_days`: 5e-324 is not a number of days from 0.01 (14.4 min)",
     ];
+    variability_of_an_unknown_parameter: "variability_unknown_parameter.toml" at Line::Key(28) => [
+        "`variability.parameters.\"lung.extration\"`: no such parameter",
+        "fix: did you mean `lung.extraction`?",
+    ];
+    variability_with_a_cv_not_positive: "variability_cv_not_positive.toml" at Line::Key(30) => [
+        "`variability.parameters.\"lung.extraction\".cv`: 0 is not a CV > 0 and <= 10",
+    ];
+    variability_correlations_not_positive_definite: "variability_not_positive_definite.toml" at Line::Key(43) => [
+        "`variability.correlation`: the correlations are not positive definite",
+        "fix: weaken the correlations of `portal.shunt_fraction`",
+    ];
+    variability_centred_outside_the_range: "variability_median_out_of_range.toml" at Line::Key(27) => [
+        "the distribution's median, 4, is not a fraction between 0 and 1",
+        "fix: centre the distribution within",
+    ];
 }
 
 #[test]
@@ -423,4 +438,81 @@ fn params_on_a_bad_file_exits_2_and_prints_no_table() {
         "{}",
         out.stderr
     );
+}
+
+#[test]
+fn population_refuses_no_subjects_too_many_and_a_scenario_without_variability() {
+    let varied = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios/human_decompensated_uncertain_portal.toml");
+    let cases: [(&Path, &str, &[&str]); 3] = [
+        (
+            &varied,
+            "0",
+            &["is not a number of subjects from 1 to 200000"],
+        ),
+        (
+            &varied,
+            "200001",
+            &["is not a number of subjects from 1 to 200000"],
+        ),
+        (
+            &valid_scenario(),
+            "10",
+            &[
+                "`variability`: the scenario has no `[variability]`",
+                "fix: add",
+            ],
+        ),
+    ];
+    for (scenario, n, expected) in cases {
+        let out_dir = tempfile::tempdir().expect("temp dir");
+        let out = output(
+            cellpk()
+                .args(["population", &scenario.display().to_string(), "--n", n])
+                .arg("--out")
+                .arg(out_dir.path()),
+        );
+        assert_eq!(out.code, Some(BAD_INPUT), "--n {n}: {}", out.stderr);
+        assert!(out.stderr.starts_with("error: "), "{}", out.stderr);
+        for text in expected {
+            assert!(out.stderr.contains(text), "--n {n}: {}", out.stderr);
+        }
+        let written = std::fs::read_dir(out_dir.path())
+            .expect("list --out")
+            .count();
+        assert_eq!(written, 0, "--n {n} wrote into --out");
+    }
+}
+
+#[test]
+fn population_whose_draws_always_break_a_rule_exits_2_and_writes_nothing() {
+    // The gut's share of cardiac output alone near 1: with the hepatic artery's and the
+    // spleen's, the flow fractions always sum above 1.
+    let text = std::fs::read_to_string(valid_scenario()).expect("the scenario")
+        + "\n[variability]\n[variability.parameters.\"flow.gut_fraction\"]\n\
+           distribution = \"uniform\"\nrange = [0.97, 1]\n";
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("always_too_much_flow.toml");
+    std::fs::write(&file, text).expect("write the scenario");
+    let out_dir = dir.path().join("out");
+    let out = output(
+        cellpk()
+            .arg("population")
+            .arg(&file)
+            .args(["--n", "5", "--out"])
+            .arg(&out_dir),
+    );
+    assert_eq!(out.code, Some(BAD_INPUT), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("none of 1000 draws of `[variability]` gives a valid scenario"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("fix: narrow the distributions"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out_dir.exists(), "nothing is written");
 }

@@ -488,3 +488,60 @@ mod trials {
         );
     }
 }
+
+/// Every file of `cellpk population` on `scenario` with `threads` workers.
+fn population(scenario: &str, threads: &str, out: &Path) -> Vec<(String, Vec<u8>)> {
+    let output = Command::cargo_bin("cellpk")
+        .expect("binary built")
+        .args(["population", scenario, "--n", "300", "--seed", "5"])
+        .args(["--threads", threads, "--out", &out.display().to_string()])
+        .output()
+        .expect("cellpk runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let dir = out.join("human_decompensated_uncertain_portal-population");
+    let mut files: Vec<(String, Vec<u8>)> = fs::read_dir(&dir)
+        .expect("the population directory")
+        .map(|e| {
+            let e = e.expect("entry");
+            let name = e.file_name().to_string_lossy().into_owned();
+            (name, fs::read(e.path()).expect("read"))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn a_population_is_the_same_bytes_for_one_thread_or_two() {
+    let scenario = "scenarios/human_decompensated_uncertain_portal.toml";
+    let (one, two) = (
+        tempfile::tempdir().expect("dir"),
+        tempfile::tempdir().expect("dir"),
+    );
+    let a = population(scenario, "1", one.path());
+    let b = population(scenario, "2", two.path());
+    let names: Vec<&str> = a.iter().map(|(n, _)| n.as_str()).collect();
+    for file in [
+        "population.csv",
+        "summary.csv",
+        "quantiles.csv",
+        "bands.png",
+        "bands.svg",
+        "histograms.png",
+        "histograms.svg",
+    ] {
+        assert!(names.contains(&file), "{file} missing from {names:?}");
+    }
+    for ((name, x), (_, y)) in a.iter().zip(&b) {
+        assert!(x == y, "{name} differs between 1 and 2 threads");
+    }
+    assert_eq!(a.len(), b.len());
+    let rows = String::from_utf8_lossy(&a.iter().find(|f| f.0 == "population.csv").expect("csv").1)
+        .lines()
+        .count();
+    assert_eq!(rows, 301, "a header and a row per subject");
+}

@@ -6,6 +6,7 @@ mod atlas;
 mod calibrate;
 mod compare;
 mod fit;
+mod population;
 mod sensitivity;
 mod sweep;
 mod validate;
@@ -293,6 +294,36 @@ complete, and a rerun writes the same bytes.",
         #[arg(long, default_value = "output")]
         out: PathBuf,
     },
+    /// Simulate N virtual subjects of a scenario with `[variability]`.
+    #[command(
+        long_about = "Simulate N virtual subjects of a scenario, each with the parameters of \
+its `[variability]` section drawn for it (seeded: the same subjects for any thread count), \
+and write, to OUT/<name>-population/: population.csv (one row per subject: its index, the \
+values drawn, every metric), summary.csv (per parameter and metric: mean, sd, 5/25/50/75/95 \
+% quantiles), quantiles.csv (the quantiles of every compartment at every output time, over \
+the first subjects up to a memory cap, all of them for N up to a few hundred on a long \
+human scenario), bands.png/.svg (median and 25-75 and 5-95 % ribbons of the liver, lungs \
+and other compartments) and histograms.png/.svg (metrics). The directory appears only \
+when complete; bad input exits with code 2 and writes nothing.",
+        after_help = "Example:\n  cellpk population scenarios/human_decompensated_uncertain_peripheral.toml \
+--n 2000 --seed 7"
+    )]
+    Population {
+        /// Scenario file (TOML) with `[variability]`.
+        scenario: PathBuf,
+        /// Number of subjects (1 to 200,000).
+        #[arg(long, default_value_t = 1000, value_parser = population::subjects_arg)]
+        n: usize,
+        /// Seed of the draws (default: the scenario's `[variability] seed`).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Worker threads (default: all cores; at most 1024).
+        #[arg(long, value_parser = threads_arg)]
+        threads: Option<usize>,
+        /// Directory that receives the population's directory.
+        #[arg(long, default_value = "output")]
+        out: PathBuf,
+    },
     /// Draw a sweep's figures ([[plot]] blocks) from its CSV.
     #[command(
         long_about = "Draw the [[plot]] blocks of a sweep file (heatmaps faceted by an axis, \
@@ -446,6 +477,19 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
             method,
             params,
             metrics,
+            n,
+            seed,
+            threads,
+            out,
+        }),
+        Command::Population {
+            scenario,
+            n,
+            seed,
+            threads,
+            out,
+        } => population::population(&population::Request {
+            scenario,
             n,
             seed,
             threads,
@@ -645,6 +689,10 @@ pub fn is_bad_input(err: &anyhow::Error) -> bool {
         || matches!(
             err.downcast_ref::<MergeError>(),
             Some(MergeError::Bad { .. } | MergeError::Incomplete { .. })
+        )
+        || matches!(
+            err.downcast_ref::<crate::population::PopulationError>(),
+            Some(crate::population::PopulationError::Rules { .. })
         )
         || matches!(
             err.downcast_ref::<FigureError>(),

@@ -8,11 +8,10 @@ use anyhow::Context;
 use super::compare::{bad, metrics_arg};
 use super::emit;
 use crate::metrics::Metric;
-use crate::output;
+use crate::output::{self, progress_bar};
 use crate::plot::{self, BarChart, Series};
 use crate::scenario;
 use crate::sensitivity::{self, morris, sobol, Factor};
-use crate::sweep::run::progress_bar;
 
 /// The global method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

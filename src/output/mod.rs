@@ -1,8 +1,10 @@
 //! What a run writes: the files' contents (pure functions returning text) and the one
-//! place that puts them on disk, atomically.
+//! place that puts them on disk, atomically; and the progress bar of long work.
 
 pub mod atomic;
 pub mod csv;
+pub mod progress;
 pub mod resolved;
 
 pub use atomic::{stream_file_atomically, write_dir_atomically, write_file_atomically};
+pub use progress::progress_bar;

@@ -41,6 +41,66 @@ pub struct ScenarioFile {
     pub observe: Option<Spanned<ObserveFile>>,
     /// `[validation]`: observations to hold the scenario against (`cellpk validate`).
     pub validation: Option<ValidationFile>,
+    /// `[variability]`: distributions of parameters across virtual subjects
+    /// (`cellpk population`).
+    pub variability: Option<Spanned<VariabilityFile>>,
+}
+
+/// `[variability]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VariabilityFile {
+    /// Seed of the draws (default 1).
+    pub seed: Option<Spanned<i64>>,
+    /// `[variability.parameters."NAME"]`: one distribution per parameter.
+    #[serde(default)]
+    pub parameters: BTreeMap<Spanned<String>, Spanned<DistributionFile>>,
+    /// `[[variability.correlation]]`: correlations between two of those parameters.
+    #[serde(default)]
+    pub correlation: Vec<Spanned<CorrelationFile>>,
+}
+
+/// The families of distribution `[variability.parameters."NAME"]` offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Family {
+    /// Log-normal: `geometric_mean` (default: the resolved value) with `cv`, or `range_95`.
+    LogNormal,
+    /// Normal: `mean` (default: the resolved value) and `sd`.
+    Normal,
+    /// Uniform over `range`.
+    Uniform,
+}
+
+/// `[variability.parameters."NAME"]`: every key any family uses; the validation refuses
+/// the keys of another family.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DistributionFile {
+    /// The family.
+    pub distribution: Spanned<Family>,
+    /// Log-normal: the median.
+    pub geometric_mean: Option<Spanned<f64>>,
+    /// Log-normal: the coefficient of variation (sd / mean of the values).
+    pub cv: Option<Spanned<f64>>,
+    /// Log-normal: the central 95 % range.
+    pub range_95: Option<Spanned<Vec<f64>>>,
+    /// Normal: the mean.
+    pub mean: Option<Spanned<f64>>,
+    /// Normal: the standard deviation.
+    pub sd: Option<Spanned<f64>>,
+    /// Uniform: the lowest and highest value.
+    pub range: Option<Spanned<Vec<f64>>>,
+}
+
+/// `[[variability.correlation]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorrelationFile {
+    /// The two parameters, by dotted name.
+    pub parameters: Spanned<Vec<String>>,
+    /// Their correlation (of the normal scores: a Gaussian copula).
+    pub r: Spanned<f64>,
 }
 
 /// `[observe]`.

@@ -4,11 +4,13 @@
 //! `parse` is the only way in: it turns text into a `Scenario` or an `InputError` that
 //! names the file, line and key. Everything after it can assume valid input.
 
+mod checker;
 mod config;
 mod file;
 pub mod rules;
 pub mod suggest;
 mod validate;
+mod variability;
 
 use std::path::{Path, PathBuf};
 
@@ -19,6 +21,7 @@ use crate::params::{Param, Parameters, Subject};
 pub use config::{is_directory_name, Mechanisms, Method, Observe, Solver, Tolerance, MAX_NAME_LEN};
 pub use rules::MAX_SAMPLES;
 pub use validate::{MAX_DAYS, MIN_DURATION_DAYS, MIN_INFUSION_MINUTES};
+pub use variability::{Distribution, Draw, Variability, DEFAULT_SEED, MAX_CV, Z_975};
 
 /// A validated scenario.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,6 +55,8 @@ pub struct Scenario {
     pub observe: Option<Observe>,
     /// Observations to validate against (`[validation]`), if any.
     pub validation: Option<Validation>,
+    /// What differs between virtual subjects (`[variability]`), for `cellpk population`.
+    pub variability: Option<Variability>,
 }
 
 /// A scenario's `[validation]` section: the observations `cellpk validate` holds it

@@ -6,9 +6,10 @@ use std::path::Path;
 
 use toml::Spanned;
 
+use super::checker::Checker;
 use super::file::{DoseFile, ObserveFile, ScenarioFile, ValidationFile};
 use super::rules::{self, Blame};
-use super::{suggest, Scenario, Validation};
+use super::{variability, Scenario, Validation};
 use crate::dosing::{Amount, DoseBlock};
 use crate::error::{InputError, Location};
 use crate::params::{self, Param, Subject};
@@ -50,36 +51,7 @@ const MIN_TOLERANCE: f64 = 1e-13;
 /// Most administrations in one block.
 const MAX_COUNT: i64 = 1000;
 
-/// Turns spans into locations and builds messages.
-struct Checker<'a> {
-    file: &'a Path,
-    text: &'a str,
-}
-
 impl Checker<'_> {
-    fn line(&self, span: Range<usize>) -> Location {
-        let start = span.start.min(self.text.len());
-        Location {
-            file: self.file.to_path_buf(),
-            line: Some(self.text[..start].matches('\n').count() + 1),
-        }
-    }
-
-    fn invalid(
-        &self,
-        span: Range<usize>,
-        key: impl Into<String>,
-        problem: impl Into<String>,
-        fix: impl Into<String>,
-    ) -> InputError {
-        InputError::Invalid {
-            at: self.line(span),
-            key: key.into(),
-            problem: problem.into(),
-            fix: fix.into(),
-        }
-    }
-
     /// A time in days within (0 or above, MAX_DAYS]; strictly positive if `positive`.
     fn days(&self, value: &Spanned<f64>, key: &str, positive: bool) -> Result<f64, InputError> {
         let low = if positive { "> 0" } else { ">= 0" };
@@ -89,27 +61,6 @@ impl Checker<'_> {
             |v| (v > 0.0 || (!positive && v == 0.0)) && v <= MAX_DAYS,
             &format!("a number of days {low} and <= {MAX_DAYS} (100 years)"),
         )
-    }
-
-    /// A finite number satisfying `ok`, else an error saying what is required.
-    fn number(
-        &self,
-        value: &Spanned<f64>,
-        key: &str,
-        ok: impl Fn(f64) -> bool,
-        required: &str,
-    ) -> Result<f64, InputError> {
-        let v = *value.get_ref();
-        if v.is_finite() && ok(v) {
-            Ok(v)
-        } else {
-            Err(self.invalid(
-                value.span(),
-                key,
-                format!("{} is not {required}", rules::readable(v)),
-                format!("set `{key}` to {required}"),
-            ))
-        }
     }
 }
 
@@ -231,17 +182,7 @@ pub(super) fn validate(
     let mut overrides = Vec::new();
     for (key, value) in &raw.parameters {
         let name = key.get_ref();
-        let param = Param::from_name(name).ok_or_else(|| {
-            let names = Param::ALL.iter().map(|p| p.name());
-            let hint = suggest::did_you_mean(&suggest::nearest(name, names))
-                .unwrap_or_else(|| "run `cellpk params SCENARIO` to list every parameter".into());
-            c.invalid(
-                key.span(),
-                format!("parameters.\"{name}\""),
-                "no such parameter",
-                hint,
-            )
-        })?;
+        let param = c.parameter(key, "parameters")?;
         let v = c.number(
             value,
             &format!("parameters.\"{name}\""),
@@ -256,6 +197,11 @@ pub(super) fn validate(
         .validation
         .as_ref()
         .map(|v| validation(&c, v))
+        .transpose()?;
+    let variability = raw
+        .variability
+        .as_ref()
+        .map(|v| variability::validate(&c, v, &parameters))
         .transpose()?;
     let scenario = Scenario {
         name: name.clone(),
@@ -272,6 +218,7 @@ pub(super) fn validate(
         tolerance,
         observe,
         validation,
+        variability,
     };
     if !cross_rules {
         return Ok(scenario);

@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufRead, BufReader, IsTerminal, Seek, Write};
+use std::io::{self, BufRead, BufReader, Seek, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -295,7 +295,7 @@ pub fn execute(sweep: &Sweep, opts: &Options) -> Result<Summary, RunError> {
         .expect("a thread pool with a valid thread count builds");
     let threads = pool.current_num_threads() as u64;
     let todo = range.start + resumed..range.end;
-    let progress = progress_bar(todo.end - todo.start, "points");
+    let progress = crate::output::progress_bar(todo.end - todo.start, "points");
     let labels = labels(sweep);
     // Each worker takes the next points from a shared counter, as many as it computes in
     // about `BLOCK_TIME`; the writer puts the blocks back in grid order.
@@ -408,29 +408,6 @@ fn complete_rows(path: &Path, header: &str, first: u64) -> Result<Written, RunEr
     }
     reader.stream_position().map_err(io_err)?;
     Ok(Written { count, bytes })
-}
-
-/// A progress bar on stderr when it is a terminal, hidden otherwise, counting `len` of
-/// `unit` (points of a sweep, runs of a sensitivity analysis).
-pub fn progress_bar(len: u64, unit: &'static str) -> indicatif::ProgressBar {
-    if !io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::new(len);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(&format!(
-            "{{bar:40}} {{pos}}/{{len}} {unit}  {{rate}}  eta {{eta}}"
-        ))
-        .expect("the progress template is valid")
-        // indicatif's own `{per_sec}` prints four decimals of a rate in the millions.
-        .with_key(
-            "rate",
-            move |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                let _ = write!(w, "{:.0} {unit}/s", state.per_sec());
-            },
-        ),
-    );
-    bar
 }
 
 #[cfg(test)]

@@ -1,0 +1,169 @@
+//! A population reproduces the distributions it was given: through a metric that equals a
+//! parameter, in its quantiles; between parameters, in their correlation.
+
+use std::path::Path;
+
+use super::*;
+use crate::scenario::Distribution;
+
+/// A portal-vein bolus whose cells reach the liver on their first pass or never (no
+/// recirculating liver arrest, no portal shunt): `liver_reached_fraction` is
+/// `liver.first_pass_extraction` itself, to rounding.
+fn first_pass_scenario(variability: &str) -> Scenario {
+    let text = format!(
+        r#"
+        name = "identity"
+        [subject]
+        species = "human"
+        disease = "healthy"
+        [cells]
+        source = "bone_marrow"
+        donor = "autologous"
+        [[dose]]
+        route = "portal_vein"
+        cells_per_kg = 1e6
+        [simulation]
+        duration_days = 2
+        [parameters]
+        "liver.extraction" = 0
+        "portal.shunt_fraction" = 0
+        {variability}
+        "#
+    );
+    crate::scenario::parse(&text, Path::new("identity.toml")).expect("a valid scenario")
+}
+
+/// Four binomial standard errors of an empirical distribution function at p over n draws:
+/// the sampling error the tests allow (a false alarm about once in 16,000 comparisons).
+fn allowed(p: f64, n: usize) -> f64 {
+    4.0 * (p * (1.0 - p) / n as f64).sqrt()
+}
+
+#[test]
+fn quantiles_through_an_identity_metric_match_the_truncated_distribution() {
+    // Log-normal with median 0.6 and CV 0.3: 4 % of it lies above 1 and is truncated away.
+    let s = first_pass_scenario(
+        r#"
+        [variability]
+        seed = 11
+        [variability.parameters."liver.first_pass_extraction"]
+        distribution = "log_normal"
+        geometric_mean = 0.6
+        cv = 0.3
+        "#,
+    );
+    let v = s.variability.clone().expect("[variability]");
+    let n = 4000;
+    let p = simulate(&s, &v, n, &indicatif::ProgressBar::hidden()).expect("simulated");
+    let drawn = p.param(0);
+    let reached = p.metric(Metric::LiverReachedFraction);
+    for (x, y) in drawn.iter().zip(&reached) {
+        assert!(
+            (x - y).abs() < 1e-9,
+            "reached {y} for a first-pass extraction of {x}"
+        );
+    }
+    let d = Distribution::LogNormal {
+        mu: 0.6f64.ln(),
+        sigma: (1.0f64 + 0.09).ln().sqrt(),
+    };
+    let kept = sample::cdf(d, 1.0);
+    assert!((0.03..0.05).contains(&(1.0 - kept)), "{kept}");
+    let truncated_cdf = |x: f64| sample::cdf(d, x.min(1.0)) / kept;
+    let mut sorted = reached.clone();
+    let q = sorted_quantiles(&mut sorted);
+    for (&level, &at) in QUANTILES.iter().zip(&q) {
+        // The population's quantile sits where the distribution has `level` below it.
+        let err = (truncated_cdf(at) - level).abs();
+        assert!(err < allowed(level, n), "{level}: F({at}) is off by {err}");
+    }
+    assert!(reached.iter().all(|&r| r <= 1.0));
+}
+
+#[test]
+fn correlations_of_the_normal_scores_are_reproduced() {
+    let s = first_pass_scenario(
+        r#"
+        [variability]
+        [variability.parameters."lung.death_per_h"]
+        distribution = "log_normal"
+        cv = 0.5
+        [variability.parameters."spleen.death_per_h"]
+        distribution = "log_normal"
+        cv = 0.8
+        [variability.parameters."portal.shunt_fraction"]
+        distribution = "uniform"
+        range = [0, 1]
+        [[variability.correlation]]
+        parameters = ["lung.death_per_h", "spleen.death_per_h"]
+        r = 0.6
+        [[variability.correlation]]
+        parameters = ["spleen.death_per_h", "portal.shunt_fraction"]
+        r = -0.4
+        "#,
+    );
+    let v = s.variability.expect("[variability]");
+    let n = 20_000;
+    let mut scores: Vec<Vec<f64>> = vec![Vec::new(); 3];
+    let mut values = [0.0; 3];
+    let names: Vec<&str> = v.draws.iter().map(|d| d.param.name()).collect();
+    for i in 0..n {
+        sample::draw(&v, &mut sample::Stream::new(v.seed, i as u64), &mut values);
+        // Back to normal scores: the log of a log-normal, Phi^-1 of a uniform on [0, 1].
+        for (k, (name, x)) in names.iter().zip(values).enumerate() {
+            let z = if *name == "portal.shunt_fraction" {
+                sample::normal_quantile(x)
+            } else {
+                x.ln()
+            };
+            scores[k].push(z);
+        }
+    }
+    let index = |name: &str| {
+        v.draws
+            .iter()
+            .position(|d| d.param.name() == name)
+            .expect("drawn")
+    };
+    let (lung, spleen, shunt) = (
+        index("lung.death_per_h"),
+        index("spleen.death_per_h"),
+        index("portal.shunt_fraction"),
+    );
+    let corr = |a: &[f64], b: &[f64]| {
+        let mean = |x: &[f64]| x.iter().sum::<f64>() / x.len() as f64;
+        let (ma, mb) = (mean(a), mean(b));
+        let cov: f64 = a.iter().zip(b).map(|(x, y)| (x - ma) * (y - mb)).sum();
+        let var = |x: &[f64], m: f64| x.iter().map(|v| (v - m).powi(2)).sum::<f64>();
+        cov / (var(a, ma) * var(b, mb)).sqrt()
+    };
+    // The standard error of a sample correlation is about (1 - r^2) / sqrt(n).
+    for (a, b, r) in [
+        (lung, spleen, 0.6),
+        (spleen, shunt, -0.4),
+        (lung, shunt, 0.0),
+    ] {
+        let got = corr(&scores[a], &scores[b]);
+        let se = (1.0 - r * r) / (n as f64).sqrt();
+        assert!((got - r).abs() < 4.0 * se, "{a}, {b}: {got} for {r}");
+    }
+}
+
+#[test]
+fn a_draw_that_breaks_a_rule_is_redrawn() {
+    // Hepatic artery, spleen and gut flow together above cardiac output for part of the
+    // draws: every subject kept satisfies the rule.
+    let s = first_pass_scenario(
+        r#"
+        [variability]
+        [variability.parameters."flow.gut_fraction"]
+        distribution = "uniform"
+        range = [0.1, 0.99]
+        "#,
+    );
+    let v = s.variability.clone().expect("[variability]");
+    for i in 0..200 {
+        let (subject, _) = subject(&s, &v, i).expect("a valid subject");
+        assert!(subject.parameters.flow_fraction_sum() <= 1.0);
+    }
+}

@@ -1,0 +1,482 @@
+//! `[variability]`: the distribution of parameters across virtual subjects, and the
+//! correlations between them, validated here so that `cellpk check` judges a population
+//! scenario as it judges any other, and `cellpk population` can assume every draw is
+//! possible.
+//!
+//! Correlations act on the normal scores of the draws (a Gaussian copula): the scores are
+//! correlated through the Cholesky factor of the matrix, then mapped through each
+//! parameter's own distribution. The factor is computed here, because a matrix that has
+//! none (not positive definite) is bad input, to be reported with the key and the fix.
+
+use std::ops::Range;
+
+use toml::Spanned;
+
+use super::checker::Checker;
+use super::file::{CorrelationFile, DistributionFile, Family, VariabilityFile};
+use crate::error::InputError;
+use crate::params::{Param, Parameters};
+use crate::scenario::rules::readable;
+
+/// Seed of the draws when `[variability]` sets none.
+pub const DEFAULT_SEED: u64 = 1;
+
+/// Largest coefficient of variation accepted (1000 %). Assumption: no between-subject or
+/// uncertainty spread of a physiological parameter is wider (a CV of 10 is a 95 % range
+/// spanning a factor of about 14,000); a larger value is a percentage written as a share.
+pub const MAX_CV: f64 = 10.0;
+
+/// Smallest pivot of the Cholesky factor accepted: below it the correlation matrix is
+/// singular to rounding, and the draws would hinge on the rounding of its last digits.
+const MIN_PIVOT: f64 = 1e-9;
+
+/// z of the 97.5 % quantile of the standard normal: a 95 % range is mean +- this many sd.
+pub const Z_975: f64 = 1.959_963_984_540_054;
+
+/// How one parameter is distributed across subjects, in the parameter's unit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Distribution {
+    /// ln X is normal with mean `mu` and standard deviation `sigma`.
+    LogNormal {
+        /// Mean of ln X (ln of the geometric mean, the median).
+        mu: f64,
+        /// Standard deviation of ln X.
+        sigma: f64,
+    },
+    /// X is normal.
+    Normal {
+        /// Mean.
+        mean: f64,
+        /// Standard deviation.
+        sd: f64,
+    },
+    /// X is uniform on [low, high].
+    Uniform {
+        /// Lowest value.
+        low: f64,
+        /// Highest value.
+        high: f64,
+    },
+}
+
+impl Distribution {
+    /// The median, which validation requires the parameter to accept, so that the part of
+    /// the distribution within the parameter's bounds is never a vanishing tail.
+    pub fn median(self) -> f64 {
+        match self {
+            Distribution::LogNormal { mu, .. } => mu.exp(),
+            Distribution::Normal { mean, .. } => mean,
+            Distribution::Uniform { low, high } => 0.5 * (low + high),
+        }
+    }
+}
+
+/// One varied parameter.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Draw {
+    /// The parameter.
+    pub param: Param,
+    /// Its distribution, before truncation to the parameter's accepted range.
+    pub distribution: Distribution,
+}
+
+/// A scenario's `[variability]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Variability {
+    /// Seed of every subject's draws.
+    pub seed: u64,
+    /// The varied parameters, sorted by name.
+    pub draws: Vec<Draw>,
+    /// Lower Cholesky factor of the correlation matrix of the draws' normal scores, row by
+    /// row (`draws.len()` squared; the identity without correlations).
+    pub cholesky: Vec<f64>,
+}
+
+/// Validates `[variability]` against the scenario's resolved `parameters` (the default
+/// centre of a log-normal or normal distribution).
+pub(super) fn validate(
+    c: &Checker,
+    raw: &Spanned<VariabilityFile>,
+    parameters: &Parameters,
+) -> Result<Variability, InputError> {
+    let v = raw.get_ref();
+    let seed = match &v.seed {
+        None => DEFAULT_SEED,
+        Some(s) => u64::try_from(*s.get_ref()).map_err(|_| {
+            c.invalid(
+                s.span(),
+                "variability.seed",
+                format!("{} is not a seed >= 0", s.get_ref()),
+                "set `seed` to a whole number >= 0",
+            )
+        })?,
+    };
+    if v.parameters.is_empty() {
+        return Err(c.invalid(
+            raw.span(),
+            "variability.parameters",
+            "no parameter varies",
+            "add a table `[variability.parameters.\"NAME\"]` with `distribution = \
+             \"log_normal\"` and `cv = ...` (NAME as `cellpk params` lists it)",
+        ));
+    }
+    let draws = v
+        .parameters
+        .iter()
+        .map(|(key, d)| {
+            let param = c.parameter(key, "variability.parameters")?;
+            let key = format!("variability.parameters.\"{}\"", param.name());
+            let distribution = distribution(c, d, &key, param, parameters.get(param))?;
+            Ok(Draw {
+                param,
+                distribution,
+            })
+        })
+        .collect::<Result<Vec<_>, InputError>>()?;
+    let cholesky = correlations(c, &v.correlation, &draws)?;
+    Ok(Variability {
+        seed,
+        draws,
+        cholesky,
+    })
+}
+
+/// The keys each family takes; another family's key is refused rather than ignored.
+fn stray_key(d: &DistributionFile, family: Family) -> Option<(&'static str, Range<usize>)> {
+    let keys = [
+        (
+            "geometric_mean",
+            d.geometric_mean.as_ref().map(Spanned::span),
+        ),
+        ("cv", d.cv.as_ref().map(Spanned::span)),
+        ("range_95", d.range_95.as_ref().map(Spanned::span)),
+        ("mean", d.mean.as_ref().map(Spanned::span)),
+        ("sd", d.sd.as_ref().map(Spanned::span)),
+        ("range", d.range.as_ref().map(Spanned::span)),
+    ];
+    let own: &[&str] = match family {
+        Family::LogNormal => &["geometric_mean", "cv", "range_95"],
+        Family::Normal => &["mean", "sd"],
+        Family::Uniform => &["range"],
+    };
+    keys.into_iter()
+        .find_map(|(key, span)| span.filter(|_| !own.contains(&key)).map(|s| (key, s)))
+}
+
+/// The name of a family as written in the file.
+fn family_name(family: Family) -> &'static str {
+    match family {
+        Family::LogNormal => "log_normal",
+        Family::Normal => "normal",
+        Family::Uniform => "uniform",
+    }
+}
+
+/// One `[variability.parameters."NAME"]` table; `resolved` is the parameter's value in the
+/// scenario, the default centre.
+fn distribution(
+    c: &Checker,
+    raw: &Spanned<DistributionFile>,
+    key: &str,
+    param: Param,
+    resolved: f64,
+) -> Result<Distribution, InputError> {
+    let d = raw.get_ref();
+    let family = *d.distribution.get_ref();
+    if let Some((stray, span)) = stray_key(d, family) {
+        return Err(c.invalid(
+            span,
+            format!("{key}.{stray}"),
+            format!(
+                "`{stray}` does not describe a {} distribution",
+                family_name(family)
+            ),
+            format!("remove `{stray}`, or change `distribution`"),
+        ));
+    }
+    let accepted = format!("{} ({})", param.kind().range(), param.unit());
+    let within = |v: &Spanned<f64>, name: &str| {
+        c.number(
+            v,
+            &format!("{key}.{name}"),
+            |x| param.kind().admits(x),
+            &accepted,
+        )
+    };
+    let positive = |v: &Spanned<f64>, name: &str, max: f64, what: &str| {
+        c.number(v, &format!("{key}.{name}"), |x| x > 0.0 && x <= max, what)
+    };
+    let distribution = match family {
+        Family::LogNormal => match (&d.cv, &d.range_95) {
+            (Some(cv), None) => {
+                let centre = match &d.geometric_mean {
+                    Some(g) => positive(g, "geometric_mean", f64::MAX, "a number > 0")?,
+                    None => resolved,
+                };
+                let cv = positive(cv, "cv", MAX_CV, &format!("a CV > 0 and <= {MAX_CV}"))?;
+                if centre <= 0.0 {
+                    return Err(c.invalid(
+                        raw.span(),
+                        format!("{key}.geometric_mean"),
+                        format!(
+                            "the resolved value of `{}` is {}, which no log-normal \
+                             distribution has as its geometric mean",
+                            param.name(),
+                            readable(centre)
+                        ),
+                        "set `geometric_mean` > 0, or use `distribution = \"normal\"`",
+                    ));
+                }
+                Distribution::LogNormal {
+                    mu: centre.ln(),
+                    sigma: (1.0 + cv * cv).ln().sqrt(),
+                }
+            }
+            (None, Some(range)) => {
+                if let Some(g) = &d.geometric_mean {
+                    return Err(c.invalid(
+                        g.span(),
+                        format!("{key}.geometric_mean"),
+                        "a 95 % range sets the geometric mean already (its geometric centre)",
+                        "remove `geometric_mean`, or give `cv` instead of `range_95`",
+                    ));
+                }
+                let (low, high) = pair(c, range, &format!("{key}.range_95"), true)?;
+                Distribution::LogNormal {
+                    mu: 0.5 * (low.ln() + high.ln()),
+                    sigma: (high.ln() - low.ln()) / (2.0 * Z_975),
+                }
+            }
+            (Some(cv), Some(_)) => {
+                return Err(c.invalid(
+                    cv.span(),
+                    format!("{key}.cv"),
+                    "both `cv` and `range_95` are given",
+                    "keep exactly one of them",
+                ))
+            }
+            (None, None) => {
+                return Err(c.invalid(
+                    raw.span(),
+                    format!("{key}.cv"),
+                    "a log-normal distribution needs its spread",
+                    "add `cv = ...` (e.g. 0.3 for 30 %) or `range_95 = [low, high]`",
+                ))
+            }
+        },
+        Family::Normal => {
+            let mean = match &d.mean {
+                Some(m) => within(m, "mean")?,
+                None => resolved,
+            };
+            let Some(sd) = &d.sd else {
+                return Err(c.invalid(
+                    raw.span(),
+                    format!("{key}.sd"),
+                    "a normal distribution needs its standard deviation",
+                    "add `sd = ...`",
+                ));
+            };
+            let sd = positive(sd, "sd", f64::MAX, "a standard deviation > 0")?;
+            Distribution::Normal { mean, sd }
+        }
+        Family::Uniform => {
+            let Some(range) = &d.range else {
+                return Err(c.invalid(
+                    raw.span(),
+                    format!("{key}.range"),
+                    "a uniform distribution needs its range",
+                    "add `range = [low, high]`",
+                ));
+            };
+            let (low, high) = pair(c, range, &format!("{key}.range"), false)?;
+            for v in [low, high] {
+                if !param.kind().admits(v) {
+                    return Err(c.invalid(
+                        range.span(),
+                        format!("{key}.range"),
+                        format!("{} is not {accepted}", readable(v)),
+                        format!("keep `range` within {accepted}"),
+                    ));
+                }
+            }
+            Distribution::Uniform { low, high }
+        }
+    };
+    let median = distribution.median();
+    if !param.kind().admits(median) {
+        return Err(c.invalid(
+            raw.span(),
+            key,
+            format!(
+                "the distribution's median, {}, is not {accepted}: draws are truncated to \
+                 that range, and most of them would be cut",
+                readable(median)
+            ),
+            format!("centre the distribution within {accepted}"),
+        ));
+    }
+    Ok(distribution)
+}
+
+/// `[low, high]` with low < high, both finite (and > 0 if `positive`).
+fn pair(
+    c: &Checker,
+    raw: &Spanned<Vec<f64>>,
+    key: &str,
+    positive: bool,
+) -> Result<(f64, f64), InputError> {
+    let ok = match raw.get_ref().as_slice() {
+        &[low, high] if low.is_finite() && high.is_finite() && low < high => {
+            (!positive || low > 0.0).then_some((low, high))
+        }
+        _ => None,
+    };
+    ok.ok_or_else(|| {
+        let need = if positive {
+            "two numbers > 0, the lower first"
+        } else {
+            "two finite numbers, the lower first"
+        };
+        c.invalid(
+            raw.span(),
+            key,
+            format!("{:?} is not {need}", raw.get_ref()),
+            format!("write `[low, high]`: {need}"),
+        )
+    })
+}
+
+/// The Cholesky factor of the draws' correlation matrix, from `[[variability.correlation]]`.
+fn correlations(
+    c: &Checker,
+    raw: &[Spanned<CorrelationFile>],
+    draws: &[Draw],
+) -> Result<Vec<f64>, InputError> {
+    let n = draws.len();
+    let mut matrix = vec![0.0; n * n];
+    for i in 0..n {
+        matrix[i * n + i] = 1.0;
+    }
+    // Which entry of `raw` set each pair, to blame it.
+    let mut set_by = vec![None; n * n];
+    for (k, entry) in raw.iter().enumerate() {
+        let e = entry.get_ref();
+        let key = format!("variability.correlation[{}]", k + 1);
+        let index = |name: &String| {
+            draws.iter().position(|d| d.param.name() == name).ok_or_else(|| {
+                c.invalid(
+                    e.parameters.span(),
+                    format!("{key}.parameters"),
+                    format!("`{name}` has no distribution in `[variability.parameters]`"),
+                    format!("add `[variability.parameters.\"{name}\"]`, or correlate only varied parameters"),
+                )
+            })
+        };
+        let (i, j) = match e.parameters.get_ref().as_slice() {
+            [a, b] => (index(a)?, index(b)?),
+            _ => {
+                return Err(c.invalid(
+                    e.parameters.span(),
+                    format!("{key}.parameters"),
+                    "a correlation is between two parameters",
+                    "write `parameters = [\"NAME\", \"OTHER\"]`",
+                ))
+            }
+        };
+        if i == j {
+            return Err(c.invalid(
+                e.parameters.span(),
+                format!("{key}.parameters"),
+                "a parameter is correlated with itself",
+                "name two different parameters",
+            ));
+        }
+        if let Some(earlier) = set_by[i * n + j] {
+            return Err(c.invalid(
+                e.parameters.span(),
+                format!("{key}.parameters"),
+                format!(
+                    "the pair is already correlated by correlation[{}]",
+                    earlier + 1
+                ),
+                "keep one correlation per pair",
+            ));
+        }
+        let r = c.number(
+            &e.r,
+            &format!("{key}.r"),
+            |r| r > -1.0 && r < 1.0,
+            "a correlation > -1 and < 1",
+        )?;
+        for (a, b) in [(i, j), (j, i)] {
+            matrix[a * n + b] = r;
+            set_by[a * n + b] = Some(k);
+        }
+    }
+    cholesky(&mut matrix, n).map_err(|row| {
+        let name = draws[row].param.name();
+        // The first correlation of the parameter whose pivot failed.
+        let span = (0..row)
+            .filter_map(|col| set_by[row * n + col])
+            .min()
+            .map_or(0..0, |k| raw[k].span());
+        c.invalid(
+            span,
+            "variability.correlation",
+            format!(
+                "the correlations are not positive definite: no joint distribution has them \
+                 (the matrix fails at `{name}`, against the parameters before it)"
+            ),
+            format!(
+                "weaken the correlations of `{name}`, or make them consistent (if A and B \
+                 are strongly correlated, each correlates with a third as the other does)"
+            ),
+        )
+    })?;
+    Ok(matrix)
+}
+
+/// Overwrites the symmetric `n` x `n` `matrix` (row by row) with its lower Cholesky factor
+/// (zeros above the diagonal), or returns the row whose pivot is not positive.
+fn cholesky(matrix: &mut [f64], n: usize) -> Result<(), usize> {
+    for i in 0..n {
+        for j in 0..=i {
+            let dot: f64 = (0..j).map(|k| matrix[i * n + k] * matrix[j * n + k]).sum();
+            let v = matrix[i * n + j] - dot;
+            if i == j {
+                if v < MIN_PIVOT || !v.is_finite() {
+                    return Err(i);
+                }
+                matrix[i * n + i] = v.sqrt();
+            } else {
+                matrix[i * n + j] = v / matrix[j * n + j];
+            }
+        }
+        for j in i + 1..n {
+            matrix[i * n + j] = 0.0;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cholesky_reproduces_the_matrix_and_refuses_an_inconsistent_one() {
+        let a = [1.0, 0.5, 0.2, 0.5, 1.0, -0.3, 0.2, -0.3, 1.0];
+        let mut l = a;
+        cholesky(&mut l, 3).expect("positive definite");
+        for i in 0..3 {
+            for j in 0..3 {
+                let v: f64 = (0..3).map(|k| l[i * 3 + k] * l[j * 3 + k]).sum();
+                assert!((v - a[i * 3 + j]).abs() < 1e-15, "{i},{j}");
+            }
+        }
+        // A and B nearly the same, each correlated with C in opposite directions.
+        let mut bad = [1.0, 0.95, 0.9, 0.95, 1.0, -0.9, 0.9, -0.9, 1.0];
+        assert_eq!(cholesky(&mut bad, 3), Err(2));
+    }
+}
