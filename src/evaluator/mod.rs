@@ -36,7 +36,7 @@ const MAX_MODELS: usize = 32;
 /// differs only in dose was seen before. Results never depend on what the evaluator
 /// computed before, so a sweep's output does not depend on its threads. A model whose
 /// eigendecomposition cannot stand in for the matrix exponential, or a step whose extrema
-/// cannot be isolated, goes through [`metrics_only`] itself. One evaluator per thread: it
+/// cannot be isolated, goes through [`metrics_only`](crate::simulation::metrics_only) itself. One evaluator per thread: it
 /// is `Send`, not `Sync`.
 #[derive(Debug, Default)]
 pub struct Evaluator {
@@ -71,7 +71,7 @@ impl Evaluator {
         Self::default()
     }
 
-    /// The metrics of `scenario`: those of [`metrics_only`] to rounding and root-finding
+    /// The metrics of `scenario`: those of [`metrics_only`](crate::simulation::metrics_only) to rounding and root-finding
     /// tolerance, but fast when called repeatedly with scenarios that share parameters.
     /// Every extremum of the exact solution is bracketed, where the grid walk of
     /// `metrics_only` looks for one sign change of the slope per step and so can miss a

@@ -62,7 +62,7 @@
 //! `validation` and `scatter`.
 //!
 //! Every figure is one drawing routine (the private `Figure` trait) run once
-//! on plotters' SVG backend; [`render`] turns that SVG into the PNG (see
+//! on plotters' SVG backend; `render` turns that SVG into the PNG (see
 //! `png` for why resvg). The submodules hold the parts that make sense on
 //! their own: input checks and derived ranges (`prepared`), axis ranges and
 //! ticks (`axis`), the embedded font and text setting (`text`), the frame of
