@@ -466,6 +466,82 @@ mod trials {
         assert_eq!(missing.status.code(), Some(2));
     }
 
+    /// `--population`: each trial's liver AUC over virtual subjects of its
+    /// `[variability]`, as three quantile columns in order around the point value, drawn
+    /// as bands; the same bytes on a rerun; a scenario without `[variability]` refused.
+    #[test]
+    fn the_atlas_with_a_population_brackets_each_trial_and_refuses_one_without_variability() {
+        let dir = directory(&[("x.toml", trial("shi2017")), ("y.toml", trial("jang2014"))]);
+        let (a, b) = (
+            tempfile::tempdir().expect("dir"),
+            tempfile::tempdir().expect("dir"),
+        );
+        for out in [a.path(), b.path()] {
+            let run = cellpk(&[
+                "atlas",
+                &dir.path().display().to_string(),
+                "--population",
+                "200",
+                "--out",
+                &out.display().to_string(),
+            ]);
+            assert!(
+                run.status.success(),
+                "{}",
+                String::from_utf8_lossy(&run.stderr)
+            );
+        }
+        for file in WRITTEN {
+            let first = fs::read(a.path().join("atlas").join(file)).expect("written");
+            let second = fs::read(b.path().join("atlas").join(file)).expect("written");
+            assert!(first == second, "{file} differs on a rerun");
+        }
+        let table = fs::read_to_string(a.path().join("atlas/atlas.csv")).expect("written");
+        let header: Vec<&str> = table.lines().next().expect("header").split(',').collect();
+        let column = |name: &str| header.iter().position(|h| *h == name).expect(name);
+        let (auc, p5, p50, p95) = (
+            column("liver_auc"),
+            column("liver_auc_p5"),
+            column("liver_auc_p50"),
+            column("liver_auc_p95"),
+        );
+        for line in table.lines().skip(1) {
+            let f: Vec<f64> = line
+                .split(',')
+                .map(|v| v.parse().unwrap_or(f64::NAN))
+                .collect();
+            assert!(
+                f[p5] < f[p50] && f[p50] < f[p95] && f[p5] < f[auc] && f[auc] < f[p95],
+                "{line}"
+            );
+        }
+        let svg = fs::read_to_string(a.path().join("atlas/liver_exposure.svg")).expect("drawn");
+        assert!(
+            svg.contains("5-95 % of virtual"),
+            "the bands are in the legend"
+        );
+
+        let plain = trial("lin2017");
+        let without = plain[..plain.find("[variability]").expect("shipped with one")].to_string();
+        let dir = directory(&[("a.toml", trial("shi2017")), ("b.toml", without)]);
+        let out = tempfile::tempdir().expect("dir");
+        let run = cellpk(&[
+            "atlas",
+            &dir.path().display().to_string(),
+            "--population",
+            "10",
+            "--out",
+            &out.path().display().to_string(),
+        ]);
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("b.toml") && stderr.contains("--population"),
+            "{stderr}"
+        );
+        assert_eq!(fs::read_dir(out.path()).expect("list").count(), 0);
+    }
+
     #[test]
     fn without_a_trials_table_the_response_column_is_empty() {
         let dir = directory(&[("x.toml", trial("shi2017")), ("y.toml", trial("sakai2017"))]);

@@ -14,6 +14,7 @@ use crate::error::InputError;
 use crate::metrics::{Metric, Metrics};
 use crate::output;
 use crate::plot::{self, AtlasPoint, Response};
+use crate::population;
 use crate::presets::{Choice, Route};
 use crate::scenario::{self, Scenario};
 use crate::simulation::Problem;
@@ -23,6 +24,8 @@ use crate::simulation::Problem;
 pub struct Request {
     /// Directory of scenario files (`*.toml`), with an optional `trials.csv`.
     pub dir: PathBuf,
+    /// Virtual subjects per scenario, for bands of the liver AUC.
+    pub population: Option<usize>,
     /// Directory that receives `atlas/`.
     pub out: PathBuf,
 }
@@ -61,13 +64,19 @@ pub fn atlas(req: &Request) -> anyhow::Result<()> {
                 .with_context(|| format!("cannot simulate scenario {}", s.name))
         })
         .collect::<anyhow::Result<Vec<Metrics>>>()?;
+    let bands = match req.population {
+        Some(n) => Some(liver_auc_bands(&files, &scenarios, n)?),
+        None => None,
+    };
     let rows: Vec<Row> = scenarios
         .iter()
         .zip(metrics)
-        .map(|(s, m)| Row {
+        .enumerate()
+        .map(|(i, (s, m))| Row {
             response: responses.get(&s.name).cloned().unwrap_or_default(),
             scenario: s,
             metrics: m,
+            band: bands.as_ref().map(|b| b[i]),
         })
         .collect();
 
@@ -109,6 +118,8 @@ struct Row<'a> {
     metrics: Metrics,
     /// The reported response as `trials.csv` words it; empty without a row.
     response: String,
+    /// The 5, 50 and 95 % quantiles of the liver AUC over a population (`--population`).
+    band: Option<[f64; 3]>,
 }
 
 impl Row<'_> {
@@ -222,12 +233,41 @@ fn read_responses(file: &Path) -> anyhow::Result<HashMap<String, String>> {
     Ok(responses)
 }
 
+/// The 5, 50 and 95 % quantiles of the liver AUC over `n` virtual subjects of each
+/// scenario, drawn by its `[variability]` (exit 2, naming the file, for one without).
+fn liver_auc_bands(
+    files: &[PathBuf],
+    scenarios: &[Scenario],
+    n: usize,
+) -> anyhow::Result<Vec<[f64; 3]>> {
+    let hidden = indicatif::ProgressBar::hidden();
+    files
+        .iter()
+        .zip(scenarios)
+        .map(|(file, s)| {
+            let variability = s.variability.as_ref().ok_or_else(|| InputError::Argument {
+                argument: "--population".into(),
+                problem: format!("{} has no [variability] section", file.display()),
+                fix: "add one (docs/uncertainty.md), or leave --population out".into(),
+            })?;
+            let (_, metrics) = population::metrics(s, variability, n, &hidden)
+                .with_context(|| format!("cannot simulate the population of {}", s.name))?;
+            let mut auc: Vec<f64> = metrics.iter().map(|m| m.liver_auc_cell_days).collect();
+            let [p5, _, p50, _, p95] = population::sorted_quantiles(&mut auc);
+            Ok([p5, p50, p95])
+        })
+        .collect()
+}
+
 /// `atlas.csv`: one row per scenario, in file-name order, values in shortest round-trip
 /// form (as `metrics.csv`), so the file is the same on every rerun.
 fn table(rows: &[Row]) -> String {
     let mut out = String::from("name,route,disease");
     for m in COLUMNS {
         write!(out, ",{}", m.name()).expect("writing to a String cannot fail");
+    }
+    if rows.iter().any(|r| r.band.is_some()) {
+        out.push_str(",liver_auc_p5,liver_auc_p50,liver_auc_p95");
     }
     out.push_str(",response\n");
     for row in rows {
@@ -241,6 +281,9 @@ fn table(rows: &[Row]) -> String {
         .expect("writing to a String cannot fail");
         for m in COLUMNS {
             write!(out, ",{:e}", m.value(&row.metrics)).expect("writing to a String cannot fail");
+        }
+        for q in row.band.iter().flatten() {
+            write!(out, ",{q:e}").expect("writing to a String cannot fail");
         }
         writeln!(out, ",{}", row.response).expect("writing to a String cannot fail");
     }
@@ -262,6 +305,7 @@ fn points(rows: &[Row]) -> Vec<AtlasPoint> {
                 group: row.route().replace('_', " "),
                 cells_given: row.metrics.cells_given,
                 liver_auc: row.metrics.liver_auc_cell_days,
+                liver_auc_band: row.band.map(|[p5, _, p95]| (p5, p95)),
                 response: Response::parse(&row.response),
             };
             (order, point)

@@ -284,12 +284,20 @@ liver_exposure.png/.svg (liver AUC per scenario, grouped by route, coloured by r
 response) and dose_exposure.png/.svg (cells given against liver AUC, by route). Every \
 scenario is checked before any runs: a directory without scenarios or with an invalid one \
 exits with code 2, naming the file, and writes nothing. The directory appears only when \
-complete, and a rerun writes the same bytes.",
-        after_help = "Example:\n  cellpk atlas scenarios/trials --out results"
+complete, and a rerun writes the same bytes. With --population N, each scenario's \
+`[variability]` gives N virtual subjects (its seed; the shipped trials share one, so \
+their subjects are the same), and atlas.csv gains liver_auc_p5, liver_auc_p50 and \
+liver_auc_p95, drawn as 5-95 % bands behind the dots.",
+        after_help = "Examples:\n  cellpk atlas scenarios/trials --out results\n  \
+cellpk atlas scenarios/trials --population 500"
     )]
     Atlas {
         /// Directory of scenario files, with an optional trials.csv.
         dir: PathBuf,
+        /// Also simulate N virtual subjects of each scenario (its `[variability]`) and
+        /// report the 5, 50 and 95 % quantiles of the liver AUC, drawn as bands.
+        #[arg(long, value_parser = population::subjects_arg)]
+        population: Option<usize>,
         /// Directory that receives `atlas/`.
         #[arg(long, default_value = "output")]
         out: PathBuf,
@@ -411,7 +419,15 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
             y_scale,
         } => run(&scenario, &out, y_scale),
         Command::Check { files } => check(&files),
-        Command::Atlas { dir, out } => atlas::atlas(&atlas::Request { dir, out }),
+        Command::Atlas {
+            dir,
+            population,
+            out,
+        } => atlas::atlas(&atlas::Request {
+            dir,
+            population,
+            out,
+        }),
         Command::Params { scenario, markdown } => {
             let scenario = scenario::load(&scenario)?;
             emit(&if markdown {

@@ -17,10 +17,11 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::axis::{Ticks, YAxis};
+use super::colour::Fill;
 use super::frame::{chart_and_legend, framed_chart, Axes};
 use super::legend::{draw_legend_entries, Sample, LEGEND_SAMPLE};
 use super::lines::{canvas_mapping, PALETTE};
-use super::marks::{draw_marker, DataMark};
+use super::marks::{draw_bar, draw_marker, DataMark};
 use super::{render, Chart, Figure, Pixel, PlotError, Rendered, CANVAS, OUTER_MARGIN, TICK_FONT};
 
 /// On the log axes, the lowest dot stays at least this many decades inside the axes.
@@ -90,6 +91,9 @@ pub struct AtlasPoint {
     pub cells_given: f64,
     /// Liver AUC in cell-days.
     pub liver_auc: f64,
+    /// The 5 and 95 % quantiles of the liver AUC over a population, drawn as a band
+    /// behind the dot of the exposure figure.
+    pub liver_auc_band: Option<(f64, f64)>,
     /// What the trial reported, if known.
     pub response: Option<Response>,
 }
@@ -204,13 +208,27 @@ struct ExposureFigure<'a> {
     rows: YAxis,
     x: YAxis,
     dots: Vec<Dot>,
+    /// 5-95 % population bands, (low, high, row) in axis units, drawn behind the dots.
+    bands: Vec<(f64, f64, f64)>,
     hidden: usize,
 }
+
+/// Colour of a population band: a light grey, behind dots of any response colour.
+const BAND_COLOUR: RGBColor = RGBColor(0xC8, 0xC8, 0xC8);
+
+/// Line width of a population band (300-dpi pixels): thick and light, so the dot on it
+/// stays the mark that reads.
+const BAND_LINE: f64 = 9.0;
 
 impl<'a> ExposureFigure<'a> {
     fn new(plot: &'a AtlasExposure<'a>) -> Result<Self, PlotError> {
         check(plot.points)?;
-        let x = YAxis::log_sweep(plot.points.iter().map(|p| p.liver_auc), MARKER_CLEARANCE);
+        // The axis spans the bands too.
+        let values = plot.points.iter().flat_map(|p| {
+            let (lo, hi) = p.liver_auc_band.unwrap_or((p.liver_auc, p.liver_auc));
+            [p.liver_auc, lo, hi]
+        });
+        let x = YAxis::log_sweep(values, MARKER_CLEARANCE);
         let mut labels = Vec::new();
         let mut at = Vec::new();
         for group in groups(plot.points) {
@@ -236,11 +254,15 @@ impl<'a> ExposureFigure<'a> {
             ticks,
         };
         let mut dots = Vec::new();
+        let mut bands = Vec::new();
         let mut hidden = 0;
         for (k, i) in at.iter().enumerate() {
             let Some(p) = i.map(|i| &plot.points[i]) else {
                 continue;
             };
+            if let Some((lo, hi)) = p.liver_auc_band.filter(|(lo, _)| *lo > 0.0) {
+                bands.push((lo.log10(), hi.log10(), row_y(k)));
+            }
             if p.liver_auc <= 0.0 {
                 hidden += 1;
                 continue;
@@ -256,6 +278,7 @@ impl<'a> ExposureFigure<'a> {
             rows,
             x,
             dots,
+            bands,
             hidden,
         })
     }
@@ -281,6 +304,21 @@ impl Figure for ExposureFigure<'_> {
         };
         let chart = framed_chart(root, &plot_area, &axes, OUTER_MARGIN * 2.0, |_| Ok(()))?;
         let ranges = ((x.lo, x.hi), (self.rows.lo, self.rows.hi));
+        let to_canvas = canvas_mapping(&chart, ranges.0, ranges.1);
+        for &(lo, hi, row) in &self.bands {
+            let end = |v: f64| {
+                let (cx, cy) = to_canvas(&(v, row));
+                (cx.round() as i32, cy.round() as i32)
+            };
+            draw_bar(
+                root,
+                BAND_COLOUR,
+                BAND_LINE,
+                0.0,
+                (end(lo), false),
+                (end(hi), false),
+            )?;
+        }
         draw_dots(root, &chart, ranges, &self.dots)?;
 
         let mut entries: Vec<(&str, Sample)> = Response::ALL
@@ -292,6 +330,12 @@ impl Figure for ExposureFigure<'_> {
             entries.push((
                 "No response reported",
                 Sample::DataMark(DataMark::Reference),
+            ));
+        }
+        if !self.bands.is_empty() {
+            entries.push((
+                "5-95 % of virtual subjects",
+                Sample::Swatch(Fill::solid(BAND_COLOUR)),
             ));
         }
         let note = left_out(self.hidden);
@@ -404,6 +448,7 @@ mod tests {
             group: group.into(),
             cells_given: 7e7,
             liver_auc: auc,
+            liver_auc_band: None,
             response,
         }
     }
