@@ -326,3 +326,69 @@ fn every_figure_kind_rasterizes_at_print_size_with_its_text() {
         }
     }
 }
+
+/// `--population`: the two uncertain scenarios of docs/uncertainty.md share their subjects,
+/// and the portal vein gives every one of them more liver exposure (as that page reports
+/// for 2000 subjects); each pair's probabilities add to one; scenarios that cannot share
+/// subjects are refused.
+#[test]
+fn compare_with_a_population_gives_probabilities_on_shared_subjects() {
+    const PAIR: [&str; 2] = [
+        "scenarios/human_decompensated_uncertain_peripheral.toml",
+        "scenarios/human_decompensated_uncertain_portal.toml",
+    ];
+    let out = tempfile::tempdir().expect("temp dir");
+    let run = cellpk()
+        .arg("compare")
+        .args(PAIR)
+        .args(["--metrics", "liver_auc,lung_peak", "--population", "200"])
+        .args(["--name", "crn", "--out"])
+        .arg(out.path())
+        .output()
+        .expect("runs");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let dir = out.path().join("crn");
+    assert!(dir.join("best.png").is_file() && dir.join("best.svg").is_file());
+    let table = fs::read_to_string(dir.join("probabilities.csv")).expect("written");
+    let p = |metric: &str, a: &str, b: &str| -> f64 {
+        table
+            .lines()
+            .map(|l| l.split(',').collect::<Vec<_>>())
+            .find(|f| f[0] == metric && f[1].ends_with(a) && f[2].ends_with(b))
+            .unwrap_or_else(|| panic!("{metric} {a} {b} in {table}"))[3]
+            .parse()
+            .expect("number")
+    };
+    assert_eq!(p("liver_auc", "portal", "peripheral"), 1.0);
+    assert_eq!(p("liver_auc", "portal", "all"), 1.0);
+    for m in ["liver_auc", "lung_peak"] {
+        let sum = p(m, "portal", "peripheral") + p(m, "peripheral", "portal");
+        assert!((sum - 1.0).abs() < 1e-12, "{m}: {sum}");
+    }
+
+    let other_seed = tempfile::tempdir().expect("temp dir");
+    let text = fs::read_to_string(PAIR[1]).expect("shipped");
+    let edited = other_seed.path().join("other_seed.toml");
+    fs::write(&edited, text.replace("seed = 2026", "seed = 7")).expect("write");
+    let without = other_seed.path().join("without.toml");
+    let cut = text.find("\n[variability]").expect("shipped with one");
+    fs::write(&without, &text[..cut]).expect("write");
+    for second in [edited.display().to_string(), without.display().to_string()] {
+        let refused = tempfile::tempdir().expect("temp dir");
+        let run = cellpk()
+            .arg("compare")
+            .args([PAIR[0], second.as_str()])
+            .args(["--population", "10", "--out"])
+            .arg(refused.path())
+            .output()
+            .expect("runs");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("--population"), "{stderr}");
+        assert_eq!(fs::read_dir(refused.path()).expect("list").count(), 0);
+    }
+}

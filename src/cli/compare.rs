@@ -11,6 +11,7 @@ use crate::error::InputError;
 use crate::metrics::Metric;
 use crate::output;
 use crate::plot::{self, BarChart, Series};
+use crate::population;
 use crate::scenario::{self, suggest, Scenario};
 use crate::simulation::{self, Outcome};
 use crate::sweep::metric_by_name;
@@ -30,6 +31,8 @@ pub struct Request {
     pub out: PathBuf,
     /// Y axis of the overlay.
     pub y_scale: Scale,
+    /// Virtual subjects per scenario, for the probabilities of `--population`.
+    pub population: Option<usize>,
 }
 
 /// The weights that pick a state or a total, as named on the command line, from a state.
@@ -185,19 +188,147 @@ pub fn compare(req: &Request) -> anyhow::Result<()> {
         }
     }
     let dir = req.out.join(&req.name);
-    let files = [
+    let mut files = vec![
         ("metrics.csv", table.clone().into_bytes()),
         ("overlay.png", overlay_png),
         ("overlay.svg", overlay_svg.into_bytes()),
         ("bars.png", bars.png),
         ("bars.svg", bars.svg.into_bytes()),
     ];
+    let mut summary = table;
+    if let Some(n) = req.population {
+        let (csv, figure) =
+            probabilities(&req.scenarios, &scenarios, &labels, &shared, &metrics, n)?;
+        summary.push_str(&csv);
+        files.push(("probabilities.csv", csv.into_bytes()));
+        files.push(("best.png", figure.png));
+        files.push(("best.svg", figure.svg.into_bytes()));
+    }
     output::write_dir_atomically(&dir, &files)
         .with_context(|| format!("cannot write {}", dir.display()))?;
     emit(&format!(
-        "{table}wrote {}/ (metrics.csv, overlay.png, overlay.svg, bars.png, bars.svg)\n",
-        dir.display()
+        "{summary}wrote {}/ ({})\n",
+        dir.display(),
+        files.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
     ))
+}
+
+/// Decisions under uncertainty (`--population`): each scenario's metrics over `n` virtual
+/// subjects, the same subjects for every scenario (common random numbers: the same
+/// parameters varied with the same seed give subject i the same normal scores in each), so
+/// that a difference between scenarios is a difference for the same patient. Returns
+/// `probabilities.csv` (per metric and ordered pair, the share of subjects for whom the
+/// first scenario's value is higher, ties counted half; and per scenario, with `other`
+/// `all`, the share for whom it is the highest of all, ties shared) and the figure of the
+/// latter.
+fn probabilities(
+    files: &[PathBuf],
+    scenarios: &[Scenario],
+    labels: &[String],
+    shared: &str,
+    metrics: &[Metric],
+    n: usize,
+) -> anyhow::Result<(String, plot::Rendered)> {
+    let refuse = |problem: String| -> anyhow::Error {
+        bad(
+            "--population",
+            problem,
+            "give every scenario the same [variability] parameters and seed \
+             (docs/uncertainty.md), or leave --population out"
+                .into(),
+        )
+    };
+    let mut shape: Option<(u64, Vec<&str>)> = None;
+    for (file, s) in files.iter().zip(scenarios) {
+        let v = s
+            .variability
+            .as_ref()
+            .ok_or_else(|| refuse(format!("{} has no [variability] section", file.display())))?;
+        let this = (v.seed, v.draws.iter().map(|d| d.param.name()).collect());
+        match &shape {
+            None => shape = Some(this),
+            Some(first) if *first != this => {
+                return Err(refuse(format!(
+                    "{} varies other parameters or another seed than {}: the subjects would \
+                     not be shared",
+                    file.display(),
+                    files[0].display()
+                )))
+            }
+            Some(_) => {}
+        }
+    }
+    let hidden = indicatif::ProgressBar::hidden();
+    let values: Vec<Vec<Vec<f64>>> = scenarios
+        .iter()
+        .map(|s| {
+            let v = s.variability.as_ref().expect("checked above");
+            let (_, m) = population::metrics(s, v, n, &hidden)
+                .with_context(|| format!("cannot simulate the population of {}", s.name))?;
+            Ok(metrics
+                .iter()
+                .map(|k| m.iter().map(|x| k.value(x)).collect())
+                .collect())
+        })
+        .collect::<anyhow::Result<_>>()?;
+    // values[scenario][metric][subject]
+    let higher = |a: f64, b: f64| -> f64 {
+        if a > b {
+            1.0
+        } else if a == b {
+            0.5
+        } else {
+            0.0
+        }
+    };
+    let mut csv = String::from("metric,scenario,other,p_higher\n");
+    let mut best: Vec<Vec<f64>> = vec![vec![0.0; metrics.len()]; scenarios.len()];
+    for (k, m) in metrics.iter().enumerate() {
+        for (a, sa) in scenarios.iter().enumerate() {
+            for (b, sb) in scenarios.iter().enumerate().filter(|(b, _)| *b != a) {
+                let p = (0..n)
+                    .map(|i| higher(values[a][k][i], values[b][k][i]))
+                    .sum::<f64>()
+                    / n as f64;
+                writeln!(csv, "{},{},{},{p}", m.name(), sa.name, sb.name)
+                    .expect("writing to a String cannot fail");
+            }
+        }
+        for i in 0..n {
+            let top = (0..scenarios.len())
+                .map(|a| values[a][k][i])
+                .fold(f64::NEG_INFINITY, f64::max);
+            let winners: Vec<usize> = (0..scenarios.len())
+                .filter(|&a| values[a][k][i] == top)
+                .collect();
+            for &a in &winners {
+                best[a][k] += 1.0 / winners.len() as f64;
+            }
+        }
+        for (a, s) in scenarios.iter().enumerate() {
+            best[a][k] /= n as f64;
+            writeln!(csv, "{},{},all,{}", m.name(), s.name, best[a][k])
+                .expect("writing to a String cannot fail");
+        }
+    }
+    let categories: Vec<String> = metrics.iter().map(|m| m.words()).collect();
+    let groups: Vec<Series> = labels
+        .iter()
+        .zip(&best)
+        .map(|(label, b)| Series {
+            label: label.clone(),
+            values: b.clone(),
+        })
+        .collect();
+    let title = format!("Probability of the highest value, {n} shared subjects{shared}");
+    let chart = BarChart {
+        title: &title,
+        y_label: "Share of subjects",
+        categories: &categories,
+        groups: &groups,
+        y_log: false,
+    };
+    Ok((csv, plot::bar_chart(&chart).context("cannot draw best")?))
 }
 
 /// The scenarios' legend labels: their names without the prefix all share (cut after an

@@ -272,6 +272,11 @@ duration_days and output_every_hours.",
         /// Y axis of the overlay.
         #[arg(long, value_enum, default_value_t = Scale::Log)]
         y_scale: Scale,
+        /// Also simulate N virtual subjects of every scenario (their `[variability]`,
+        /// which must vary the same parameters with the same seed) and give, per metric,
+        /// the probability that each scenario beats each other on the shared subjects.
+        #[arg(long, value_parser = population::subjects_arg)]
+        population: Option<usize>,
     },
     /// Run every scenario of a directory (e.g. one per clinical trial) side by side.
     #[command(
@@ -518,6 +523,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
             name,
             out,
             y_scale,
+            population,
         } => compare::compare(&compare::Request {
             scenarios,
             compartment,
@@ -525,6 +531,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
             name,
             out,
             y_scale,
+            population,
         }),
     }
 }
