@@ -294,13 +294,10 @@ fn probabilities(
                     .expect("writing to a String cannot fail");
             }
         }
-        for i in 0..n {
-            let top = (0..scenarios.len())
-                .map(|a| values[a][k][i])
-                .fold(f64::NEG_INFINITY, f64::max);
-            let winners: Vec<usize> = (0..scenarios.len())
-                .filter(|&a| values[a][k][i] == top)
-                .collect();
+        let subjects = (0..n).map(|i| values.iter().map(|v| v[k][i]).collect::<Vec<f64>>());
+        for scores in subjects {
+            let top = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let winners: Vec<usize> = (0..scores.len()).filter(|&a| scores[a] == top).collect();
             for &a in &winners {
                 best[a][k] += 1.0 / winners.len() as f64;
             }
