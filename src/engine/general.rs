@@ -153,8 +153,8 @@ const MAX_RESCUES: usize = 1000;
 /// step size underflow: a saturating paracrine signal whose half-maximum is a few cells
 /// when 10^11 cells arrive in a 6 ms infusion goes from nothing to saturation in 1e-20 h
 /// (a case `check` accepts, found by the property test of the input contract). Where that
-/// happens, two explicit Euler half steps over `RESCUE_SPAN` carry the walk past the
-/// switch, and RODAS resumes. The steps are taken only if they agree with one whole
+/// happens, two explicit Euler half steps over at most `RESCUE_SPAN` carry the walk past
+/// the switch, and RODAS resumes. The steps are taken only if they agree with one whole
 /// Euler step within RODAS's own error norm (Euler's local error, halved), and they
 /// conserve cells as RODAS does (every column of the rate matrix sums to zero, and the
 /// input adds what is infused). They are reported as a step with a linear dense output.
@@ -180,20 +180,30 @@ fn rodas_span(
             Err(e) => return Err(e.into()),
         };
         let (ts, ys) = reached;
-        // The step's length as the time can hold it, so that it infuses exactly what
-        // `given_by` counts (a 2e-8 h step at t = 21.6 h is off by 1e-15 h otherwise:
-        // 1e-7 of what it infuses).
-        let t_next = (ts + RESCUE_SPAN * ts.max(1.0)).min(t1);
-        let h = t_next - ts;
         let f = driven.rhs(&ys);
-        let mid = ys + f * (h / 2.0);
-        let halves = mid + driven.rhs(&mid) * (h / 2.0);
-        let whole = ys + f * h;
-        // The norm is finite or infinite, never NaN.
-        if rodas::error_norm(&(halves - whole), &ys, &halves, options) > 1.0 {
-            return Err(underflow.into());
-        }
-        let slope = (halves - ys) / h;
+        // The longest span, from `RESCUE_SPAN` down by tenths to `TINY_SPAN`, whose Euler
+        // half steps agree with a whole one: the faster the states the switch drives
+        // (a marker turning over 2,700 times an hour), the shorter.
+        let mut span = RESCUE_SPAN;
+        let (t_next, halves) = loop {
+            // The step's length as the time can hold it, so that it infuses exactly what
+            // `given_by` counts (a 2e-8 h step at t = 21.6 h is off by 1e-15 h otherwise:
+            // 1e-7 of what it infuses).
+            let t_next = (ts + span * ts.max(1.0)).min(t1);
+            let h = t_next - ts;
+            let mid = ys + f * (h / 2.0);
+            let halves = mid + driven.rhs(&mid) * (h / 2.0);
+            let whole = ys + f * h;
+            // The norm is finite or infinite, never NaN.
+            if h > 0.0 && rodas::error_norm(&(halves - whole), &ys, &halves, options) <= 1.0 {
+                break (t_next, halves);
+            }
+            span /= 10.0;
+            if span < TINY_SPAN {
+                return Err(underflow.into());
+            }
+        };
+        let slope = (halves - ys) / (t_next - ts);
         report(&Step::hermite(ts, t_next, ys, halves, slope, slope));
         stats.accepted += 1;
         (t, y) = (t_next, halves);
