@@ -4,11 +4,7 @@ use std::fs;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
-
-fn cellpk() -> Command {
-    Command::cargo_bin("cellpk").expect("binary")
-}
+use crate::common::cellpk;
 
 const ROUTES: [&str; 3] = [
     "scenarios/human_decompensated_portal_vein.toml",

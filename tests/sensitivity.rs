@@ -4,11 +4,7 @@
 use std::fs;
 use std::path::Path;
 
-use assert_cmd::Command;
-
-fn cellpk() -> Command {
-    Command::cargo_bin("cellpk").expect("binary")
-}
+use crate::common::cellpk;
 
 const SCENARIO: &str = "scenarios/human_decompensated_portal_vein.toml";
 

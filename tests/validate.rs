@@ -4,13 +4,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use assert_cmd::Command;
+use crate::common::cellpk;
 
 use crate::common;
-
-fn cellpk() -> Command {
-    Command::cargo_bin("cellpk").expect("binary")
-}
 
 fn validate(cases: &[&Path], out: &Path) -> Output {
     cellpk()

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use rayon::prelude::*;
 
-use super::emit;
+use super::{emit, toml_files};
 use crate::error::InputError;
 use crate::metrics::{Metric, Metrics};
 use crate::output;
@@ -145,23 +145,7 @@ fn routes(scenario: &Scenario) -> Vec<Route> {
 /// The `*.toml` files of `dir`, by file name: the atlas's row order, so that reruns are
 /// byte-identical whatever order the file system lists them in.
 fn scenario_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let entries = std::fs::read_dir(dir).map_err(|cause| InputError::Read {
-        file: dir.to_path_buf(),
-        cause,
-    })?;
-    let mut files = Vec::new();
-    for entry in entries {
-        let path = entry
-            .map_err(|cause| InputError::Read {
-                file: dir.to_path_buf(),
-                cause,
-            })?
-            .path();
-        if path.extension().is_some_and(|e| e == "toml") && path.is_file() {
-            files.push(path);
-        }
-    }
-    files.sort();
+    let files = toml_files(dir)?;
     if files.is_empty() {
         return Err(InputError::Argument {
             argument: "DIR".into(),

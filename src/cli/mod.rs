@@ -644,6 +644,24 @@ fn threads_arg(text: &str) -> Result<usize, String> {
     }
 }
 
+/// The `*.toml` files of `dir`, sorted by name (so that whatever reads them in that order
+/// gives the same output whatever order the file system lists them in).
+fn toml_files(dir: &Path) -> Result<Vec<PathBuf>, InputError> {
+    let read = |cause| InputError::Read {
+        file: dir.to_path_buf(),
+        cause,
+    };
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(read)? {
+        let path = entry.map_err(read)?.path();
+        if path.extension().is_some_and(|e| e == "toml") && path.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
 /// Whether `file` is a sweep file (it names a `base` scenario) rather than a scenario.
 fn is_sweep_file(file: &Path) -> bool {
     std::fs::read_to_string(file)

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use super::emit;
+use super::{emit, toml_files};
 use crate::error::{InputError, Location};
 use crate::output;
 use crate::plot::{self, ModelVsData};
@@ -194,20 +194,7 @@ pub fn validate(files: &[PathBuf], out: &Path) -> anyhow::Result<()> {
 /// Every `*.toml` in `CASES_DIR`, sorted.
 fn default_cases() -> anyhow::Result<Vec<PathBuf>> {
     let dir = Path::new(CASES_DIR);
-    let entries = std::fs::read_dir(dir).map_err(|cause| InputError::Read {
-        file: dir.to_path_buf(),
-        cause,
-    })?;
-    let mut files = Vec::new();
-    for entry in entries {
-        let path = entry
-            .with_context(|| format!("cannot list {}", dir.display()))?
-            .path();
-        if path.extension().is_some_and(|e| e == "toml") {
-            files.push(path);
-        }
-    }
-    files.sort();
+    let files = toml_files(dir)?;
     if files.is_empty() {
         return Err(InputError::Argument {
             argument: "CASES".into(),

@@ -265,7 +265,7 @@ pub fn sorted_quantiles(values: &mut Vec<f64>) -> [f64; 5] {
 }
 
 /// The `p` quantile of sorted `values` (type 7), NaN if there are none.
-fn quantile_of_sorted(values: &[f64], p: f64) -> f64 {
+pub fn quantile_of_sorted(values: &[f64], p: f64) -> f64 {
     let Some(last) = values.len().checked_sub(1) else {
         return f64::NAN;
     };

@@ -1,5 +1,5 @@
-//! Locations and messages of input errors: what every part of a scenario's validation
-//! (`validate`, `variability`) reports through.
+//! Locations and messages of input errors: what every part of the validation of a
+//! scenario (`validate`, `variability`) or a sweep file (`sweep`) reports through.
 
 use std::ops::Range;
 use std::path::Path;
@@ -11,9 +11,11 @@ use crate::error::{InputError, Location};
 use crate::params::Param;
 
 /// Turns spans into locations and builds messages.
-pub(super) struct Checker<'a> {
-    pub(super) file: &'a Path,
-    pub(super) text: &'a str,
+pub struct Checker<'a> {
+    /// The file the text was read from.
+    pub file: &'a Path,
+    /// Its text, which the spans index.
+    pub text: &'a str,
 }
 
 impl Checker<'_> {
@@ -25,7 +27,8 @@ impl Checker<'_> {
         }
     }
 
-    pub(super) fn invalid(
+    /// The error at `span`: its file and line, the key, what is wrong and the fix.
+    pub fn invalid(
         &self,
         span: Range<usize>,
         key: impl Into<String>,

@@ -18,6 +18,7 @@ use crate::dosing::{self, Dose, DoseBlock};
 use crate::error::InputError;
 use crate::params::{Param, Parameters, Subject};
 
+pub use checker::Checker;
 pub use config::{is_directory_name, Mechanisms, Method, Observe, Solver, Tolerance, MAX_NAME_LEN};
 pub use rules::MAX_SAMPLES;
 pub use validate::{MAX_DAYS, MIN_DURATION_DAYS, MIN_INFUSION_MINUTES};

@@ -22,6 +22,8 @@ use rand::Rng;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use crate::population::quantile_of_sorted;
+
 /// Most factors: the sequence has 256 dimensions, two per factor.
 pub const MAX_FACTORS: usize = 128;
 /// Most base samples: the sequence's length.
@@ -97,8 +99,17 @@ pub fn indices(y: &[f64], n: usize, d: usize, resamples: usize, seed: u64) -> Op
         v.sort_by(f64::total_cmp);
         Estimate {
             value,
-            low: quantile(&v, 0.025).unwrap_or(value),
-            high: quantile(&v, 0.975).unwrap_or(value),
+            // Without a resample that varied, the estimate itself.
+            low: if v.is_empty() {
+                value
+            } else {
+                quantile_of_sorted(&v, 0.025)
+            },
+            high: if v.is_empty() {
+                value
+            } else {
+                quantile_of_sorted(&v, 0.975)
+            },
         }
     };
     Some(
@@ -140,14 +151,6 @@ fn estimates(y: &[f64], n: usize, d: usize, rows: &[usize]) -> Option<Vec<(f64, 
             })
             .collect(),
     )
-}
-
-/// The `q` quantile of sorted `v` by linear interpolation (None if empty).
-pub fn quantile(v: &[f64], q: f64) -> Option<f64> {
-    let last = v.len().checked_sub(1)?;
-    let at = q * last as f64;
-    let (below, frac) = (at.floor() as usize, at.fract());
-    Some(v[below] + frac * (v[(below + 1).min(last)] - v[below]))
 }
 
 #[cfg(test)]

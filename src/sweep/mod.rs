@@ -14,16 +14,15 @@ pub mod merge;
 pub mod plots;
 pub mod run;
 
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use toml::Spanned;
 
-use crate::error::{InputError, Location};
+use crate::error::InputError;
 use crate::metrics::Metric;
 use crate::params;
 use crate::scenario::rules::{self, Violation};
-use crate::scenario::{self, suggest, Scenario};
+use crate::scenario::{self, suggest, Checker, Scenario};
 use crate::scenario::{is_directory_name, MAX_NAME_LEN};
 use axis::{DoseField, Target, Value};
 use file::{AxisFile, PlotFile, SweepFile};
@@ -192,33 +191,6 @@ impl Sweep {
     }
 }
 
-/// Locates spans of the sweep file in messages.
-struct Spans<'a> {
-    file: &'a Path,
-    text: &'a str,
-}
-
-impl Spans<'_> {
-    fn invalid(
-        &self,
-        span: Range<usize>,
-        key: impl Into<String>,
-        problem: impl Into<String>,
-        fix: impl Into<String>,
-    ) -> InputError {
-        let start = span.start.min(self.text.len());
-        InputError::Invalid {
-            at: Location {
-                file: self.file.to_path_buf(),
-                line: Some(self.text[..start].matches('\n').count() + 1),
-            },
-            key: key.into(),
-            problem: problem.into(),
-            fix: fix.into(),
-        }
-    }
-}
-
 /// Reads and validates a sweep file and its base scenario.
 pub fn load(path: &Path) -> Result<Sweep, InputError> {
     let text = std::fs::read_to_string(path).map_err(|cause| InputError::Read {
@@ -229,7 +201,7 @@ pub fn load(path: &Path) -> Result<Sweep, InputError> {
         file: path.to_path_buf(),
         message: suggest::explain(&e.to_string()),
     })?;
-    let c = Spans {
+    let c = Checker {
         file: path,
         text: &text,
     };
@@ -372,7 +344,7 @@ fn metric_hint(name: &str) -> String {
 }
 
 fn parse_axis(
-    c: &Spans,
+    c: &Checker,
     i: usize,
     a: &Spanned<AxisFile>,
     base: &Scenario,
@@ -419,7 +391,7 @@ fn parse_axis(
 }
 
 fn explicit_values(
-    c: &Spans,
+    c: &Checker,
     key: &str,
     raw: &Spanned<Vec<toml::Value>>,
     target: Target,
@@ -474,7 +446,7 @@ fn explicit_values(
 }
 
 fn range_values(
-    c: &Spans,
+    c: &Checker,
     key: &str,
     raw: &Spanned<file::RangeFile>,
     target: Target,
@@ -537,7 +509,7 @@ fn range_values(
 /// single-value rules (ranges, choices); rules that tie values together wait for the
 /// points. An error about a different key belongs to the combination, not the value.
 fn check_values(
-    c: &Spans,
+    c: &Checker,
     i: usize,
     a: &Spanned<AxisFile>,
     axis: &Axis,
@@ -649,7 +621,7 @@ fn write_value(table: &mut toml::Table, target: Target, value: &Value) {
 }
 
 fn axis_index(
-    c: &Spans,
+    c: &Checker,
     axes: &[Axis],
     key: &str,
     path: &Spanned<String>,
@@ -669,7 +641,7 @@ fn axis_index(
 }
 
 fn parse_plot(
-    c: &Spans,
+    c: &Checker,
     i: usize,
     p: &Spanned<PlotFile>,
     axes: &[Axis],

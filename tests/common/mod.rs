@@ -90,3 +90,8 @@ pub fn reference_sweep() -> Vec<Scenario> {
         })
         .collect()
 }
+
+/// The `cellpk` binary, as a command to give arguments to.
+pub fn cellpk() -> assert_cmd::Command {
+    assert_cmd::Command::cargo_bin("cellpk").expect("binary")
+}
