@@ -76,13 +76,7 @@ pub fn simulate(
     let scale = schedule.iter().map(|d| d.cells).fold(0.0, f64::max);
     let options = Options {
         rtol: tolerance.rtol,
-        atol: Y::from_fn(|i, _| {
-            if system::counts_cells(i) {
-                tolerance.atol * scale.max(1.0)
-            } else {
-                tolerance.atol
-            }
-        }),
+        atol: system.absolute_tolerance(tolerance.atol, scale),
         h_max: MAX_STEP_H,
         max_steps: if solver == Solver::Dopri5 {
             MAX_STEPS_DOPRI5

@@ -161,12 +161,6 @@ pub fn never_in_liver(y: &Y) -> f64 {
     y.fixed_rows::<{ SHADOWED.len() }>(SHADOW).sum()
 }
 
-/// Whether the general integrator's absolute tolerance for state `i` is in cells (else the
-/// state is dimensionless).
-pub fn counts_cells(i: usize) -> bool {
-    i < N || i == ANTIGEN || i >= SHADOW
-}
-
 /// The model of one scenario with its mechanisms: fixed for a run.
 #[derive(Debug, Clone)]
 pub struct Extended {
@@ -282,6 +276,29 @@ impl Extended {
             emax: p.get(Param::EffectEmax),
             turnover: p.get(Param::MarkerTurnover),
         }
+    }
+
+    /// The general integrator's absolute tolerance per state, from `atol` (a fraction)
+    /// and `cells` (the largest dose). States counted in cells take `atol` of the dose,
+    /// dimensionless ones `atol` itself. Engrafted liver cells under a niche take `atol`
+    /// of the capacity when that is smaller, because the niche's room (1 - engrafted /
+    /// capacity) turns on their scale, not the dose's: a niche of one cell under a dose of
+    /// 4e10 was otherwise overfilled by 2,000 cells in one step, and the steps then
+    /// chattered across the room's kink until RODAS gave up.
+    pub fn absolute_tolerance(&self, atol: f64, cells: f64) -> Y {
+        let counts_cells = |i: usize| i < N || i == ANTIGEN || i >= SHADOW;
+        let mut y = Y::from_fn(|i, _| {
+            if counts_cells(i) {
+                atol * cells.max(1.0)
+            } else {
+                atol
+            }
+        });
+        if self.on.niche {
+            let e = C::LiverEngrafted.index();
+            y[e] = y[e].min(atol * self.capacity);
+        }
+        y
     }
 
     /// The state before any cells are given: injury at the disease's level, a naive host,
