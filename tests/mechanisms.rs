@@ -106,6 +106,10 @@ fn assert_cells_agree(want: &TimeCourse, got: &TimeCourse, what: &str) {
 fn dopri5_agrees_with_the_exact_engine_and_with_rodas() {
     for mut s in shipped() {
         s.mechanisms = Mechanisms::default();
+        // Dopri5's steps are bounded by the circulation's stiffness, not by the schedule:
+        // the first 60 days hold every route's first doses and infusions at a third of
+        // the cost of 180 to 365 (the suite's second-longest test otherwise).
+        s.duration_days = s.duration_days.min(60.0);
         let what = format!("{} (dopri5)", s.name);
         let (_, dopri5) = assert_engines_agree(s, &what, Solver::Dopri5);
         let steps = dopri5.steps.expect("the general path ran");
