@@ -170,19 +170,24 @@ pub const fn debris_shares(disease: Disease) -> DebrisShares {
 
 /// Loss of label from the phagocytes that took it up, and from cells that died in place
 /// (1/h).
-pub const DEBRIS_CLEARANCE_PER_H: Sourced = Sourced::assumed(
-    std::f64::consts::LN_2 / (30.0 * 24.0),
-    "half-life of 30 days, for a residualizing radiometal (111In; 89Zr alike): the label of \
-     destroyed 111In-platelets in humans is not lost from the reticuloendothelial system \
-     over 9 days (liver 16 % at 90 min rising to 39 % at 216 h, spleen 33 % at 216 h; \
-     spleen 71 % at day 10 in splenomegaly) and urine and stool excretion of 111In from \
-     granulocytes is negligible over 48 h (Forstrom et al. 1995, Nucl Med Commun 16:349) \
-     (shared/reference/human_evidence.md sections 1 and 5); 30 days (19 % lost in 9 days) \
-     is taken as a lower bound compatible with those counts, a longer half-life or none \
-     being as compatible. Other labels differ and a scenario \
-     using them should override: 99mTc-HMPAO released from dead cells is largely excreted \
-     by the kidneys (Detante et al. 2009, rat), 51Cr in the urine. The transit of label \
-     from killed cells to phagocytes (2.3 h, canine myocardium, \
+pub const DEBRIS_CLEARANCE_PER_H: Sourced = Sourced::cited(
+    // 2 % of the initial activity a day, as a first-order rate: -ln(0.98) per day.
+    0.020_202_707_317_519_466 / 24.0,
+    "elution of 111In from the human spleen's phagocytes of about 2 % of the initial \
+     activity per day, after IV 111In-labelled heat-damaged erythrocytes in 14 subjects \
+     (Peters AM, Klonizakis I, Lavender JP, Lewis SM 1982, J Clin Pathol 35:507, abstract \
+     read at jcp.bmj.com/content/35/5/507), as a first-order rate (-ln 0.98 per day, a \
+     half-life of 34 days): the bed is the one this value acts on, 111In held by \
+     reticuloendothelial cells that took up labelled cells. The same study saw the liver \
+     gain about 5 % of its initial uptake a day, eluted 111In being taken up again; the \
+     model counts eluted label as leaving the body, so its late liver is a lower estimate \
+     by up to that. Consistent with 111In-platelet label not lost from the \
+     reticuloendothelial system over 9 days and negligible urine and stool excretion of \
+     111In from granulocytes over 48 h (Forstrom et al. 1995, Nucl Med Commun 16:349; \
+     shared/reference/human_evidence.md sections 1 and 5). Other labels differ and a \
+     scenario using them should override: 99mTc-HMPAO released from dead cells is largely \
+     excreted by the kidneys (Detante et al. 2009, rat), 51Cr in the urine. The transit of \
+     label from killed cells to phagocytes (2.3 h, canine myocardium, \
      shared/reference/cell_parameters.csv) is short beside it and taken as instantaneous",
 );
 
