@@ -348,13 +348,17 @@ impl Extended {
             let stay = (self.ln_passing * homing).exp();
             (1.0 - stay, -stay * self.ln_passing * homing_slope)
         };
-        let (room, room_slope) = if self.on.niche && y[C::LiverEngrafted.index()] < self.capacity {
+        // Past the capacity the room stays 0, but the Jacobian keeps the slope of the side
+        // it filled from: a niche sits at its capacity, and a RODAS step taken from just
+        // above it (by up to the engrafted cells' tolerance) must see how hard engraftment
+        // turns back on below it, or its stages chatter across the kink (a one-cell niche
+        // under 8e11 cells, engrafted cells dying at 0.001 /h, took 10^6 steps by day 2.5).
+        let (room, room_slope) = if self.on.niche {
+            let engrafted = y[C::LiverEngrafted.index()];
             (
-                1.0 - y[C::LiverEngrafted.index()] / self.capacity,
+                ((self.capacity - engrafted) / self.capacity).max(0.0),
                 -1.0 / self.capacity,
             )
-        } else if self.on.niche {
-            (0.0, 0.0)
         } else {
             (1.0, 0.0)
         };
