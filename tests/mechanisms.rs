@@ -610,7 +610,8 @@ fn a_switch_faster_than_any_step_is_stepped_over_and_conserves_cells() {
 /// in one step and then chattered across the room's kink for 10^6 steps (day 4.4); with
 /// the tolerance fixed, a niche whose engrafted cells die at 0.001 /h (sensitized) still
 /// chattered within that tolerance above the capacity until the Jacobian kept the room's
-/// slope there. Engrafted cells may never exceed the capacity (by more than the tolerance
+/// slope there; and RODAS's first step guess for a niche filling from a depot in place was
+/// below its shortest step. Engrafted cells may never exceed the capacity (by more than the tolerance
 /// of a millionth of it), and fill it.
 #[test]
 fn a_niche_of_one_cell_under_a_large_dose_stays_within_its_capacity() {
@@ -633,24 +634,52 @@ fn a_niche_of_one_cell_under_a_large_dose_stays_within_its_capacity() {
                       \"sensitization.decay_per_h\" = 0.0\n\
                       \"sensitization.antigen_clearance_per_h\" = 0.0\n\
                       \"sensitization.half_max_antigen_cells\" = 1.0\n";
-    for (cells, days, model, parameters) in [
+    let in_place = |rate: f64| {
+        format!(
+            "\"lung.extraction\" = 0.0\n\"liver.extraction\" = 0.0\n\
+             \"liver.first_pass_extraction\" = 0.0\n\
+             \"liver.engrafted_death_per_h\" = 0.0\n\"depot.death_per_h\" = 0.0\n\
+             \"depot.intrahepatic_engraftment_per_h\" = {rate}\n\
+             \"depot.intrahepatic_washout_per_h\" = 0.0\n"
+        )
+    };
+    for (route, cells, days, model, parameters) in [
         (
+            "intrasplenic",
             37728198089.515045,
             17.587083175086743,
             "niche = true\n",
-            dying_fast,
+            dying_fast.to_string(),
         ),
         (
+            "intrasplenic",
             805829899274.9426,
             18.66475093323277,
             "niche = true\nsensitization = true\n",
-            sensitized,
+            sensitized.to_string(),
+        ),
+        // RODAS's first step guess (2e-14 h) fell below its shortest step (2.4e-13 h).
+        (
+            "intrahepatic",
+            451145464684.8607,
+            1.0,
+            "niche = true\n",
+            in_place(1.0),
+        ),
+        // The niche fills in 1e-14 h: RODAS's error test rejects every step it may take,
+        // and explicit Euler steps over it blow up; linearly implicit ones land on it.
+        (
+            "intrahepatic",
+            70436157949.81349,
+            1.0,
+            "niche = true\n",
+            in_place(1101.4996424713659),
         ),
     ] {
         let mut text = format!(
             "name = \"niche\"\n[subject]\nspecies = \"mouse\"\ndisease = \"healthy\"\n\
              [cells]\nsource = \"umbilical_cord\"\ndonor = \"autologous\"\n\
-             [[dose]]\nroute = \"intrasplenic\"\ncells = {cells}\n\
+             [[dose]]\nroute = \"{route}\"\ncells = {cells}\n\
              [simulation]\nduration_days = {days}\n[model]\n{model}[parameters]\n\
              {common}{parameters}"
         );
@@ -676,7 +705,7 @@ fn a_niche_of_one_cell_under_a_large_dose_stays_within_its_capacity() {
             text += &format!("\"{name}\" = 0.0\n");
         }
         let out = run(&common::scenario(&text));
-        let what = format!("{cells} cells, {model}");
+        let what = format!("{route} {cells} cells, {model}");
         assert!(
             out.metrics.mass_balance_rel_error <= 1e-9,
             "{what}: {}",
