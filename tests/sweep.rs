@@ -572,7 +572,12 @@ linspace = { from = 7, to = 28, steps = 8 }
 path = "dose.cells_per_kg"
 logspace = { from = 1e5, to = 1e7, steps = 150 }
 "#;
-    let s = Setup::with_base(sweep, &base);
+    killed_sweep_resumes_to_the_same_file(&Setup::with_base(sweep, &base));
+}
+
+/// Runs the setup's sweep whole, then again killed with SIGKILL after half that time (at
+/// most 3 s): the rows it saved are the whole file's, and `--resume` completes the file.
+fn killed_sweep_resumes_to_the_same_file(s: &Setup) {
     let clock = std::time::Instant::now();
     ok(&s.sweep(&["--threads", "2"]));
     let uninterrupted = clock.elapsed();
@@ -846,6 +851,18 @@ fn population_sweeps_are_the_same_for_any_threads_resume_and_shards() {
         .collect();
     ok(&merge(&s, &shards));
     assert_eq!(s.csv("sweep.csv"), whole, "merged shards");
+}
+
+/// A population sweep of about a second (32 points of 500 subjects), killed mid-run.
+#[test]
+fn a_killed_population_sweep_resumes_to_the_same_file() {
+    let sweep = population_sweep()
+        .replace(
+            "values = [1e5, 1e6]",
+            "logspace = { from = 1e5, to = 1e7, steps = 8 }",
+        )
+        .replace("n = 40", "n = 500");
+    killed_sweep_resumes_to_the_same_file(&Setup::with_base(&sweep, &population_base()));
 }
 
 #[test]

@@ -133,49 +133,54 @@ pub fn columns(metrics: &[Metric], population: Option<&Population>) -> Vec<Colum
 }
 
 /// The column values of one point of a population sweep, `scenario` being the point's
-/// (with its `[variability]`): subject by subject on this thread, since the sweep runs
-/// points in parallel. Err: the message for the row's `error` column.
+/// (with its `[variability]`) and `columns` those of `metrics`: subject by subject on this
+/// thread, since the sweep runs points in parallel. Each metric's values are kept once
+/// (N doubles), whatever its number of columns. Err: the message for the row's `error`.
 pub fn point_values(
     p: &Population,
     scenario: &Scenario,
+    metrics: &[Metric],
     columns: &[Column],
 ) -> Result<Vec<f64>, String> {
     let variability = scenario
         .variability
         .as_ref()
         .expect("a population sweep's base has `[variability]` (checked at load)");
-    let metrics: Vec<Metric> = columns.iter().map(|c| c.metric).collect();
     let mut values: Vec<Vec<f64>> = vec![Vec::with_capacity(p.n); metrics.len()];
     for i in 0..p.n {
         let (_, m) = population::subject_metrics(scenario, variability, i)
             .map_err(|e| format!("population: {e}"))?;
-        for (v, metric) in values.iter_mut().zip(&metrics) {
+        for (v, metric) in values.iter_mut().zip(metrics) {
             v.push(metric.value(&m));
         }
     }
-    let mut quantiles = None;
-    let mut out = Vec::with_capacity(columns.len());
-    for (column, mut v) in columns.iter().zip(values) {
-        out.push(match column.stat {
-            Stat::Value => unreachable!("a population sweep has no value columns"),
-            Stat::Reached => {
-                let goal = p
-                    .goals
-                    .iter()
-                    .find(|g| g.metric == column.metric)
-                    .expect("a reached column has its goal");
-                v.iter().filter(|&&x| goal.reached(x)).count() as f64 / p.n as f64
+    // Per metric: the share reaching its goal (a missing value, NaN, does not), then the
+    // quantiles, which sort the values and leave NaN out.
+    let stats: Vec<(f64, [f64; 5])> = metrics
+        .iter()
+        .zip(values)
+        .map(|(&metric, mut v)| {
+            let goal = p.goals.iter().find(|g| g.metric == metric);
+            let reached = goal.map_or(f64::NAN, |g| {
+                v.iter().filter(|&&x| g.reached(x)).count() as f64 / p.n as f64
+            });
+            (reached, population::sorted_quantiles(&mut v))
+        })
+        .collect();
+    Ok(columns
+        .iter()
+        .map(|c| {
+            let (reached, quantiles) = stats[metrics
+                .iter()
+                .position(|&m| m == c.metric)
+                .expect("every column is of a reported metric")];
+            match c.stat {
+                Stat::Quantile(k) => quantiles[k],
+                Stat::Reached => reached,
+                Stat::Value => unreachable!("a population sweep has no value columns"),
             }
-            Stat::Quantile(k) => {
-                // The quantile columns of one metric are adjacent: sort its values once.
-                if k == 0 {
-                    quantiles = Some(population::sorted_quantiles(&mut v));
-                }
-                quantiles.expect("the first quantile column comes first")[k]
-            }
-        });
-    }
-    Ok(out)
+        })
+        .collect())
 }
 
 /// Reads `[population]`: `n` and `targets`, checked against the base scenario (which
@@ -279,4 +284,54 @@ pub(super) fn parse(
     }
     goals.sort_by_key(|g| Metric::ALL.iter().position(|&m| m == g.metric));
     Ok(Population { n, goals })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_are_named_for_their_statistic_and_goals_count_missing_values_out() {
+        let p = Population {
+            n: 2,
+            goals: vec![Goal {
+                metric: Metric::DaysLiverAboveThreshold,
+                at_least: Some(14.0),
+            }],
+        };
+        let metrics = [Metric::LiverAuc, Metric::DaysLiverAboveThreshold];
+        let names: Vec<String> = columns(&metrics, Some(&p))
+            .into_iter()
+            .map(Column::name)
+            .collect();
+        assert_eq!(
+            names[..5],
+            [
+                "liver_auc_p5",
+                "liver_auc_p25",
+                "liver_auc_p50",
+                "liver_auc_p75",
+                "liver_auc_p95"
+            ]
+        );
+        assert_eq!(
+            names[9..],
+            [
+                "days_liver_above_threshold_p95",
+                "days_liver_above_threshold_reached"
+            ]
+        );
+        assert_eq!(
+            columns(&metrics, None)[1].name(),
+            "days_liver_above_threshold"
+        );
+        let goal = p.goals[0];
+        assert!(goal.reached(14.0) && !goal.reached(13.9) && !goal.reached(f64::NAN));
+        let any = Goal {
+            at_least: None,
+            ..goal
+        };
+        assert!(any.reached(1e-9) && !any.reached(0.0));
+        assert_eq!(goal.words(), "days liver above threshold >= 14 days");
+    }
 }

@@ -188,7 +188,7 @@ fn push_row(
         .scenario_from(base, &digits)
         .map_err(|v| format!("{}: {}", v.key, v.problem))
         .and_then(|s| match &sweep.population {
-            Some(p) => population::point_values(p, &s, &sweep.columns),
+            Some(p) => population::point_values(p, &s, &sweep.metrics, &sweep.columns),
             None => evaluator::with_evaluator(|e| e.metrics(&s))
                 .map(|m| {
                     sweep
