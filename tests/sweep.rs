@@ -1039,3 +1039,41 @@ fn bad_population_sweeps_fail_before_any_work() {
         }
     }
 }
+
+/// A log-normal centred on the resolved shunt of cirrhosis meets the healthy liver's shunt
+/// of 0 on a disease axis: those points are error rows saying so, the others run. (Its
+/// `[variability]` has no seed: the axis check writes the base out again, and must keep
+/// the table's header.)
+#[test]
+fn a_point_whose_resolved_centre_no_log_normal_has_is_an_error_row() {
+    let base = format!(
+        "{BASE}[variability]\n[variability.parameters.\"portal.shunt_fraction\"]\n\
+         distribution = \"log_normal\"\ncv = 0.3\n"
+    );
+    let sweep = r#"
+name = "small"
+base = "base.toml"
+[[axis]]
+path = "subject.disease"
+values = ["compensated_cirrhosis", "healthy"]
+[output]
+metrics = ["liver_auc"]
+[population]
+n = 5
+"#;
+    let s = Setup::with_base(sweep, &base);
+    ok(&s.sweep(&[]));
+    let csv = s.csv("sweep.csv");
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert!(rows[0].ends_with(','), "cirrhosis runs: {}", rows[0]);
+    for part in [
+        "variability.parameters.\"\"portal.shunt_fraction\"\"",
+        "is no log-normal distribution's geometric mean",
+    ] {
+        assert!(
+            rows[1].contains(part),
+            "healthy lacks {part:?}: {}",
+            rows[1]
+        );
+    }
+}

@@ -21,7 +21,7 @@ use toml::Spanned;
 
 use crate::error::InputError;
 use crate::metrics::Metric;
-use crate::params;
+use crate::params::{self, Param};
 use crate::scenario::rules::{self, Violation};
 use crate::scenario::{self, suggest, Checker, Scenario};
 use crate::scenario::{is_directory_name, MAX_NAME_LEN};
@@ -163,11 +163,13 @@ impl Sweep {
         let metric = column.metric.words();
         match column.stat {
             Stat::Value => metric,
-            Stat::Quantile(2) => format!("{metric}, median of {n} subjects"),
-            Stat::Quantile(k) => format!(
-                "{metric}, {} % quantile of {n} subjects",
-                (crate::population::QUANTILES[k] * 100.0).round()
-            ),
+            Stat::Quantile(k) => match crate::population::QUANTILES[k] {
+                0.5 => format!("{metric}, median of {n} subjects"),
+                q => format!(
+                    "{metric}, {} % quantile of {n} subjects",
+                    (q * 100.0).round()
+                ),
+            },
             Stat::Reached => {
                 let goal = self
                     .population
@@ -211,20 +213,8 @@ impl Sweep {
                 s.parameters.set(p, v);
             }
             if let (Some(_), Some(v)) = (&self.population, &s.variability) {
-                s.variability = Some(v.recentred(&s.parameters).map_err(|p| {
-                    Violation {
-                        blame: rules::Blame::Parameter(p),
-                        key: format!("variability.parameters.\"{}\"", p.name()),
-                        problem: format!(
-                            "its resolved value at this point, {}, is no log-normal \
-                         distribution's geometric mean",
-                            s.parameters.get(p)
-                        ),
-                        fix: "give the distribution a `geometric_mean` in the base scenario, or \
-                          use `distribution = \"normal\"`"
-                            .into(),
-                    }
-                })?);
+                let recentred = v.recentred(&s.parameters);
+                s.variability = Some(recentred.map_err(|p| no_log_normal(p, &s))?);
             }
         }
         for (axis, &k) in self.axes.iter().zip(digits) {
@@ -234,6 +224,23 @@ impl Sweep {
         }
         rules::check(&s)?;
         Ok(s)
+    }
+}
+
+/// The rule a point breaks when a log-normal centred on the resolved value of `p` meets a
+/// resolved value of 0 there (an axis changed the species, disease or cells).
+fn no_log_normal(p: Param, s: &Scenario) -> Violation {
+    Violation {
+        blame: rules::Blame::Parameter(p),
+        key: format!("variability.parameters.\"{}\"", p.name()),
+        problem: format!(
+            "its resolved value at this point, {}, is no log-normal distribution's geometric \
+             mean",
+            s.parameters.get(p)
+        ),
+        fix: "give the distribution a `geometric_mean` in the base scenario, or use \
+              `distribution = \"normal\"`"
+            .into(),
     }
 }
 
@@ -261,8 +268,19 @@ pub fn load(path: &Path) -> Result<Sweep, InputError> {
         cause,
     })?;
     let base = scenario::parse_values(&base_text, &base_path)?;
-    let base_table: toml::Table =
+    let mut base_table: toml::Table =
         toml::from_str(&base_text).expect("the base scenario parsed above is valid TOML");
+    // `check_values` writes this table out again, and toml writes a table holding only
+    // tables as dotted headers alone (`[variability.parameters."X"]` without
+    // `[variability]`), which the scenario parser refuses: give `[variability]` its
+    // default seed explicitly, which changes no draw.
+    if let Some(v) = base_table
+        .get_mut("variability")
+        .and_then(|v| v.as_table_mut())
+    {
+        v.entry("seed")
+            .or_insert(toml::Value::Integer(scenario::DEFAULT_SEED as i64));
+    }
     let base_weight_given = base_table
         .get("subject")
         .and_then(|s| s.get("body_weight_kg"))
