@@ -202,6 +202,8 @@ pub fn figures(sweep: &Sweep, csv: &Path) -> Result<Vec<(String, Vec<u8>)>, Figu
                     x_log: axis(x).log,
                     y_log: axis(y).log,
                     colour_log: spec.log,
+                    // A share runs from none of the subjects to all of them.
+                    colour_span: (spec.column.stat == Stat::Reached).then_some((0.0, 1.0)),
                     panels: &panels,
                 };
                 plot::heatmap(&figure).map_err(draw)?
