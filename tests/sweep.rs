@@ -579,7 +579,12 @@ linspace = { from = 7, to = 28, steps = 8 }
 path = "dose.cells_per_kg"
 logspace = { from = 1e5, to = 1e7, steps = 150 }
 "#;
-    let s = Setup::with_base(sweep, &base);
+    killed_sweep_resumes_to_the_same_file(&Setup::with_base(sweep, &base));
+}
+
+/// Runs the setup's sweep whole, then again killed with SIGKILL after half that time (at
+/// most 3 s): the rows it saved are the whole file's, and `--resume` completes the file.
+fn killed_sweep_resumes_to_the_same_file(s: &Setup) {
     let clock = std::time::Instant::now();
     ok(&s.sweep(&["--threads", "2"]));
     let uninterrupted = clock.elapsed();
@@ -703,4 +708,379 @@ fn plot_refuses_a_csv_of_another_sweep() {
     .expect("edit the plot block");
     plot("plot block edited", None);
     assert!(figure.exists(), "redrawn");
+}
+
+/// `[variability]` for `BASE`: an uncalibrated arrest given by its range, and one around
+/// the resolved value (so that a disease axis moves its centre), correlated.
+const VARIABILITY: &str = r#"
+[variability]
+seed = 7
+[variability.parameters."lung.extraction"]
+distribution = "log_normal"
+range_95 = [0.2, 0.9]
+[variability.parameters."liver.extraction"]
+distribution = "log_normal"
+cv = 0.3
+[[variability.correlation]]
+parameters = ["lung.extraction", "liver.extraction"]
+r = -0.3
+"#;
+
+/// A population sweep over a model-changing axis (the disease), the route and the dose:
+/// 8 points of 40 subjects, a target of 2 days above the liver threshold.
+const POPULATION_SWEEP: &str = r#"
+name = "small"
+base = "base.toml"
+[[axis]]
+path = "subject.disease"
+values = ["compensated_cirrhosis", "acute_liver_failure"]
+[[axis]]
+path = "dose.route"
+values = ["portal_vein", "peripheral_vein"]
+[[axis]]
+path = "dose.cells_per_kg"
+values = [1e5, 1e6]
+[output]
+metrics = ["liver_auc", "lung_peak", "days_liver_above_threshold"]
+[population]
+n = 40
+targets = { days_liver_above_threshold = 2 }
+"#;
+
+fn population_base() -> String {
+    format!("{BASE}liver_threshold_cells = 1e6\n{VARIABILITY}")
+}
+
+fn population_sweep() -> String {
+    POPULATION_SWEEP.to_string()
+}
+
+/// The fields of `line`, by the header's names.
+fn fields<'a>(header: &'a str, line: &'a str) -> std::collections::HashMap<&'a str, &'a str> {
+    header.split(',').zip(line.split(',')).collect()
+}
+
+#[test]
+fn population_points_equal_cellpk_population_of_their_scenario() {
+    let s = Setup::with_base(&population_sweep(), &population_base());
+    ok(&s.sweep(&["--threads", "2"]));
+    let csv = s.csv("sweep.csv");
+    let sweep = cellpk::sweep::load(&s.path("sweep.toml")).expect("valid sweep");
+    let mut lines = csv.lines();
+    let header = lines.next().expect("header");
+    let mut reached = Vec::new();
+    for (i, line) in lines.enumerate() {
+        let row = fields(header, line);
+        assert_eq!(row["error"], "", "point {i}: {line}");
+        // The point as its own scenario file (every parameter resolved, so a distribution
+        // centred on the resolved value is centred where the sweep centred it), with the
+        // base's `[variability]`, through `cellpk population` with the same N.
+        let scenario = sweep.scenario(i as u64).expect("a valid point");
+        let file = s.path(&format!("point{i}.toml"));
+        let text = format!("{}{VARIABILITY}", resolved_toml(&scenario, "sweep test"));
+        fs::write(&file, text).expect("write point");
+        let out = cellpk(&[
+            "population".as_ref(),
+            file.as_os_str(),
+            "--n".as_ref(),
+            "40".as_ref(),
+            "--out".as_ref(),
+            s.path("pop").as_os_str(),
+        ]);
+        ok(&out);
+        let dir = s.path("pop").join("base-population");
+        let summary = fs::read_to_string(dir.join("summary.csv")).expect("summary.csv");
+        let mut summary = summary.lines();
+        let summary_header = summary.next().expect("header");
+        for metric in ["liver_auc", "lung_peak", "days_liver_above_threshold"] {
+            let want = summary
+                .clone()
+                .map(|l| fields(summary_header, l))
+                .find(|r| r["name"] == metric)
+                .expect("the metric's summary");
+            for q in ["p5", "p25", "p50", "p75", "p95"] {
+                let got: f64 = row[format!("{metric}_{q}").as_str()]
+                    .parse()
+                    .expect("number");
+                let want: f64 = want[q].parse().expect("number");
+                assert_eq!(got, want, "point {i}: {metric}_{q}");
+            }
+        }
+        // The share reaching the target, from the subjects' own rows.
+        let subjects = fs::read_to_string(dir.join("population.csv")).expect("population.csv");
+        let mut subjects = subjects.lines();
+        let subject_header = subjects.next().expect("header");
+        let days: Vec<f64> = subjects
+            .map(|l| {
+                fields(subject_header, l)["days_liver_above_threshold"]
+                    .parse()
+                    .expect("days")
+            })
+            .collect();
+        assert_eq!(days.len(), 40);
+        let share = days.iter().filter(|&&d| d >= 2.0).count() as f64 / 40.0;
+        let got: f64 = row["days_liver_above_threshold_reached"]
+            .parse()
+            .expect("share");
+        assert_eq!(got, share, "point {i}: the share reaching 2 days");
+        reached.push(got);
+        fs::remove_dir_all(s.path("pop")).expect("clean");
+    }
+    assert!(
+        reached.iter().any(|&r| r > 0.0 && r < 1.0),
+        "a target some subjects reach and others do not: {reached:?}"
+    );
+}
+
+#[test]
+fn population_sweeps_are_the_same_for_any_threads_resume_and_shards() {
+    let s = Setup::with_base(&population_sweep(), &population_base());
+    ok(&s.sweep(&["--threads", "1"]));
+    let whole = s.csv("sweep.csv");
+    ok(&s.sweep(&["--threads", "2"]));
+    assert_eq!(s.csv("sweep.csv"), whole, "1 and 2 threads");
+    // Where a kill could leave the partial file: mid-row, and at a row's end.
+    let dir = s.path("out").join("small");
+    let partial = dir.join("sweep.csv.partial");
+    let third_row = whole.match_indices('\n').nth(3).expect("rows").0 + 1;
+    for cut in [whole.len() / 2 + 3, third_row] {
+        fs::remove_file(dir.join("sweep.csv")).expect("remove whole");
+        fs::write(&partial, &whole[..cut]).expect("write partial");
+        ok(&s.sweep(&["--resume", "--threads", "2"]));
+        assert_eq!(s.csv("sweep.csv"), whole, "resumed from byte {cut}");
+    }
+    for k in 1..=3 {
+        ok(&s.sweep(&["--shard", &format!("{k}/3")]));
+    }
+    fs::remove_file(dir.join("sweep.csv")).expect("remove whole");
+    let shards: Vec<PathBuf> = (1..=3)
+        .map(|k| dir.join(format!("sweep.shard-{k}-of-3.csv")))
+        .collect();
+    ok(&merge(&s, &shards));
+    assert_eq!(s.csv("sweep.csv"), whole, "merged shards");
+}
+
+/// A population sweep of about a second (32 points of 500 subjects), killed mid-run.
+#[test]
+fn a_killed_population_sweep_resumes_to_the_same_file() {
+    let sweep = population_sweep()
+        .replace(
+            "values = [1e5, 1e6]",
+            "logspace = { from = 1e5, to = 1e7, steps = 8 }",
+        )
+        .replace("n = 40", "n = 500");
+    killed_sweep_resumes_to_the_same_file(&Setup::with_base(&sweep, &population_base()));
+}
+
+#[test]
+fn a_changed_population_refuses_to_resume_or_merge() {
+    let sweep = population_sweep();
+    let s = Setup::with_base(&sweep, &population_base());
+    ok(&s.sweep(&[]));
+    let whole = s.csv("sweep.csv");
+    let dir = s.path("out").join("small");
+    fs::remove_file(dir.join("sweep.csv")).expect("remove whole");
+    let partial = dir.join("sweep.csv.partial");
+    fs::write(&partial, &whole[..whole.len() / 2]).expect("write partial");
+    let refused = |what: &str, expected: &str| {
+        let out = s.sweep(&["--resume"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{what}: {stderr}");
+        assert!(
+            stderr.contains(expected),
+            "{what}: lacks {expected:?}: {stderr}"
+        );
+        assert_eq!(
+            fs::read_to_string(&partial).expect("partial kept"),
+            whole[..whole.len() / 2],
+            "{what}: the partial file is left as it was"
+        );
+    };
+    fs::write(s.path("sweep.toml"), sweep.replace("n = 40", "n = 41")).expect("edit");
+    refused("n", "population.n: 40 -> 41");
+    fs::write(s.path("sweep.toml"), sweep.replace("= 2 }", "= 3 }")).expect("edit");
+    refused(
+        "target",
+        "population.target.days_liver_above_threshold: >= 2e0 -> >= 3e0",
+    );
+    fs::write(s.path("sweep.toml"), &sweep).expect("restore");
+    fs::write(
+        s.path("base.toml"),
+        population_base().replace("seed = 7", "seed = 8"),
+    )
+    .expect("edit base");
+    refused("seed", "population.seed: 7 -> 8");
+    fs::write(
+        s.path("base.toml"),
+        population_base().replace("cv = 0.3", "cv = 0.4"),
+    )
+    .expect("edit base");
+    refused("distribution", "population.variability.liver.extraction");
+    // A shard of the edited base does not merge with one of the original.
+    ok(&s.sweep(&["--shard", "2/2"]));
+    fs::write(s.path("base.toml"), population_base()).expect("restore base");
+    ok(&s.sweep(&["--shard", "1/2"]));
+    let shards: Vec<PathBuf> = (1..=2)
+        .map(|k| dir.join(format!("sweep.shard-{k}-of-2.csv")))
+        .collect();
+    let out = merge(&s, &shards);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("population.variability"));
+    ok(&s.sweep(&["--resume"]));
+    assert_eq!(s.csv("sweep.csv"), whole, "the unchanged sweep resumes");
+}
+
+#[test]
+fn population_figures_draw_a_share_or_a_quantile() {
+    let sweep = r#"
+name = "small"
+base = "base.toml"
+[[axis]]
+path = "subject.disease"
+values = ["compensated_cirrhosis", "acute_liver_failure"]
+[[axis]]
+path = 'parameters."portal.shunt_fraction"'
+values = [0.1, 0.5]
+[[axis]]
+path = "dose.cells_per_kg"
+values = [1e5, 1e6]
+[output]
+metrics = ["liver_auc", "days_liver_above_threshold"]
+[population]
+n = 10
+[[plot]]
+kind = "heatmap"
+metric = "days_liver_above_threshold_reached"
+x = "dose.cells_per_kg"
+y = 'parameters."portal.shunt_fraction"'
+facet = "subject.disease"
+[[plot]]
+kind = "lines"
+metric = "liver_auc_p50"
+x = "dose.cells_per_kg"
+line = "subject.disease"
+where = { 'parameters."portal.shunt_fraction"' = 0.5 }
+"#;
+    let s = Setup::with_base(sweep, &population_base());
+    ok(&s.sweep(&[]));
+    let dir = s.path("out").join("small");
+    for (file, title) in [
+        (
+            "plot1_days_liver_above_threshold_reached.svg",
+            "Share of 10 subjects with days liver above threshold &gt; 0",
+        ),
+        (
+            "plot2_liver_auc_p50.svg",
+            "Liver AUC, median of 10 subjects",
+        ),
+    ] {
+        let svg = fs::read_to_string(dir.join(file)).expect(file);
+        assert!(svg.contains(title), "{file}: lacks the title {title:?}");
+    }
+}
+
+/// Bad population sweeps: (what replaces what in the valid file, expected message parts).
+const BAD_POPULATION: &[(&str, &str, &[&str])] = &[
+    ("n = 40", "n = 1", &["`population.n`", "1 is not a number of subjects from 2"]),
+    ("n = 40", "n = 1000000000", &["`population.n`", "to 200000"]),
+    (
+        "path = \"dose.route\"\nvalues = [\"portal_vein\", \"peripheral_vein\"]",
+        "path = 'parameters.\"liver.extraction\"'\nvalues = [0.2, 0.3]",
+        &[
+            "`axis[2].path`",
+            "[variability.parameters.\"liver.extraction\"]",
+            "remove the axis",
+        ],
+    ),
+    (
+        "= 2 }",
+        "= 2, liver_aux = 3 }",
+        &["`population.targets.liver_aux`", "not a metric column"],
+    ),
+    ("n = 40", "n = 40\nseed = 3", &["unknown field `seed`"]),
+    (
+        "[population]",
+        "[[plot]]\nkind = \"lines\"\nmetric = \"liver_auc\"\nx = \"dose.cells_per_kg\"\n\
+         where = { \"subject.disease\" = \"acute_liver_failure\", \"dose.route\" = \"portal_vein\" }\n\
+         [population]",
+        &["`plot[1].metric`", "`liver_auc_p50`"],
+    ),
+];
+
+#[test]
+fn bad_population_sweeps_fail_before_any_work() {
+    let sweep = population_sweep();
+    let mut cases: Vec<(String, String, &[&str])> = BAD_POPULATION
+        .iter()
+        .map(|(from, to, expected)| {
+            assert!(sweep.contains(from), "{from}");
+            (sweep.replacen(from, to, 1), population_base(), *expected)
+        })
+        .collect();
+    cases.push((
+        sweep.clone(),
+        BASE.to_string(),
+        &[
+            "`population`",
+            "no `[variability]`",
+            "remove `[population]`",
+        ],
+    ));
+    for (sweep, base, expected) in cases {
+        let s = Setup::with_base(&sweep, &base);
+        for args in [vec!["sweep"], vec!["check"]] {
+            let mut all: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_ref()).collect();
+            let file = s.path("sweep.toml");
+            let out_dir = s.path("out");
+            all.push(file.as_os_str());
+            if args[0] == "sweep" {
+                all.extend(["--out".as_ref(), out_dir.as_os_str()]);
+            }
+            let out = cellpk(&all);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{sweep}: {stderr}");
+            for part in expected {
+                assert!(stderr.contains(part), "stderr lacks {part:?}:\n{stderr}");
+            }
+            assert!(!s.path("out").exists(), "nothing may be written");
+        }
+    }
+}
+
+/// A log-normal centred on the resolved shunt of cirrhosis meets the healthy liver's shunt
+/// of 0 on a disease axis: those points are error rows saying so, the others run. (Its
+/// `[variability]` has no seed: the axis check writes the base out again, and must keep
+/// the table's header.)
+#[test]
+fn a_point_whose_resolved_centre_no_log_normal_has_is_an_error_row() {
+    let base = format!(
+        "{BASE}[variability]\n[variability.parameters.\"portal.shunt_fraction\"]\n\
+         distribution = \"log_normal\"\ncv = 0.3\n"
+    );
+    let sweep = r#"
+name = "small"
+base = "base.toml"
+[[axis]]
+path = "subject.disease"
+values = ["compensated_cirrhosis", "healthy"]
+[output]
+metrics = ["liver_auc"]
+[population]
+n = 5
+"#;
+    let s = Setup::with_base(sweep, &base);
+    ok(&s.sweep(&[]));
+    let csv = s.csv("sweep.csv");
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert!(rows[0].ends_with(','), "cirrhosis runs: {}", rows[0]);
+    for part in [
+        "variability.parameters.\"\"portal.shunt_fraction\"\"",
+        "is no log-normal distribution's geometric mean",
+    ] {
+        assert!(
+            rows[1].contains(part),
+            "healthy lacks {part:?}: {}",
+            rows[1]
+        );
+    }
 }

@@ -103,14 +103,18 @@ cell, donor and disease presets and the scenario's overrides: value, unit and so
 axes over a base scenario) on all cores, streaming one row per point to \
 OUT/<name>/sweep.csv in grid order (the same file for any thread count): the point index, \
 its axis values, its metrics, and `error` for a point whose values break a scenario rule. \
-Rows go to sweep.csv.partial until the last one is written, and sweep.identity beside it \
+With `[population] n = N` in the sweep file (and `[variability]` in the base), every point \
+runs the same N virtual subjects and reports each metric's 5-95 % quantiles \
+(`<metric>_p5` ... `<metric>_p95`) and the share of subjects reaching a target \
+(`<metric>_reached`; docs/sweeps.md). Rows go to sweep.csv.partial until the last one is written, and sweep.identity beside it \
 records the sweep they belong to (axes, base scenario, columns, model version); --resume \
 continues an interrupted run, and refuses one whose sweep has changed since. --shard K/N runs one of N slices (for a SLURM array or a Kubernetes \
 indexed job; join them with `cellpk merge`). Figures from the sweep's [[plot]] blocks are \
 drawn when the whole grid is done.",
         after_help = "Examples:\n  cellpk sweep scenarios/sweeps/human_dose_interval_route.toml\n  \
 cellpk sweep scenarios/sweeps/human_dose_interval_route.toml --threads 2 --resume\n  \
-cellpk sweep scenarios/sweeps/human_dose_interval_route.toml --shard 3/10"
+cellpk sweep scenarios/sweeps/human_dose_interval_route.toml --shard 3/10\n  \
+cellpk sweep scenarios/sweeps/human_uncertain_dose_interval.toml   # 200 subjects a point"
     )]
     Sweep {
         /// Sweep file (TOML).

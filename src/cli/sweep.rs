@@ -23,11 +23,22 @@ pub fn run(file: &Path, opts: &Options) -> anyhow::Result<()> {
         .map(|a| format!("{} {}", a.values.len(), a.path))
         .collect();
     let range = opts.shard.map_or(0..sweep.len(), |s| s.range(sweep.len()));
+    if sweep.population.is_none() && sweep.base.variability.is_some() {
+        eprintln!(
+            "note: the base scenario's `[variability]` is left out (one run a point); add \
+             `[population]` with `n = 200` to the sweep file for the quantiles of 200 \
+             subjects at every point"
+        );
+    }
     eprintln!(
-        "sweep {}: {} points ({}){}",
+        "sweep {}: {} points ({}){}{}",
         sweep.name,
         sweep.len(),
         shape.join(" x "),
+        sweep
+            .population
+            .as_ref()
+            .map_or(String::new(), |p| format!(", {} subjects each", p.n)),
         opts.shard.map_or(String::new(), |s| format!(
             "; shard {}/{}: points {}..{}",
             s.k, s.n, range.start, range.end

@@ -178,24 +178,35 @@ pub fn metrics(
         .map_init(
             || base.unshared(),
             |local, i| {
-                let (s, values) = subject(local, variability, i)?;
-                // A new evaluator per subject: each subject is a new model, so the
-                // thread's store of models would only be shifted and evicted at every
-                // subject (measured: 16 % of the time in moving it).
-                let metrics =
-                    Evaluator::new()
-                        .metrics(&s)
-                        .map_err(|failure| PopulationError::Failure {
-                            subject: i,
-                            failure,
-                        })?;
+                let subject = subject_metrics(local, variability, i)?;
                 progress.inc(1);
-                Ok((values, metrics))
+                Ok(subject)
             },
         )
         .collect::<Result<_, PopulationError>>()?;
     let (values, metrics): (Vec<Vec<f64>>, Vec<Metrics>) = per_subject.into_iter().unzip();
     Ok((values.concat(), metrics))
+}
+
+/// Subject `index` of `base` under `variability`: the values drawn and its metrics, by
+/// the closed form of an `Evaluator`. The one way a subject is solved, for `population`
+/// and for every point of a population sweep, so that the two agree to the bit.
+pub fn subject_metrics(
+    base: &Scenario,
+    variability: &Variability,
+    index: usize,
+) -> Result<(Vec<f64>, Metrics), PopulationError> {
+    let (s, values) = subject(base, variability, index)?;
+    // A new evaluator per subject: each subject is a new model, so the thread's store of
+    // models would only be shifted and evicted at every subject (measured: 16 % of the
+    // time in moving it).
+    let metrics = Evaluator::new()
+        .metrics(&s)
+        .map_err(|failure| PopulationError::Failure {
+            subject: index,
+            failure,
+        })?;
+    Ok((values, metrics))
 }
 
 /// The quantile bands of the time course of the first subjects of `n`, as many as

@@ -78,6 +78,10 @@ pub struct Draw {
     pub param: Param,
     /// Its distribution, before truncation to the parameter's accepted range.
     pub distribution: Distribution,
+    /// Whether the distribution is centred on the scenario's resolved value (a log-normal
+    /// without `geometric_mean`, a normal without `mean`): a sweep axis that resolves the
+    /// parameters again (species, disease, ...) moves the centre with them.
+    pub centred_on_resolved: bool,
 }
 
 /// A scenario's `[variability]`.
@@ -90,6 +94,29 @@ pub struct Variability {
     /// Lower Cholesky factor of the correlation matrix of the draws' normal scores, row by
     /// row (`draws.len()` squared; the identity without correlations).
     pub cholesky: Vec<f64>,
+}
+
+impl Variability {
+    /// This variability with every distribution centred on the resolved value moved to its
+    /// value in `parameters`, computed as `validate` computes it, so that a sweep point's
+    /// subjects are those `cellpk population` draws from that point's scenario. Err: the
+    /// parameter whose value there no log-normal has as its median (0 or less).
+    pub fn recentred(&self, parameters: &Parameters) -> Result<Variability, Param> {
+        let mut moved = self.clone();
+        for d in moved.draws.iter_mut().filter(|d| d.centred_on_resolved) {
+            let centre = parameters.get(d.param);
+            d.distribution = match d.distribution {
+                Distribution::LogNormal { sigma, .. } if centre > 0.0 => Distribution::LogNormal {
+                    mu: centre.ln(),
+                    sigma,
+                },
+                Distribution::LogNormal { .. } => return Err(d.param),
+                Distribution::Normal { sd, .. } => Distribution::Normal { mean: centre, sd },
+                uniform @ Distribution::Uniform { .. } => uniform,
+            };
+        }
+        Ok(moved)
+    }
 }
 
 /// Validates `[variability]` against the scenario's resolved `parameters` (the default
@@ -127,9 +154,14 @@ pub(super) fn validate(
             let param = c.parameter(key, "variability.parameters")?;
             let key = format!("variability.parameters.\"{}\"", param.name());
             let distribution = distribution(c, d, &key, param, parameters.get(param))?;
+            let f = d.get_ref();
             Ok(Draw {
                 param,
                 distribution,
+                centred_on_resolved: f.geometric_mean.is_none()
+                    && f.mean.is_none()
+                    && f.range_95.is_none()
+                    && f.range.is_none(),
             })
         })
         .collect::<Result<Vec<_>, InputError>>()?;

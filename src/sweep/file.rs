@@ -22,6 +22,18 @@ pub struct SweepFile {
     /// `[[plot]]` blocks.
     #[serde(default)]
     pub plot: Vec<Spanned<PlotFile>>,
+    /// `[population]`: virtual subjects at every point.
+    pub population: Option<Spanned<PopulationFile>>,
+}
+
+/// `[population]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PopulationFile {
+    /// Subjects per point.
+    pub n: Spanned<i64>,
+    /// The least value of a metric that reaches its target, by metric name.
+    pub targets: Option<Spanned<BTreeMap<String, f64>>>,
 }
 
 /// One `[[axis]]`: a path and exactly one of `values`, `linspace`, `logspace`.

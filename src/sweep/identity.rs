@@ -98,6 +98,29 @@ impl Identity {
                 ),
             ));
         }
+        if let (Some(p), Some(v)) = (&sweep.population, &sweep.base.variability) {
+            // The subjects: how many, their seed and distributions (at the base's centres;
+            // the presets behind the centres are `model_revision`'s), and the targets.
+            let mut push = |key: String, value: String| entries.push((key, value));
+            push("population.n".into(), p.n.to_string());
+            push("population.seed".into(), v.seed.to_string());
+            for d in &v.draws {
+                push(
+                    format!("population.variability.{}", d.param.name()),
+                    format!(
+                        "{:?}, centred on the resolved value: {}",
+                        d.distribution, d.centred_on_resolved
+                    ),
+                );
+            }
+            push("population.correlation".into(), format!("{:?}", v.cholesky));
+            for g in &p.goals {
+                push(
+                    format!("population.target.{}", g.metric.name()),
+                    g.at_least.map_or("> 0".into(), |t| format!(">= {t:e}")),
+                );
+            }
+        }
         entries.push((
             "base.body_weight_given".to_string(),
             sweep.base_weight_given.to_string(),

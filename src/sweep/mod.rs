@@ -12,6 +12,7 @@ mod file;
 pub mod identity;
 pub mod merge;
 pub mod plots;
+pub mod population;
 pub mod run;
 
 use std::path::{Path, PathBuf};
@@ -20,12 +21,13 @@ use toml::Spanned;
 
 use crate::error::InputError;
 use crate::metrics::Metric;
-use crate::params;
+use crate::params::{self, Param};
 use crate::scenario::rules::{self, Violation};
 use crate::scenario::{self, suggest, Checker, Scenario};
 use crate::scenario::{is_directory_name, MAX_NAME_LEN};
 use axis::{DoseField, Target, Value};
 use file::{AxisFile, PlotFile, SweepFile};
+use population::{Column, Population, Stat};
 
 /// Most points a sweep may have: at about 100 bytes a row, 10^10 points is a terabyte of CSV.
 pub const MAX_POINTS: u64 = 10_000_000_000;
@@ -82,8 +84,8 @@ pub enum PlotKind {
 pub struct PlotSpec {
     /// What to draw.
     pub kind: PlotKind,
-    /// The metric drawn.
-    pub metric: Metric,
+    /// The metric column drawn (with `[population]`, a quantile or a share reached).
+    pub column: Column,
     /// Every other axis fixed at one of its values: (axis index, value index).
     pub fixed: Vec<(usize, usize)>,
     /// Log colour scale (heatmap) or log y axis (lines).
@@ -107,8 +109,12 @@ pub struct Sweep {
     base_weight_given: bool,
     /// The axes, slowest first.
     pub axes: Vec<Axis>,
-    /// Metric columns.
+    /// The metrics reported.
     pub metrics: Vec<Metric>,
+    /// `[population]`: subjects at every point, or `None` for one run a point.
+    pub population: Option<Population>,
+    /// The metric columns: `metrics`, or their quantiles and shares with `[population]`.
+    pub columns: Vec<Column>,
     /// Figures to draw.
     pub plots: Vec<PlotSpec>,
 }
@@ -121,9 +127,9 @@ impl Sweep {
             h.push(',');
             h.push_str(&csv_field(&a.path));
         }
-        for m in &self.metrics {
+        for c in &self.columns {
             h.push(',');
-            h.push_str(m.name());
+            h.push_str(&c.name());
         }
         h.push_str(",error");
         h
@@ -148,6 +154,32 @@ impl Sweep {
             index /= n;
         }
         digits
+    }
+
+    /// The title of a column in a figure: "Liver AUC, median of 200 subjects (cell-days)",
+    /// "Share of 200 subjects with days liver above threshold >= 14 days".
+    pub fn column_words(&self, column: Column) -> String {
+        let n = self.population.as_ref().map_or(0, |p| p.n);
+        let metric = column.metric.words();
+        match column.stat {
+            Stat::Value => metric,
+            Stat::Quantile(k) => match crate::population::QUANTILES[k] {
+                0.5 => format!("{metric}, median of {n} subjects"),
+                q => format!(
+                    "{metric}, {} % quantile of {n} subjects",
+                    (q * 100.0).round()
+                ),
+            },
+            Stat::Reached => {
+                let goal = self
+                    .population
+                    .iter()
+                    .flat_map(|p| &p.goals)
+                    .find(|g| g.metric == column.metric)
+                    .expect("a reached column has its goal");
+                format!("Share of {n} subjects with {}", goal.words())
+            }
+        }
     }
 
     /// The scenario of point `index`, or the rule its combination of values breaks.
@@ -180,6 +212,10 @@ impl Sweep {
             for &(p, v) in &s.overrides {
                 s.parameters.set(p, v);
             }
+            if let (Some(_), Some(v)) = (&self.population, &s.variability) {
+                let recentred = v.recentred(&s.parameters);
+                s.variability = Some(recentred.map_err(|p| no_log_normal(p, &s))?);
+            }
         }
         for (axis, &k) in self.axes.iter().zip(digits) {
             if let Target::Parameter(_) = axis.target {
@@ -188,6 +224,23 @@ impl Sweep {
         }
         rules::check(&s)?;
         Ok(s)
+    }
+}
+
+/// The rule a point breaks when a log-normal centred on the resolved value of `p` meets a
+/// resolved value of 0 there (an axis changed the species, disease or cells).
+fn no_log_normal(p: Param, s: &Scenario) -> Violation {
+    Violation {
+        blame: rules::Blame::Parameter(p),
+        key: format!("variability.parameters.\"{}\"", p.name()),
+        problem: format!(
+            "its resolved value at this point, {}, is no log-normal distribution's geometric \
+             mean",
+            s.parameters.get(p)
+        ),
+        fix: "give the distribution a `geometric_mean` in the base scenario, or use \
+              `distribution = \"normal\"`"
+            .into(),
     }
 }
 
@@ -215,8 +268,19 @@ pub fn load(path: &Path) -> Result<Sweep, InputError> {
         cause,
     })?;
     let base = scenario::parse_values(&base_text, &base_path)?;
-    let base_table: toml::Table =
+    let mut base_table: toml::Table =
         toml::from_str(&base_text).expect("the base scenario parsed above is valid TOML");
+    // `check_values` writes this table out again, and toml writes a table holding only
+    // tables as dotted headers alone (`[variability.parameters."X"]` without
+    // `[variability]`), which the scenario parser refuses: give `[variability]` its
+    // default seed explicitly, which changes no draw.
+    if let Some(v) = base_table
+        .get_mut("variability")
+        .and_then(|v| v.as_table_mut())
+    {
+        v.entry("seed")
+            .or_insert(toml::Value::Integer(scenario::DEFAULT_SEED as i64));
+    }
     let base_weight_given = base_table
         .get("subject")
         .and_then(|s| s.get("body_weight_kg"))
@@ -247,6 +311,7 @@ pub fn load(path: &Path) -> Result<Sweep, InputError> {
         ));
     }
     let mut axes: Vec<Axis> = Vec::new();
+    let mut spans = Vec::new();
     for (i, a) in raw.axis.iter().enumerate() {
         let axis = parse_axis(&c, i, a, &base)?;
         if let Some(j) = axes.iter().position(|b| b.path == axis.path) {
@@ -259,6 +324,7 @@ pub fn load(path: &Path) -> Result<Sweep, InputError> {
         }
         check_values(&c, i, a, &axis, &base_table, &base_path)?;
         axes.push(axis);
+        spans.push(a.span());
     }
     let points: u128 = axes.iter().map(|a| a.values.len() as u128).product();
     if points > u128::from(MAX_POINTS) {
@@ -307,11 +373,19 @@ pub fn load(path: &Path) -> Result<Sweep, InputError> {
             "add `[model]` with `effect = true` to the base scenario, or drop the metric",
         ));
     }
+    let population = match &raw.population {
+        Some(p) => {
+            let spanned: Vec<_> = axes.iter().cloned().zip(spans).collect();
+            Some(population::parse(&c, p, &base, &spanned, &metrics)?)
+        }
+        None => None,
+    };
+    let columns = population::columns(&metrics, population.as_ref());
     let plots = raw
         .plot
         .iter()
         .enumerate()
-        .map(|(i, p)| parse_plot(&c, i, p, &axes, &metrics))
+        .map(|(i, p)| parse_plot(&c, i, p, &axes, &columns))
         .collect::<Result<Vec<_>, _>>()?;
 
     Ok(Sweep {
@@ -321,6 +395,8 @@ pub fn load(path: &Path) -> Result<Sweep, InputError> {
         base_weight_given,
         axes,
         metrics,
+        population,
+        columns,
         plots,
     })
 }
@@ -645,21 +721,34 @@ fn parse_plot(
     i: usize,
     p: &Spanned<PlotFile>,
     axes: &[Axis],
-    metrics: &[Metric],
+    columns: &[Column],
 ) -> Result<PlotSpec, InputError> {
     let raw = p.get_ref();
     let key = |field: &str| format!("plot[{}].{field}", i + 1);
-    let metric = metric_by_name(raw.metric.get_ref())
-        .filter(|m| metrics.contains(m))
+    let name = raw.metric.get_ref();
+    let column = columns
+        .iter()
+        .copied()
+        .find(|c| &c.name() == name)
         .ok_or_else(|| {
+            let population = columns.iter().any(|c| c.stat != Stat::Value);
+            let fix = match metric_by_name(name) {
+                Some(m) if population && columns.iter().any(|c| c.metric == m) => format!(
+                    "a population sweep reports quantiles: name one, e.g. `{name}_p50` (the \
+                     median) or `{name}_p5` to `{name}_p95`"
+                ),
+                _ if population => {
+                    "name a column of the sweep's CSV: `<metric>_p5` ... `<metric>_p95` of a \
+                     metric in `[output] metrics`, or `<metric>_reached` of a target"
+                        .into()
+                }
+                _ => "name a metric listed in `[output] metrics`".into(),
+            };
             c.invalid(
                 raw.metric.span(),
                 key("metric"),
-                format!(
-                    "`{}` is not a metric column of this sweep",
-                    raw.metric.get_ref()
-                ),
-                "name a metric listed in `[output] metrics`",
+                format!("`{name}` is not a metric column of this sweep"),
+                fix,
             )
         })?;
     let x = axis_index(c, axes, &key("x"), &raw.x)?;
@@ -809,7 +898,7 @@ fn parse_plot(
     };
     Ok(PlotSpec {
         kind,
-        metric,
+        column,
         fixed,
         log: raw.log,
         labels: [

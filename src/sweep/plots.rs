@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use super::axis::Value;
 use super::identity::Identity;
+use super::population::Stat;
 use super::{Axis, PlotKind, PlotSpec, Sweep};
 use crate::plot::{self, Heatmap, LinePlot, Panel, PlotError, Series};
 
@@ -101,7 +102,7 @@ fn read_slices(sweep: &Sweep, csv: &Path) -> Result<Vec<Slice>, FigureError> {
     let column = |spec: &PlotSpec| {
         columns
             .iter()
-            .position(|c| *c == spec.metric.name())
+            .position(|c| *c == spec.column.name())
             .expect("plot metrics are checked to be columns")
     };
     let mut slices: Vec<(usize, Slice)> = sweep
@@ -157,7 +158,7 @@ pub fn figures(sweep: &Sweep, csv: &Path) -> Result<Vec<(String, Vec<u8>)>, Figu
             .iter()
             .map(|&(a, k)| condition(axis(a), &axis(a).values[k]))
             .collect();
-        let metric = spec.metric.words();
+        let metric = sweep.column_words(spec.column);
         let title = if fixed.is_empty() {
             format!("{}: {metric}", sweep.name)
         } else {
@@ -166,8 +167,12 @@ pub fn figures(sweep: &Sweep, csv: &Path) -> Result<Vec<(String, Vec<u8>)>, Figu
         // An axis title: the block's own, else the axis or metric in words.
         let [x_label, y_label, colour_label] = &spec.labels;
         let title_or = |given: &Option<String>, words: String| given.clone().unwrap_or(words);
-        let metric_label = format!("{metric} ({})", spec.metric.unit());
-        let stem = format!("plot{}_{}", n + 1, spec.metric.name());
+        // A share's title says what reaches what; its colour bar only the share.
+        let metric_label = match spec.column.stat {
+            Stat::Reached => "Share of subjects".to_string(),
+            _ => format!("{metric} ({})", spec.column.unit()),
+        };
+        let stem = format!("plot{}_{}", n + 1, spec.column.name());
         let drawn = match spec.kind {
             PlotKind::Heatmap { x, y, facet } => {
                 let per_panel = axis(x).values.len() * axis(y).values.len();
@@ -197,6 +202,8 @@ pub fn figures(sweep: &Sweep, csv: &Path) -> Result<Vec<(String, Vec<u8>)>, Figu
                     x_log: axis(x).log,
                     y_log: axis(y).log,
                     colour_log: spec.log,
+                    // A share runs from none of the subjects to all of them.
+                    colour_span: (spec.column.stat == Stat::Reached).then_some((0.0, 1.0)),
                     panels: &panels,
                 };
                 plot::heatmap(&figure).map_err(draw)?

@@ -21,6 +21,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use super::identity::{self, Identity};
+use super::population;
 use super::{csv_field, Sweep};
 use crate::evaluator;
 use crate::output::write_file_atomically;
@@ -164,10 +165,10 @@ pub fn csv_path(sweep: &Sweep, out: &Path, shard: Option<Shard>) -> PathBuf {
     out.join(&sweep.name).join(file)
 }
 
-/// Appends the row of point `index` to `text`: its axis values, then its metrics, or an
-/// empty metric for each column and the broken rule (or the integrator's failure) in
-/// `error`. Returns whether the point
-/// had metrics. (The evaluator walks each schedule per unit dose, so points that differ
+/// Appends the row of point `index` to `text`: its axis values, then its metrics (with
+/// `[population]`, their quantiles and shares over the point's subjects), or an empty
+/// field for each column and the broken rule (or the integrator's failure) in `error`.
+/// Returns whether the point had metrics. (The evaluator walks each schedule per unit dose, so points that differ
 /// only in dose amount share one walk.)
 fn push_row(
     sweep: &Sweep,
@@ -183,29 +184,36 @@ fn push_row(
         text.push(',');
         text.push_str(&axis[k]);
     }
-    let metrics = sweep
+    let values = sweep
         .scenario_from(base, &digits)
         .map_err(|v| format!("{}: {}", v.key, v.problem))
-        .and_then(|s| {
-            evaluator::with_evaluator(|e| e.metrics(&s))
-                .map_err(|failure| format!("simulation: {failure}"))
+        .and_then(|s| match &sweep.population {
+            Some(p) => population::point_values(p, &s, &sweep.metrics, &sweep.columns),
+            None => evaluator::with_evaluator(|e| e.metrics(&s))
+                .map(|m| {
+                    sweep
+                        .metrics
+                        .iter()
+                        .map(|metric| metric.value(&m))
+                        .collect()
+                })
+                .map_err(|failure| format!("simulation: {failure}")),
         });
-    let ok = match metrics {
-        Ok(m) => {
-            for metric in &sweep.metrics {
+    let ok = match values {
+        Ok(values) => {
+            for v in values {
                 // A value that does not exist (the marker not back at baseline) is empty.
-                match metric.value(&m) {
-                    v if v.is_nan() => text.push(','),
-                    v => {
-                        let _ = write!(text, ",{v:e}");
-                    }
+                if v.is_nan() {
+                    text.push(',');
+                } else {
+                    let _ = write!(text, ",{v:e}");
                 }
             }
             text.push(',');
             true
         }
         Err(message) => {
-            text.push_str(&",".repeat(sweep.metrics.len()));
+            text.push_str(&",".repeat(sweep.columns.len()));
             text.push(',');
             text.push_str(&csv_field(&message));
             false

@@ -84,6 +84,9 @@ pub struct Heatmap<'a> {
     /// Logarithmic colour scale, for metrics spanning decades; values <= 0
     /// cannot be coloured on it and are drawn as missing.
     pub colour_log: bool,
+    /// Values the colour scale spans at least, beyond the data's own range: (0, 1) for a
+    /// share, so that shares of 0.95 and 1 are not drawn as the darkest and brightest.
+    pub colour_span: Option<(f64, f64)>,
     /// The panels, laid out up to three a row in the order given.
     pub panels: &'a [Panel],
 }
@@ -146,7 +149,8 @@ impl<'a> HeatmapFigure<'a> {
             check_not_infinite(&panel.title, &panel.z)?;
         }
         let values = || input.panels.iter().flat_map(|p| p.z.iter().copied());
-        let scale = ColourScale::new(values(), input.colour_log);
+        let span = input.colour_span.into_iter().flat_map(|(lo, hi)| [lo, hi]);
+        let scale = ColourScale::new(values().chain(span), input.colour_log);
         let any_missing = values().any(|v| scale.as_ref().is_none_or(|s| s.fraction(v).is_none()));
         Ok(Self {
             input,
@@ -289,6 +293,7 @@ mod tests {
             x_log: true,
             y_log: false,
             colour_log: true,
+            colour_span: None,
             panels,
         }
     }
