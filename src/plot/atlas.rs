@@ -18,11 +18,12 @@ use plotters::prelude::*;
 
 use super::axis::{Ticks, YAxis};
 use super::colour::Fill;
-use super::frame::{chart_and_legend, framed_chart, Axes};
-use super::legend::{draw_legend_entries, Sample, LEGEND_SAMPLE};
-use super::lines::{canvas_mapping, PALETTE};
+use super::frame::{xy_figure, Axes, Entries};
+use super::legend::Sample;
+use super::lines::{canvas_mapping, rounded, PALETTE};
 use super::marks::{draw_bar, draw_marker, DataMark};
-use super::{render, Chart, Figure, Pixel, PlotError, Rendered, CANVAS, OUTER_MARGIN, TICK_FONT};
+use super::prepared::first_non_finite;
+use super::{render, Chart, Figure, PlotError, Rendered, CANVAS, TICK_FONT};
 
 /// On the log axes, the lowest dot stays at least this many decades inside the axes.
 const MARKER_CLEARANCE: f64 = 0.1;
@@ -146,12 +147,10 @@ fn check(points: &[AtlasPoint]) -> Result<(), PlotError> {
         return Err(PlotError::Empty { field: "points" });
     }
     for (index, p) in points.iter().enumerate() {
-        if let Some(value) = [p.cells_given, p.liver_auc]
-            .into_iter()
-            .find(|v| !v.is_finite())
-        {
+        if let Some((_, value)) = first_non_finite(&[p.cells_given, p.liver_auc]) {
+            let label = p.label.clone();
             return Err(PlotError::NonFiniteValue {
-                label: p.label.clone(),
+                label,
                 index,
                 value,
             });
@@ -175,29 +174,31 @@ fn groups(points: &[AtlasPoint]) -> Vec<&str> {
 /// its colour.
 type Dot = ((f64, f64), bool, RGBColor);
 
-/// Draws `dots` over `chart`, whose axes span `x` and `y` (axis units).
-fn draw_dots<DB: DrawingBackend>(
+/// Draws an atlas figure: the frame of `axes`, what `behind` draws (behind the dots), the `dots`, and the
+/// legend of `entries` with a line counting the `hidden` trials a log axis cannot show.
+fn draw_atlas<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
-    chart: &Chart<DB>,
-    (x, y): ((f64, f64), (f64, f64)),
+    title: &str,
+    axes: &Axes,
     dots: &[Dot],
+    hidden: usize,
+    behind: impl FnOnce(&Chart<DB>) -> Result<(), PlotError>,
+    entries: Entries,
 ) -> Result<(), PlotError> {
-    let to_canvas = canvas_mapping(chart, x, y);
-    for &(at, hollow, colour) in dots {
-        let (cx, cy) = to_canvas(&at);
-        let pixel: Pixel = (cx.round() as i32, cy.round() as i32);
-        draw_marker(root, colour, hollow, pixel)?;
-    }
-    Ok(())
-}
-
-/// The legend line for dots left off a log axis, if any were.
-fn left_out(hidden: usize) -> Option<String> {
-    (hidden > 0).then(|| {
-        format!(
-            "{hidden} {} at 0 or below not shown (log axis)",
-            if hidden == 1 { "trial" } else { "trials" }
-        )
+    let trials = if hidden == 1 { "trial" } else { "trials" };
+    let note = format!("{hidden} {trials} at 0 or below not shown (log axis)");
+    xy_figure(root, title, axes, |chart| {
+        behind(chart)?;
+        let to_canvas = canvas_mapping(chart);
+        for &(at, hollow, colour) in dots {
+            draw_marker(root, colour, hollow, rounded(to_canvas(&at)))?;
+        }
+        let marks = if hidden > 0 {
+            vec![(note.as_str(), Sample::Nothing)]
+        } else {
+            vec![]
+        };
+        Ok((entries, marks))
     })
 }
 
@@ -291,7 +292,6 @@ impl Figure for ExposureFigure<'_> {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
-        let (plot_area, legend_column) = chart_and_legend(root, self.plot.title)?;
         let x = &self.x;
         let axes = Axes {
             x_ticks: &x.ticks,
@@ -302,53 +302,32 @@ impl Figure for ExposureFigure<'_> {
             y_label: "Trial, grouped by route",
             headroom: TICK_FONT,
         };
-        let chart = framed_chart(root, &plot_area, &axes, OUTER_MARGIN * 2.0, |_| Ok(()))?;
-        let ranges = ((x.lo, x.hi), (self.rows.lo, self.rows.hi));
-        let to_canvas = canvas_mapping(&chart, ranges.0, ranges.1);
-        for &(lo, hi, row) in &self.bands {
-            let end = |v: f64| {
-                let (cx, cy) = to_canvas(&(v, row));
-                (cx.round() as i32, cy.round() as i32)
-            };
-            draw_bar(
-                root,
-                BAND_COLOUR,
-                BAND_LINE,
-                0.0,
-                (end(lo), false),
-                (end(hi), false),
-            )?;
-        }
-        draw_dots(root, &chart, ranges, &self.dots)?;
-
-        let mut entries: Vec<(&str, Sample)> = Response::ALL
+        let points = self.plot.points;
+        let mut entries: Entries = Response::ALL
             .iter()
-            .filter(|r| self.plot.points.iter().any(|p| p.response == Some(**r)))
+            .filter(|r| points.iter().any(|p| p.response == Some(**r)))
             .map(|r| (r.label(), Sample::Disc(r.colour())))
             .collect();
-        if self.plot.points.iter().any(|p| p.response.is_none()) {
+        if points.iter().any(|p| p.response.is_none()) {
             entries.push((
                 "No response reported",
                 Sample::DataMark(DataMark::Reference),
             ));
         }
         if !self.bands.is_empty() {
-            entries.push((
-                "5-95 % of virtual subjects",
-                Sample::Swatch(Fill::solid(BAND_COLOUR)),
-            ));
+            let swatch = Sample::Swatch(Fill::solid(BAND_COLOUR));
+            entries.push(("5-95 % of virtual subjects", swatch));
         }
-        let note = left_out(self.hidden);
-        let marks: Vec<(&str, Sample)> =
-            note.iter().map(|n| (n.as_str(), Sample::Nothing)).collect();
-        let (_, plot_y) = chart.plotting_area().get_pixel_range();
-        draw_legend_entries(
-            &legend_column,
-            plot_y.start,
-            &entries,
-            &marks,
-            LEGEND_SAMPLE,
-        )
+        let bands = |chart: &Chart<DB>| {
+            let to_canvas = canvas_mapping(chart);
+            for &(lo, hi, row) in &self.bands {
+                let end = |v: f64| (rounded(to_canvas(&(v, row))), false);
+                draw_bar(root, BAND_COLOUR, BAND_LINE, 0.0, end(lo), end(hi))?;
+            }
+            Ok(())
+        };
+        let title = self.plot.title;
+        draw_atlas(root, title, &axes, &self.dots, self.hidden, bands, entries)
     }
 }
 
@@ -399,12 +378,7 @@ impl<'a> DoseFigure<'a> {
 }
 
 impl Figure for DoseFigure<'_> {
-    fn canvas(&self) -> (u32, u32) {
-        CANVAS
-    }
-
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
-        let (plot_area, legend_column) = chart_and_legend(root, self.plot.title)?;
         let (x, y) = (&self.x, &self.y);
         let axes = Axes {
             x_ticks: &x.ticks,
@@ -415,24 +389,20 @@ impl Figure for DoseFigure<'_> {
             y_label: self.plot.y_label,
             headroom: TICK_FONT,
         };
-        let chart = framed_chart(root, &plot_area, &axes, OUTER_MARGIN * 2.0, |_| Ok(()))?;
-        draw_dots(root, &chart, ((x.lo, x.hi), (y.lo, y.hi)), &self.dots)?;
-
-        let entries: Vec<(&str, Sample)> = groups(self.plot.points)
+        let entries = groups(self.plot.points)
             .into_iter()
             .enumerate()
             .map(|(i, g)| (g, Sample::Disc(PALETTE[i % PALETTE.len()])))
             .collect();
-        let note = left_out(self.hidden);
-        let marks: Vec<(&str, Sample)> =
-            note.iter().map(|n| (n.as_str(), Sample::Nothing)).collect();
-        let (_, plot_y) = chart.plotting_area().get_pixel_range();
-        draw_legend_entries(
-            &legend_column,
-            plot_y.start,
-            &entries,
-            &marks,
-            LEGEND_SAMPLE,
+        let title = self.plot.title;
+        draw_atlas(
+            root,
+            title,
+            &axes,
+            &self.dots,
+            self.hidden,
+            |_| Ok(()),
+            entries,
         )
     }
 }

@@ -12,6 +12,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::axis::{Ticks, YAxis};
+use super::legend::{draw_legend_entries, Sample, LEGEND_SAMPLE};
 use super::text::{
     break_pieces, draw_label, fit_text, text_after_lines, text_width, wrap_text, Orientation,
 };
@@ -310,6 +311,25 @@ pub(super) fn framed_chart<'a, DB: DrawingBackend>(
     )?;
     draw_y_title(&chart, root, (&y_title, y_title_em), y_area)?;
     Ok(chart)
+}
+
+/// Legend entries: each label with its sample.
+pub(super) type Entries<'a> = Vec<(&'a str, Sample)>;
+
+/// Draws an x-y figure with a legend: `title`, the frame of `axes`, then what `draw`
+/// draws on the chart, and the legend of the entries it returns, `(series, marks)` (see
+/// [`draw_legend_entries`]), level with the top of the axes.
+pub(super) fn xy_figure<'e, DB: DrawingBackend>(
+    root: &Area<DB>,
+    title: &str,
+    axes: &Axes,
+    draw: impl FnOnce(&Chart<DB>) -> Result<(Entries<'e>, Entries<'e>), PlotError>,
+) -> Result<(), PlotError> {
+    let (plot_area, legend_column) = chart_and_legend(root, title)?;
+    let chart = framed_chart(root, &plot_area, axes, OUTER_MARGIN * 2.0, |_| Ok(()))?;
+    let (series, marks) = draw(&chart)?;
+    let (_, plot_y) = chart.plotting_area().get_pixel_range();
+    draw_legend_entries(&legend_column, plot_y.start, &series, &marks, LEGEND_SAMPLE)
 }
 
 /// Keeps only as many of `ticks` as can be labelled without the labels

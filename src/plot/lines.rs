@@ -125,7 +125,7 @@ pub(super) fn draw_series<DB: DrawingBackend>(
     prep: &Prepared,
 ) -> Result<(), PlotError> {
     let y = &prep.y_axis;
-    let to_canvas = canvas_mapping(chart, prep.x_range, (y.lo, y.hi));
+    let to_canvas = canvas_mapping(chart);
     for (index, series) in input.series.iter().enumerate() {
         let style = SeriesStyle::for_index(index);
         for run in runs(input.time_days, &series.values, y.log_floor) {
@@ -137,14 +137,14 @@ pub(super) fn draw_series<DB: DrawingBackend>(
 }
 
 /// Maps chart coordinates (axis units: log10 of the value on a log axis) to
-/// fractional canvas pixels, anchored on plotters' own pixels for the corners
-/// `(x0, y0)` and `(x1, y1)` of the axes, so strokes drawn at sub-pixel
-/// precision line up with the grid plotters draws.
+/// fractional canvas pixels, anchored on plotters' own pixels for the corners of
+/// the axes, so strokes drawn at sub-pixel precision line up with the grid
+/// plotters draws.
 pub(super) fn canvas_mapping<DB: DrawingBackend>(
     chart: &Chart<DB>,
-    (x0, x1): (f64, f64),
-    (y0, y1): (f64, f64),
 ) -> impl Fn(&(f64, f64)) -> (f64, f64) {
+    let (x, y) = (chart.x_range(), chart.y_range());
+    let (x0, x1, y0, y1) = (x.start, x.end, y.start, y.end);
     let (left, bottom) = chart.backend_coord(&(x0, y0));
     let (right, top) = chart.backend_coord(&(x1, y1));
     move |&(x, v): &(f64, f64)| {
@@ -153,6 +153,11 @@ pub(super) fn canvas_mapping<DB: DrawingBackend>(
             f64::from(bottom) + (v - y0) / (y1 - y0) * f64::from(top - bottom),
         )
     }
+}
+
+/// A fractional canvas point rounded to its pixel.
+pub(super) fn rounded((x, y): (f64, f64)) -> Pixel {
+    (x.round() as i32, y.round() as i32)
 }
 
 /// Splits one series into drawable runs of (day, axis value) points; `log_floor`

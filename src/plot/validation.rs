@@ -20,7 +20,7 @@ use plotters::prelude::*;
 use super::axis::{Ticks, YAxis};
 use super::frame::{chart_and_legend, framed_chart, Axes};
 use super::legend::{draw_legend_entries, Sample, LEGEND_SAMPLE};
-use super::lines::{canvas_mapping, draw_run, runs, SeriesStyle, PALETTE};
+use super::lines::{canvas_mapping, draw_run, rounded, runs, SeriesStyle, PALETTE};
 use super::marks::{draw_bar, draw_marker, DataMark, RANGE_CAP, RANGE_LINE, SD_CAP, SD_LINE};
 use super::{offset, px, render, Figure, PlotError, Rendered, OUTER_MARGIN, TICK_FONT};
 
@@ -297,7 +297,7 @@ impl DataFigure<'_> {
         };
         let chart = framed_chart(root, area, &axes, OUTER_MARGIN, |_| Ok(()))?;
 
-        let to_canvas = canvas_mapping(&chart, (x_lo, x_hi), (y.lo, y.hi));
+        let to_canvas = canvas_mapping(&chart);
         let floor = y.log_floor.unwrap_or(f64::MIN_POSITIVE);
         // Axis value of a data value, clamped to the axis (for bars running off it).
         let level = |v: f64| {
@@ -307,10 +307,7 @@ impl DataFigure<'_> {
                 v.log10().clamp(y.lo, y.hi)
             }
         };
-        let pixel = |t: f64, axis_value: f64| {
-            let (cx, cy) = to_canvas(&(t, axis_value));
-            (cx.round() as i32, cy.round() as i32)
-        };
+        let pixel = |t: f64, axis_value: f64| rounded(to_canvas(&(t, axis_value)));
         for track in &panel.tracks {
             let style = SeriesStyle::for_index(track.colour);
             for run in runs(&track.curve_h, &track.curve, y.log_floor) {
