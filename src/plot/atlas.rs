@@ -54,29 +54,16 @@ impl Response {
 
     /// The name as written in `trials.csv`.
     pub const fn name(self) -> &'static str {
-        match self {
-            Response::Improved => "improved",
-            Response::Partly => "partly",
-            Response::NotImproved => "not_improved",
-        }
+        self.info().0
     }
 
-    /// Legend text.
-    const fn label(self) -> &'static str {
+    /// Name, legend text and colour: green, orange, vermillion, the palette's colours a
+    /// reader takes for good, mixed and bad without a legend, with any colour vision.
+    const fn info(self) -> (&'static str, &'static str, RGBColor) {
         match self {
-            Response::Improved => "Reported: improved",
-            Response::Partly => "Reported: partly improved",
-            Response::NotImproved => "Reported: not improved",
-        }
-    }
-
-    /// Green, orange, vermillion: the palette's colours a reader takes for good, mixed
-    /// and bad without a legend, and tells apart with any colour vision.
-    const fn colour(self) -> RGBColor {
-        match self {
-            Response::Improved => PALETTE[2],
-            Response::Partly => PALETTE[4],
-            Response::NotImproved => PALETTE[1],
+            Response::Improved => ("improved", "Reported: improved", PALETTE[2]),
+            Response::Partly => ("partly", "Reported: partly improved", PALETTE[4]),
+            Response::NotImproved => ("not_improved", "Reported: not improved", PALETTE[1]),
         }
     }
 }
@@ -269,7 +256,7 @@ impl<'a> ExposureFigure<'a> {
                 continue;
             }
             let (hollow, colour) = match p.response {
-                Some(r) => (false, r.colour()),
+                Some(r) => (false, r.info().2),
                 None => (true, super::AXIS_COLOUR),
             };
             dots.push(((p.liver_auc.log10(), row_y(k)), hollow, colour));
@@ -306,7 +293,7 @@ impl Figure for ExposureFigure<'_> {
         let mut entries: Entries = Response::ALL
             .iter()
             .filter(|r| points.iter().any(|p| p.response == Some(**r)))
-            .map(|r| (r.label(), Sample::Disc(r.colour())))
+            .map(|r| (r.info().1, Sample::Disc(r.info().2)))
             .collect();
         if points.iter().any(|p| p.response.is_none()) {
             entries.push((
@@ -409,7 +396,7 @@ impl Figure for DoseFigure<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::svg_text_run;
+    use super::super::tests::{decode, error, svg_text_run};
     use super::*;
 
     fn point(label: &str, group: &str, auc: f64, response: Option<Response>) -> AtlasPoint {
@@ -431,73 +418,59 @@ mod tests {
         ]
     }
 
+    fn exposure(points: &[AtlasPoint]) -> AtlasExposure<'_> {
+        AtlasExposure {
+            title: "exposure",
+            x_label: "AUC",
+            points,
+        }
+    }
+
+    fn dose(points: &[AtlasPoint]) -> AtlasDose<'_> {
+        AtlasDose {
+            title: "dose",
+            x_label: "Cells given",
+            y_label: "AUC",
+            points,
+        }
+    }
+
     #[test]
     fn the_dot_plot_heads_each_route_and_colours_by_response() {
         let points = demo();
-        let plot = AtlasExposure {
-            title: "exposure",
-            x_label: "AUC",
-            points: &points,
-        };
-        let figure = atlas_exposure(&plot).expect("renders");
+        let figure = atlas_exposure(&exposure(&points)).expect("renders");
         let text = svg_text_run(&figure.svg);
-        for label in [
-            "PERIPHERAL VEIN",
-            "HEPATIC ARTERY",
-            "a2011",
-            "c2013",
+        let labels = ["PERIPHERAL VEIN", "HEPATIC ARTERY", "a2011", "c2013"];
+        let legend = [
             "Reported: improved",
             "Reported: not improved",
             "No response reported",
-        ] {
+        ];
+        for label in labels.into_iter().chain(legend) {
             assert!(text.contains(label), "missing {label}");
         }
         assert!(!text.contains("partly"), "only the categories present");
-        let info = ::png::Decoder::new(figure.png.as_slice())
-            .read_info()
-            .expect("decodes")
-            .info()
-            .clone();
-        // Five rows fit the standard canvas; 2100 px wide at 300 dpi.
-        assert_eq!((info.width, info.height), CANVAS);
+        // Five rows fit the standard canvas, 2100 px wide at 300 dpi; 31 need more.
+        assert_eq!(decode(&figure.png).0, CANVAS.0);
+        assert_eq!(decode(&figure.png).1, CANVAS.1);
         let many: Vec<AtlasPoint> = (0..30)
-            .map(|i| point(&format!("t{i}"), "portal vein", 1e6, None))
+            .map(|i| point(&format!("t{i}"), "portal", 1e6, None))
             .collect();
-        let tall = AtlasExposure {
-            points: &many,
-            ..plot
-        };
-        let figure = ExposureFigure::new(&tall).expect("valid");
-        assert_eq!(figure.canvas().1, ROW_HEIGHT * 31 + FRAME_HEIGHT);
+        let many = exposure(&many);
+        let tall = ExposureFigure::new(&many).expect("valid");
+        assert_eq!(tall.canvas().1, ROW_HEIGHT * 31 + FRAME_HEIGHT);
     }
 
     #[test]
     fn values_a_log_axis_cannot_show_are_counted_and_bad_input_refused() {
         let mut points = demo();
         points[1].liver_auc = 0.0;
-        fn plot(points: &[AtlasPoint]) -> AtlasDose<'_> {
-            AtlasDose {
-                title: "dose",
-                x_label: "Cells given",
-                y_label: "AUC",
-                points,
-            }
-        }
-        let svg = atlas_dose(&plot(&points)).expect("renders").svg;
+        let svg = atlas_dose(&dose(&points)).expect("renders").svg;
         assert!(svg_text_run(&svg).contains("1 trial at 0 or below not shown (log axis)"));
         points[0].cells_given = f64::NAN;
-        assert!(matches!(
-            atlas_dose(&plot(&points)),
-            Err(PlotError::NonFiniteValue { index: 0, .. })
-        ));
-        assert!(matches!(
-            atlas_exposure(&AtlasExposure {
-                title: "t",
-                x_label: "x",
-                points: &[],
-            }),
-            Err(PlotError::Empty { field: "points" })
-        ));
+        let nan = error(atlas_dose(&dose(&points)));
+        assert!(nan.contains("\"a2011\" has a non-finite value (NaN) at time point 0"));
+        assert!(error(atlas_exposure(&exposure(&[]))).contains("`points` is empty"));
         assert_eq!(Response::parse("partly"), Some(Response::Partly));
         assert_eq!(Response::parse("better"), None);
     }

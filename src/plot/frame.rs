@@ -9,12 +9,12 @@
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::axis::{Ticks, YAxis};
 use super::legend::{draw_legend_entries, Sample, LEGEND_SAMPLE};
 use super::text::{
-    break_pieces, draw_label, fit_text, text_after_lines, text_width, wrap_text, Orientation,
+    draw_label, draw_upright, elide_after, fit_text, shrinking, text_width, wrap_text, wrap_whole,
+    BOTTOM, CENTRE, RIGHT, TOP,
 };
 use super::{
     backend_error, offset, px, Chart, PlotError, AXIS_COLOUR, AXIS_LINE, AXIS_TITLE_FONT,
@@ -65,9 +65,8 @@ pub(super) fn draw_title<DB: DrawingBackend>(
             &title_area,
             line,
             em,
-            Pos::new(HPos::Center, VPos::Center),
+            CENTRE,
             (width as i32 / 2, centre + shift),
-            Orientation::Horizontal,
         )?;
     }
     Ok(rest)
@@ -99,31 +98,14 @@ fn title_lines(title: &str, max_width: u32) -> Result<(Vec<String>, f64), PlotEr
     if one == title {
         return Ok((vec![one], em));
     }
-    let fits = |t: &str, em: f64| Ok::<_, PlotError>(text_width(t, em)? <= max_width);
-    /// Sizes tried between full and smallest two-line type.
-    const STEPS: u32 = 3;
-    for step in 0..=STEPS {
-        let fraction = 1.0 - (1.0 - TITLE_MIN_FONT_FRACTION) * f64::from(step) / f64::from(STEPS);
-        let em = TITLE_FONT * fraction;
-        let pieces_fit = title
-            .split_whitespace()
-            .flat_map(break_pieces)
-            .map(|piece| fits(piece, em))
-            .collect::<Result<Vec<_>, _>>()?
-            .into_iter()
-            .all(|f| f);
-        let lines = wrap_text(title, em, max_width)?;
-        if pieces_fit && lines.len() <= 2 {
+    for em in shrinking(TITLE_FONT, TITLE_MIN_FONT_FRACTION, 3) {
+        if let Some(lines) = wrap_whole(title, em, max_width, 2)? {
             return Ok((lines, em));
         }
     }
     let em = TITLE_FONT * TITLE_MIN_FONT_FRACTION;
-    let mut lines = wrap_text(title, em, max_width)?;
-    lines.truncate(1);
-    let rest = text_after_lines(title, &lines);
-    let (second, _) = fit_text(rest, em, 1.0, max_width)?;
-    lines.push(second);
-    Ok((lines, em))
+    let lines = wrap_text(title, em, max_width)?;
+    Ok((elide_after(title, lines, 1, em, max_width)?, em))
 }
 
 /// The y-axis title fitted to the height of `plot_area`, and the width the
@@ -196,9 +178,8 @@ pub(super) fn draw_y_tick_labels<DB: DrawingBackend>(
             root,
             label,
             TICK_FONT,
-            Pos::new(HPos::Right, VPos::Center),
+            RIGHT,
             (plot_x.start - tick_label_gap(), py),
-            Orientation::Horizontal,
         )?;
     }
     Ok(())
@@ -213,16 +194,15 @@ pub(super) fn draw_y_title<DB: DrawingBackend>(
     y_area: u32,
 ) -> Result<(), PlotError> {
     let (plot_x, plot_y) = chart.plotting_area().get_pixel_range();
-    draw_label(
+    draw_upright(
         root,
         title,
         em,
-        Pos::new(HPos::Center, VPos::Top),
+        TOP,
         (
             plot_x.start - y_area as i32,
             (plot_y.start + plot_y.end) / 2,
         ),
-        Orientation::Vertical,
     )
 }
 
@@ -295,20 +275,11 @@ pub(super) fn framed_chart<'a, DB: DrawingBackend>(
             chart.backend_coord(&(pos, y.lo)).0,
             plot_y.end + tick_label_gap(),
         );
-        let anchor = Pos::new(HPos::Center, VPos::Top);
-        draw_label(root, label, TICK_FONT, anchor, at, Orientation::Horizontal)?;
+        draw_label(root, label, TICK_FONT, TOP, at)?;
     }
     draw_y_tick_labels(&chart, root, &y.ticks, x_lo)?;
     let at = ((plot_x.start + plot_x.end) / 2, plot_y.end + x_area as i32);
-    let anchor = Pos::new(HPos::Center, VPos::Bottom);
-    draw_label(
-        root,
-        axes.x_label,
-        AXIS_TITLE_FONT,
-        anchor,
-        at,
-        Orientation::Horizontal,
-    )?;
+    draw_label(root, axes.x_label, AXIS_TITLE_FONT, BOTTOM, at)?;
     draw_y_title(&chart, root, (&y_title, y_title_em), y_area)?;
     Ok(chart)
 }

@@ -358,117 +358,96 @@ impl DataFigure<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::svg_has_text;
+    use super::super::tests::{error, svg_has_text};
     use super::*;
 
     fn track(label: &str, colour: usize, points: Vec<DataPoint>) -> OrganTrack {
         let curve_h: Vec<f64> = (0..=50).map(|i| f64::from(i) * 0.5).collect();
+        let curve = curve_h.iter().map(|t| 100.0 * (-t / 20.0).exp()).collect();
+        let label = label.into();
         OrganTrack {
-            label: label.into(),
+            label,
             colour,
-            curve: curve_h.iter().map(|t| 100.0 * (-t / 20.0).exp()).collect(),
             curve_h,
+            curve,
             points,
         }
     }
 
-    fn point(time_h: f64, value: Option<f64>) -> DataPoint {
+    /// An observation at `time_h`: a value with its SD, or a range.
+    fn point(
+        time_h: f64,
+        value: Option<f64>,
+        sd: Option<f64>,
+        range: Option<(f64, f64)>,
+    ) -> DataPoint {
+        let reference = value == Some(100.0);
         DataPoint {
             time_h,
             value,
-            sd: None,
-            range: None,
-            reference: false,
+            sd,
+            range,
+            reference,
+        }
+    }
+
+    fn panel(y_label: &str, tracks: Vec<OrganTrack>) -> DataPanel {
+        DataPanel {
+            y_label: y_label.into(),
+            tracks,
+        }
+    }
+
+    fn plot(panels: &[DataPanel]) -> ModelVsData<'_> {
+        ModelVsData {
+            title: "study: method",
+            x_label: "Time (h)",
+            panels,
         }
     }
 
     #[test]
     fn draws_every_label_marker_and_open_range() {
+        let lung = track("lung", 0, vec![point(0.0, Some(92.0), Some(7.0), None)]);
+        let reference = point(2.0, Some(100.0), None, None);
+        let above = point(20.0, None, None, Some((105.0, 10000.0)));
+        let spleen = track("spleen", 3, vec![reference, above]);
+        let liver = track(
+            "liver",
+            2,
+            vec![point(20.0, None, None, Some((0.0, 110.0)))],
+        );
         let panels = [
-            DataPanel {
-                y_label: "% of injected dose".into(),
-                tracks: vec![track(
-                    "lung",
-                    0,
-                    vec![DataPoint {
-                        sd: Some(7.0),
-                        ..point(0.0, Some(92.0))
-                    }],
-                )],
-            },
-            DataPanel {
-                y_label: "% of the earliest value".into(),
-                tracks: vec![
-                    track(
-                        "spleen",
-                        3,
-                        vec![
-                            DataPoint {
-                                reference: true,
-                                ..point(2.0, Some(100.0))
-                            },
-                            DataPoint {
-                                range: Some((105.0, 10000.0)),
-                                ..point(20.0, None)
-                            },
-                        ],
-                    ),
-                    track(
-                        "liver",
-                        2,
-                        vec![DataPoint {
-                            range: Some((0.0, 110.0)),
-                            ..point(20.0, None)
-                        }],
-                    ),
-                ],
-            },
+            panel("% of injected dose", vec![lung]),
+            panel("% of the earliest value", vec![spleen, liver]),
         ];
-        let plot = ModelVsData {
-            title: "study: method",
-            x_label: "Time (h)",
-            panels: &panels,
-        };
-        let svg = model_vs_data(&plot).expect("renders").svg;
-        for text in [
+        let figure = model_vs_data(&plot(&panels)).expect("renders");
+        let labels = [
             "study: method",
             "Time (h)",
             "% of injected dose",
             "lung",
             "spleen",
-            "liver",
-            "Model",
-            "Observed",
-        ] {
-            assert!(svg_has_text(&svg, text), "missing {text}");
+        ];
+        for text in labels
+            .into_iter()
+            .chain(["liver", "Model", "Observed", "± SD"])
+        {
+            assert!(svg_has_text(&figure.svg, text), "missing {text}");
         }
         // The open 10000 % bound does not stretch the axis to 1e4.
-        assert!(!svg_has_text(&svg, "1e4"));
+        assert!(!svg_has_text(&figure.svg, "1e4"));
         assert_eq!(panel_axis(&panels[1]).hi.ceil(), 3.0);
-        let png = model_vs_data(&plot).expect("renders").png;
-        assert!(png.windows(4).any(|w| w == b"pHYs"));
+        assert!(figure.png.windows(4).any(|w| w == b"pHYs"));
     }
 
     #[test]
     fn rejects_empty_and_mismatched_input() {
-        let plot = |panels| ModelVsData {
-            title: "t",
-            x_label: "x",
-            panels,
-        };
-        assert!(matches!(
-            model_vs_data(&plot(&[])),
-            Err(PlotError::Empty { field: "panels" })
-        ));
+        assert!(error(model_vs_data(&plot(&[]))).contains("`panels` is empty"));
         let mut bad = track("lung", 0, vec![]);
         bad.curve.pop();
-        let panels = [DataPanel {
-            y_label: "y".into(),
-            tracks: vec![bad],
-        }];
-        assert!(matches!(
-            model_vs_data(&plot(&panels)),
-            Err(PlotError::SeriesSizeMismatch { .. })
-        ));
+        let panels = [panel("y", vec![bad])];
+        let message = error(model_vs_data(&plot(&panels)));
+        assert!(message.contains("\"lung\" has 50 values but there are 51 curve times"));
     }
 }

@@ -3,12 +3,11 @@
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::super::axis::Ticks;
 use super::super::colour::{viridis, Fill};
 use super::super::frame::{thin_ticks, tick_label_gap};
-use super::super::text::{draw_label, fit_text, text_width, Orientation};
+use super::super::text::{draw_label, draw_upright, fit_text, text_width, BOTTOM, LEFT};
 use super::super::{
     backend_error, offset, px, PlotError, AXIS_COLOUR, AXIS_LINE, AXIS_TITLE_FONT, GRID_LINE,
     TICK_FONT, TICK_MARK, TITLE_MIN_FONT_FRACTION,
@@ -139,27 +138,13 @@ impl HeatmapFigure<'_> {
                     axis,
                 ))
                 .map_err(backend_error)?;
-                draw_label(
-                    root,
-                    label,
-                    TICK_FONT,
-                    Pos::new(HPos::Left, VPos::Center),
-                    (label_x, at),
-                    Orientation::Horizontal,
-                )?;
+                draw_label(root, label, TICK_FONT, LEFT, (label_x, at))?;
             }
         }
         if let Some(top) = bar.missing_top {
             let side = offset(BAR_WIDTH);
             Fill::MISSING.draw(root, (left, top), (right, top + side))?;
-            draw_label(
-                root,
-                "n/a",
-                TICK_FONT,
-                Pos::new(HPos::Left, VPos::Center),
-                (label_x, top + side / 2),
-                Orientation::Horizontal,
-            )?;
+            draw_label(root, "n/a", TICK_FONT, LEFT, (label_x, top + side / 2))?;
         }
         let (title, em) = &bar.title;
         let centre = if height > 0 {
@@ -167,13 +152,6 @@ impl HeatmapFigure<'_> {
         } else {
             bar.missing_top.unwrap_or(bar.top)
         };
-        draw_label(
-            root,
-            title,
-            *em,
-            Pos::new(HPos::Center, VPos::Bottom),
-            (right + bar.text_width, centre),
-            Orientation::Vertical,
-        )
+        draw_upright(root, title, *em, BOTTOM, (right + bar.text_width, centre))
     }
 }

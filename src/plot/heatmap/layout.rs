@@ -3,11 +3,10 @@
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::super::axis::Ticks;
 use super::super::frame::{thin_ticks, tick_label_gap, title_band_height};
-use super::super::text::{draw_label, fit_text, text_width, Orientation};
+use super::super::text::{draw_label, draw_upright, fit_text, text_width, BOTTOM, RIGHT, TOP};
 use super::super::{
     backend_error, offset, px, PlotError, AXIS_COLOUR, AXIS_LINE, AXIS_TITLE_FONT, OUTER_MARGIN,
     TICK_FONT, TICK_MARK, TITLE_FONT, TITLE_MIN_FONT_FRACTION,
@@ -247,9 +246,8 @@ impl HeatmapFigure<'_> {
                     root,
                     label,
                     TICK_FONT,
-                    Pos::new(HPos::Center, VPos::Top),
+                    TOP,
                     (self.x.to_pixel(u, rect.x), bottom + tick_label_gap()),
-                    Orientation::Horizontal,
                 )?;
             }
         }
@@ -259,9 +257,8 @@ impl HeatmapFigure<'_> {
                     root,
                     label,
                     TICK_FONT,
-                    Pos::new(HPos::Right, VPos::Center),
+                    RIGHT,
                     (left - tick_label_gap(), self.y.to_pixel(u, rect.y)),
-                    Orientation::Horizontal,
                 )?;
             }
         }
@@ -287,18 +284,16 @@ impl HeatmapFigure<'_> {
             root,
             &x_title,
             x_title_em,
-            Pos::new(HPos::Center, VPos::Bottom),
+            BOTTOM,
             ((layout.left + layout.right) / 2, height as i32 - margin),
-            Orientation::Horizontal,
         )?;
         let (y_title, y_title_em) = &layout.y_title;
-        draw_label(
+        draw_upright(
             root,
             y_title,
             *y_title_em,
-            Pos::new(HPos::Center, VPos::Top),
+            TOP,
             (margin, (layout.block.0 + layout.block.1) / 2),
-            Orientation::Vertical,
         )
     }
 }
