@@ -1,17 +1,15 @@
 //! The atlas figures (`cellpk atlas`): what the model predicts each clinical trial's
-//! cells did in the liver, set beside what the trial reported.
+//! cells did in the liver, beside what the trial reported.
 //!
-//! * [`atlas_exposure`]: a dot plot, one row per trial,
-//!   grouped under a heading row per route, liver exposure (AUC) on a log axis, each dot
-//!   coloured by the trial's reported response (hollow and grey when none is known). Rows
-//!   rather than bars: exposures span decades, and a dot on a log axis needs no baseline.
-//! * [`atlas_dose`]: cells given against liver exposure on
-//!   log-log axes, coloured by route: how much of a route's difference is its dose.
+//! * [`atlas_exposure`]: a dot plot, one row per trial under a heading row per route,
+//!   liver AUC on a log axis, each dot coloured by the reported response (hollow grey
+//!   when none is known). Dots rather than bars: exposures span decades, and a dot on a
+//!   log axis needs no baseline.
+//! * [`atlas_dose`]: cells given against liver AUC on log-log axes, coloured by route:
+//!   how much of a route's difference is its dose.
 //!
-//! Both are drawn with the frame, markers and legend of the other figures (`frame`,
-//! `marks::draw_marker`, `legend`), so they match them in print. A trial with a value
-//! at or below zero has no place on a log axis; its dot is left out and the legend counts
-//! it, as on the observed-versus-predicted scatter.
+//! A trial with a value <= 0 has no place on a log axis: its dot is left out and the
+//! legend counts it.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;

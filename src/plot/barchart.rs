@@ -1,14 +1,11 @@
-//! Grouped bar chart of metrics across scenarios: categories along x (metric
-//! or scenario names), one coloured bar per group within each category.
+//! Grouped bar chart of metrics across scenarios: categories along x, one coloured bar
+//! per group within each category. Bars suit a few summary numbers of discrete
+//! scenarios, where a line would suggest a continuum.
 //!
-//! Bars suit the comparison of a few summary numbers between discrete
-//! scenarios, where a line would suggest a continuum that is not there. The
-//! frame, palette and legend column are those of the time course; what is
-//! particular to bars lives here: category labels that never collide (kept
-//! level, wrapped at spaces, or turned to read upwards, whichever fits
-//! first), bars that start from zero (or from below the smallest bar on a
-//! log axis, see [`YAxis::log_sweep`]), and missing values labelled "n/a"
-//! instead of silently left out.
+//! Frame, palette and legend are those of the time course; particular to bars are
+//! category labels that never collide (level, wrapped, or upright, whichever fits
+//! first), bars from zero (or from below the shortest bar on a log axis, see
+//! [`YAxis::log_sweep`]), and missing values labelled "n/a".
 
 use plotters::coord::Shift;
 use plotters::prelude::*;

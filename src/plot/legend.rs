@@ -1,11 +1,6 @@
-//! The legend column to the right of the axes, shared by the time course,
-//! the sweep line plot, the bar chart and the model-versus-data figure (each
-//! with its own kind of sample).
-//!
-//! Its fitting rules (wrap, then shrink, then summarise the tail as
-//! "+ N more", never overflow onto the data) are the most involved layout in
-//! the figure and depend on nothing but the column it is given, so they live
-//! here rather than in the figure layout.
+//! The legend column right of the axes, shared by the x-y figures, each with its own
+//! kind of sample. Its fitting rules (wrap, shrink, then summarise the tail as "+ N
+//! more", never overflow onto the data) depend on nothing but the column.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;

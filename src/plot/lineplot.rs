@@ -1,12 +1,9 @@
-//! Line plot of a metric against one sweep axis, one line per value of
-//! another: e.g. liver AUC against dose, one line per dosing interval.
+//! Line plot of a metric against one sweep axis, one line per value of another: e.g.
+//! liver AUC against dose, one line per dosing interval.
 //!
-//! It is drawn like the time course (same frame, palette, line strokes and
-//! legend column) so figures in one manuscript match, with two differences
-//! a sweep needs: a marker at every computed point, since a sweep is a
-//! handful of runs rather than a continuous curve and the reader should see
-//! where the data are; and gaps where a value is missing (NaN), rather than
-//! a line bridging a run that failed.
+//! Drawn like the time course, with two things a sweep needs: a marker at every
+//! computed point (a sweep is a handful of runs, not a continuous curve), and gaps where
+//! a value is missing (NaN) rather than a line bridging a failed run.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;

@@ -1,8 +1,6 @@
-//! Data marks shared by the figures and their legends: the disc marker
-//! (filled or hollow, with a white halo), SD error bars and range brackets.
-//!
-//! Kept apart from the figures so the legend draws its samples with the very
-//! code that draws the data, without depending on any one figure.
+//! Data marks shared by the figures and their legends: the disc marker (filled or
+//! hollow, with a white halo), SD error bars and range brackets, so the legend draws
+//! its samples with the very code that draws the data.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;

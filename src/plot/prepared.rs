@@ -1,10 +1,6 @@
-//! Input validation and the figure's derived ranges, computed once before
-//! drawing starts.
-//!
-//! Checking everything up front means a bad input fails with a precise
-//! [`PlotError`] before any drawing starts. [`Prepared`] serves the time course; the checks the
-//! sweep figures share (grid coordinates, series lengths, no infinities) are
-//! the free functions at the end.
+//! Input checks and the time course's derived ranges ([`Prepared`]), computed before
+//! drawing starts, so a bad input fails with a precise [`PlotError`]; the checks the
+//! other figures share are the free functions.
 
 use super::axis::{Ticks, YAxis};
 use super::{PlotError, PlotInput, Series, YScale};

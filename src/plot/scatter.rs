@@ -1,14 +1,11 @@
-//! Observed against predicted: every observation as a marker at (observed, predicted),
-//! each group (organ) in its colour, a model's predictions before a change (a fit's start
-//! values) hollow and after it filled, so a reader sees which points the change moved and
-//! where they landed.
+//! Observed against predicted: each observation a marker at (observed, predicted), each
+//! group (organ) in its colour, predictions before a change (a fit's start values) hollow
+//! and after it filled, so a reader sees which points the change moved and where.
 //!
-//! Both axes are logarithmic over one shared range, because agreement is judged on the
-//! fold scale: the identity line and the two-fold band (dashed at y = 2x and y = x/2) are
-//! then straight and equally wide everywhere, and a point's distance from the identity
-//! reads as its fold error whether it is at 0.1 % or at 50 %. A value <= 0 has no place
-//! on such an axis: its marker is not drawn (as on the sweep line plot), and the legend
-//! says how many were left out, so no point vanishes unnoticed.
+//! Both axes are logarithmic over one range, because agreement is judged on the fold
+//! scale: the identity line and the two-fold lines (dashed, y = 2x and y = x/2) are then
+//! straight and equally wide everywhere. A value <= 0 has no place on such an axis: its
+//! marker is left out, and the legend counts it.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;

@@ -1,11 +1,7 @@
-//! The embedded font and setting text: measuring, drawing, fitting and
-//! wrapping single labels.
-//!
-//! Every piece of text in a figure (title, tick labels, axis titles,
-//! legend) goes through [`draw_label`], and every layout decision measures
-//! text with [`text_width`], which reads the advances and kerning of the
-//! same embedded font the PNG is rasterized with (see
-//! [`rasterize`](super::png::rasterize)), so what is measured is what is drawn.
+//! The embedded font and setting text: measuring, drawing, fitting and wrapping labels.
+//! All text goes through [`draw_label`] (or [`draw_upright`]), and all layout measures
+//! with [`text_width`], which reads the advances and kerning of the font the PNG is
+//! rasterized with, so what is measured is what is drawn.
 
 use std::sync::OnceLock;
 

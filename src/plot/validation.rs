@@ -1,18 +1,15 @@
-//! Model against data: for one validation case, the model's signal per organ over time as
-//! a curve and the study's observations as markers, with their SD as error bars and
-//! their ranges as brackets.
+//! Model against data: for one validation case, the model per organ over time as a curve
+//! and the study's observations as markers, SDs as error bars, ranges as brackets.
 //!
-//! Values in different units (percent of the injected dose, percent of a series' first
-//! value) cannot share an axis, so each unit gets a panel of its own, side by side. Each
-//! organ keeps one colour across panels. The y axes are logarithmic because agreement is
-//! judged on the fold scale: a twofold miss looks the same size at 1 % as at 80 %. The
-//! axes are set by the data and by the curves over the observed span.
+//! Each unit (percent of the injected dose, percent of a series' first value) gets a
+//! panel of its own; each organ keeps one colour across panels. The y axes are
+//! logarithmic because agreement is judged on the fold scale, and are set by the data and
+//! by the curves over the observed span.
 //!
-//! Qualitative statements become ranges whose bounds are sometimes stand-ins for "no
-//! bound" (0 below, 10000 % above). Such a bound is not allowed to stretch the axis over
-//! decades that hold nothing: a lower bound of 0 (which a log axis cannot show) and any
-//! bound more than `OPEN_BOUND_FACTOR` beyond the rest of the panel run to the axis edge
-//! without a cap, so the reader sees an open end.
+//! Qualitative statements become ranges whose bounds may stand in for "no bound" (0
+//! below, 10000 % above). Such a bound must not stretch the axis over empty decades: a
+//! lower bound of 0 and any bound more than `OPEN_BOUND_FACTOR` beyond the rest of the
+//! panel run to the axis edge without a cap, so the reader sees an open end.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
