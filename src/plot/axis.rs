@@ -8,6 +8,9 @@
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
 use plotters::coord::types::RangedCoordf64;
 
+/// Linear sweep axes with at most this many values get a tick at each value.
+pub(super) const FEW_VALUES: usize = 12;
+
 /// The y axis in the coordinates the chart uses.
 pub(super) struct YAxis {
     /// Bottom of the axis (log10 units for a log axis).
@@ -173,6 +176,19 @@ impl Ticks {
             major: values.iter().map(|v| v.log10()).collect(),
             labels: format_tick_labels(&values, true),
             minor,
+        }
+    }
+
+    /// Ticks of a sweep axis from `lo` to `hi` over `values` placed at `positions`
+    /// (axis units): log ticks on a `log` axis, a tick at each value when there are at
+    /// most [`FEW_VALUES`], "nice" linear ticks otherwise.
+    pub(super) fn sweep(values: &[f64], positions: Vec<f64>, lo: f64, hi: f64, log: bool) -> Self {
+        if log {
+            Self::log_sweep(lo, hi)
+        } else if values.len() <= FEW_VALUES {
+            Self::at_values(positions, values)
+        } else {
+            Self::linear(lo, hi, false)
         }
     }
 

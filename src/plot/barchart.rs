@@ -272,8 +272,7 @@ impl BarFigure<'_> {
         let block = (0.3 + 0.2 * groups as f64).min(GROUP_FRACTION_MAX);
         let bar = block / groups as f64;
         let base = if y.log_floor.is_some() { y.lo } else { 0.0 };
-        let (_, base_px) = chart.backend_coord(&(0.0, base));
-        let (left_px, _) = chart.backend_coord(&(0.0, base));
+        let (left_px, base_px) = chart.backend_coord(&(0.0, base));
         let (one_px, _) = chart.backend_coord(&(1.0, base));
         let bar_px = f64::from(one_px - left_px) * bar;
         let gap = (bar_px * 0.12).round().clamp(2.0, 8.0) as i32;
@@ -300,13 +299,8 @@ impl BarFigure<'_> {
                         "<0"
                     };
                     if note_em >= 12.0 {
-                        draw_upright(
-                            root,
-                            note,
-                            note_em,
-                            LEFT,
-                            ((a + b) / 2, base_px - offset(8.0)),
-                        )?;
+                        let at = ((a + b) / 2, base_px - offset(8.0));
+                        draw_upright(root, note, note_em, LEFT, at)?;
                     }
                     continue;
                 };

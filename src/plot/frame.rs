@@ -57,13 +57,8 @@ pub(super) fn draw_title<DB: DrawingBackend>(
     let centre = (title_band + margin) as i32 / 2;
     for (i, line) in lines.iter().enumerate() {
         let shift = ((i as f64 - 0.5 * (lines.len() as f64 - 1.0)) * line_h).round() as i32;
-        draw_label(
-            &title_area,
-            line,
-            em,
-            CENTRE,
-            (width as i32 / 2, centre + shift),
-        )?;
+        let at = (width as i32 / 2, centre + shift);
+        draw_label(&title_area, line, em, CENTRE, at)?;
     }
     Ok(rest)
 }
@@ -170,13 +165,8 @@ pub(super) fn draw_y_tick_labels<DB: DrawingBackend>(
     let (plot_x, _) = chart.plotting_area().get_pixel_range();
     for (&pos, label) in ticks.major.iter().zip(&ticks.labels) {
         let (_, py) = chart.backend_coord(&(x_lo, pos));
-        draw_label(
-            root,
-            label,
-            TICK_FONT,
-            RIGHT,
-            (plot_x.start - tick_label_gap(), py),
-        )?;
+        let at = (plot_x.start - tick_label_gap(), py);
+        draw_label(root, label, TICK_FONT, RIGHT, at)?;
     }
     Ok(())
 }

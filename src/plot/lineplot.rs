@@ -15,8 +15,6 @@ use super::lines::{canvas_mapping, draw_run, rounded, runs, SeriesStyle};
 use super::prepared::{check_coordinates, check_sweep_series};
 use super::{render, Figure, PlotError, Rendered, Series, TICK_FONT};
 
-/// Linear axes with at most this many values get a tick at each value.
-pub(super) const FEW_VALUES: usize = 12;
 /// On a log y axis, the lowest marker stays at least this many decades
 /// above the axis line (else the axis starts a decade lower).
 const MARKER_CLEARANCE: f64 = 0.04;
@@ -86,13 +84,7 @@ impl SweepAxis {
             0.5 * first.abs()
         };
         let (lo, hi) = (first - pad, last + pad);
-        let ticks = if log {
-            Ticks::log_sweep(lo, hi)
-        } else if values.len() <= FEW_VALUES {
-            Ticks::at_values(positions.clone(), values)
-        } else {
-            Ticks::linear(lo, hi, false)
-        };
+        let ticks = Ticks::sweep(values, positions.clone(), lo, hi, log);
         Self {
             positions,
             lo,

@@ -283,23 +283,18 @@ mod tests {
     }
 
     #[test]
-    fn names_break_after_underscores() {
-        assert_eq!(
-            break_pieces("liver_reached_fraction"),
-            ["liver_", "reached_", "fraction"]
-        );
-        assert_eq!(break_pieces("a-b/c"), ["a-", "b/", "c"]);
-        assert_eq!(break_pieces("plain"), ["plain"]);
-        assert_eq!(break_pieces("trailing_"), ["trailing_"]);
-    }
-
-    #[test]
-    fn the_rest_after_wrapped_lines_keeps_its_spaces() {
+    fn names_break_after_underscores_and_the_rest_keeps_its_spaces() {
+        let pieces = ["liver_reached_fraction", "a-b/c", "plain", "trailing_"].map(break_pieces);
+        let want: [&[&str]; 4] = [
+            &["liver_", "reached_", "fraction"],
+            &["a-", "b/", "c"],
+            &["plain"],
+            &["trailing_"],
+        ];
+        assert_eq!(pieces.map(|p| p.join("|")), want.map(|w| w.join("|")));
         let lines = ["a title".to_owned(), "that_wraps_".to_owned()];
-        assert_eq!(
-            text_after_lines("a title  that_wraps_here and there", &lines),
-            "here and there"
-        );
+        let rest = text_after_lines("a title  that_wraps_here and there", &lines);
+        assert_eq!(rest, "here and there");
         assert_eq!(text_after_lines("short", &["short".to_owned()]), "");
     }
 }

@@ -15,10 +15,11 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::axis::{Ticks, YAxis};
-use super::frame::{chart_and_legend, framed_chart, Axes};
+use super::frame::{chart_and_legend, framed_chart, Axes, Entries};
 use super::legend::{draw_legend_entries, Sample, LEGEND_SAMPLE};
 use super::lines::{canvas_mapping, draw_run, rounded, runs, SeriesStyle, PALETTE};
 use super::marks::{draw_bar, draw_marker, DataMark, RANGE_CAP, RANGE_LINE, SD_CAP, SD_LINE};
+use super::prepared::check_length;
 use super::{offset, px, render, Figure, PlotError, Rendered, OUTER_MARGIN, TICK_FONT};
 
 /// A range bound more than this factor beyond every other value of its panel is drawn as
@@ -112,14 +113,8 @@ impl<'a> DataFigure<'a> {
                 return Err(PlotError::Empty { field: "tracks" });
             }
             for track in &panel.tracks {
-                if track.curve.len() != track.curve_h.len() {
-                    return Err(PlotError::SeriesSizeMismatch {
-                        label: track.label.clone(),
-                        expected: track.curve_h.len(),
-                        actual: track.curve.len(),
-                        of: "curve times",
-                    });
-                }
+                let (label, times) = (&track.label, track.curve_h.len());
+                check_length(label, times, track.curve.len(), "curve times")?;
                 let numbers = track.curve_h.iter().chain(&track.curve).copied().chain(
                     track.points.iter().flat_map(|p| {
                         [p.time_h]
@@ -129,14 +124,13 @@ impl<'a> DataFigure<'a> {
                             .chain(p.range.into_iter().flat_map(|(l, h)| [l, h]))
                     }),
                 );
-                for (index, value) in numbers.enumerate() {
-                    if !value.is_finite() {
-                        return Err(PlotError::InfiniteValue {
-                            label: track.label.clone(),
-                            index,
-                            value,
-                        });
-                    }
+                if let Some((index, value)) = numbers.enumerate().find(|(_, v)| !v.is_finite()) {
+                    let label = label.clone();
+                    return Err(PlotError::InfiniteValue {
+                        label,
+                        index,
+                        value,
+                    });
                 }
                 x_hi = track
                     .curve_h
@@ -232,43 +226,36 @@ impl Figure for DataFigure<'_> {
             top = self.draw_panel(root, &area, panel, y)?;
         }
 
-        let mut organs: Vec<(&str, usize)> = Vec::new();
-        for track in self.plot.panels.iter().flat_map(|p| &p.tracks) {
-            if !organs.iter().any(|(label, _)| *label == track.label) {
-                organs.push((&track.label, track.colour));
+        let tracks = || self.plot.panels.iter().flat_map(|p| &p.tracks);
+        let mut entries: Entries = Vec::new();
+        for track in tracks() {
+            if !entries.iter().any(|(label, _)| *label == track.label) {
+                let sample = Sample::Line(SeriesStyle::for_index(track.colour));
+                entries.push((&track.label, sample));
             }
         }
-        let entries: Vec<(&str, Sample)> = organs
-            .iter()
-            .map(|&(label, colour)| (label, Sample::Line(SeriesStyle::for_index(colour))))
-            .collect();
-        let points = || {
-            self.plot
-                .panels
-                .iter()
-                .flat_map(|p| &p.tracks)
-                .flat_map(|t| &t.points)
-        };
         let mut marks = vec![("Model", Sample::Line(SeriesStyle::neutral()))];
-        if points().any(|p| p.value.is_some() && !p.reference) {
-            marks.push(("Observed", Sample::DataMark(DataMark::Marker)));
-        }
-        if points().any(|p| p.reference) {
-            marks.push((
-                "Reference (100 % by definition)",
-                Sample::DataMark(DataMark::Reference),
-            ));
-        }
-        if points().any(|p| p.sd.is_some()) {
-            marks.push(("± SD", Sample::DataMark(DataMark::Sd)));
-        }
-        if points().any(|p| p.range.is_some()) {
-            marks.push((
-                "Range (no cap: open end)",
-                Sample::DataMark(DataMark::Range),
-            ));
+        for (label, mark) in [
+            ("Observed", DataMark::Marker),
+            ("Reference (100 % by definition)", DataMark::Reference),
+            ("± SD", DataMark::Sd),
+            ("Range (no cap: open end)", DataMark::Range),
+        ] {
+            if tracks().flat_map(|t| &t.points).any(|p| shows(p, mark)) {
+                marks.push((label, Sample::DataMark(mark)));
+            }
         }
         draw_legend_entries(&legend_column, top, &entries, &marks, LEGEND_SAMPLE)
+    }
+}
+
+/// Whether observation `p` is drawn with `mark`.
+fn shows(p: &DataPoint, mark: DataMark) -> bool {
+    match mark {
+        DataMark::Marker => p.value.is_some() && !p.reference,
+        DataMark::Reference => p.reference,
+        DataMark::Sd => p.sd.is_some(),
+        DataMark::Range => p.range.is_some(),
     }
 }
 

@@ -1,8 +1,7 @@
 //! Where the heatmap's cells and panels go: cell edges around the grid
 //! values on each axis, and the grid of panels.
 
-use super::super::axis::Ticks;
-use super::super::lineplot::FEW_VALUES;
+use super::super::axis::{Ticks, FEW_VALUES};
 use super::MAX_COLUMNS;
 
 /// One grid axis of the heatmap, in axis units: log10 of the value on a log
@@ -28,13 +27,7 @@ impl GridAxis {
         };
         let edges = cell_edges(&centres);
         let (lo, hi) = (edges[0], edges[edges.len() - 1]);
-        let ticks = if log {
-            Ticks::log_sweep(lo, hi)
-        } else if categorical {
-            Ticks::at_values(centres, values)
-        } else {
-            Ticks::linear(lo, hi, false)
-        };
+        let ticks = Ticks::sweep(values, centres, lo, hi, log);
         Self { edges, ticks, log }
     }
 

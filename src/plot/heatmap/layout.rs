@@ -242,24 +242,14 @@ impl HeatmapFigure<'_> {
                 .zip(&ticks.labels)
                 .zip(&layout.x_label_kept);
             for ((&u, label), _) in kept.filter(|(_, &k)| k) {
-                draw_label(
-                    root,
-                    label,
-                    TICK_FONT,
-                    TOP,
-                    (self.x.to_pixel(u, rect.x), bottom + tick_label_gap()),
-                )?;
+                let at = (self.x.to_pixel(u, rect.x), bottom + tick_label_gap());
+                draw_label(root, label, TICK_FONT, TOP, at)?;
             }
         }
         if y_labels {
             for (&u, label) in layout.y_ticks.major.iter().zip(&layout.y_ticks.labels) {
-                draw_label(
-                    root,
-                    label,
-                    TICK_FONT,
-                    RIGHT,
-                    (left - tick_label_gap(), self.y.to_pixel(u, rect.y)),
-                )?;
+                let at = (left - tick_label_gap(), self.y.to_pixel(u, rect.y));
+                draw_label(root, label, TICK_FONT, RIGHT, at)?;
             }
         }
         Ok(())
@@ -280,20 +270,10 @@ impl HeatmapFigure<'_> {
             TITLE_MIN_FONT_FRACTION,
             (layout.right - layout.left).max(1) as u32,
         )?;
-        draw_label(
-            root,
-            &x_title,
-            x_title_em,
-            BOTTOM,
-            ((layout.left + layout.right) / 2, height as i32 - margin),
-        )?;
+        let at = ((layout.left + layout.right) / 2, height as i32 - margin);
+        draw_label(root, &x_title, x_title_em, BOTTOM, at)?;
         let (y_title, y_title_em) = &layout.y_title;
-        draw_upright(
-            root,
-            y_title,
-            *y_title_em,
-            TOP,
-            (margin, (layout.block.0 + layout.block.1) / 2),
-        )
+        let at = (margin, (layout.block.0 + layout.block.1) / 2);
+        draw_upright(root, y_title, *y_title_em, TOP, at)
     }
 }

@@ -204,13 +204,8 @@ impl HeatmapFigure<'_> {
             1.0,
             (rect.x.1 - rect.x.0).max(1) as u32,
         )?;
-        draw_label(
-            root,
-            &title,
-            em,
-            BOTTOM,
-            ((rect.x.0 + rect.x.1) / 2, rect.y.1 - offset(12.0)),
-        )?;
+        let at = ((rect.x.0 + rect.x.1) / 2, rect.y.1 - offset(12.0));
+        draw_label(root, &title, em, BOTTOM, at)?;
         let xs: Vec<i32> = self
             .x
             .edges
