@@ -13,15 +13,13 @@ use plotters::prelude::*;
 use super::axis::{Ticks, YAxis};
 use super::colour::Fill;
 use super::frame::{
-    chart_and_legend, draw_axes, draw_grid, draw_y_tick_labels, draw_y_title, tick_label_gap,
-    y_axis_text_area,
+    chart_and_legend, draw_mesh, draw_y_tick_labels, draw_y_title, tick_label_gap, y_axis_text_area,
 };
 use super::legend::{draw_legend_entries, Sample};
 use super::lines::PALETTE;
 use super::prepared::check_sweep_series;
 use super::text::{
-    draw_upright, elide_after, set_text, shrinking, text_width, wrap_text, wrap_whole, LEFT, RIGHT,
-    TOP,
+    draw_upright, elide_after, set_text, shrinking, widest, wrap_text, wrap_whole, LEFT, RIGHT, TOP,
 };
 use super::{
     backend_error, offset, px, render, Figure, PlotError, Rendered, Series, AXIS_COLOUR, GRID_LINE,
@@ -175,11 +173,7 @@ impl CategoryLabels {
             let most = self.lines.iter().map(Vec::len).max().unwrap_or(1);
             return Ok(px(self.line_step() * (most as f64 - 1.0) + self.em * 1.3));
         }
-        let mut longest = 0;
-        for line in self.lines.iter().flatten() {
-            longest = longest.max(text_width(line, self.em)?);
-        }
-        Ok(longest)
+        widest(self.lines.iter().flatten().map(String::as_str), self.em)
     }
 
     /// Draws the label of category `index` centred on `x`, its top at `top`.
@@ -237,9 +231,9 @@ impl Figure for BarFigure<'_> {
             )
             .map_err(backend_error)?;
 
-        draw_grid(&mut chart)?;
+        draw_mesh(&mut chart, false)?;
         self.draw_bars(&chart, root)?;
-        draw_axes(&mut chart)?;
+        draw_mesh(&mut chart, true)?;
         let (_, plot_y) = chart.plotting_area().get_pixel_range();
         for i in 0..n {
             let (cx, _) = chart.backend_coord(&(i as f64 + 0.5, y.lo));

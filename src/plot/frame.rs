@@ -9,8 +9,8 @@ use plotters::prelude::*;
 use super::axis::{Ticks, YAxis};
 use super::legend::{draw_legend_entries, Sample, LEGEND_SAMPLE};
 use super::text::{
-    draw_label, draw_upright, elide_after, fit_text, shrinking, text_width, wrap_text, wrap_whole,
-    BOTTOM, CENTRE, RIGHT, TOP,
+    draw_label, draw_upright, elide_after, fit_axis_title, fit_text, shrinking, text_width, widest,
+    wrap_text, wrap_whole, BOTTOM, CENTRE, RIGHT, TOP,
 };
 use super::{
     backend_error, offset, px, Chart, PlotError, AXIS_COLOUR, AXIS_LINE, AXIS_TITLE_FONT,
@@ -106,48 +106,35 @@ pub(super) fn y_axis_text_area<DB: DrawingBackend>(
     tick_labels: &[String],
     y_label: &str,
 ) -> Result<(String, f64, u32), PlotError> {
-    let mut y_tick_width = 0;
-    for label in tick_labels {
-        y_tick_width = y_tick_width.max(text_width(label, TICK_FONT)?);
-    }
+    let y_tick_width = widest(tick_labels.iter().map(String::as_str), TICK_FONT)?;
     let (_, plot_height) = plot_area.dim_in_pixel();
-    let (y_title, y_title_em) = fit_text(
-        y_label,
-        AXIS_TITLE_FONT,
-        TITLE_MIN_FONT_FRACTION,
-        plot_height.saturating_sub(px(TICK_FONT * 4.0)),
-    )?;
+    let (y_title, y_title_em) =
+        fit_axis_title(y_label, plot_height.saturating_sub(px(TICK_FONT * 4.0)))?;
     let y_area = 2 * px(TICK_MARK) + y_tick_width + px(y_title_em * 1.6);
     Ok((y_title, y_title_em, y_area))
 }
 
-/// Draws the grid at the major (and, on log axes, minor) ticks. Plotters
-/// gets empty labels: all text is drawn by [`draw_label`].
-pub(super) fn draw_grid<DB: DrawingBackend>(chart: &mut Chart<DB>) -> Result<(), PlotError> {
+/// Draws the grid at the major (and, on log axes, minor) ticks, or with `axes` the left
+/// and bottom axis lines with outward tick marks. Plotters gets empty labels: all text
+/// is drawn by [`draw_label`].
+pub(super) fn draw_mesh<DB: DrawingBackend>(
+    chart: &mut Chart<DB>,
+    axes: bool,
+) -> Result<(), PlotError> {
     let no_label = |_: &f64| String::new();
-    chart
-        .configure_mesh()
-        .disable_axes()
-        .x_label_formatter(&no_label)
-        .y_label_formatter(&no_label)
-        .bold_line_style(GRID_COLOUR.stroke_width(px(GRID_LINE)))
-        .light_line_style(MINOR_GRID_COLOUR.stroke_width(px(GRID_LINE * 0.5)))
-        .draw()
-        .map_err(backend_error)
-}
-
-/// Draws the left and bottom axis lines with outward tick marks.
-pub(super) fn draw_axes<DB: DrawingBackend>(chart: &mut Chart<DB>) -> Result<(), PlotError> {
-    let no_label = |_: &f64| String::new();
-    chart
-        .configure_mesh()
-        .disable_mesh()
-        .x_label_formatter(&no_label)
-        .y_label_formatter(&no_label)
-        .axis_style(AXIS_COLOUR.stroke_width(px(AXIS_LINE)))
-        .set_all_tick_mark_size(px(TICK_MARK))
-        .draw()
-        .map_err(backend_error)
+    let mut mesh = chart.configure_mesh();
+    mesh.x_label_formatter(&no_label)
+        .y_label_formatter(&no_label);
+    if axes {
+        mesh.disable_mesh()
+            .axis_style(AXIS_COLOUR.stroke_width(px(AXIS_LINE)))
+            .set_all_tick_mark_size(px(TICK_MARK));
+    } else {
+        mesh.disable_axes()
+            .bold_line_style(GRID_COLOUR.stroke_width(px(GRID_LINE)))
+            .light_line_style(MINOR_GRID_COLOUR.stroke_width(px(GRID_LINE * 0.5)));
+    }
+    mesh.draw().map_err(backend_error)
 }
 
 /// Gap between an axis line and its tick labels: room for the tick mark and as much again.
@@ -253,8 +240,8 @@ pub(super) fn framed_chart<'a, DB: DrawingBackend>(
     drop(probe);
     let mut chart = build(&x_ticks)?;
     beneath(&chart)?;
-    draw_grid(&mut chart)?;
-    draw_axes(&mut chart)?;
+    draw_mesh(&mut chart, false)?;
+    draw_mesh(&mut chart, true)?;
     let (plot_x, plot_y) = chart.plotting_area().get_pixel_range();
     for (&pos, label) in x_ticks.major.iter().zip(&x_ticks.labels) {
         let at = (

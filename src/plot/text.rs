@@ -11,7 +11,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::FontTransform;
 
-use super::{backend_error, Pixel, PlotError};
+use super::{backend_error, Pixel, PlotError, AXIS_TITLE_FONT, TITLE_MIN_FONT_FRACTION};
 
 /// The embedded font, so rendering never depends on fonts installed on the host.
 pub(super) static DEJAVU_SANS: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
@@ -119,6 +119,23 @@ pub(super) fn set_text<DB: DrawingBackend>(
         style
     };
     area.draw_text(text, &style, pos).map_err(backend_error)
+}
+
+/// Width of the widest of `labels` at em size `em`, 0 without labels.
+pub(super) fn widest<'s>(
+    labels: impl IntoIterator<Item = &'s str>,
+    em: f64,
+) -> Result<u32, PlotError> {
+    let mut widest = 0;
+    for label in labels {
+        widest = widest.max(text_width(label, em)?);
+    }
+    Ok(widest)
+}
+
+/// An axis title fitted into `max_width` (see [`fit_text`]): its text and em size.
+pub(super) fn fit_axis_title(text: &str, max_width: u32) -> Result<(String, f64), PlotError> {
+    fit_text(text, AXIS_TITLE_FONT, TITLE_MIN_FONT_FRACTION, max_width)
 }
 
 /// Fits one line of text into `max_width`: first by shrinking the font (down

@@ -7,10 +7,9 @@ use plotters::prelude::*;
 use super::super::axis::Ticks;
 use super::super::colour::{viridis, Fill};
 use super::super::frame::{thin_ticks, tick_label_gap};
-use super::super::text::{draw_label, draw_upright, fit_text, text_width, BOTTOM, LEFT};
+use super::super::text::{draw_label, draw_upright, fit_axis_title, widest, BOTTOM, LEFT};
 use super::super::{
-    backend_error, offset, px, PlotError, AXIS_COLOUR, AXIS_LINE, AXIS_TITLE_FONT, GRID_LINE,
-    TICK_FONT, TICK_MARK, TITLE_MIN_FONT_FRACTION,
+    backend_error, offset, px, PlotError, AXIS_COLOUR, AXIS_LINE, GRID_LINE, TICK_FONT, TICK_MARK,
 };
 use super::HeatmapFigure;
 
@@ -71,26 +70,15 @@ impl HeatmapFigure<'_> {
             None => Ticks::none(),
         };
         let missing_top = self.any_missing.then_some(bottom + side);
-        let mut label_width = 0;
-        for label in ticks
-            .labels
-            .iter()
-            .map(String::as_str)
-            .chain(self.any_missing.then_some("n/a"))
-        {
-            label_width = label_width.max(text_width(label, TICK_FONT)? as i32);
-        }
+        let labels = ticks.labels.iter().map(String::as_str);
+        let label_width =
+            widest(labels.chain(self.any_missing.then_some("n/a")), TICK_FONT)? as i32;
         let title_room = if bar_h > 0 {
             bar_h
         } else {
             block_bottom - block_top
         };
-        let title = fit_text(
-            self.input.colour_label,
-            AXIS_TITLE_FONT,
-            TITLE_MIN_FONT_FRACTION,
-            title_room.max(1) as u32,
-        )?;
+        let title = fit_axis_title(self.input.colour_label, title_room.max(1) as u32)?;
         let text_width = tick_label_gap() + label_width + offset(TICK_MARK) + offset(title.1 * 1.3);
         Ok(BarLayout {
             top,

@@ -49,6 +49,13 @@ impl GridAxis {
     }
 }
 
+impl GridAxis {
+    /// Pixel positions of the cell edges on a span as in [`GridAxis::to_pixel`].
+    pub(super) fn edge_pixels(&self, span: (i32, i32)) -> Vec<i32> {
+        self.edges.iter().map(|&u| self.to_pixel(u, span)).collect()
+    }
+}
+
 /// Cell edges around increasing `centres`: halfway between neighbours, and
 /// as far beyond the first and last centre as the neighbouring half-gap (half
 /// a unit for a single centre).

@@ -206,18 +206,7 @@ impl HeatmapFigure<'_> {
         )?;
         let at = ((rect.x.0 + rect.x.1) / 2, rect.y.1 - offset(12.0));
         draw_label(root, &title, em, BOTTOM, at)?;
-        let xs: Vec<i32> = self
-            .x
-            .edges
-            .iter()
-            .map(|&u| self.x.to_pixel(u, rect.x))
-            .collect();
-        let ys: Vec<i32> = self
-            .y
-            .edges
-            .iter()
-            .map(|&u| self.y.to_pixel(u, rect.y))
-            .collect();
+        let (xs, ys) = (self.x.edge_pixels(rect.x), self.y.edge_pixels(rect.y));
         let nx = xs.len() - 1;
         for (iy, row) in panel.z.chunks(nx).enumerate() {
             for (ix, &v) in row.iter().enumerate() {
