@@ -183,11 +183,7 @@ fn draw_sample<DB: DrawingBackend>(
         }
         Sample::Infusion => {
             let half = offset(LEGEND_FONT * 0.3);
-            area.draw(&Rectangle::new(
-                [(x, y - half), (x + len, y + half)],
-                INFUSION_COLOUR.filled(),
-            ))
-            .map_err(backend_error)
+            Fill::solid(INFUSION_COLOUR).draw(area, (x, y - half), (x + len, y + half))
         }
         Sample::DataMark(mark) => draw_mark_sample(area, mark, (x + len / 2, y)),
         Sample::Disc(colour) => draw_marker(area, colour, false, (x + len / 2, y)),
