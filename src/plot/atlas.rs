@@ -1,28 +1,27 @@
 //! The atlas figures (`cellpk atlas`): what the model predicts each clinical trial's
-//! cells did in the liver, set beside what the trial reported.
+//! cells did in the liver, beside what the trial reported.
 //!
-//! * [`atlas_exposure`]: a dot plot, one row per trial,
-//!   grouped under a heading row per route, liver exposure (AUC) on a log axis, each dot
-//!   coloured by the trial's reported response (hollow and grey when none is known). Rows
-//!   rather than bars: exposures span decades, and a dot on a log axis needs no baseline.
-//! * [`atlas_dose`]: cells given against liver exposure on
-//!   log-log axes, coloured by route: how much of a route's difference is its dose.
+//! * [`atlas_exposure`]: a dot plot, one row per trial under a heading row per route,
+//!   liver AUC on a log axis, each dot coloured by the reported response (hollow grey
+//!   when none is known). Dots rather than bars: exposures span decades, and a dot on a
+//!   log axis needs no baseline.
+//! * [`atlas_dose`]: cells given against liver AUC on log-log axes, coloured by route:
+//!   how much of a route's difference is its dose.
 //!
-//! Both are drawn with the frame, markers and legend of the other figures (`frame`,
-//! `marks::draw_marker`, `legend`), so they match them in print. A trial with a value
-//! at or below zero has no place on a log axis; its dot is left out and the legend counts
-//! it, as on the observed-versus-predicted scatter.
+//! A trial with a value <= 0 has no place on a log axis: its dot is left out and the
+//! legend counts it.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::axis::{Ticks, YAxis};
 use super::colour::Fill;
-use super::frame::{chart_and_legend, framed_chart, Axes};
-use super::legend::{draw_legend_entries, Sample, LEGEND_SAMPLE};
-use super::lines::{canvas_mapping, PALETTE};
+use super::frame::{xy_figure, Axes, Entries};
+use super::legend::Sample;
+use super::lines::{canvas_mapping, rounded, PALETTE};
 use super::marks::{draw_bar, draw_marker, DataMark};
-use super::{render, Chart, Figure, Pixel, PlotError, Rendered, CANVAS, OUTER_MARGIN, TICK_FONT};
+use super::prepared::first_non_finite;
+use super::{render, Chart, Figure, PlotError, Rendered, CANVAS, TICK_FONT};
 
 /// On the log axes, the lowest dot stays at least this many decades inside the axes.
 const MARKER_CLEARANCE: f64 = 0.1;
@@ -53,29 +52,16 @@ impl Response {
 
     /// The name as written in `trials.csv`.
     pub const fn name(self) -> &'static str {
-        match self {
-            Response::Improved => "improved",
-            Response::Partly => "partly",
-            Response::NotImproved => "not_improved",
-        }
+        self.info().0
     }
 
-    /// Legend text.
-    const fn label(self) -> &'static str {
+    /// Name, legend text and colour: green, orange, vermillion, the palette's colours a
+    /// reader takes for good, mixed and bad without a legend, with any colour vision.
+    const fn info(self) -> (&'static str, &'static str, RGBColor) {
         match self {
-            Response::Improved => "Reported: improved",
-            Response::Partly => "Reported: partly improved",
-            Response::NotImproved => "Reported: not improved",
-        }
-    }
-
-    /// Green, orange, vermillion: the palette's colours a reader takes for good, mixed
-    /// and bad without a legend, and tells apart with any colour vision.
-    const fn colour(self) -> RGBColor {
-        match self {
-            Response::Improved => PALETTE[2],
-            Response::Partly => PALETTE[4],
-            Response::NotImproved => PALETTE[1],
+            Response::Improved => ("improved", "Reported: improved", PALETTE[2]),
+            Response::Partly => ("partly", "Reported: partly improved", PALETTE[4]),
+            Response::NotImproved => ("not_improved", "Reported: not improved", PALETTE[1]),
         }
     }
 }
@@ -146,12 +132,10 @@ fn check(points: &[AtlasPoint]) -> Result<(), PlotError> {
         return Err(PlotError::Empty { field: "points" });
     }
     for (index, p) in points.iter().enumerate() {
-        if let Some(value) = [p.cells_given, p.liver_auc]
-            .into_iter()
-            .find(|v| !v.is_finite())
-        {
+        if let Some((_, value)) = first_non_finite(&[p.cells_given, p.liver_auc]) {
+            let label = p.label.clone();
             return Err(PlotError::NonFiniteValue {
-                label: p.label.clone(),
+                label,
                 index,
                 value,
             });
@@ -175,29 +159,31 @@ fn groups(points: &[AtlasPoint]) -> Vec<&str> {
 /// its colour.
 type Dot = ((f64, f64), bool, RGBColor);
 
-/// Draws `dots` over `chart`, whose axes span `x` and `y` (axis units).
-fn draw_dots<DB: DrawingBackend>(
+/// Draws an atlas figure: the frame of `axes`, what `behind` draws (behind the dots), the `dots`, and the
+/// legend of `entries` with a line counting the `hidden` trials a log axis cannot show.
+fn draw_atlas<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
-    chart: &Chart<DB>,
-    (x, y): ((f64, f64), (f64, f64)),
+    title: &str,
+    axes: &Axes,
     dots: &[Dot],
+    hidden: usize,
+    behind: impl FnOnce(&Chart<DB>) -> Result<(), PlotError>,
+    entries: Entries,
 ) -> Result<(), PlotError> {
-    let to_canvas = canvas_mapping(chart, x, y);
-    for &(at, hollow, colour) in dots {
-        let (cx, cy) = to_canvas(&at);
-        let pixel: Pixel = (cx.round() as i32, cy.round() as i32);
-        draw_marker(root, colour, hollow, pixel)?;
-    }
-    Ok(())
-}
-
-/// The legend line for dots left off a log axis, if any were.
-fn left_out(hidden: usize) -> Option<String> {
-    (hidden > 0).then(|| {
-        format!(
-            "{hidden} {} at 0 or below not shown (log axis)",
-            if hidden == 1 { "trial" } else { "trials" }
-        )
+    let trials = if hidden == 1 { "trial" } else { "trials" };
+    let note = format!("{hidden} {trials} at 0 or below not shown (log axis)");
+    xy_figure(root, title, axes, |chart| {
+        behind(chart)?;
+        let to_canvas = canvas_mapping(chart);
+        for &(at, hollow, colour) in dots {
+            draw_marker(root, colour, hollow, rounded(to_canvas(&at)))?;
+        }
+        let marks = if hidden > 0 {
+            vec![(note.as_str(), Sample::Nothing)]
+        } else {
+            vec![]
+        };
+        Ok((entries, marks))
     })
 }
 
@@ -268,7 +254,7 @@ impl<'a> ExposureFigure<'a> {
                 continue;
             }
             let (hollow, colour) = match p.response {
-                Some(r) => (false, r.colour()),
+                Some(r) => (false, r.info().2),
                 None => (true, super::AXIS_COLOUR),
             };
             dots.push(((p.liver_auc.log10(), row_y(k)), hollow, colour));
@@ -291,7 +277,6 @@ impl Figure for ExposureFigure<'_> {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
-        let (plot_area, legend_column) = chart_and_legend(root, self.plot.title)?;
         let x = &self.x;
         let axes = Axes {
             x_ticks: &x.ticks,
@@ -302,53 +287,32 @@ impl Figure for ExposureFigure<'_> {
             y_label: "Trial, grouped by route",
             headroom: TICK_FONT,
         };
-        let chart = framed_chart(root, &plot_area, &axes, OUTER_MARGIN * 2.0, |_| Ok(()))?;
-        let ranges = ((x.lo, x.hi), (self.rows.lo, self.rows.hi));
-        let to_canvas = canvas_mapping(&chart, ranges.0, ranges.1);
-        for &(lo, hi, row) in &self.bands {
-            let end = |v: f64| {
-                let (cx, cy) = to_canvas(&(v, row));
-                (cx.round() as i32, cy.round() as i32)
-            };
-            draw_bar(
-                root,
-                BAND_COLOUR,
-                BAND_LINE,
-                0.0,
-                (end(lo), false),
-                (end(hi), false),
-            )?;
-        }
-        draw_dots(root, &chart, ranges, &self.dots)?;
-
-        let mut entries: Vec<(&str, Sample)> = Response::ALL
+        let points = self.plot.points;
+        let mut entries: Entries = Response::ALL
             .iter()
-            .filter(|r| self.plot.points.iter().any(|p| p.response == Some(**r)))
-            .map(|r| (r.label(), Sample::Disc(r.colour())))
+            .filter(|r| points.iter().any(|p| p.response == Some(**r)))
+            .map(|r| (r.info().1, Sample::Disc(r.info().2)))
             .collect();
-        if self.plot.points.iter().any(|p| p.response.is_none()) {
+        if points.iter().any(|p| p.response.is_none()) {
             entries.push((
                 "No response reported",
                 Sample::DataMark(DataMark::Reference),
             ));
         }
         if !self.bands.is_empty() {
-            entries.push((
-                "5-95 % of virtual subjects",
-                Sample::Swatch(Fill::solid(BAND_COLOUR)),
-            ));
+            let swatch = Sample::Swatch(Fill::solid(BAND_COLOUR));
+            entries.push(("5-95 % of virtual subjects", swatch));
         }
-        let note = left_out(self.hidden);
-        let marks: Vec<(&str, Sample)> =
-            note.iter().map(|n| (n.as_str(), Sample::Nothing)).collect();
-        let (_, plot_y) = chart.plotting_area().get_pixel_range();
-        draw_legend_entries(
-            &legend_column,
-            plot_y.start,
-            &entries,
-            &marks,
-            LEGEND_SAMPLE,
-        )
+        let bands = |chart: &Chart<DB>| {
+            let to_canvas = canvas_mapping(chart);
+            for &(lo, hi, row) in &self.bands {
+                let end = |v: f64| (rounded(to_canvas(&(v, row))), false);
+                draw_bar(root, BAND_COLOUR, BAND_LINE, 0.0, end(lo), end(hi))?;
+            }
+            Ok(())
+        };
+        let title = self.plot.title;
+        draw_atlas(root, title, &axes, &self.dots, self.hidden, bands, entries)
     }
 }
 
@@ -399,12 +363,7 @@ impl<'a> DoseFigure<'a> {
 }
 
 impl Figure for DoseFigure<'_> {
-    fn canvas(&self) -> (u32, u32) {
-        CANVAS
-    }
-
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
-        let (plot_area, legend_column) = chart_and_legend(root, self.plot.title)?;
         let (x, y) = (&self.x, &self.y);
         let axes = Axes {
             x_ticks: &x.ticks,
@@ -415,31 +374,27 @@ impl Figure for DoseFigure<'_> {
             y_label: self.plot.y_label,
             headroom: TICK_FONT,
         };
-        let chart = framed_chart(root, &plot_area, &axes, OUTER_MARGIN * 2.0, |_| Ok(()))?;
-        draw_dots(root, &chart, ((x.lo, x.hi), (y.lo, y.hi)), &self.dots)?;
-
-        let entries: Vec<(&str, Sample)> = groups(self.plot.points)
+        let entries = groups(self.plot.points)
             .into_iter()
             .enumerate()
             .map(|(i, g)| (g, Sample::Disc(PALETTE[i % PALETTE.len()])))
             .collect();
-        let note = left_out(self.hidden);
-        let marks: Vec<(&str, Sample)> =
-            note.iter().map(|n| (n.as_str(), Sample::Nothing)).collect();
-        let (_, plot_y) = chart.plotting_area().get_pixel_range();
-        draw_legend_entries(
-            &legend_column,
-            plot_y.start,
-            &entries,
-            &marks,
-            LEGEND_SAMPLE,
+        let title = self.plot.title;
+        draw_atlas(
+            root,
+            title,
+            &axes,
+            &self.dots,
+            self.hidden,
+            |_| Ok(()),
+            entries,
         )
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::svg_text_run;
+    use super::super::tests::{decode, error, svg_text_run};
     use super::*;
 
     fn point(label: &str, group: &str, auc: f64, response: Option<Response>) -> AtlasPoint {
@@ -461,73 +416,59 @@ mod tests {
         ]
     }
 
+    fn exposure(points: &[AtlasPoint]) -> AtlasExposure<'_> {
+        AtlasExposure {
+            title: "exposure",
+            x_label: "AUC",
+            points,
+        }
+    }
+
+    fn dose(points: &[AtlasPoint]) -> AtlasDose<'_> {
+        AtlasDose {
+            title: "dose",
+            x_label: "Cells given",
+            y_label: "AUC",
+            points,
+        }
+    }
+
     #[test]
     fn the_dot_plot_heads_each_route_and_colours_by_response() {
         let points = demo();
-        let plot = AtlasExposure {
-            title: "exposure",
-            x_label: "AUC",
-            points: &points,
-        };
-        let figure = atlas_exposure(&plot).expect("renders");
+        let figure = atlas_exposure(&exposure(&points)).expect("renders");
         let text = svg_text_run(&figure.svg);
-        for label in [
-            "PERIPHERAL VEIN",
-            "HEPATIC ARTERY",
-            "a2011",
-            "c2013",
+        let labels = ["PERIPHERAL VEIN", "HEPATIC ARTERY", "a2011", "c2013"];
+        let legend = [
             "Reported: improved",
             "Reported: not improved",
             "No response reported",
-        ] {
+        ];
+        for label in labels.into_iter().chain(legend) {
             assert!(text.contains(label), "missing {label}");
         }
         assert!(!text.contains("partly"), "only the categories present");
-        let info = ::png::Decoder::new(figure.png.as_slice())
-            .read_info()
-            .expect("decodes")
-            .info()
-            .clone();
-        // Five rows fit the standard canvas; 2100 px wide at 300 dpi.
-        assert_eq!((info.width, info.height), CANVAS);
+        // Five rows fit the standard canvas, 2100 px wide at 300 dpi; 31 need more.
+        assert_eq!(decode(&figure.png).0, CANVAS.0);
+        assert_eq!(decode(&figure.png).1, CANVAS.1);
         let many: Vec<AtlasPoint> = (0..30)
-            .map(|i| point(&format!("t{i}"), "portal vein", 1e6, None))
+            .map(|i| point(&format!("t{i}"), "portal", 1e6, None))
             .collect();
-        let tall = AtlasExposure {
-            points: &many,
-            ..plot
-        };
-        let figure = ExposureFigure::new(&tall).expect("valid");
-        assert_eq!(figure.canvas().1, ROW_HEIGHT * 31 + FRAME_HEIGHT);
+        let many = exposure(&many);
+        let tall = ExposureFigure::new(&many).expect("valid");
+        assert_eq!(tall.canvas().1, ROW_HEIGHT * 31 + FRAME_HEIGHT);
     }
 
     #[test]
     fn values_a_log_axis_cannot_show_are_counted_and_bad_input_refused() {
         let mut points = demo();
         points[1].liver_auc = 0.0;
-        fn plot(points: &[AtlasPoint]) -> AtlasDose<'_> {
-            AtlasDose {
-                title: "dose",
-                x_label: "Cells given",
-                y_label: "AUC",
-                points,
-            }
-        }
-        let svg = atlas_dose(&plot(&points)).expect("renders").svg;
+        let svg = atlas_dose(&dose(&points)).expect("renders").svg;
         assert!(svg_text_run(&svg).contains("1 trial at 0 or below not shown (log axis)"));
         points[0].cells_given = f64::NAN;
-        assert!(matches!(
-            atlas_dose(&plot(&points)),
-            Err(PlotError::NonFiniteValue { index: 0, .. })
-        ));
-        assert!(matches!(
-            atlas_exposure(&AtlasExposure {
-                title: "t",
-                x_label: "x",
-                points: &[],
-            }),
-            Err(PlotError::Empty { field: "points" })
-        ));
+        let nan = error(atlas_dose(&dose(&points)));
+        assert!(nan.contains("\"a2011\" has a non-finite value (NaN) at time point 0"));
+        assert!(error(atlas_exposure(&exposure(&[]))).contains("`points` is empty"));
         assert_eq!(Response::parse("partly"), Some(Response::Partly));
         assert_eq!(Response::parse("better"), None);
     }

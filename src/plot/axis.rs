@@ -1,16 +1,15 @@
-//! Axis ranges and ticks: where each axis starts and ends, which ticks it
-//! gets, and how their labels read.
-//!
-//! This is plain arithmetic with no drawing in it, kept apart so the choices
-//! a reader sees (the log floor, 1-2-5 and weekly steps, compact labels) can
-//! be read and tested on their own. [`TickAxis`] hands the result to plotters.
-//! The sweep figures get their own log rules ([`YAxis::log_sweep`],
-//! [`Ticks::log_sweep`]): every positive value shown, 1-2-5 steps below two
-//! decades, each label at its own precision. Thinning ticks whose labels
-//! would collide needs text widths, so it lives in `frame`.
+//! Axis ranges and ticks: where each axis starts and ends, its ticks, and how their
+//! labels read; plain arithmetic, tested on its own. [`TickAxis`] hands the result to
+//! plotters. The sweep figures get their own log rules ([`YAxis::log_sweep`],
+//! [`Ticks::log_sweep`]): every positive value shown, 1-2-5 steps below two decades,
+//! each label at its own precision. Thinning colliding labels needs text widths, so it
+//! lives in `frame`.
 
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
 use plotters::coord::types::RangedCoordf64;
+
+/// Linear sweep axes with at most this many values get a tick at each value.
+pub(super) const FEW_VALUES: usize = 12;
 
 /// The y axis in the coordinates the chart uses.
 pub(super) struct YAxis {
@@ -32,48 +31,26 @@ impl YAxis {
         let hi = if max > 0.0 { 1.05 * max } else { 0.0 };
         // All zeros: show a unit range rather than a degenerate axis.
         let (lo, hi) = if hi > lo { (lo, hi) } else { (0.0, 1.0) };
+        let ticks = Ticks::linear(lo, hi, false);
         Self {
             lo,
             hi,
             log_floor: None,
-            ticks: Ticks::linear(lo, hi, false),
+            ticks,
         }
     }
 
     /// Decade axis over the positive values; the floor rule is explained in
     /// the [module documentation](super).
     pub(super) fn log(values: impl Iterator<Item = f64>) -> Self {
-        let positive =
-            values
-                .filter(|&v| v > 0.0)
-                .fold(None, |acc: Option<(f64, f64)>, v| match acc {
-                    None => Some((v, v)),
-                    Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
-                });
-        let (lo, hi) = match positive {
+        let (lo, hi) = match extent(values.filter(|&v| v > 0.0)) {
             None => (0.0, 1.0),
             Some((min_pos, peak)) => {
-                let floor = min_pos.max((1e-3 * peak).min(1.0));
-                let lo = floor.log10().floor();
-                // A little headroom above the peak, extended to the next
-                // decade when that is close (so the top is labelled), and
-                // at least one full decade in total.
-                let top = peak.log10() + 0.1;
-                let hi = if top.ceil() - top < 0.4 {
-                    top.ceil()
-                } else {
-                    top
-                };
-                let hi = hi.max(lo + 1.0);
-                (lo, hi)
+                let lo = min_pos.max((1e-3 * peak).min(1.0)).log10().floor();
+                (lo, log_top(peak).max(lo + 1.0))
             }
         };
-        Self {
-            lo,
-            hi,
-            log_floor: Some(10_f64.powf(lo)),
-            ticks: Ticks::log(lo, hi),
-        }
+        Self::log_from(lo, hi, Ticks::log_with(lo, hi, 2.5))
     }
 
     /// Log axis for the sweep figures, showing every positive value of
@@ -84,36 +61,50 @@ impl YAxis {
     /// visible height, markers only to stay off the axis line. Values <= 0
     /// and NaN are ignored; with no positive value the axis shows 1-10.
     pub(super) fn log_sweep(values: impl Iterator<Item = f64>, clearance: f64) -> Self {
-        let positive = values.filter(|&v| v > 0.0 && v.is_finite()).fold(
-            None,
-            |acc: Option<(f64, f64)>, v| match acc {
-                None => Some((v, v)),
-                Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
-            },
-        );
-        let (lo, hi) = match positive {
+        let (lo, hi) = match extent(values.filter(|&v| v > 0.0 && v.is_finite())) {
             None => (0.0, 1.0),
             Some((min_pos, peak)) => {
                 let low = min_pos.log10();
-                let mut lo = low.floor();
-                if low - lo < clearance {
-                    lo -= 1.0;
-                }
-                let top = peak.log10() + 0.1;
-                let hi = if top.ceil() - top < 0.4 {
-                    top.ceil()
-                } else {
-                    top
-                };
-                (lo, hi.max(lo + 1.0))
+                let lo = low.floor()
+                    - if low - low.floor() < clearance {
+                        1.0
+                    } else {
+                        0.0
+                    };
+                (lo, log_top(peak).max(lo + 1.0))
             }
         };
+        Self::log_from(lo, hi, Ticks::log_sweep(lo, hi))
+    }
+
+    /// A log axis from `lo` to `hi` (log10 units) with `ticks`.
+    fn log_from(lo: f64, hi: f64, ticks: Ticks) -> Self {
+        let log_floor = Some(10_f64.powf(lo));
         Self {
             lo,
             hi,
-            log_floor: Some(10_f64.powf(lo)),
-            ticks: Ticks::log_sweep(lo, hi),
+            log_floor,
+            ticks,
         }
+    }
+}
+
+/// Smallest and largest of `values`, `None` when there are none.
+pub(super) fn extent(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
+    values.fold(None, |acc, v| match acc {
+        None => Some((v, v)),
+        Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
+    })
+}
+
+/// Top of a log axis (log10 units) over `peak`: a little headroom, extended to the
+/// next decade when that is close (so the top is labelled).
+fn log_top(peak: f64) -> f64 {
+    let top = peak.log10() + 0.1;
+    if top.ceil() - top < 0.4 {
+        top.ceil()
+    } else {
+        top
     }
 }
 
@@ -159,12 +150,6 @@ impl Ticks {
         }
     }
 
-    /// Decade ticks on a log axis (given in log10 units); 1-2-5 ticks when the
-    /// axis spans under 2.5 decades, every n-th decade when it spans very many.
-    fn log(lo: f64, hi: f64) -> Self {
-        Self::log_with(lo, hi, 2.5)
-    }
-
     /// Ticks for the log axes of the sweep figures (`lo`, `hi` in log10
     /// units): decades, with 1-2-5 steps when the axis spans under two
     /// decades. An axis too short to hold two such ticks (say 3e5 to 4e5)
@@ -194,6 +179,19 @@ impl Ticks {
         }
     }
 
+    /// Ticks of a sweep axis from `lo` to `hi` over `values` placed at `positions`
+    /// (axis units): log ticks on a `log` axis, a tick at each value when there are at
+    /// most [`FEW_VALUES`], "nice" linear ticks otherwise.
+    pub(super) fn sweep(values: &[f64], positions: Vec<f64>, lo: f64, hi: f64, log: bool) -> Self {
+        if log {
+            Self::log_sweep(lo, hi)
+        } else if values.len() <= FEW_VALUES {
+            Self::at_values(positions, values)
+        } else {
+            Self::linear(lo, hi, false)
+        }
+    }
+
     /// Ticks at `positions` (axis units) labelled with `values` (data
     /// units), for axes with a few distinct values where each deserves a label.
     pub(super) fn at_values(positions: Vec<f64>, values: &[f64]) -> Self {
@@ -216,37 +214,31 @@ impl Ticks {
     /// Only the ticks at whole powers of ten (positions in log10 units);
     /// the minor grid is kept.
     pub(super) fn decades_only(&self) -> Self {
-        let (major, labels) = self
-            .major
-            .iter()
-            .zip(&self.labels)
-            .filter(|(pos, _)| (*pos - pos.round()).abs() < 1e-9)
-            .map(|(&pos, label)| (pos, label.clone()))
-            .unzip();
-        Self {
-            major,
-            labels,
-            minor: self.minor.clone(),
-        }
+        self.keep(|_, pos| (pos - pos.round()).abs() < 1e-9)
     }
 
     /// Every `stride`-th tick, starting with the first.
     pub(super) fn every(&self, stride: usize) -> Self {
-        let (major, labels) = self
-            .major
-            .iter()
-            .zip(&self.labels)
-            .step_by(stride.max(1))
-            .map(|(&pos, label)| (pos, label.clone()))
+        self.keep(|i, _| i % stride.max(1) == 0)
+    }
+
+    /// The ticks for whose index and position `keep` is true, with the same minor grid.
+    fn keep(&self, keep: impl Fn(usize, f64) -> bool) -> Self {
+        let kept = self.major.iter().zip(&self.labels).enumerate();
+        let (major, labels) = kept
+            .filter(|&(i, (&pos, _))| keep(i, pos))
+            .map(|(_, (&pos, label))| (pos, label.clone()))
             .unzip();
+        let minor = self.minor.clone();
         Self {
             major,
             labels,
-            minor: self.minor.clone(),
+            minor,
         }
     }
 
-    /// Log ticks as [`Ticks::log`], with 1-2-5 ticks below `fine_below` decades.
+    /// Decade ticks on a log axis (log10 units) with 1-2-5 ticks below `fine_below`
+    /// decades, every n-th decade when it spans very many.
     fn log_with(lo: f64, hi: f64, fine_below: f64) -> Self {
         let (values, minor) = log_tick_values(lo, hi, fine_below);
         let labels = format_tick_labels(&values, false);

@@ -1,30 +1,25 @@
-//! Grouped bar chart of metrics across scenarios: categories along x (metric
-//! or scenario names), one coloured bar per group within each category.
+//! Grouped bar chart of metrics across scenarios: categories along x, one coloured bar
+//! per group within each category. Bars suit a few summary numbers of discrete
+//! scenarios, where a line would suggest a continuum.
 //!
-//! Bars suit the comparison of a few summary numbers between discrete
-//! scenarios, where a line would suggest a continuum that is not there. The
-//! frame, palette and legend column are those of the time course; what is
-//! particular to bars lives here: category labels that never collide (kept
-//! level, wrapped at spaces, or turned to read upwards, whichever fits
-//! first), bars that start from zero (or from below the smallest bar on a
-//! log axis, see [`YAxis::log_sweep`]), and missing values labelled "n/a"
-//! instead of silently left out.
+//! Frame, palette and legend are those of the time course; particular to bars are
+//! category labels that never collide (level, wrapped, or upright, whichever fits
+//! first), bars from zero (or from below the shortest bar on a log axis, see
+//! [`YAxis::log_sweep`]), and missing values labelled "n/a".
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::axis::{Ticks, YAxis};
 use super::colour::Fill;
 use super::frame::{
-    chart_and_legend, draw_axes, draw_grid, draw_y_tick_labels, draw_y_title, tick_label_gap,
-    y_axis_text_area,
+    chart_and_legend, draw_mesh, draw_y_tick_labels, draw_y_title, tick_label_gap, y_axis_text_area,
 };
 use super::legend::{draw_legend_entries, Sample};
 use super::lines::PALETTE;
 use super::prepared::check_sweep_series;
 use super::text::{
-    break_pieces, draw_label, fit_text, text_after_lines, text_width, wrap_text, Orientation,
+    draw_upright, elide_after, set_text, shrinking, widest, wrap_text, wrap_whole, LEFT, RIGHT, TOP,
 };
 use super::{
     backend_error, offset, px, render, Figure, PlotError, Rendered, Series, AXIS_COLOUR, GRID_LINE,
@@ -133,74 +128,38 @@ impl CategoryLabels {
     ///    side by side as the slot holds, shrinking the type by up to 30 %;
     /// 3. as 2 at the smallest size, with the last line that fits elided.
     fn fit(categories: &[String], slot: u32, max_upright: u32) -> Result<Self, PlotError> {
-        let pieces_fit = |label: &str, em: f64, room: u32| -> Result<bool, PlotError> {
-            for word in label.split_whitespace() {
-                for piece in break_pieces(word) {
-                    if text_width(piece, em)? > room {
-                        return Ok(false);
-                    }
-                }
-            }
-            Ok(true)
+        let wrap_all = |em: f64, room: u32, max_lines: usize| {
+            let each = categories
+                .iter()
+                .map(|c| wrap_whole(c, em, room, max_lines));
+            each.collect::<Result<Option<Vec<_>>, _>>()
         };
-        let wrap_all =
-            |em: f64, room: u32, max_lines: usize| -> Result<Option<Vec<Vec<String>>>, PlotError> {
-                let mut all = Vec::with_capacity(categories.len());
-                for label in categories {
-                    if !pieces_fit(label, em, room)? {
-                        return Ok(None);
-                    }
-                    let lines = wrap_text(label, em, room)?;
-                    if lines.len() > max_lines {
-                        return Ok(None);
-                    }
-                    all.push(lines);
-                }
-                Ok(Some(all))
-            };
-
         let em = TICK_FONT;
         let room = slot.saturating_sub(px(em * 0.4)).max(1);
         if let Some(lines) = wrap_all(em, room, MAX_LABEL_LINES)? {
-            return Ok(Self {
-                lines,
-                em,
-                upright: false,
-            });
+            let upright = false;
+            return Ok(Self { lines, em, upright });
         }
         let columns = |em: f64| ((f64::from(slot) * 0.9 / (em * 1.2)).floor() as usize).max(1);
-        /// Sizes tried between full and smallest upright type.
-        const STEPS: u32 = 3;
-        for step in 0..=STEPS {
-            let fraction =
-                1.0 - (1.0 - TITLE_MIN_FONT_FRACTION) * f64::from(step) / f64::from(STEPS);
-            let em = TICK_FONT * fraction;
+        for em in shrinking(TICK_FONT, TITLE_MIN_FONT_FRACTION, 3) {
             if let Some(lines) = wrap_all(em, max_upright, columns(em))? {
-                return Ok(Self {
-                    lines,
-                    em,
-                    upright: true,
-                });
+                let upright = true;
+                return Ok(Self { lines, em, upright });
             }
         }
         // Last resort: the smallest type, as many lines as fit, the last elided.
         let em = TICK_FONT * TITLE_MIN_FONT_FRACTION;
-        let mut all = Vec::with_capacity(categories.len());
+        let mut lines = Vec::with_capacity(categories.len());
         for label in categories {
-            let mut lines = wrap_text(label, em, max_upright)?;
-            if lines.len() > columns(em) {
-                lines.truncate(columns(em) - 1);
-                let rest = text_after_lines(label, &lines);
-                let (elided, _) = fit_text(rest, em, 1.0, max_upright)?;
-                lines.push(elided);
-            }
-            all.push(lines);
+            let wrapped = wrap_text(label, em, max_upright)?;
+            lines.push(if wrapped.len() > columns(em) {
+                elide_after(label, wrapped, columns(em) - 1, em, max_upright)?
+            } else {
+                wrapped
+            });
         }
-        Ok(Self {
-            lines: all,
-            em,
-            upright: true,
-        })
+        let upright = true;
+        Ok(Self { lines, em, upright })
     }
 
     /// Distance between the lines of one label.
@@ -214,11 +173,7 @@ impl CategoryLabels {
             let most = self.lines.iter().map(Vec::len).max().unwrap_or(1);
             return Ok(px(self.line_step() * (most as f64 - 1.0) + self.em * 1.3));
         }
-        let mut longest = 0;
-        for line in self.lines.iter().flatten() {
-            longest = longest.max(text_width(line, self.em)?);
-        }
-        Ok(longest)
+        widest(self.lines.iter().flatten().map(String::as_str), self.em)
     }
 
     /// Draws the label of category `index` centred on `x`, its top at `top`.
@@ -231,23 +186,15 @@ impl CategoryLabels {
         let lines = &self.lines[index];
         let first = -0.5 * (lines.len() as f64 - 1.0);
         for (i, line) in lines.iter().enumerate() {
+            // Upright lines stand side by side, the first leftmost, each ending just
+            // below the axis.
             let shift = ((first + i as f64) * self.line_step()).round() as i32;
-            let (anchor, at, orientation) = if self.upright {
-                // Upright lines stand side by side, the first leftmost, each
-                // ending just below the axis.
-                (
-                    Pos::new(HPos::Right, VPos::Center),
-                    (x + shift, top),
-                    Orientation::Vertical,
-                )
+            let (anchor, at) = if self.upright {
+                (RIGHT, (x + shift, top))
             } else {
-                (
-                    Pos::new(HPos::Center, VPos::Top),
-                    (x, top + (i as f64 * self.line_step()).round() as i32),
-                    Orientation::Horizontal,
-                )
+                (TOP, (x, top + (i as f64 * self.line_step()).round() as i32))
             };
-            draw_label(root, line, self.em, anchor, at, orientation)?;
+            set_text(root, line, self.em, anchor, at, self.upright)?;
         }
         Ok(())
     }
@@ -284,9 +231,9 @@ impl Figure for BarFigure<'_> {
             )
             .map_err(backend_error)?;
 
-        draw_grid(&mut chart)?;
+        draw_mesh(&mut chart, false)?;
         self.draw_bars(&chart, root)?;
-        draw_axes(&mut chart)?;
+        draw_mesh(&mut chart, true)?;
         let (_, plot_y) = chart.plotting_area().get_pixel_range();
         for i in 0..n {
             let (cx, _) = chart.backend_coord(&(i as f64 + 0.5, y.lo));
@@ -319,8 +266,7 @@ impl BarFigure<'_> {
         let block = (0.3 + 0.2 * groups as f64).min(GROUP_FRACTION_MAX);
         let bar = block / groups as f64;
         let base = if y.log_floor.is_some() { y.lo } else { 0.0 };
-        let (_, base_px) = chart.backend_coord(&(0.0, base));
-        let (left_px, _) = chart.backend_coord(&(0.0, base));
+        let (left_px, base_px) = chart.backend_coord(&(0.0, base));
         let (one_px, _) = chart.backend_coord(&(1.0, base));
         let bar_px = f64::from(one_px - left_px) * bar;
         let gap = (bar_px * 0.12).round().clamp(2.0, 8.0) as i32;
@@ -347,14 +293,8 @@ impl BarFigure<'_> {
                         "<0"
                     };
                     if note_em >= 12.0 {
-                        draw_label(
-                            root,
-                            note,
-                            note_em,
-                            Pos::new(HPos::Left, VPos::Center),
-                            ((a + b) / 2, base_px - offset(8.0)),
-                            Orientation::Vertical,
-                        )?;
+                        let at = ((a + b) / 2, base_px - offset(8.0));
+                        draw_upright(root, note, note_em, LEFT, at)?;
                     }
                     continue;
                 };
@@ -378,32 +318,32 @@ impl BarFigure<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{svg_has_text, svg_text_run};
+    use super::super::tests::{error, svg_has_text, svg_text_run};
     use super::*;
 
     fn scenarios() -> Vec<String> {
-        [
+        let names = [
             "Peripheral vein",
             "Portal vein",
             "Hepatic artery",
             "Intrasplenic",
-            "Intrahepatic",
-        ]
-        .map(String::from)
-        .to_vec()
+        ];
+        names
+            .into_iter()
+            .chain(["Intrahepatic"])
+            .map(String::from)
+            .collect()
     }
 
     fn groups(n_categories: usize) -> Vec<Series> {
-        ["Liver fraction", "Lung fraction", "Spleen fraction"]
-            .iter()
-            .enumerate()
-            .map(|(g, label)| Series {
-                label: (*label).to_owned(),
-                values: (0..n_categories)
-                    .map(|c| 0.05 + 0.1 * ((c + 2 * g) % 7) as f64)
-                    .collect(),
-            })
-            .collect()
+        let labels = ["Liver fraction", "Lung fraction", "Spleen fraction"];
+        let value = |c: usize, g: usize| 0.05 + 0.1 * ((c + 2 * g) % 7) as f64;
+        let values = |g| (0..n_categories).map(|c| value(c, g)).collect();
+        let group = |(g, label): (usize, &str)| Series {
+            label: label.into(),
+            values: values(g),
+        };
+        labels.into_iter().enumerate().map(group).collect()
     }
 
     fn chart<'a>(categories: &'a [String], groups: &'a [Series], y_log: bool) -> BarChart<'a> {
@@ -431,6 +371,8 @@ mod tests {
         }
         assert!(svg_has_text(&svg, "n/a"), "the missing bar is labelled");
         assert!(svg_has_text(&svg, "Fraction of dose"));
+        let turned = svg.matches("rotate(270").count();
+        assert_eq!(turned, 2, "only the y title and the n/a note are turned");
     }
 
     #[test]
@@ -442,42 +384,16 @@ mod tests {
         let svg = bar_chart(&chart(&categories, &many, true))
             .expect("renders")
             .svg;
-        assert!(svg.contains("rotate(270"), "labels are turned");
-        // Short labels stay level.
-        let short = scenarios();
-        let five = groups(5);
-        let level = bar_chart(&chart(&short, &five, false))
-            .expect("renders")
-            .svg;
-        assert_eq!(
-            level.matches("rotate(270").count(),
-            1,
-            "only the y title is turned"
-        );
+        assert!(svg.matches("rotate(270").count() > 12, "labels are turned");
     }
 
     #[test]
     fn bar_chart_input_errors_are_precise() {
         let categories = scenarios();
-        let groups = groups(4);
-        assert!(matches!(
-            bar_chart(&chart(&categories, &groups, false)),
-            Err(PlotError::SeriesSizeMismatch {
-                expected: 5,
-                actual: 4,
-                of: "categories",
-                ..
-            })
-        ));
-        assert!(matches!(
-            bar_chart(&chart(&[], &[], false)),
-            Err(PlotError::Empty {
-                field: "categories"
-            })
-        ));
-        assert!(matches!(
-            bar_chart(&chart(&categories, &[], false)),
-            Err(PlotError::Empty { field: "groups" })
-        ));
+        let fails = |c: &[String], g: &[Series]| error(bar_chart(&chart(c, g, false)));
+        let short = fails(&categories, &groups(4));
+        assert!(short.contains("has 4 values but there are 5 categories"));
+        assert!(fails(&[], &[]).contains("`categories` is empty"));
+        assert!(fails(&categories, &[]).contains("`groups` is empty"));
     }
 }

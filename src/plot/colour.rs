@@ -1,16 +1,11 @@
-//! Colours for filled areas: the viridis colormap and the colour scale a
-//! heatmap shares across its panels, and the fills (solid or hatched) of
-//! heatmap cells, bars and their legend samples.
-//!
-//! Kept apart from the figure layouts because the colour rules are what a
-//! reader relies on to compare cells and bars: one perceptually uniform,
-//! colour-blind-safe map, one scale per figure, and one unmistakable look for
-//! missing data, whichever figure draws it.
+//! Colours for filled areas: viridis, the colour scale a heatmap shares across its
+//! panels, and the fills (solid or hatched) of cells, bars and their legend samples:
+//! one colour-blind-safe map, one scale per figure, one look for missing data.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::axis::Ticks;
+use super::axis::{extent, Ticks};
 use super::{backend_error, PlotError};
 
 /// Background of a missing heatmap cell: a light grey, unlike any viridis colour.
@@ -23,46 +18,18 @@ const HATCH_SPACING: i32 = 18;
 /// Hatch line width: 0.25 mm.
 const HATCH_LINE: f64 = 3.0;
 
-/// Viridis, sampled at 32 evenly spaced points of matplotlib's 256-entry
+/// Viridis as hex RGB, sampled at 32 evenly spaced points of matplotlib's 256-entry
 /// table (entries round(k * 255 / 31), k = 0..31, rounded to 8 bits).
 ///
 /// Source: `_viridis_data` in matplotlib's `lib/matplotlib/_cm_listed.py`;
 /// viridis is by Stéfan van der Walt and Nathaniel Smith and released under
 /// CC0 (public domain). Linear interpolation between these anchors stays
 /// within 2/255 of the full table in every channel.
-const VIRIDIS: [(u8, u8, u8); 32] = [
-    (68, 1, 84),
-    (71, 13, 96),
-    (72, 24, 106),
-    (72, 36, 117),
-    (71, 46, 124),
-    (69, 56, 130),
-    (66, 65, 134),
-    (62, 76, 138),
-    (58, 84, 140),
-    (54, 93, 141),
-    (50, 101, 142),
-    (46, 109, 142),
-    (43, 117, 142),
-    (40, 125, 142),
-    (37, 132, 142),
-    (34, 140, 141),
-    (31, 148, 140),
-    (30, 156, 137),
-    (32, 163, 134),
-    (37, 171, 130),
-    (46, 179, 124),
-    (58, 186, 118),
-    (72, 193, 110),
-    (88, 199, 101),
-    (105, 205, 91),
-    (127, 211, 78),
-    (147, 215, 65),
-    (168, 219, 52),
-    (189, 223, 38),
-    (213, 226, 26),
-    (234, 229, 26),
-    (253, 231, 37),
+const VIRIDIS: [u32; 32] = [
+    0x440154, 0x470D60, 0x48186A, 0x482475, 0x472E7C, 0x453882, 0x424186, 0x3E4C8A, 0x3A548C,
+    0x365D8D, 0x32658E, 0x2E6D8E, 0x2B758E, 0x287D8E, 0x25848E, 0x228C8D, 0x1F948C, 0x1E9C89,
+    0x20A386, 0x25AB82, 0x2EB37C, 0x3ABA76, 0x48C16E, 0x58C765, 0x69CD5B, 0x7FD34E, 0x93D741,
+    0xA8DB34, 0xBDDF26, 0xD5E21A, 0xEAE51A, 0xFDE725,
 ];
 
 /// The viridis colour at `t` in [0, 1] (clamped): dark purple at 0, yellow
@@ -73,9 +40,12 @@ pub(super) fn viridis(t: f64) -> RGBColor {
     let x = t.clamp(0.0, 1.0) * last as f64;
     let i = (x.floor() as usize).min(last - 1);
     let f = x - i as f64;
-    let (a, b) = (VIRIDIS[i], VIRIDIS[i + 1]);
-    let mix = |p: u8, q: u8| (f64::from(p) + f * (f64::from(q) - f64::from(p))).round() as u8;
-    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+    let mix = |shift: u32| {
+        let channel = |hex: u32| f64::from((hex >> shift) & 0xFF);
+        let (p, q) = (channel(VIRIDIS[i]), channel(VIRIDIS[i + 1]));
+        (p + f * (q - p)).round() as u8
+    };
+    RGBColor(mix(16), mix(8), mix(0))
 }
 
 /// The mapping from values to colours that every panel of a heatmap shares,
@@ -96,13 +66,8 @@ impl ColourScale {
     /// log scale only the positive ones), or `None` when none is drawable.
     /// A single distinct value sits mid-scale.
     pub(super) fn new(values: impl Iterator<Item = f64>, log: bool) -> Option<Self> {
-        let (lo, hi) = values
-            .filter(|v| v.is_finite() && (!log || *v > 0.0))
-            .map(|v| if log { v.log10() } else { v })
-            .fold(None, |acc: Option<(f64, f64)>, v| match acc {
-                None => Some((v, v)),
-                Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
-            })?;
+        let shown = values.filter(|v| v.is_finite() && (!log || *v > 0.0));
+        let (lo, hi) = extent(shown.map(|v| if log { v.log10() } else { v }))?;
         let (lo, hi) = if hi > lo {
             (lo, hi)
         } else if log {
@@ -245,26 +210,29 @@ mod tests {
 
     #[test]
     fn viridis_ends_and_middle_match_matplotlib() {
-        assert_eq!(viridis(0.0), RGBColor(68, 1, 84));
-        assert_eq!(viridis(1.0), RGBColor(253, 231, 37));
+        assert_eq!(
+            (viridis(0.0), viridis(1.0)),
+            (RGBColor(68, 1, 84), RGBColor(253, 231, 37))
+        );
         // matplotlib's entry 128 of 255 is (0.127568, 0.566949, 0.550556).
         let RGBColor(r, g, b) = viridis(128.0 / 255.0);
-        let expected = [32.5, 144.6, 140.4];
-        for (got, want) in [r, g, b].into_iter().zip(expected) {
+        for (got, want) in [r, g, b].into_iter().zip([32.5, 144.6, 140.4]) {
             assert!((f64::from(got) - want).abs() <= 2.0, "{got} vs {want}");
         }
-        assert_eq!(viridis(-1.0), viridis(0.0), "clamped below");
-        assert_eq!(viridis(2.0), viridis(1.0), "clamped above");
+        assert_eq!(
+            (viridis(-1.0), viridis(2.0)),
+            (viridis(0.0), viridis(1.0)),
+            "clamped"
+        );
     }
 
     #[test]
     fn colour_scale_skips_what_it_cannot_show() {
-        let log = ColourScale::new([f64::NAN, 0.0, -1.0, 10.0, 1000.0].into_iter(), true)
-            .expect("two positive values");
+        let values = [f64::NAN, 0.0, -1.0, 10.0, 1000.0];
+        let log = ColourScale::new(values.into_iter(), true).expect("two positive values");
         assert_eq!((log.lo, log.hi), (1.0, 3.0));
         assert_eq!(log.fraction(100.0), Some(0.5));
-        assert_eq!(log.fraction(0.0), None);
-        assert_eq!(log.fraction(f64::NAN), None);
+        assert_eq!((log.fraction(0.0), log.fraction(f64::NAN)), (None, None));
         assert!(ColourScale::new([f64::NAN, 0.0].into_iter(), true).is_none());
         let flat = ColourScale::new([4.0, 4.0].into_iter(), false).expect("one value");
         assert_eq!(flat.fraction(4.0), Some(0.5));

@@ -1,9 +1,5 @@
-//! Dose marks: infusion bands, dashed bolus lines and the triangles above
-//! the axes.
-//!
-//! Kept together because they share one grey look and one rule (beneath the
-//! curves, never hiding data), and the legend reuses the triangle and band
-//! colour so its samples match what is drawn.
+//! Dose marks: infusion bands, dashed bolus lines and the triangles above the axes,
+//! in one grey look, beneath the curves; the legend reuses the triangle and band.
 
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;

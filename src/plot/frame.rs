@@ -1,19 +1,16 @@
-//! The parts of an x-y figure's frame every figure kind shares: the title
-//! band, the space the y-axis text needs, grid and axis lines, tick labels
-//! and axis titles.
-//!
-//! The time course, the sweep line plot and the bar chart all draw their
-//! frame through these functions (the heatmap's panels reuse the title and
-//! the label thinning), so a change of type size or line weight reaches every
-//! figure at once and the figures of one manuscript look alike.
+//! The frame every x-y figure shares: the title band, the room the y-axis text needs,
+//! grid and axis lines, tick labels and axis titles; so a change of type size or line
+//! weight reaches every figure and the figures of one manuscript look alike. The
+//! heatmap reuses the title and the tick thinning.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::axis::{Ticks, YAxis};
+use super::legend::{draw_legend_entries, Sample, LEGEND_SAMPLE};
 use super::text::{
-    break_pieces, draw_label, fit_text, text_after_lines, text_width, wrap_text, Orientation,
+    draw_label, draw_upright, elide_after, fit_axis_title, fit_text, shrinking, text_width, widest,
+    wrap_text, wrap_whole, BOTTOM, CENTRE, RIGHT, TOP,
 };
 use super::{
     backend_error, offset, px, Chart, PlotError, AXIS_COLOUR, AXIS_LINE, AXIS_TITLE_FONT,
@@ -60,14 +57,8 @@ pub(super) fn draw_title<DB: DrawingBackend>(
     let centre = (title_band + margin) as i32 / 2;
     for (i, line) in lines.iter().enumerate() {
         let shift = ((i as f64 - 0.5 * (lines.len() as f64 - 1.0)) * line_h).round() as i32;
-        draw_label(
-            &title_area,
-            line,
-            em,
-            Pos::new(HPos::Center, VPos::Center),
-            (width as i32 / 2, centre + shift),
-            Orientation::Horizontal,
-        )?;
+        let at = (width as i32 / 2, centre + shift);
+        draw_label(&title_area, line, em, CENTRE, at)?;
     }
     Ok(rest)
 }
@@ -98,31 +89,14 @@ fn title_lines(title: &str, max_width: u32) -> Result<(Vec<String>, f64), PlotEr
     if one == title {
         return Ok((vec![one], em));
     }
-    let fits = |t: &str, em: f64| Ok::<_, PlotError>(text_width(t, em)? <= max_width);
-    /// Sizes tried between full and smallest two-line type.
-    const STEPS: u32 = 3;
-    for step in 0..=STEPS {
-        let fraction = 1.0 - (1.0 - TITLE_MIN_FONT_FRACTION) * f64::from(step) / f64::from(STEPS);
-        let em = TITLE_FONT * fraction;
-        let pieces_fit = title
-            .split_whitespace()
-            .flat_map(break_pieces)
-            .map(|piece| fits(piece, em))
-            .collect::<Result<Vec<_>, _>>()?
-            .into_iter()
-            .all(|f| f);
-        let lines = wrap_text(title, em, max_width)?;
-        if pieces_fit && lines.len() <= 2 {
+    for em in shrinking(TITLE_FONT, TITLE_MIN_FONT_FRACTION, 3) {
+        if let Some(lines) = wrap_whole(title, em, max_width, 2)? {
             return Ok((lines, em));
         }
     }
     let em = TITLE_FONT * TITLE_MIN_FONT_FRACTION;
-    let mut lines = wrap_text(title, em, max_width)?;
-    lines.truncate(1);
-    let rest = text_after_lines(title, &lines);
-    let (second, _) = fit_text(rest, em, 1.0, max_width)?;
-    lines.push(second);
-    Ok((lines, em))
+    let lines = wrap_text(title, em, max_width)?;
+    Ok((elide_after(title, lines, 1, em, max_width)?, em))
 }
 
 /// The y-axis title fitted to the height of `plot_area`, and the width the
@@ -132,48 +106,35 @@ pub(super) fn y_axis_text_area<DB: DrawingBackend>(
     tick_labels: &[String],
     y_label: &str,
 ) -> Result<(String, f64, u32), PlotError> {
-    let mut y_tick_width = 0;
-    for label in tick_labels {
-        y_tick_width = y_tick_width.max(text_width(label, TICK_FONT)?);
-    }
+    let y_tick_width = widest(tick_labels.iter().map(String::as_str), TICK_FONT)?;
     let (_, plot_height) = plot_area.dim_in_pixel();
-    let (y_title, y_title_em) = fit_text(
-        y_label,
-        AXIS_TITLE_FONT,
-        TITLE_MIN_FONT_FRACTION,
-        plot_height.saturating_sub(px(TICK_FONT * 4.0)),
-    )?;
+    let (y_title, y_title_em) =
+        fit_axis_title(y_label, plot_height.saturating_sub(px(TICK_FONT * 4.0)))?;
     let y_area = 2 * px(TICK_MARK) + y_tick_width + px(y_title_em * 1.6);
     Ok((y_title, y_title_em, y_area))
 }
 
-/// Draws the grid at the major (and, on log axes, minor) ticks. Plotters
-/// gets empty labels: all text is drawn by [`draw_label`].
-pub(super) fn draw_grid<DB: DrawingBackend>(chart: &mut Chart<DB>) -> Result<(), PlotError> {
+/// Draws the grid at the major (and, on log axes, minor) ticks, or with `axes` the left
+/// and bottom axis lines with outward tick marks. Plotters gets empty labels: all text
+/// is drawn by [`draw_label`].
+pub(super) fn draw_mesh<DB: DrawingBackend>(
+    chart: &mut Chart<DB>,
+    axes: bool,
+) -> Result<(), PlotError> {
     let no_label = |_: &f64| String::new();
-    chart
-        .configure_mesh()
-        .disable_axes()
-        .x_label_formatter(&no_label)
-        .y_label_formatter(&no_label)
-        .bold_line_style(GRID_COLOUR.stroke_width(px(GRID_LINE)))
-        .light_line_style(MINOR_GRID_COLOUR.stroke_width(px(GRID_LINE * 0.5)))
-        .draw()
-        .map_err(backend_error)
-}
-
-/// Draws the left and bottom axis lines with outward tick marks.
-pub(super) fn draw_axes<DB: DrawingBackend>(chart: &mut Chart<DB>) -> Result<(), PlotError> {
-    let no_label = |_: &f64| String::new();
-    chart
-        .configure_mesh()
-        .disable_mesh()
-        .x_label_formatter(&no_label)
-        .y_label_formatter(&no_label)
-        .axis_style(AXIS_COLOUR.stroke_width(px(AXIS_LINE)))
-        .set_all_tick_mark_size(px(TICK_MARK))
-        .draw()
-        .map_err(backend_error)
+    let mut mesh = chart.configure_mesh();
+    mesh.x_label_formatter(&no_label)
+        .y_label_formatter(&no_label);
+    if axes {
+        mesh.disable_mesh()
+            .axis_style(AXIS_COLOUR.stroke_width(px(AXIS_LINE)))
+            .set_all_tick_mark_size(px(TICK_MARK));
+    } else {
+        mesh.disable_axes()
+            .bold_line_style(GRID_COLOUR.stroke_width(px(GRID_LINE)))
+            .light_line_style(MINOR_GRID_COLOUR.stroke_width(px(GRID_LINE * 0.5)));
+    }
+    mesh.draw().map_err(backend_error)
 }
 
 /// Gap between an axis line and its tick labels: room for the tick mark and as much again.
@@ -191,14 +152,8 @@ pub(super) fn draw_y_tick_labels<DB: DrawingBackend>(
     let (plot_x, _) = chart.plotting_area().get_pixel_range();
     for (&pos, label) in ticks.major.iter().zip(&ticks.labels) {
         let (_, py) = chart.backend_coord(&(x_lo, pos));
-        draw_label(
-            root,
-            label,
-            TICK_FONT,
-            Pos::new(HPos::Right, VPos::Center),
-            (plot_x.start - tick_label_gap(), py),
-            Orientation::Horizontal,
-        )?;
+        let at = (plot_x.start - tick_label_gap(), py);
+        draw_label(root, label, TICK_FONT, RIGHT, at)?;
     }
     Ok(())
 }
@@ -212,16 +167,15 @@ pub(super) fn draw_y_title<DB: DrawingBackend>(
     y_area: u32,
 ) -> Result<(), PlotError> {
     let (plot_x, plot_y) = chart.plotting_area().get_pixel_range();
-    draw_label(
+    draw_upright(
         root,
         title,
         em,
-        Pos::new(HPos::Center, VPos::Top),
+        TOP,
         (
             plot_x.start - y_area as i32,
             (plot_y.start + plot_y.end) / 2,
         ),
-        Orientation::Vertical,
     )
 }
 
@@ -286,30 +240,40 @@ pub(super) fn framed_chart<'a, DB: DrawingBackend>(
     drop(probe);
     let mut chart = build(&x_ticks)?;
     beneath(&chart)?;
-    draw_grid(&mut chart)?;
-    draw_axes(&mut chart)?;
+    draw_mesh(&mut chart, false)?;
+    draw_mesh(&mut chart, true)?;
     let (plot_x, plot_y) = chart.plotting_area().get_pixel_range();
     for (&pos, label) in x_ticks.major.iter().zip(&x_ticks.labels) {
         let at = (
             chart.backend_coord(&(pos, y.lo)).0,
             plot_y.end + tick_label_gap(),
         );
-        let anchor = Pos::new(HPos::Center, VPos::Top);
-        draw_label(root, label, TICK_FONT, anchor, at, Orientation::Horizontal)?;
+        draw_label(root, label, TICK_FONT, TOP, at)?;
     }
     draw_y_tick_labels(&chart, root, &y.ticks, x_lo)?;
     let at = ((plot_x.start + plot_x.end) / 2, plot_y.end + x_area as i32);
-    let anchor = Pos::new(HPos::Center, VPos::Bottom);
-    draw_label(
-        root,
-        axes.x_label,
-        AXIS_TITLE_FONT,
-        anchor,
-        at,
-        Orientation::Horizontal,
-    )?;
+    draw_label(root, axes.x_label, AXIS_TITLE_FONT, BOTTOM, at)?;
     draw_y_title(&chart, root, (&y_title, y_title_em), y_area)?;
     Ok(chart)
+}
+
+/// Legend entries: each label with its sample.
+pub(super) type Entries<'a> = Vec<(&'a str, Sample)>;
+
+/// Draws an x-y figure with a legend: `title`, the frame of `axes`, then what `draw`
+/// draws on the chart, and the legend of the entries it returns, `(series, marks)` (see
+/// [`draw_legend_entries`]), level with the top of the axes.
+pub(super) fn xy_figure<'e, DB: DrawingBackend>(
+    root: &Area<DB>,
+    title: &str,
+    axes: &Axes,
+    draw: impl FnOnce(&Chart<DB>) -> Result<(Entries<'e>, Entries<'e>), PlotError>,
+) -> Result<(), PlotError> {
+    let (plot_area, legend_column) = chart_and_legend(root, title)?;
+    let chart = framed_chart(root, &plot_area, axes, OUTER_MARGIN * 2.0, |_| Ok(()))?;
+    let (series, marks) = draw(&chart)?;
+    let (_, plot_y) = chart.plotting_area().get_pixel_range();
+    draw_legend_entries(&legend_column, plot_y.start, &series, &marks, LEGEND_SAMPLE)
 }
 
 /// Keeps only as many of `ticks` as can be labelled without the labels
@@ -362,9 +326,8 @@ mod tests {
 
     /// Thins `ticks` for labels `width` px wide at `px_per_unit` px per axis unit.
     fn thinned(ticks: &Ticks, log: bool, px_per_unit: f64, width: u32) -> Vec<String> {
-        thin_ticks(ticks, log, |u| (u * px_per_unit) as i32, |_| Ok(width))
-            .expect("no text measured")
-            .labels
+        let thin = thin_ticks(ticks, log, |u| (u * px_per_unit) as i32, |_| Ok(width));
+        thin.expect("no text measured").labels
     }
 
     #[test]
@@ -387,14 +350,11 @@ mod tests {
             thinned(&every, false, 50.0, 60),
             ["0", "2", "4", "6", "8", "10"]
         );
-    }
-
-    #[test]
-    fn narrow_log_axes_keep_their_labels() {
         // 3e5 to 4.2e5: no decade in range, so the fallback ticks are linear values.
-        let ticks = Ticks::log_sweep(3e5_f64.log10(), 4.2e5_f64.log10());
-        assert!(ticks.labels.len() >= 2);
-        let kept = thinned(&ticks, true, 2000.0, 90);
-        assert!(kept.len() >= 2, "labels survive thinning: {kept:?}");
+        let narrow = Ticks::log_sweep(3e5_f64.log10(), 4.2e5_f64.log10());
+        assert!(
+            thinned(&narrow, true, 2000.0, 90).len() >= 2,
+            "labels survive thinning"
+        );
     }
 }

@@ -5,9 +5,10 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::ribbons::{backend, grid, grid_canvas, FONTS};
+use super::prepared::check_not_infinite;
+use super::ribbons::{grid, grid_canvas, FONTS};
 use super::text::FONT_FAMILY;
-use super::{render, Figure, PlotError, Rendered};
+use super::{backend_error, render, Figure, PlotError, Rendered};
 
 /// Bins of a histogram: enough for a shape at a few hundred subjects without empty gaps.
 const BINS: usize = 30;
@@ -44,18 +45,13 @@ pub fn histograms(h: &Histograms) -> Result<Rendered, PlotError> {
     render(&checked(h)?)
 }
 
+/// `h` if it can be drawn.
 fn checked<'a>(h: &'a Histograms<'a>) -> Result<&'a Histograms<'a>, PlotError> {
     if h.panels.is_empty() {
         return Err(PlotError::Empty { field: "panels" });
     }
     for p in h.panels {
-        if let Some((index, &value)) = p.values.iter().enumerate().find(|(_, v)| v.is_infinite()) {
-            return Err(PlotError::InfiniteValue {
-                label: p.label.to_string(),
-                index,
-                value,
-            });
-        }
+        check_not_infinite(p.label, p.values)?;
     }
     Ok(h)
 }
@@ -102,7 +98,7 @@ impl Figure for &Histograms<'_> {
                 .x_label_area_size(60)
                 .y_label_area_size(90)
                 .build_cartesian_2d(lo..hi, 0.0..top)
-                .map_err(backend)?;
+                .map_err(backend_error)?;
             chart
                 .configure_mesh()
                 .disable_mesh()
@@ -112,7 +108,7 @@ impl Figure for &Histograms<'_> {
                 .x_labels(3)
                 .y_labels(4)
                 .draw()
-                .map_err(backend)?;
+                .map_err(backend_error)?;
             chart
                 .draw_series(counts.iter().enumerate().map(|(k, &c)| {
                     let x0 = lo + k as f64 * width;
@@ -121,7 +117,7 @@ impl Figure for &Histograms<'_> {
                         BLUE.mix(0.7).filled(),
                     )
                 }))
-                .map_err(backend)?;
+                .map_err(backend_error)?;
             values.sort_unstable_by(f64::total_cmp);
             if let Some(&median) = values.get(values.len() / 2) {
                 chart
@@ -129,7 +125,7 @@ impl Figure for &Histograms<'_> {
                         vec![(median, 0.0), (median, top)],
                         VERMILLION.stroke_width(4),
                     )))
-                    .map_err(backend)?;
+                    .map_err(backend_error)?;
             }
         }
         Ok(())

@@ -1,22 +1,16 @@
-//! The legend column to the right of the axes, shared by the time course,
-//! the sweep line plot, the bar chart and the model-versus-data figure (each
-//! with its own kind of sample).
-//!
-//! Its fitting rules (wrap, then shrink, then summarise the tail as
-//! "+ N more", never overflow onto the data) are the most involved layout in
-//! the figure and depend on nothing but the column it is given, so they live
-//! here rather than in the figure layout.
+//! The legend column right of the axes, shared by the x-y figures, each with its own
+//! kind of sample. Its fitting rules (wrap, shrink, then summarise the tail as "+ N
+//! more", never overflow onto the data) depend on nothing but the column.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::colour::Fill;
 use super::doses::{dose_triangle, DOSE_TRIANGLE_HEIGHT, INFUSION_COLOUR};
 use super::lines::SeriesStyle;
 use super::marks::{draw_mark_sample, draw_marker, DataMark};
 use super::prepared::Prepared;
-use super::text::{draw_label, fit_text, text_after_lines, wrap_text, Orientation};
+use super::text::{draw_label, elide_after, shrinking, wrap_text, LEFT};
 use super::{backend_error, offset, PlotError, PlotInput, OUTER_MARGIN};
 
 /// Legend labels: 8.4 pt.
@@ -97,37 +91,28 @@ pub(super) fn draw_legend_entries<DB: DrawingBackend>(
     let spacing = |em: f64| (offset(em * 1.25), offset(em * 0.45));
     // Shrink the font in steps until every label takes at most two lines
     // and the entries fit the column's height (or the minimum is reached).
-    const STEPS: u32 = 4;
-    let mut step = 0;
-    let (em, wrapped) = loop {
-        let fraction = 1.0 - (1.0 - LEGEND_MIN_FONT_FRACTION) * f64::from(step) / f64::from(STEPS);
-        let em = LEGEND_FONT * fraction;
-        let wrapped = series
-            .iter()
-            .chain(marks)
-            .map(|(label, _)| wrap_text(label, em, text_width))
+    let labels = || series.iter().chain(marks).map(|(label, _)| *label);
+    let mut fitted = (LEGEND_FONT, Vec::new());
+    for em in shrinking(LEGEND_FONT, LEGEND_MIN_FONT_FRACTION, 4) {
+        let wrapped = labels()
+            .map(|label| wrap_text(label, em, text_width))
             .collect::<Result<Vec<_>, _>>()?;
         let (line_h, gap) = spacing(em);
         let height = legend_height(wrapped.iter().map(Vec::len), line_h, gap);
         let two_lines = wrapped.iter().all(|lines| lines.len() <= MAX_LABEL_LINES);
-        if step == STEPS || (height <= available && two_lines) {
-            break (em, wrapped);
+        fitted = (em, wrapped);
+        if height <= available && two_lines {
+            break;
         }
-        step += 1;
-    };
+    }
+    let (em, wrapped) = fitted;
     // A label still longer than two lines at the smallest size keeps its
     // first line and ends the second with an ellipsis.
-    let wrapped = series
-        .iter()
-        .chain(marks)
+    let wrapped = labels()
         .zip(wrapped)
-        .map(|((label, _), mut lines)| {
-            if lines.len() > MAX_LABEL_LINES {
-                lines.truncate(MAX_LABEL_LINES - 1);
-                let rest = text_after_lines(label, &lines);
-                lines.push(fit_text(rest, em, 1.0, text_width)?.0);
-            }
-            Ok(lines)
+        .map(|(label, lines)| match lines.len() > MAX_LABEL_LINES {
+            true => elide_after(label, lines, MAX_LABEL_LINES - 1, em, text_width),
+            false => Ok(lines),
         })
         .collect::<Result<Vec<_>, PlotError>>()?;
     let (line_h, gap) = spacing(em);
@@ -159,14 +144,7 @@ pub(super) fn draw_legend_entries<DB: DrawingBackend>(
     for (lines, sample) in &entries {
         draw_sample(area, *sample, (pad, y), sample_len)?;
         for (i, line) in lines.iter().enumerate() {
-            draw_label(
-                area,
-                line,
-                em,
-                Pos::new(HPos::Left, VPos::Center),
-                (text_x, y + i as i32 * line_h),
-                Orientation::Horizontal,
-            )?;
+            draw_label(area, line, em, LEFT, (text_x, y + i as i32 * line_h))?;
         }
         y += lines.len() as i32 * line_h + gap;
     }
@@ -205,11 +183,7 @@ fn draw_sample<DB: DrawingBackend>(
         }
         Sample::Infusion => {
             let half = offset(LEGEND_FONT * 0.3);
-            area.draw(&Rectangle::new(
-                [(x, y - half), (x + len, y + half)],
-                INFUSION_COLOUR.filled(),
-            ))
-            .map_err(backend_error)
+            Fill::solid(INFUSION_COLOUR).draw(area, (x, y - half), (x + len, y + half))
         }
         Sample::DataMark(mark) => draw_mark_sample(area, mark, (x + len / 2, y)),
         Sample::Disc(colour) => draw_marker(area, colour, false, (x + len / 2, y)),

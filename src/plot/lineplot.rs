@@ -1,25 +1,20 @@
-//! Line plot of a metric against one sweep axis, one line per value of
-//! another: e.g. liver AUC against dose, one line per dosing interval.
+//! Line plot of a metric against one sweep axis, one line per value of another: e.g.
+//! liver AUC against dose, one line per dosing interval.
 //!
-//! It is drawn like the time course (same frame, palette, line strokes and
-//! legend column) so figures in one manuscript match, with two differences
-//! a sweep needs: a marker at every computed point, since a sweep is a
-//! handful of runs rather than a continuous curve and the reader should see
-//! where the data are; and gaps where a value is missing (NaN), rather than
-//! a line bridging a run that failed.
+//! Drawn like the time course, with two things a sweep needs: a marker at every
+//! computed point (a sweep is a handful of runs, not a continuous curve), and gaps where
+//! a value is missing (NaN) rather than a line bridging a failed run.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::axis::{Ticks, YAxis};
-use super::frame::{chart_and_legend, framed_chart, Axes};
-use super::legend::{draw_legend_entries, Sample, LEGEND_SAMPLE};
-use super::lines::{canvas_mapping, draw_run, runs, SeriesStyle};
+use super::frame::{xy_figure, Axes};
+use super::legend::Sample;
+use super::lines::{canvas_mapping, draw_run, rounded, runs, SeriesStyle};
 use super::prepared::{check_coordinates, check_sweep_series};
-use super::{render, Figure, PlotError, Rendered, Series, OUTER_MARGIN, TICK_FONT};
+use super::{render, Figure, PlotError, Rendered, Series, TICK_FONT};
 
-/// Linear axes with at most this many values get a tick at each value.
-pub(super) const FEW_VALUES: usize = 12;
 /// On a log y axis, the lowest marker stays at least this many decades
 /// above the axis line (else the axis starts a decade lower).
 const MARKER_CLEARANCE: f64 = 0.04;
@@ -89,13 +84,7 @@ impl SweepAxis {
             0.5 * first.abs()
         };
         let (lo, hi) = (first - pad, last + pad);
-        let ticks = if log {
-            Ticks::log_sweep(lo, hi)
-        } else if values.len() <= FEW_VALUES {
-            Ticks::at_values(positions.clone(), values)
-        } else {
-            Ticks::linear(lo, hi, false)
-        };
+        let ticks = Ticks::sweep(values, positions.clone(), lo, hi, log);
         Self {
             positions,
             lo,
@@ -138,11 +127,9 @@ impl<'a> LineFigure<'a> {
 }
 
 impl Figure for LineFigure<'_> {
-    /// Lays out and draws the figure: grid, axes, lines, then markers on
-    /// top (so no line hides a data point), and the legend column.
+    /// Frame, lines, then the markers on top (so no line hides a data point), and the
+    /// legend.
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
-        let (plot_area, legend_column) = chart_and_legend(root, self.plot.title)?;
-
         let (x, y) = (&self.x, &self.y);
         let axes = Axes {
             x_ticks: &x.ticks,
@@ -153,43 +140,33 @@ impl Figure for LineFigure<'_> {
             y_label: self.plot.y_label,
             headroom: TICK_FONT,
         };
-        let chart = framed_chart(root, &plot_area, &axes, OUTER_MARGIN * 2.0, |_| Ok(()))?;
-
-        let to_canvas = canvas_mapping(&chart, (x.lo, x.hi), (y.lo, y.hi));
-        let styles: Vec<SeriesStyle> = (0..self.plot.lines.len())
-            .map(SeriesStyle::for_index)
-            .collect();
-        let mut markers = Vec::new();
-        for (series, &style) in self.plot.lines.iter().zip(&styles) {
-            for run in line_runs(&x.positions, &series.values, y.log_floor) {
-                let points: Vec<(f64, f64)> = run.iter().map(&to_canvas).collect();
-                if points.len() > 1 {
-                    draw_run(root, &points, style)?;
+        xy_figure(root, self.plot.title, &axes, |chart| {
+            let to_canvas = canvas_mapping(chart);
+            let mut markers = Vec::new();
+            let mut entries = Vec::new();
+            for (index, series) in self.plot.lines.iter().enumerate() {
+                let style = SeriesStyle::for_index(index);
+                for run in line_runs(&x.positions, &series.values, y.log_floor) {
+                    let points: Vec<(f64, f64)> = run.iter().map(&to_canvas).collect();
+                    if points.len() > 1 {
+                        draw_run(root, &points, style)?;
+                    }
                 }
+                for (&pos, &v) in x.positions.iter().zip(&series.values) {
+                    let axis_value = match y.log_floor {
+                        Some(floor) if v >= floor => v.log10(),
+                        None if v.is_finite() => v,
+                        _ => continue,
+                    };
+                    markers.push((style, rounded(to_canvas(&(pos, axis_value)))));
+                }
+                entries.push((series.label.as_str(), Sample::LineWithMarker(style)));
             }
-            for (&pos, &v) in x.positions.iter().zip(&series.values) {
-                let axis_value = match y.log_floor {
-                    Some(floor) if v >= floor => v.log10(),
-                    None if v.is_finite() => v,
-                    _ => continue,
-                };
-                let (cx, cy) = to_canvas(&(pos, axis_value));
-                markers.push((style, (cx.round() as i32, cy.round() as i32)));
+            for (style, centre) in markers {
+                style.draw_marker(root, centre)?;
             }
-        }
-        for (style, centre) in markers {
-            style.draw_marker(root, centre)?;
-        }
-
-        let entries: Vec<(&str, Sample)> = self
-            .plot
-            .lines
-            .iter()
-            .zip(styles)
-            .map(|(s, style)| (s.label.as_str(), Sample::LineWithMarker(style)))
-            .collect();
-        let (_, plot_y) = chart.plotting_area().get_pixel_range();
-        draw_legend_entries(&legend_column, plot_y.start, &entries, &[], LEGEND_SAMPLE)
+            Ok((entries, Vec::new()))
+        })
     }
 }
 
@@ -214,21 +191,18 @@ fn line_runs(positions: &[f64], values: &[f64], log_floor: Option<f64>) -> Vec<V
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::svg_has_text;
+    use super::super::tests::{error, series, svg_has_text};
     use super::*;
 
-    /// Six lines of a saturating dose response over a log-spaced dose sweep.
+    /// Lines of a saturating dose response over a log-spaced dose sweep.
     fn demo(n_lines: usize) -> (Vec<f64>, Vec<Series>) {
         let doses: Vec<f64> = (0..=10)
             .map(|i| 1e5 * 10_f64.powf(f64::from(i) / 5.0))
             .collect();
         let lines = (0..n_lines)
-            .map(|k| Series {
-                label: format!("Every {} days", 7 * (k + 1)),
-                values: doses
-                    .iter()
-                    .map(|d| 1e4 * d / (d + 1e6) / (1.0 + k as f64))
-                    .collect(),
+            .map(|k| {
+                let label = format!("Every {} days", 7 * (k + 1));
+                series(&label, &doses, |d| 1e4 * d / (d + 1e6) / (1.0 + k as f64))
             })
             .collect();
         (doses, lines)
@@ -254,24 +228,22 @@ mod tests {
             .expect("renders")
             .svg;
         assert!(svg.starts_with(r#"<svg width="700" height="420" viewBox="0 0 2100 1260""#));
-        for text in [
+        let titles = [
             "Liver AUC by dose",
             "Dose (cells)",
             "Liver AUC (cell days)",
             "1e6",
-        ] {
+        ];
+        for text in titles
+            .into_iter()
+            .chain(lines.iter().map(|l| l.label.as_str()))
+        {
             assert!(svg_has_text(&svg, text), "missing {text}");
-        }
-        for line in &lines {
-            assert!(
-                svg_has_text(&svg, &line.label),
-                "missing legend label {}",
-                line.label
-            );
         }
         // Two discs (halo, colour) per data point and legend entry; one point is missing.
         let circles = svg.matches("<circle").count();
         assert_eq!(circles, 2 * (6 * doses.len() - 1) + 2 * 6);
+        line_plot(&plot(&doses, &lines, false, true)).expect("linear x, log y");
     }
 
     #[test]
@@ -287,45 +259,30 @@ mod tests {
 
     #[test]
     fn line_plot_input_errors_are_precise() {
-        let (doses, lines) = demo(2);
-        let short = [Series {
-            label: "short".into(),
-            values: vec![1.0; 3],
-        }];
-        assert!(matches!(
-            line_plot(&plot(&doses, &short, true, false)),
-            Err(PlotError::SeriesSizeMismatch { ref label, expected: 11, actual: 3, of: "x values" })
-                if label == "short"
-        ));
-        assert!(matches!(
-            line_plot(&plot(&doses, &[], true, false)),
-            Err(PlotError::Empty { field: "lines" })
-        ));
-        let with_zero = [0.0, 1.0];
-        let two = [Series {
-            label: "two".into(),
-            values: vec![1.0, 2.0],
-        }];
-        assert!(matches!(
-            line_plot(&plot(&with_zero, &two, true, false)),
-            Err(PlotError::NonPositiveOnLogAxis {
-                field: "x_values",
-                index: 0,
-                ..
-            })
-        ));
-        assert!(matches!(
-            line_plot(&plot(&[2.0, 1.0], &two, false, false)),
-            Err(PlotError::CoordinatesNotIncreasing { index: 1, .. })
-        ));
-        let infinite = [Series {
-            label: "inf".into(),
-            values: vec![1.0, f64::INFINITY],
-        }];
-        assert!(matches!(
-            line_plot(&plot(&[1.0, 2.0], &infinite, false, false)),
-            Err(PlotError::InfiniteValue { index: 1, .. })
-        ));
-        line_plot(&plot(&doses, &lines, false, true)).expect("linear x, log y");
+        let (doses, _) = demo(0);
+        let fails =
+            |x: &[f64], lines: &[Series], x_log| error(line_plot(&plot(x, lines, x_log, false)));
+        let short = [series("short", &doses[..3], |_| 1.0)];
+        let two = [series("two", &[1.0, 2.0], |v| v)];
+        let infinite = [series("inf", &[1.0, 2.0], |v| 1.0 / (2.0 - v))];
+        let cases = [
+            (
+                fails(&doses, &short, true),
+                "\"short\" has 3 values but there are 11 x values",
+            ),
+            (fails(&doses, &[], true), "`lines` is empty"),
+            (fails(&[0.0, 1.0], &two, true), "`x_values[0]` is 0"),
+            (
+                fails(&[2.0, 1.0], &two, false),
+                "`x_values[1]` (1) does not exceed",
+            ),
+            (
+                fails(&[1.0, 2.0], &infinite, false),
+                "infinite value (inf) at position 1",
+            ),
+        ];
+        for (got, want) in cases {
+            assert!(got.contains(want), "{got}");
+        }
     }
 }

@@ -1,10 +1,6 @@
-//! How a series becomes strokes on the canvas: its colour and dash pattern,
-//! cutting it where it leaves a log axis and simplifying dense output; and
-//! the data markers of the sweep line plot, which share the series' colour
-//! and (solid or broken) style.
-//!
-//! Separate from the figure layout because the geometry (log-floor cuts,
-//! simplification) is easiest to check in isolation.
+//! How a series becomes strokes: its colour and dash pattern, cutting it where
+//! it leaves a log axis, simplifying dense output, and its data markers. Apart
+//! from the layouts because this geometry is easiest to check in isolation.
 
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
@@ -125,7 +121,7 @@ pub(super) fn draw_series<DB: DrawingBackend>(
     prep: &Prepared,
 ) -> Result<(), PlotError> {
     let y = &prep.y_axis;
-    let to_canvas = canvas_mapping(chart, prep.x_range, (y.lo, y.hi));
+    let to_canvas = canvas_mapping(chart);
     for (index, series) in input.series.iter().enumerate() {
         let style = SeriesStyle::for_index(index);
         for run in runs(input.time_days, &series.values, y.log_floor) {
@@ -137,14 +133,14 @@ pub(super) fn draw_series<DB: DrawingBackend>(
 }
 
 /// Maps chart coordinates (axis units: log10 of the value on a log axis) to
-/// fractional canvas pixels, anchored on plotters' own pixels for the corners
-/// `(x0, y0)` and `(x1, y1)` of the axes, so strokes drawn at sub-pixel
-/// precision line up with the grid plotters draws.
+/// fractional canvas pixels, anchored on plotters' own pixels for the corners of
+/// the axes, so strokes drawn at sub-pixel precision line up with the grid
+/// plotters draws.
 pub(super) fn canvas_mapping<DB: DrawingBackend>(
     chart: &Chart<DB>,
-    (x0, x1): (f64, f64),
-    (y0, y1): (f64, f64),
 ) -> impl Fn(&(f64, f64)) -> (f64, f64) {
+    let (x, y) = (chart.x_range(), chart.y_range());
+    let (x0, x1, y0, y1) = (x.start, x.end, y.start, y.end);
     let (left, bottom) = chart.backend_coord(&(x0, y0));
     let (right, top) = chart.backend_coord(&(x1, y1));
     move |&(x, v): &(f64, f64)| {
@@ -153,6 +149,11 @@ pub(super) fn canvas_mapping<DB: DrawingBackend>(
             f64::from(bottom) + (v - y0) / (y1 - y0) * f64::from(top - bottom),
         )
     }
+}
+
+/// A fractional canvas point rounded to its pixel.
+pub(super) fn rounded((x, y): (f64, f64)) -> Pixel {
+    (x.round() as i32, y.round() as i32)
 }
 
 /// Splits one series into drawable runs of (day, axis value) points; `log_floor`
@@ -264,15 +265,15 @@ fn segment_distance(p: (f64, f64), a: (f64, f64), b: (f64, f64)) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::super::axis::YAxis;
-    use super::super::tests::input;
+    use super::super::tests::{decode, input, series};
     use super::super::{time_course, Series, YScale};
     use super::*;
 
     #[test]
     fn peaks_are_kept_and_straight_runs_simplified() {
         // The pixel path of a dose jump.
-        let path = [(632, 1109), (633, 153), (633, 155), (633, 157), (634, 159)]
-            .map(|(x, y)| (f64::from(x), f64::from(y)));
+        let path = [(632, 1109), (633, 153), (633, 155), (633, 157), (634, 159)];
+        let path = path.map(|(x, y)| (f64::from(x), f64::from(y)));
         let simplified = simplify(&path, SIMPLIFY_TOLERANCE);
         assert_eq!(
             simplified[..2],
@@ -305,42 +306,31 @@ mod tests {
 
     #[test]
     fn sharp_dose_jumps_stay_inside_the_axes() {
-        // Hourly output over half a year with monthly jumps: consecutive points
-        // share pixels and the curve turns back on itself at each dose.
+        // Hourly output over half a year with monthly jumps from below the floor to the
+        // peak an hour later: consecutive points share pixels and the curve turns back
+        // on itself at each dose; different lags give different pixel patterns.
         let times: Vec<f64> = (0..=4320).map(|h| f64::from(h) / 24.0).collect();
-        // Each dose lifts the curve from below the floor to its peak an hour
-        // later; different lags give different pixel patterns at the jump.
-        let jumpy = |lag_h: f64| Series {
-            label: format!("lag {lag_h} h"),
-            values: times
-                .iter()
-                .map(|&t| {
-                    let since = (t - lag_h / 24.0).rem_euclid(28.0);
-                    1e7 * (-0.9 * since).exp()
-                })
-                .collect(),
+        let jumpy = |lag_h: f64| {
+            let since = move |t: f64| (t - lag_h / 24.0).rem_euclid(28.0);
+            series(&format!("lag {lag_h} h"), &times, |t| {
+                1e7 * (-0.9 * since(t)).exp()
+            })
         };
         let series: Vec<Series> = [1.0, 2.0, 3.0, 5.0, 7.0, 11.0].map(jumpy).into();
-        let bytes = time_course(&input(&times, &series, &[], YScale::Log))
+        let png = time_course(&input(&times, &series, &[], YScale::Log))
             .expect("renders")
             .png;
-        let mut reader = png::Decoder::new(bytes.as_slice())
-            .read_info()
-            .expect("decodes");
-        let mut buf = vec![0; reader.output_buffer_size()];
-        let frame = reader.next_frame(&mut buf).expect("frame");
-        let row_bytes = frame.width as usize * 3;
-        let margin_rows = |rows: std::ops::Range<usize>| {
-            rows.flat_map(|y| buf[y * row_bytes..(y + 1) * row_bytes].chunks(3))
-                .filter(|px| *px != [255, 255, 255])
-                .count()
+        let (w, h, buf) = decode(&png);
+        let row = w as usize * 3;
+        let inked = |rows: std::ops::Range<usize>| {
+            let pixels = buf[rows.start * row..rows.end * row].chunks(3);
+            pixels.filter(|px| *px != [255, 255, 255]).count()
         };
-        let h = frame.height as usize;
         assert_eq!(
-            margin_rows(h - 15..h),
+            inked(h as usize - 15..h as usize),
             0,
-            "nothing is drawn in the bottom margin"
+            "nothing in the bottom margin"
         );
-        assert_eq!(margin_rows(0..10), 0, "nothing is drawn in the top margin");
+        assert_eq!(inked(0..10), 0, "nothing is drawn in the top margin");
     }
 }

@@ -1,8 +1,6 @@
-//! Data marks shared by the figures and their legends: the disc marker
-//! (filled or hollow, with a white halo), SD error bars and range brackets.
-//!
-//! Kept apart from the figures so the legend draws its samples with the very
-//! code that draws the data, without depending on any one figure.
+//! Data marks shared by the figures and their legends: the disc marker (filled or
+//! hollow, with a white halo), SD error bars and range brackets, so the legend draws
+//! its samples with the very code that draws the data.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -42,25 +40,15 @@ pub(super) fn draw_mark_sample<DB: DrawingBackend>(
     (x, y): Pixel,
 ) -> Result<(), PlotError> {
     let half = offset(TICK_FONT * 0.55);
+    let bar = |line, cap| {
+        let ends = (((x, y + half), true), ((x, y - half), true));
+        draw_bar(area, AXIS_COLOUR, line, cap, ends.0, ends.1)
+    };
     match mark {
         DataMark::Marker => draw_marker(area, AXIS_COLOUR, false, (x, y)),
         DataMark::Reference => draw_marker(area, AXIS_COLOUR, true, (x, y)),
-        DataMark::Sd => draw_bar(
-            area,
-            AXIS_COLOUR,
-            SD_LINE,
-            SD_CAP,
-            ((x, y + half), true),
-            ((x, y - half), true),
-        ),
-        DataMark::Range => draw_bar(
-            area,
-            AXIS_COLOUR,
-            RANGE_LINE,
-            RANGE_CAP,
-            ((x, y + half), true),
-            ((x, y - half), true),
-        ),
+        DataMark::Sd => bar(SD_LINE, SD_CAP),
+        DataMark::Range => bar(RANGE_LINE, RANGE_CAP),
     }
 }
 

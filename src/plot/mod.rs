@@ -1,75 +1,46 @@
-//! Publication-quality figures, each drawn once as SVG and rasterized from
-//! that SVG to a 300 dpi PNG ([`Rendered`]): the time course of one scenario
-//! ([`time_course`]), and for parameter sweeps and scenario comparisons a
-//! faceted heatmap ([`heatmap`]), a line plot with markers ([`line_plot`])
-//! and a grouped bar chart ([`bar_chart`]); for validation, model against
-//! data ([`model_vs_data`]); and for fits, observed against predicted
-//! ([`observed_vs_predicted`]).
+//! Publication-quality figures, each drawn once with plotters' SVG backend and
+//! rasterized from that SVG to a 300 dpi PNG ([`Rendered`]): the time course
+//! ([`time_course`]); for sweeps and comparisons a faceted heatmap ([`heatmap`]),
+//! a line plot ([`line_plot`]) and a grouped bar chart ([`bar_chart`]); model
+//! against data ([`model_vs_data`]); observed against predicted
+//! ([`observed_vs_predicted`]); the trial atlas ([`atlas_exposure`],
+//! [`atlas_dose`]); and a population's ribbons and histograms ([`ribbons`],
+//! [`histograms`]).
 //!
-//! The figures are meant to go straight into a manuscript, so the choices
-//! below favour legibility in print over flexibility:
+//! The figures go straight into a manuscript, so legibility in print wins over
+//! flexibility:
 //!
-//! * **Embedded font.** DejaVu Sans is compiled into the binary; the PNG is
-//!   rasterized with it alone and text is measured with its metrics, so
-//!   figures render identically on a headless server or in a container that
-//!   has no system fonts at all. The SVG names the generic `sans-serif`.
-//! * **Print size.** The PNG is a 7 x 4.2 inch figure at 300 dpi
-//!   (2100 x 1260 px) and carries a `pHYs` chunk declaring 300 dpi, which is
-//!   what journal submission systems check. Type and line sizes are chosen for
-//!   that print size (axis titles about 9.5 pt, lines about 0.4 mm). The SVG is
-//!   the same drawing on the same canvas, displayed at 700 x 420 px (every
-//!   size divided by three).
-//! * **The legend never hides data.** It lives in its own column to the right
-//!   of the axes, wraps long labels onto at most two lines, and shrinks (or
-//!   summarises the tail as "+ N more") rather than overflow when there are
-//!   many series.
-//! * **Distinct colours.** Series take ten colours built on the
-//!   colour-blind-safe Okabe-Ito palette (see `lines::PALETTE`), so no two of
-//!   up to ten series share a colour; beyond ten the colours repeat with
-//!   dashed, then dotted, lines so curves stay distinguishable in greyscale
-//!   too.
-//! * **Doses are visible but quiet.** Each administration gets a grey
-//!   triangle just above the axes; a bolus also gets a thin dashed vertical
-//!   line and an infusion a light grey band (beneath the grid); an infusion
-//!   too short to show as a band (under 1 % of the time axis) is marked as a
-//!   bolus, so the legend names only the marks a reader can see. All dose
-//!   marks are drawn beneath the curves; marks outside the time range are
-//!   not drawn, and bands are clipped to it.
-//! * **Ticks a reader can use.** Both axes get "nice" ticks (1-2-5 steps,
-//!   weekly steps for day axes of two weeks to half a year, decades on log
-//!   axes). Labels are plain below 10^4 and compact scientific above
-//!   ("2e5", "1.5e6"), one style per linear axis.
-//! * **Log axes do not lie about zero.** Zero and negative values have no
-//!   place on a log axis. The axis floor is the largest power of ten not above
-//!   `max(smallest positive value, min(1, 1e-3 x peak))`: for cell counts (peak
-//!   of at least 1000) the axis therefore never extends below one cell, while
-//!   data with small magnitudes (fractions of dose) still get three decades.
-//!   Curves are cut where they drop below the floor (interpolated to the floor
-//!   line in log space, never drawn down to "zero") and resume when they rise
-//!   above it again. A plot with no positive value shows the empty decade 1-10.
-//! * **Non-finite numbers are errors, not gaps.** A NaN or infinity in the time
-//!   grid, a series or a dose means a bug upstream; silently dropping it would
-//!   produce a plausible-looking but wrong figure, so it is reported as a
-//!   [`PlotError`] instead.
+//! * **Embedded font.** DejaVu Sans is compiled in; text is measured with its
+//!   metrics and the PNG rasterized with it alone, so figures are the same on a
+//!   server without fonts. The SVG names the generic `sans-serif`.
+//! * **Print size.** 7 x 4.2 inches at 300 dpi (2100 x 1260 px) with a `pHYs`
+//!   chunk declaring 300 dpi, which submission systems check; type and line
+//!   sizes are chosen for that size. The SVG is the same drawing, displayed at
+//!   700 x 420 px.
+//! * **The legend never hides data.** It has its own column right of the axes,
+//!   wraps labels onto at most two lines, and shrinks or summarises the tail as
+//!   "+ N more" rather than overflow (`legend`).
+//! * **Distinct colours.** Ten colours built on the colour-blind-safe Okabe-Ito
+//!   palette (`lines::PALETTE`); beyond ten they repeat dashed, then dotted.
+//! * **Doses are visible but quiet**: grey triangles above the axes, a dashed
+//!   line per bolus and a light band per infusion, beneath the curves (`doses`).
+//! * **Ticks a reader can use**: 1-2-5 steps, weekly steps on day axes,
+//!   decades on log axes, compact labels ("2e5") (`axis`).
+//! * **Log axes do not lie about zero.** The time course's floor is the largest
+//!   power of ten not above `max(smallest positive value, min(1, 1e-3 x peak))`,
+//!   so a cell count never reaches below one cell while fractions of dose still
+//!   get three decades; curves are cut at the floor, interpolated in log space,
+//!   and resume above it. With no positive value the axis shows 1-10.
+//! * **Non-finite numbers are errors, not gaps**: a NaN in a time course means a
+//!   bug upstream and is a [`PlotError`]. In the sweep figures NaN marks a
+//!   failed grid point and is drawn as missing (hatched cells, gaps, "n/a"
+//!   bars); only infinities are errors there.
 //!
-//! The sweep figures follow the same rules (font, print size, palette,
-//! legend outside the axes, errors rather than silent gaps) with what sweeps
-//! need on top: NaN marks a missing value and is drawn as missing (hatched
-//! grey cells, gaps in lines, "n/a" bars) since a failed grid point is data
-//! a reader should see; only infinities are errors. Their own documentation
-//! is in the `heatmap`, `lineplot` and `barchart` submodules; the
-//! model-versus-data and observed-versus-predicted figures document theirs in
-//! `validation` and `scatter`.
-//!
-//! Every figure is one drawing routine (the private `Figure` trait) run once
-//! on plotters' SVG backend; `render` turns that SVG into the PNG (see
-//! `png` for why resvg). The submodules hold the parts that make sense on
-//! their own: input checks and derived ranges (`prepared`), axis ranges and
-//! ticks (`axis`), the embedded font and text setting (`text`), the frame of
-//! x-y figures (`frame`), curve strokes and markers (`lines`), dose marks
-//! (`doses`), the legend (`legend`), colours and fills (`colour`) and the
-//! PNG (`png`). This file holds the public interface and lays the time
-//! course out from those parts.
+//! Every figure is one drawing routine (the private `Figure` trait) run on the
+//! SVG backend; `render` turns that SVG into the PNG (`png` says why resvg).
+//! The parts: input checks (`prepared`), axes and ticks (`axis`), text and the
+//! font (`text`), the x-y frame (`frame`), strokes (`lines`), markers and bars
+//! (`marks`), dose marks (`doses`), the legend (`legend`) and fills (`colour`).
 
 mod atlas;
 mod axis;
@@ -335,7 +306,8 @@ pub struct Rendered {
 /// # Errors
 /// Any [`PlotError`]: invalid input, or a rendering or encoding failure.
 pub fn time_course(input: &PlotInput) -> Result<Rendered, PlotError> {
-    render(&TimeCourse::new(input)?)
+    let prep = Prepared::new(input)?;
+    render(&TimeCourse { input, prep })
 }
 
 /// A figure with validated input, ready to be drawn.
@@ -376,26 +348,6 @@ fn render(figure: &impl Figure) -> Result<Rendered, PlotError> {
     Ok(Rendered { png, svg })
 }
 
-/// The time-course figure: the input with its derived axes.
-struct TimeCourse<'a> {
-    input: &'a PlotInput<'a>,
-    prep: Prepared,
-}
-
-impl<'a> TimeCourse<'a> {
-    /// Checks `input` and derives the axes (see [`Prepared`]).
-    fn new(input: &'a PlotInput<'a>) -> Result<Self, PlotError> {
-        let prep = Prepared::new(input)?;
-        Ok(Self { input, prep })
-    }
-}
-
-impl Figure for TimeCourse<'_> {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
-        draw_figure(root, self.input, &self.prep)
-    }
-}
-
 /// Converts any plotters drawing error into the backend-neutral [`PlotError::Backend`].
 fn backend_error<E: std::error::Error + Send + Sync>(err: DrawingAreaErrorKind<E>) -> PlotError {
     PlotError::Backend(err.to_string())
@@ -418,32 +370,34 @@ fn offset(size: f64) -> i32 {
 /// on it (curves, dose marks) take it in this form.
 type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<TickAxis, TickAxis>>;
 
-/// Draws the whole time-course figure onto `root`.
-///
-/// Drawing order, bottom to top: dose marks, grid, axes, curves, so dose
-/// marks never cover data or axis lines.
-fn draw_figure<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    input: &PlotInput,
-    prep: &Prepared,
-) -> Result<(), PlotError> {
-    let (plot_area, legend_column) = chart_and_legend(root, input.title)?;
-    let axes = Axes {
-        x_ticks: &prep.x_ticks,
-        x_range: prep.x_range,
-        x_log: false,
-        y: &prep.y_axis,
-        x_label: "Time (days)",
-        y_label: input.y_label,
-        headroom: DOSE_TRIANGLE_HEIGHT + TICK_FONT * 0.6,
-    };
-    let chart = framed_chart(root, &plot_area, &axes, OUTER_MARGIN * 2.0, |chart| {
-        draw_dose_marks(chart, root, prep)
-    })?;
-    // Curves last, above every other mark in the axes.
-    draw_series(root, &chart, input, prep)?;
-    let (_, plot_y) = chart.plotting_area().get_pixel_range();
-    draw_legend(&legend_column, input, prep, plot_y.start)
+/// The time-course figure: the input with its derived axes (see [`Prepared`]).
+struct TimeCourse<'a> {
+    input: &'a PlotInput<'a>,
+    prep: Prepared,
+}
+
+impl Figure for TimeCourse<'_> {
+    /// Bottom to top: dose marks, grid, axes, curves, so dose marks never
+    /// cover data or axis lines.
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
+        let (input, prep) = (self.input, &self.prep);
+        let (plot_area, legend_column) = chart_and_legend(root, input.title)?;
+        let axes = Axes {
+            x_ticks: &prep.x_ticks,
+            x_range: prep.x_range,
+            x_log: false,
+            y: &prep.y_axis,
+            x_label: "Time (days)",
+            y_label: input.y_label,
+            headroom: DOSE_TRIANGLE_HEIGHT + TICK_FONT * 0.6,
+        };
+        let chart = framed_chart(root, &plot_area, &axes, OUTER_MARGIN * 2.0, |chart| {
+            draw_dose_marks(chart, root, prep)
+        })?;
+        draw_series(root, &chart, input, prep)?;
+        let (_, plot_y) = chart.plotting_area().get_pixel_range();
+        draw_legend(&legend_column, input, prep, plot_y.start)
+    }
 }
 
 #[cfg(test)]
@@ -454,15 +408,27 @@ mod tests {
     pub(super) fn demo_series(n: usize) -> (Vec<f64>, Vec<Series>) {
         let times: Vec<f64> = (0..=56).map(|i| f64::from(i) * 0.5).collect();
         let series = (0..n)
-            .map(|k| Series {
-                label: format!("Compartment {k}"),
-                values: times
-                    .iter()
-                    .map(|t| 1e6 * (-(0.2 + 0.1 * k as f64) * t).exp())
-                    .collect(),
+            .map(|k| {
+                series(&format!("Compartment {k}"), &times, |t| {
+                    1e6 * (-(0.2 + 0.1 * k as f64) * t).exp()
+                })
             })
             .collect();
         (times, series)
+    }
+
+    /// A series labelled `label` of `f` at each of `at`.
+    pub(super) fn series(label: &str, at: &[f64], f: impl Fn(f64) -> f64) -> Series {
+        let values = at.iter().map(|&t| f(t)).collect();
+        Series {
+            label: label.into(),
+            values,
+        }
+    }
+
+    /// The message of the error `result` must be.
+    pub(super) fn error<T: std::fmt::Debug>(result: Result<T, PlotError>) -> String {
+        result.expect_err("must fail").to_string()
     }
 
     /// Whether `svg` has a text element reading exactly `text` (plotters
@@ -484,6 +450,19 @@ mod tests {
             .join(" ")
     }
 
+    /// Width, height and RGB pixels of a PNG.
+    pub(super) fn decode(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
+        let mut reader = ::png::Decoder::new(bytes).read_info().expect("decodes");
+        let mut buf = vec![0; reader.output_buffer_size()];
+        let frame = reader.next_frame(&mut buf).expect("frame");
+        (frame.width, frame.height, buf)
+    }
+
+    /// A bolus (`start == end`) or an infusion.
+    pub(super) fn dose(start_day: f64, end_day: f64) -> DoseMark {
+        DoseMark { start_day, end_day }
+    }
+
     /// A figure of `series` with this module's standard title and y label.
     pub(super) fn input<'a>(
         times: &'a [f64],
@@ -491,9 +470,10 @@ mod tests {
         doses: &'a [DoseMark],
         y_scale: YScale,
     ) -> PlotInput<'a> {
+        let (title, y_label) = ("Live MSCs by organ", "Live cells");
         PlotInput {
-            title: "Live MSCs by organ",
-            y_label: "Live cells",
+            title,
+            y_label,
             time_days: times,
             series,
             doses,
@@ -504,62 +484,39 @@ mod tests {
     #[test]
     fn svg_lists_every_label_of_ten_series() {
         let (times, series) = demo_series(10);
-        let doses = [DoseMark {
-            start_day: 1.0,
-            end_day: 2.0,
-        }];
-        let svg = time_course(&input(&times, &series, &doses, YScale::Linear))
-            .expect("renders")
-            .svg;
+        let doses = [dose(1.0, 2.0)];
+        let figure = time_course(&input(&times, &series, &doses, YScale::Linear)).expect("renders");
+        let svg = figure.svg;
         assert!(svg.starts_with(r#"<svg width="700" height="420" viewBox="0 0 2100 1260""#));
-        for s in &series {
-            assert!(svg.contains(&s.label), "missing legend label {}", s.label);
-        }
-        for text in [
+        assert_eq!(decode(&figure.png).0, 2100);
+        let labels = series.iter().map(|s| s.label.as_str());
+        let titles = [
             "Time (days)",
             "Live cells",
             "Live MSCs by organ",
             "Dose",
             "Infusion",
-        ] {
-            assert!(svg.contains(text), "missing {text}");
+        ];
+        for text in labels.chain(titles) {
+            assert!(svg_has_text(&svg, text), "missing {text}");
         }
         assert!(!svg.contains(" more"), "ten series fit without eliding");
     }
 
     #[test]
-    fn log_scale_with_zeros_renders() {
+    fn zeros_on_a_log_axis_and_a_single_time_point_render() {
         let times = [0.0, 1.0, 2.0, 3.0];
-        let series = [
-            Series {
-                label: "zeros".into(),
-                values: vec![0.0; 4],
-            },
-            Series {
-                label: "mixed".into(),
-                values: vec![0.0, 1e5, 0.0, 10.0],
-            },
+        let curves = [
+            series("zeros", &times, |_| 0.0),
+            series("mixed", &times, |t| [0.0, 1e5, 0.0, 10.0][t as usize]),
         ];
-        let doses = [DoseMark {
-            start_day: 1.0,
-            end_day: 1.5,
-        }];
-        time_course(&input(&times, &series, &doses, YScale::Log)).expect("log with zeros");
-        let all_zero = [Series {
-            label: "zeros".into(),
-            values: vec![0.0; 4],
-        }];
-        time_course(&input(&times, &all_zero, &[], YScale::Log)).expect("all zeros");
-        time_course(&input(&times, &all_zero, &[], YScale::Linear)).expect("all zeros, linear");
-    }
-
-    #[test]
-    fn single_time_point_is_padded() {
-        let series = [Series {
-            label: "one".into(),
-            values: vec![5.0],
-        }];
-        let svg = time_course(&input(&[2.0], &series, &[], YScale::Linear))
+        let doses = [dose(1.0, 1.5)];
+        time_course(&input(&times, &curves, &doses, YScale::Log)).expect("log with zeros");
+        for scale in [YScale::Log, YScale::Linear] {
+            time_course(&input(&times, &curves[..1], &[], scale)).expect("all zeros");
+        }
+        let one = [series("one", &[2.0], |_| 5.0)];
+        let svg = time_course(&input(&[2.0], &one, &[], YScale::Linear))
             .expect("renders")
             .svg;
         assert!(svg.contains("<circle"), "a lone point is drawn as a dot");

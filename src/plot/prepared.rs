@@ -1,10 +1,6 @@
-//! Input validation and the figure's derived ranges, computed once before
-//! drawing starts.
-//!
-//! Checking everything up front means a bad input fails with a precise
-//! [`PlotError`] before any drawing starts. [`Prepared`] serves the time course; the checks the
-//! sweep figures share (grid coordinates, series lengths, no infinities) are
-//! the free functions at the end.
+//! Input checks and the time course's derived ranges ([`Prepared`]), computed before
+//! drawing starts, so a bad input fails with a precise [`PlotError`]; the checks the
+//! other figures share are the free functions.
 
 use super::axis::{Ticks, YAxis};
 use super::{PlotError, PlotInput, Series, YScale};
@@ -32,56 +28,43 @@ impl Prepared {
     /// Checks `input` (see [`PlotError`] for what is rejected) and derives the axes.
     pub(super) fn new(input: &PlotInput) -> Result<Self, PlotError> {
         let times = input.time_days;
-        let (first, last) = match (times.first(), times.last()) {
-            (Some(&first), Some(&last)) => (first, last),
-            _ => return Err(PlotError::Empty { field: "time_days" }),
+        let (Some(&first), Some(&last)) = (times.first(), times.last()) else {
+            return Err(PlotError::Empty { field: "time_days" });
         };
         if input.series.is_empty() {
             return Err(PlotError::Empty { field: "series" });
         }
-        for (index, &value) in times.iter().enumerate() {
-            if !value.is_finite() {
-                return Err(PlotError::NonFiniteCoordinate {
-                    field: "time_days",
-                    index,
-                    value,
-                });
-            }
-            if index > 0 && value < times[index - 1] {
-                return Err(PlotError::TimeNotSorted { index, value });
-            }
+        if let Some((index, value)) = first_non_finite(times) {
+            let field = "time_days";
+            return Err(PlotError::NonFiniteCoordinate {
+                field,
+                index,
+                value,
+            });
+        }
+        if let Some(index) = (1..times.len()).find(|&i| times[i] < times[i - 1]) {
+            let value = times[index];
+            return Err(PlotError::TimeNotSorted { index, value });
         }
         for series in input.series {
-            if series.values.len() != times.len() {
-                return Err(PlotError::SeriesSizeMismatch {
-                    label: series.label.clone(),
-                    expected: times.len(),
-                    actual: series.values.len(),
-                    of: "time points",
-                });
-            }
-            if let Some((index, &value)) = series
-                .values
-                .iter()
-                .enumerate()
-                .find(|(_, v)| !v.is_finite())
-            {
+            let label = &series.label;
+            check_length(label, times.len(), series.values.len(), "time points")?;
+            if let Some((index, value)) = first_non_finite(&series.values) {
+                let label = label.clone();
                 return Err(PlotError::NonFiniteValue {
-                    label: series.label.clone(),
+                    label,
                     index,
                     value,
                 });
             }
         }
         for (index, dose) in input.doses.iter().enumerate() {
-            let ok = dose.start_day.is_finite()
-                && dose.end_day.is_finite()
-                && dose.end_day >= dose.start_day;
-            if !ok {
+            let (start_day, end_day) = (dose.start_day, dose.end_day);
+            if first_non_finite(&[start_day, end_day]).is_some() || end_day < start_day {
                 return Err(PlotError::InvalidDose {
                     index,
-                    start_day: dose.start_day,
-                    end_day: dose.end_day,
+                    start_day,
+                    end_day,
                 });
             }
         }
@@ -114,6 +97,35 @@ impl Prepared {
             doses,
         })
     }
+}
+
+/// The first value of `values` that is NaN or infinite, and where it is.
+pub(super) fn first_non_finite(values: &[f64]) -> Option<(usize, f64)> {
+    values
+        .iter()
+        .copied()
+        .enumerate()
+        .find(|(_, v)| !v.is_finite())
+}
+
+/// [`PlotError::SeriesSizeMismatch`] unless `label`'s `actual` number of values is the
+/// `expected` one (one per entry of `of`).
+pub(super) fn check_length(
+    label: &str,
+    expected: usize,
+    actual: usize,
+    of: &'static str,
+) -> Result<(), PlotError> {
+    if actual == expected {
+        return Ok(());
+    }
+    let label = label.to_owned();
+    Err(PlotError::SeriesSizeMismatch {
+        label,
+        expected,
+        actual,
+        of,
+    })
 }
 
 /// Checks the coordinates of a sweep figure's axis (`field` names the input
@@ -166,14 +178,7 @@ pub(super) fn check_sweep_series(
         return Err(PlotError::Empty { field });
     }
     for s in series {
-        if s.values.len() != expected {
-            return Err(PlotError::SeriesSizeMismatch {
-                label: s.label.clone(),
-                expected,
-                actual: s.values.len(),
-                of,
-            });
-        }
+        check_length(&s.label, expected, s.values.len(), of)?;
         check_not_infinite(&s.label, &s.values)?;
     }
     Ok(())
@@ -193,15 +198,14 @@ pub(super) fn check_not_infinite(label: &str, values: &[f64]) -> Result<(), Plot
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::input;
-    use super::super::{time_course, DoseMark, Series};
+    use super::super::tests::{demo_series, dose, error, input, series};
+    use super::super::time_course;
     use super::*;
 
     #[test]
     fn an_infusion_too_short_to_see_is_marked_as_a_bolus() {
-        let (times, series) = super::super::tests::demo_series(1);
-        let doses = [(1.0, 1.0 + 1.0 / 24.0), (2.0, 4.0)]
-            .map(|(start_day, end_day)| DoseMark { start_day, end_day });
+        let (times, series) = demo_series(1);
+        let doses = [dose(1.0, 1.0 + 1.0 / 24.0), dose(2.0, 4.0)];
         let prep = Prepared::new(&input(&times, &series, &doses, YScale::Log)).expect("valid");
         assert_eq!(prep.doses, [(1.0, 1.0), (2.0, 4.0)]);
         let short = time_course(&input(&times, &series, &doses[..1], YScale::Log)).expect("draws");
@@ -209,53 +213,33 @@ mod tests {
     }
 
     #[test]
-    fn mismatched_lengths_are_rejected() {
-        let times = [0.0, 1.0, 2.0];
-        let series = [Series {
-            label: "short".into(),
-            values: vec![1.0, 2.0],
-        }];
-        let err = time_course(&input(&times, &series, &[], YScale::Linear)).expect_err("must fail");
-        assert!(matches!(
-            err,
-            PlotError::SeriesSizeMismatch { ref label, expected: 3, actual: 2, .. } if label == "short"
-        ));
-    }
-
-    #[test]
     fn invalid_inputs_are_rejected() {
         let times = [0.0, 1.0];
-        let nan = [Series {
-            label: "nan".into(),
-            values: vec![1.0, f64::NAN],
-        }];
-        assert!(matches!(
-            time_course(&input(&times, &nan, &[], YScale::Log)),
-            Err(PlotError::NonFiniteValue { index: 1, .. })
-        ));
-        let ok = [Series {
-            label: "ok".into(),
-            values: vec![1.0, 2.0],
-        }];
-        assert!(matches!(
-            time_course(&input(&[], &[], &[], YScale::Log)),
-            Err(PlotError::Empty { field: "time_days" })
-        ));
-        assert!(matches!(
-            time_course(&input(&times, &[], &[], YScale::Log)),
-            Err(PlotError::Empty { field: "series" })
-        ));
-        assert!(matches!(
-            time_course(&input(&[1.0, 0.0], &ok, &[], YScale::Log)),
-            Err(PlotError::TimeNotSorted { index: 1, .. })
-        ));
-        let backwards = [DoseMark {
-            start_day: 1.0,
-            end_day: 0.5,
-        }];
-        assert!(matches!(
-            time_course(&input(&times, &ok, &backwards, YScale::Log)),
-            Err(PlotError::InvalidDose { index: 0, .. })
-        ));
+        let fails = |times: &[f64], series: &[Series], doses| {
+            error(time_course(&input(times, series, doses, YScale::Log)))
+        };
+        let short = [series("short", &times[..1], |_| 1.0)];
+        let nan = [series("nan", &times, |t| (-t).sqrt())];
+        let ok = [series("ok", &times, |t| t + 1.0)];
+        let cases = [
+            (
+                fails(&times, &short, &[]),
+                "has 1 values but there are 2 time",
+            ),
+            (fails(&times, &nan, &[]), "value (NaN) at time point 1"),
+            (fails(&[], &[], &[]), "`time_days` is empty"),
+            (fails(&times, &[], &[]), "`series` is empty"),
+            (
+                fails(&[1.0, 0.0], &ok, &[]),
+                "time point 1 (0 d) is earlier",
+            ),
+            (
+                fails(&times, &ok, &[dose(1.0, 0.5)]),
+                "start 1 d, end 0.5 d",
+            ),
+        ];
+        for (got, want) in cases {
+            assert!(got.contains(want), "{got}");
+        }
     }
 }

@@ -1,18 +1,17 @@
 //! Quantile ribbons of a virtual population's time course: one panel per compartment,
 //! the 5-95 % band light, the 25-75 % band darker, the median as a line.
 //!
-//! Drawn with plotters' own chart mesh rather than the time-course frame, so that the
-//! population figures depend on this module only for the font, the canvas and the two
-//! renderer (`Figure`, `render`). Each panel has its own log axis
-//! from a floor of 1e-4 of its highest 95 % quantile (at least one cell) to that value:
-//! the spread across subjects is what the figure is for, and counts below a ten
-//! thousandth of the peak are not part of it. Values below the floor are drawn on it.
+//! Drawn with plotters' own chart mesh rather than the time-course frame. Each panel has
+//! its own log axis from 1e-4 of its highest 95 % quantile (at least one cell) to that
+//! value: the spread across subjects is what the figure is for. Values below the floor
+//! are drawn on it.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use super::prepared::{check_length, first_non_finite};
 use super::text::FONT_FAMILY;
-use super::{render, Figure, PlotError, Rendered};
+use super::{backend_error, render, Figure, PlotError, Rendered};
 
 /// Canvas of a panel grid: 7 inches wide at 300 dpi, 2.1 inches a row of panels.
 pub(super) const PANEL_ROW_HEIGHT: u32 = 630;
@@ -69,28 +68,14 @@ fn checked<'a>(r: &'a Ribbons<'a>) -> Result<&'a Ribbons<'a>, PlotError> {
         return Err(PlotError::Empty { field: "bands" });
     }
     for b in r.bands {
-        if b.quantiles.len() != r.time_days.len() {
-            return Err(PlotError::SeriesSizeMismatch {
-                label: b.label.to_string(),
-                expected: r.time_days.len(),
-                actual: b.quantiles.len(),
-                of: "time points",
-            });
-        }
-        if let Some((index, q)) = b
-            .quantiles
-            .iter()
-            .enumerate()
-            .find(|(_, q)| q.iter().any(|v| !v.is_finite()))
-        {
+        let label = b.label;
+        check_length(label, r.time_days.len(), b.quantiles.len(), "time points")?;
+        if let Some((i, value)) = first_non_finite(b.quantiles.as_flattened()) {
+            let (label, index) = (label.to_owned(), i / 5);
             return Err(PlotError::NonFiniteValue {
-                label: b.label.to_string(),
+                label,
                 index,
-                value: q
-                    .iter()
-                    .copied()
-                    .find(|v| !v.is_finite())
-                    .unwrap_or(f64::NAN),
+                value,
             });
         }
     }
@@ -109,16 +94,12 @@ pub(super) fn grid<DB: DrawingBackend>(
     title: &str,
     panels: usize,
 ) -> Result<Vec<DrawingArea<DB, Shift>>, PlotError> {
-    root.fill(&WHITE).map_err(backend)?;
+    root.fill(&WHITE).map_err(backend_error)?;
     let (top, body) = root.split_vertically(TITLE_HEIGHT);
-    top.titled(title, (FONT_FAMILY, FONTS.0)).map_err(backend)?;
+    top.titled(title, (FONT_FAMILY, FONTS.0))
+        .map_err(backend_error)?;
     let rows = panels.div_ceil(PER_ROW);
     Ok(body.split_evenly((rows, PER_ROW)))
-}
-
-/// Any plotters error as a [`PlotError::Backend`].
-pub(super) fn backend<E: std::fmt::Debug>(e: E) -> PlotError {
-    PlotError::Backend(format!("{e:?}"))
 }
 
 impl Figure for &Ribbons<'_> {
@@ -138,7 +119,7 @@ impl Figure for &Ribbons<'_> {
                 .x_label_area_size(60)
                 .y_label_area_size(110)
                 .build_cartesian_2d(0.0..end, (floor..top).log_scale())
-                .map_err(backend)?;
+                .map_err(backend_error)?;
             chart
                 .configure_mesh()
                 .disable_mesh()
@@ -149,7 +130,7 @@ impl Figure for &Ribbons<'_> {
                 .x_labels(5)
                 .y_labels(5)
                 .draw()
-                .map_err(backend)?;
+                .map_err(backend_error)?;
             let at = |k: usize| {
                 self.time_days
                     .iter()
@@ -163,11 +144,11 @@ impl Figure for &Ribbons<'_> {
                         outline,
                         BLUE.mix(opacity).filled(),
                     )))
-                    .map_err(backend)?;
+                    .map_err(backend_error)?;
             }
             chart
                 .draw_series(LineSeries::new(at(2), BLUE.stroke_width(4)))
-                .map_err(backend)?;
+                .map_err(backend_error)?;
         }
         Ok(())
     }

@@ -1,25 +1,22 @@
-//! Observed against predicted: every observation as a marker at (observed, predicted),
-//! each group (organ) in its colour, a model's predictions before a change (a fit's start
-//! values) hollow and after it filled, so a reader sees which points the change moved and
-//! where they landed.
+//! Observed against predicted: each observation a marker at (observed, predicted), each
+//! group (organ) in its colour, predictions before a change (a fit's start values) hollow
+//! and after it filled, so a reader sees which points the change moved and where.
 //!
-//! Both axes are logarithmic over one shared range, because agreement is judged on the
-//! fold scale: the identity line and the two-fold band (dashed at y = 2x and y = x/2) are
-//! then straight and equally wide everywhere, and a point's distance from the identity
-//! reads as its fold error whether it is at 0.1 % or at 50 %. A value <= 0 has no place
-//! on such an axis: its marker is not drawn (as on the sweep line plot), and the legend
-//! says how many were left out, so no point vanishes unnoticed.
+//! Both axes are logarithmic over one range, because agreement is judged on the fold
+//! scale: the identity line and the two-fold lines (dashed, y = 2x and y = x/2) are then
+//! straight and equally wide everywhere. A value <= 0 has no place on such an axis: its
+//! marker is left out, and the legend counts it.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::axis::YAxis;
-use super::frame::{chart_and_legend, framed_chart, Axes};
-use super::legend::{draw_legend_entries, Sample, LEGEND_SAMPLE};
-use super::lines::{canvas_mapping, SeriesStyle, PALETTE};
+use super::frame::{xy_figure, Axes};
+use super::legend::Sample;
+use super::lines::{canvas_mapping, rounded, SeriesStyle, PALETTE};
 use super::marks::{draw_marker, DataMark};
-use super::Pixel;
-use super::{render, Figure, PlotError, Rendered, OUTER_MARGIN, TICK_FONT};
+use super::prepared::{check_length, first_non_finite};
+use super::{render, Figure, PlotError, Rendered, TICK_FONT};
 
 /// On the log axes, the lowest marker stays at least this many decades above the axis
 /// lines (else the axes start a decade lower), so no marker is cut by them.
@@ -85,25 +82,18 @@ impl<'a> ScatterFigure<'a> {
             return Err(PlotError::Empty { field: "groups" });
         }
         for group in plot.groups {
+            let (label, n) = (&group.label, group.observed.len());
             for predicted in [&group.before, &group.after] {
-                if predicted.len() != group.observed.len() {
-                    return Err(PlotError::SeriesSizeMismatch {
-                        label: group.label.clone(),
-                        expected: group.observed.len(),
-                        actual: predicted.len(),
-                        of: "observed values",
-                    });
-                }
+                check_length(label, n, predicted.len(), "observed values")?;
             }
-            let values = group.observed.iter().zip(&group.before).zip(&group.after);
-            for (index, ((&o, &b), &a)) in values.enumerate() {
-                if let Some(value) = [o, b, a].into_iter().find(|v| !v.is_finite()) {
-                    return Err(PlotError::NonFiniteValue {
-                        label: group.label.clone(),
-                        index,
-                        value,
-                    });
-                }
+            let all = [&group.observed, &group.before, &group.after];
+            if let Some((index, value)) = all.iter().find_map(|v| first_non_finite(v)) {
+                let label = label.clone();
+                return Err(PlotError::NonFiniteValue {
+                    label,
+                    index,
+                    value,
+                });
             }
         }
         let mut markers = Vec::new();
@@ -138,7 +128,6 @@ impl Figure for ScatterFigure<'_> {
     /// Frame, then the identity and two-fold lines, then the markers on top, and the
     /// legend: groups, then the lines and markers used.
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
-        let (plot_area, legend_column) = chart_and_legend(root, self.plot.title)?;
         let y = &self.axis;
         let (lo, hi) = (y.lo, y.hi);
         let axes = Axes {
@@ -150,60 +139,48 @@ impl Figure for ScatterFigure<'_> {
             y_label: self.plot.y_label,
             headroom: TICK_FONT,
         };
-        let chart = framed_chart(root, &plot_area, &axes, OUTER_MARGIN * 2.0, |_| Ok(()))?;
-        let to_canvas = canvas_mapping(&chart, (lo, hi), (lo, hi));
-        let pixel = |x: f64, y: f64| -> Pixel {
-            let (cx, cy) = to_canvas(&(x, y));
-            (cx.round() as i32, cy.round() as i32)
-        };
-
-        // The axes span at least a decade, so each fold line crosses the square.
-        let fold = 2_f64.log10();
-        let identity = SeriesStyle::guide(false);
-        let two_fold = SeriesStyle::guide(true);
-        identity.draw_path(root, vec![pixel(lo, lo), pixel(hi, hi)])?;
-        two_fold.draw_path(root, vec![pixel(lo, lo + fold), pixel(hi - fold, hi)])?;
-        two_fold.draw_path(root, vec![pixel(lo + fold, lo), pixel(hi, hi - fold)])?;
-
-        for &(hollow, colour, observed, predicted) in &self.markers {
-            let centre = pixel(observed.log10(), predicted.log10());
-            draw_marker(root, colour, hollow, centre)?;
-        }
-
-        let groups: Vec<(&str, Sample)> = self
-            .plot
-            .groups
-            .iter()
-            .map(|g| {
-                let colour = PALETTE[g.colour % PALETTE.len()];
-                (g.label.as_str(), Sample::Disc(colour))
-            })
-            .collect();
         let hidden = self.hidden;
         let left_out = format!(
             "{hidden} {} at 0 or below not shown (log axes)",
             if hidden == 1 { "marker" } else { "markers" }
         );
-        let mut marks = vec![
-            ("Identity (y = x)", Sample::Line(identity)),
-            ("Two-fold (y = 2x, y = x/2)", Sample::Line(two_fold)),
-            (
-                self.plot.before_label,
-                Sample::DataMark(DataMark::Reference),
-            ),
-            (self.plot.after_label, Sample::DataMark(DataMark::Marker)),
-        ];
-        if hidden > 0 {
-            marks.push((&left_out, Sample::Nothing));
-        }
-        let (_, plot_y) = chart.plotting_area().get_pixel_range();
-        draw_legend_entries(&legend_column, plot_y.start, &groups, &marks, LEGEND_SAMPLE)
+        let (identity, two_fold) = (SeriesStyle::guide(false), SeriesStyle::guide(true));
+        xy_figure(root, self.plot.title, &axes, |chart| {
+            let to_canvas = canvas_mapping(chart);
+            let pixel = |x: f64, y: f64| rounded(to_canvas(&(x, y)));
+            // The axes span at least a decade, so each fold line crosses the square.
+            let fold = 2_f64.log10();
+            identity.draw_path(root, vec![pixel(lo, lo), pixel(hi, hi)])?;
+            two_fold.draw_path(root, vec![pixel(lo, lo + fold), pixel(hi - fold, hi)])?;
+            two_fold.draw_path(root, vec![pixel(lo + fold, lo), pixel(hi, hi - fold)])?;
+            for &(hollow, colour, observed, predicted) in &self.markers {
+                let centre = pixel(observed.log10(), predicted.log10());
+                draw_marker(root, colour, hollow, centre)?;
+            }
+            let groups = self.plot.groups.iter().map(|g| {
+                let colour = PALETTE[g.colour % PALETTE.len()];
+                (g.label.as_str(), Sample::Disc(colour))
+            });
+            let mut marks = vec![
+                ("Identity (y = x)", Sample::Line(identity)),
+                ("Two-fold (y = 2x, y = x/2)", Sample::Line(two_fold)),
+                (
+                    self.plot.before_label,
+                    Sample::DataMark(DataMark::Reference),
+                ),
+                (self.plot.after_label, Sample::DataMark(DataMark::Marker)),
+            ];
+            if hidden > 0 {
+                marks.push((&left_out, Sample::Nothing));
+            }
+            Ok((groups.collect(), marks))
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{svg_has_text, svg_text_run};
+    use super::super::tests::{error, svg_has_text, svg_text_run};
     use super::*;
 
     fn group(label: &str, colour: usize, observed: &[f64], factor: f64) -> ScatterGroup {
@@ -239,18 +216,14 @@ mod tests {
         let groups = demo();
         let svg = observed_vs_predicted(&plot(&groups)).expect("renders").svg;
         assert!(svg.starts_with(r#"<svg width="700" height="420" viewBox="0 0 2100 1260""#));
+        // Legend labels may wrap onto several lines.
+        let run = svg_text_run(&svg);
         for text in [
             "synthetic: fitted, observed vs predicted",
             "Observed (% of injected dose)",
             "Predicted (% of injected dose)",
             "lung",
             "liver",
-        ] {
-            assert!(svg_has_text(&svg, text), "missing {text}");
-        }
-        // Legend labels may wrap onto several lines.
-        let run = svg_text_run(&svg);
-        for text in [
             "Identity (y = x)",
             "Two-fold (y = 2x, y = x/2)",
             "At the start values",
@@ -258,7 +231,7 @@ mod tests {
         ] {
             assert!(run.contains(text), "missing {text}");
         }
-        assert!(!svg.contains("not shown"), "every value is positive");
+        assert!(svg_has_text(&svg, "lung") && !svg.contains("not shown"));
         // Filled markers are two discs (halo, colour), hollow ones three (and a white
         // centre); seven points each before and after, and the legend's four markers.
         let circles = svg.matches("<circle").count();
@@ -278,11 +251,8 @@ mod tests {
         // The axes come from the drawn markers alone: 2 is the smallest now (the 0.4
         // observed, its 1.2 and 0.44 predicted, and the 0.6 gone), so they start at 1
         // rather than at 0.1.
-        assert_eq!(
-            ScatterFigure::new(&plot(&demo())).expect("valid").axis.lo,
-            -1.0
-        );
-        assert_eq!(ScatterFigure::new(&figure).expect("valid").axis.lo, 0.0);
+        let lo = |p| ScatterFigure::new(&p).expect("valid").axis.lo;
+        assert_eq!((lo(plot(&demo())), lo(figure)), (-1.0, 0.0));
         let zeros = [group("lung", 0, &[0.0, 0.0], 1.0)];
         observed_vs_predicted(&plot(&zeros)).expect("no positive value: an empty decade");
     }
@@ -290,28 +260,12 @@ mod tests {
     #[test]
     fn bad_input_is_an_error() {
         let mut groups = demo();
-        groups[1].after[2] = f64::NAN;
-        assert!(matches!(
-            observed_vs_predicted(&plot(&groups)),
-            Err(PlotError::NonFiniteValue { ref label, index: 2, .. }) if label == "liver"
-        ));
         groups[1].after[2] = f64::INFINITY;
-        assert!(matches!(
-            observed_vs_predicted(&plot(&groups)),
-            Err(PlotError::NonFiniteValue { .. })
-        ));
+        let infinite = error(observed_vs_predicted(&plot(&groups)));
+        assert!(infinite.contains("\"liver\" has a non-finite value (inf) at time point 2"));
         groups[1].after.pop();
-        assert!(matches!(
-            observed_vs_predicted(&plot(&groups)),
-            Err(PlotError::SeriesSizeMismatch {
-                expected: 3,
-                actual: 2,
-                ..
-            })
-        ));
-        assert!(matches!(
-            observed_vs_predicted(&plot(&[])),
-            Err(PlotError::Empty { field: "groups" })
-        ));
+        let short = error(observed_vs_predicted(&plot(&groups)));
+        assert!(short.contains("has 2 values but there are 3 observed values"));
+        assert!(error(observed_vs_predicted(&plot(&[]))).contains("`groups` is empty"));
     }
 }

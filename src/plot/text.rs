@@ -1,22 +1,17 @@
-//! The embedded font and setting text: measuring, drawing, fitting and
-//! wrapping single labels.
-//!
-//! Every piece of text in a figure (title, tick labels, axis titles,
-//! legend) goes through [`draw_label`], and every layout decision measures
-//! text with [`text_width`], which reads the advances and kerning of the
-//! same embedded font the PNG is rasterized with (see
-//! [`rasterize`](super::png::rasterize)), so what is measured is what is drawn.
+//! The embedded font and setting text: measuring, drawing, fitting and wrapping labels.
+//! All text goes through [`draw_label`] (or [`draw_upright`]), and all layout measures
+//! with [`text_width`], which reads the advances and kerning of the font the PNG is
+//! rasterized with, so what is measured is what is drawn.
 
 use std::sync::OnceLock;
 
 use ab_glyph::{Font, FontRef, PxScale, ScaleFont};
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::text_anchor::Pos;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::FontTransform;
 
-use super::backend_error;
-use super::PlotError;
+use super::{backend_error, Pixel, PlotError, AXIS_TITLE_FONT, TITLE_MIN_FONT_FRACTION};
 
 /// The embedded font, so rendering never depends on fonts installed on the host.
 pub(super) static DEJAVU_SANS: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
@@ -59,13 +54,28 @@ pub(super) fn text_width(text: &str, em: f64) -> Result<u32, PlotError> {
     Ok(width.max(0.0).ceil() as u32)
 }
 
-/// Text orientation for [`draw_label`].
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Orientation {
-    Horizontal,
-    /// Rotated a quarter turn anticlockwise, reading bottom to top.
-    Vertical,
-}
+/// Anchors: the point a label is drawn at is its centre, the middle of its
+/// right or left end, or the middle of its top or bottom edge.
+pub(super) const CENTRE: Pos = Pos {
+    h_pos: HPos::Center,
+    v_pos: VPos::Center,
+};
+pub(super) const RIGHT: Pos = Pos {
+    h_pos: HPos::Right,
+    v_pos: VPos::Center,
+};
+pub(super) const LEFT: Pos = Pos {
+    h_pos: HPos::Left,
+    v_pos: VPos::Center,
+};
+pub(super) const TOP: Pos = Pos {
+    h_pos: HPos::Center,
+    v_pos: VPos::Top,
+};
+pub(super) const BOTTOM: Pos = Pos {
+    h_pos: HPos::Center,
+    v_pos: VPos::Bottom,
+};
 
 /// Draws one line of text at design em size `em` with `anchor` at `pos`, as
 /// one SVG text element.
@@ -74,17 +84,58 @@ pub(super) fn draw_label<DB: DrawingBackend>(
     text: &str,
     em: f64,
     anchor: Pos,
-    pos: (i32, i32),
-    orientation: Orientation,
+    pos: Pixel,
+) -> Result<(), PlotError> {
+    set_text(area, text, em, anchor, pos, false)
+}
+
+/// [`draw_label`] turned a quarter anticlockwise, reading upwards (anchors as
+/// read along the text).
+pub(super) fn draw_upright<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    text: &str,
+    em: f64,
+    anchor: Pos,
+    pos: Pixel,
+) -> Result<(), PlotError> {
+    set_text(area, text, em, anchor, pos, true)
+}
+
+/// [`draw_label`], or [`draw_upright`] if `upright`.
+pub(super) fn set_text<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    text: &str,
+    em: f64,
+    anchor: Pos,
+    pos: Pixel,
+    upright: bool,
 ) -> Result<(), PlotError> {
     let style = TextStyle::from((FONT_FAMILY, em * FONT_PER_EM).into_font())
         .color(&TEXT_COLOUR)
         .pos(anchor);
-    let style = match orientation {
-        Orientation::Horizontal => style,
-        Orientation::Vertical => style.transform(FontTransform::Rotate270),
+    let style = if upright {
+        style.transform(FontTransform::Rotate270)
+    } else {
+        style
     };
     area.draw_text(text, &style, pos).map_err(backend_error)
+}
+
+/// Width of the widest of `labels` at em size `em`, 0 without labels.
+pub(super) fn widest<'s>(
+    labels: impl IntoIterator<Item = &'s str>,
+    em: f64,
+) -> Result<u32, PlotError> {
+    let mut widest = 0;
+    for label in labels {
+        widest = widest.max(text_width(label, em)?);
+    }
+    Ok(widest)
+}
+
+/// An axis title fitted into `max_width` (see [`fit_text`]): its text and em size.
+pub(super) fn fit_axis_title(text: &str, max_width: u32) -> Result<(String, f64), PlotError> {
+    fit_text(text, AXIS_TITLE_FONT, TITLE_MIN_FONT_FRACTION, max_width)
 }
 
 /// Fits one line of text into `max_width`: first by shrinking the font (down
@@ -161,9 +212,49 @@ pub(super) fn wrap_text(text: &str, em: f64, max_width: u32) -> Result<Vec<Strin
     Ok(lines)
 }
 
+/// `text` wrapped into at most `max_lines` lines of `max_width`, if it fits so
+/// without breaking inside a word part (see [`break_pieces`]).
+pub(super) fn wrap_whole(
+    text: &str,
+    em: f64,
+    max_width: u32,
+    max_lines: usize,
+) -> Result<Option<Vec<String>>, PlotError> {
+    for piece in text.split_whitespace().flat_map(break_pieces) {
+        if text_width(piece, em)? > max_width {
+            return Ok(None);
+        }
+    }
+    let lines = wrap_text(text, em, max_width)?;
+    Ok((lines.len() <= max_lines).then_some(lines))
+}
+
+/// The first `keep` of the `lines` wrapped from `text`, and a last line of the rest,
+/// elided to `max_width`.
+pub(super) fn elide_after(
+    text: &str,
+    mut lines: Vec<String>,
+    keep: usize,
+    em: f64,
+    max_width: u32,
+) -> Result<Vec<String>, PlotError> {
+    lines.truncate(keep);
+    let rest = text_after_lines(text, &lines);
+    lines.push(fit_text(rest, em, 1.0, max_width)?.0);
+    Ok(lines)
+}
+
+/// Em sizes from `em` down to `min_fraction` of it in `steps` equal steps.
+pub(super) fn shrinking(em: f64, min_fraction: f64, steps: u32) -> impl Iterator<Item = f64> {
+    (0..=steps).map(move |step| {
+        let fraction = 1.0 - (1.0 - min_fraction) * f64::from(step) / f64::from(steps);
+        em * fraction
+    })
+}
+
 /// What remains of `text` after the wrapped `lines` taken from its start
 /// (the wrapping dropped the spaces it broke at, so they are skipped here too).
-pub(super) fn text_after_lines<'t>(text: &'t str, lines: &[String]) -> &'t str {
+fn text_after_lines<'t>(text: &'t str, lines: &[String]) -> &'t str {
     let mut rest = text;
     for line in lines {
         rest = rest.trim_start();
@@ -179,7 +270,7 @@ pub(super) fn text_after_lines<'t>(text: &'t str, lines: &[String]) -> &'t str {
 /// Splits `word` after each underscore, hyphen and slash: the places a
 /// machine-style name (`liver_reached_fraction`) can be broken without
 /// splitting a word part. Concatenating the pieces gives `word` back.
-pub(super) fn break_pieces(word: &str) -> Vec<&str> {
+fn break_pieces(word: &str) -> Vec<&str> {
     let mut pieces = Vec::new();
     let mut start = 0;
     for (i, c) in word.char_indices() {
@@ -209,23 +300,18 @@ mod tests {
     }
 
     #[test]
-    fn names_break_after_underscores() {
-        assert_eq!(
-            break_pieces("liver_reached_fraction"),
-            ["liver_", "reached_", "fraction"]
-        );
-        assert_eq!(break_pieces("a-b/c"), ["a-", "b/", "c"]);
-        assert_eq!(break_pieces("plain"), ["plain"]);
-        assert_eq!(break_pieces("trailing_"), ["trailing_"]);
-    }
-
-    #[test]
-    fn the_rest_after_wrapped_lines_keeps_its_spaces() {
+    fn names_break_after_underscores_and_the_rest_keeps_its_spaces() {
+        let pieces = ["liver_reached_fraction", "a-b/c", "plain", "trailing_"].map(break_pieces);
+        let want: [&[&str]; 4] = [
+            &["liver_", "reached_", "fraction"],
+            &["a-", "b/", "c"],
+            &["plain"],
+            &["trailing_"],
+        ];
+        assert_eq!(pieces.map(|p| p.join("|")), want.map(|w| w.join("|")));
         let lines = ["a title".to_owned(), "that_wraps_".to_owned()];
-        assert_eq!(
-            text_after_lines("a title  that_wraps_here and there", &lines),
-            "here and there"
-        );
+        let rest = text_after_lines("a title  that_wraps_here and there", &lines);
+        assert_eq!(rest, "here and there");
         assert_eq!(text_after_lines("short", &["short".to_owned()]), "");
     }
 }

@@ -1,27 +1,25 @@
-//! Model against data: for one validation case, the model's signal per organ over time as
-//! a curve and the study's observations as markers, with their SD as error bars and
-//! their ranges as brackets.
+//! Model against data: for one validation case, the model per organ over time as a curve
+//! and the study's observations as markers, SDs as error bars, ranges as brackets.
 //!
-//! Values in different units (percent of the injected dose, percent of a series' first
-//! value) cannot share an axis, so each unit gets a panel of its own, side by side. Each
-//! organ keeps one colour across panels. The y axes are logarithmic because agreement is
-//! judged on the fold scale: a twofold miss looks the same size at 1 % as at 80 %. The
-//! axes are set by the data and by the curves over the observed span.
+//! Each unit (percent of the injected dose, percent of a series' first value) gets a
+//! panel of its own; each organ keeps one colour across panels. The y axes are
+//! logarithmic because agreement is judged on the fold scale, and are set by the data and
+//! by the curves over the observed span.
 //!
-//! Qualitative statements become ranges whose bounds are sometimes stand-ins for "no
-//! bound" (0 below, 10000 % above). Such a bound is not allowed to stretch the axis over
-//! decades that hold nothing: a lower bound of 0 (which a log axis cannot show) and any
-//! bound more than `OPEN_BOUND_FACTOR` beyond the rest of the panel run to the axis edge
-//! without a cap, so the reader sees an open end.
+//! Qualitative statements become ranges whose bounds may stand in for "no bound" (0
+//! below, 10000 % above). Such a bound must not stretch the axis over empty decades: a
+//! lower bound of 0 and any bound more than `OPEN_BOUND_FACTOR` beyond the rest of the
+//! panel run to the axis edge without a cap, so the reader sees an open end.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::axis::{Ticks, YAxis};
-use super::frame::{chart_and_legend, framed_chart, Axes};
+use super::frame::{chart_and_legend, framed_chart, Axes, Entries};
 use super::legend::{draw_legend_entries, Sample, LEGEND_SAMPLE};
-use super::lines::{canvas_mapping, draw_run, runs, SeriesStyle, PALETTE};
+use super::lines::{canvas_mapping, draw_run, rounded, runs, SeriesStyle, PALETTE};
 use super::marks::{draw_bar, draw_marker, DataMark, RANGE_CAP, RANGE_LINE, SD_CAP, SD_LINE};
+use super::prepared::check_length;
 use super::{offset, px, render, Figure, PlotError, Rendered, OUTER_MARGIN, TICK_FONT};
 
 /// A range bound more than this factor beyond every other value of its panel is drawn as
@@ -115,14 +113,8 @@ impl<'a> DataFigure<'a> {
                 return Err(PlotError::Empty { field: "tracks" });
             }
             for track in &panel.tracks {
-                if track.curve.len() != track.curve_h.len() {
-                    return Err(PlotError::SeriesSizeMismatch {
-                        label: track.label.clone(),
-                        expected: track.curve_h.len(),
-                        actual: track.curve.len(),
-                        of: "curve times",
-                    });
-                }
+                let (label, times) = (&track.label, track.curve_h.len());
+                check_length(label, times, track.curve.len(), "curve times")?;
                 let numbers = track.curve_h.iter().chain(&track.curve).copied().chain(
                     track.points.iter().flat_map(|p| {
                         [p.time_h]
@@ -132,14 +124,13 @@ impl<'a> DataFigure<'a> {
                             .chain(p.range.into_iter().flat_map(|(l, h)| [l, h]))
                     }),
                 );
-                for (index, value) in numbers.enumerate() {
-                    if !value.is_finite() {
-                        return Err(PlotError::InfiniteValue {
-                            label: track.label.clone(),
-                            index,
-                            value,
-                        });
-                    }
+                if let Some((index, value)) = numbers.enumerate().find(|(_, v)| !v.is_finite()) {
+                    let label = label.clone();
+                    return Err(PlotError::InfiniteValue {
+                        label,
+                        index,
+                        value,
+                    });
                 }
                 x_hi = track
                     .curve_h
@@ -235,43 +226,36 @@ impl Figure for DataFigure<'_> {
             top = self.draw_panel(root, &area, panel, y)?;
         }
 
-        let mut organs: Vec<(&str, usize)> = Vec::new();
-        for track in self.plot.panels.iter().flat_map(|p| &p.tracks) {
-            if !organs.iter().any(|(label, _)| *label == track.label) {
-                organs.push((&track.label, track.colour));
+        let tracks = || self.plot.panels.iter().flat_map(|p| &p.tracks);
+        let mut entries: Entries = Vec::new();
+        for track in tracks() {
+            if !entries.iter().any(|(label, _)| *label == track.label) {
+                let sample = Sample::Line(SeriesStyle::for_index(track.colour));
+                entries.push((&track.label, sample));
             }
         }
-        let entries: Vec<(&str, Sample)> = organs
-            .iter()
-            .map(|&(label, colour)| (label, Sample::Line(SeriesStyle::for_index(colour))))
-            .collect();
-        let points = || {
-            self.plot
-                .panels
-                .iter()
-                .flat_map(|p| &p.tracks)
-                .flat_map(|t| &t.points)
-        };
         let mut marks = vec![("Model", Sample::Line(SeriesStyle::neutral()))];
-        if points().any(|p| p.value.is_some() && !p.reference) {
-            marks.push(("Observed", Sample::DataMark(DataMark::Marker)));
-        }
-        if points().any(|p| p.reference) {
-            marks.push((
-                "Reference (100 % by definition)",
-                Sample::DataMark(DataMark::Reference),
-            ));
-        }
-        if points().any(|p| p.sd.is_some()) {
-            marks.push(("± SD", Sample::DataMark(DataMark::Sd)));
-        }
-        if points().any(|p| p.range.is_some()) {
-            marks.push((
-                "Range (no cap: open end)",
-                Sample::DataMark(DataMark::Range),
-            ));
+        for (label, mark) in [
+            ("Observed", DataMark::Marker),
+            ("Reference (100 % by definition)", DataMark::Reference),
+            ("± SD", DataMark::Sd),
+            ("Range (no cap: open end)", DataMark::Range),
+        ] {
+            if tracks().flat_map(|t| &t.points).any(|p| shows(p, mark)) {
+                marks.push((label, Sample::DataMark(mark)));
+            }
         }
         draw_legend_entries(&legend_column, top, &entries, &marks, LEGEND_SAMPLE)
+    }
+}
+
+/// Whether observation `p` is drawn with `mark`.
+fn shows(p: &DataPoint, mark: DataMark) -> bool {
+    match mark {
+        DataMark::Marker => p.value.is_some() && !p.reference,
+        DataMark::Reference => p.reference,
+        DataMark::Sd => p.sd.is_some(),
+        DataMark::Range => p.range.is_some(),
     }
 }
 
@@ -297,7 +281,7 @@ impl DataFigure<'_> {
         };
         let chart = framed_chart(root, area, &axes, OUTER_MARGIN, |_| Ok(()))?;
 
-        let to_canvas = canvas_mapping(&chart, (x_lo, x_hi), (y.lo, y.hi));
+        let to_canvas = canvas_mapping(&chart);
         let floor = y.log_floor.unwrap_or(f64::MIN_POSITIVE);
         // Axis value of a data value, clamped to the axis (for bars running off it).
         let level = |v: f64| {
@@ -307,10 +291,7 @@ impl DataFigure<'_> {
                 v.log10().clamp(y.lo, y.hi)
             }
         };
-        let pixel = |t: f64, axis_value: f64| {
-            let (cx, cy) = to_canvas(&(t, axis_value));
-            (cx.round() as i32, cy.round() as i32)
-        };
+        let pixel = |t: f64, axis_value: f64| rounded(to_canvas(&(t, axis_value)));
         for track in &panel.tracks {
             let style = SeriesStyle::for_index(track.colour);
             for run in runs(&track.curve_h, &track.curve, y.log_floor) {
@@ -361,117 +342,96 @@ impl DataFigure<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::svg_has_text;
+    use super::super::tests::{error, svg_has_text};
     use super::*;
 
     fn track(label: &str, colour: usize, points: Vec<DataPoint>) -> OrganTrack {
         let curve_h: Vec<f64> = (0..=50).map(|i| f64::from(i) * 0.5).collect();
+        let curve = curve_h.iter().map(|t| 100.0 * (-t / 20.0).exp()).collect();
+        let label = label.into();
         OrganTrack {
-            label: label.into(),
+            label,
             colour,
-            curve: curve_h.iter().map(|t| 100.0 * (-t / 20.0).exp()).collect(),
             curve_h,
+            curve,
             points,
         }
     }
 
-    fn point(time_h: f64, value: Option<f64>) -> DataPoint {
+    /// An observation at `time_h`: a value with its SD, or a range.
+    fn point(
+        time_h: f64,
+        value: Option<f64>,
+        sd: Option<f64>,
+        range: Option<(f64, f64)>,
+    ) -> DataPoint {
+        let reference = value == Some(100.0);
         DataPoint {
             time_h,
             value,
-            sd: None,
-            range: None,
-            reference: false,
+            sd,
+            range,
+            reference,
+        }
+    }
+
+    fn panel(y_label: &str, tracks: Vec<OrganTrack>) -> DataPanel {
+        DataPanel {
+            y_label: y_label.into(),
+            tracks,
+        }
+    }
+
+    fn plot(panels: &[DataPanel]) -> ModelVsData<'_> {
+        ModelVsData {
+            title: "study: method",
+            x_label: "Time (h)",
+            panels,
         }
     }
 
     #[test]
     fn draws_every_label_marker_and_open_range() {
+        let lung = track("lung", 0, vec![point(0.0, Some(92.0), Some(7.0), None)]);
+        let reference = point(2.0, Some(100.0), None, None);
+        let above = point(20.0, None, None, Some((105.0, 10000.0)));
+        let spleen = track("spleen", 3, vec![reference, above]);
+        let liver = track(
+            "liver",
+            2,
+            vec![point(20.0, None, None, Some((0.0, 110.0)))],
+        );
         let panels = [
-            DataPanel {
-                y_label: "% of injected dose".into(),
-                tracks: vec![track(
-                    "lung",
-                    0,
-                    vec![DataPoint {
-                        sd: Some(7.0),
-                        ..point(0.0, Some(92.0))
-                    }],
-                )],
-            },
-            DataPanel {
-                y_label: "% of the earliest value".into(),
-                tracks: vec![
-                    track(
-                        "spleen",
-                        3,
-                        vec![
-                            DataPoint {
-                                reference: true,
-                                ..point(2.0, Some(100.0))
-                            },
-                            DataPoint {
-                                range: Some((105.0, 10000.0)),
-                                ..point(20.0, None)
-                            },
-                        ],
-                    ),
-                    track(
-                        "liver",
-                        2,
-                        vec![DataPoint {
-                            range: Some((0.0, 110.0)),
-                            ..point(20.0, None)
-                        }],
-                    ),
-                ],
-            },
+            panel("% of injected dose", vec![lung]),
+            panel("% of the earliest value", vec![spleen, liver]),
         ];
-        let plot = ModelVsData {
-            title: "study: method",
-            x_label: "Time (h)",
-            panels: &panels,
-        };
-        let svg = model_vs_data(&plot).expect("renders").svg;
-        for text in [
+        let figure = model_vs_data(&plot(&panels)).expect("renders");
+        let labels = [
             "study: method",
             "Time (h)",
             "% of injected dose",
             "lung",
             "spleen",
-            "liver",
-            "Model",
-            "Observed",
-        ] {
-            assert!(svg_has_text(&svg, text), "missing {text}");
+        ];
+        for text in labels
+            .into_iter()
+            .chain(["liver", "Model", "Observed", "± SD"])
+        {
+            assert!(svg_has_text(&figure.svg, text), "missing {text}");
         }
         // The open 10000 % bound does not stretch the axis to 1e4.
-        assert!(!svg_has_text(&svg, "1e4"));
+        assert!(!svg_has_text(&figure.svg, "1e4"));
         assert_eq!(panel_axis(&panels[1]).hi.ceil(), 3.0);
-        let png = model_vs_data(&plot).expect("renders").png;
-        assert!(png.windows(4).any(|w| w == b"pHYs"));
+        assert!(figure.png.windows(4).any(|w| w == b"pHYs"));
     }
 
     #[test]
     fn rejects_empty_and_mismatched_input() {
-        let plot = |panels| ModelVsData {
-            title: "t",
-            x_label: "x",
-            panels,
-        };
-        assert!(matches!(
-            model_vs_data(&plot(&[])),
-            Err(PlotError::Empty { field: "panels" })
-        ));
+        assert!(error(model_vs_data(&plot(&[]))).contains("`panels` is empty"));
         let mut bad = track("lung", 0, vec![]);
         bad.curve.pop();
-        let panels = [DataPanel {
-            y_label: "y".into(),
-            tracks: vec![bad],
-        }];
-        assert!(matches!(
-            model_vs_data(&plot(&panels)),
-            Err(PlotError::SeriesSizeMismatch { .. })
-        ));
+        let panels = [panel("y", vec![bad])];
+        let message = error(model_vs_data(&plot(&panels)));
+        assert!(message.contains("\"lung\" has 50 values but there are 51 curve times"));
     }
 }

@@ -3,15 +3,13 @@
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::super::axis::Ticks;
 use super::super::colour::{viridis, Fill};
 use super::super::frame::{thin_ticks, tick_label_gap};
-use super::super::text::{draw_label, fit_text, text_width, Orientation};
+use super::super::text::{draw_label, draw_upright, fit_axis_title, widest, BOTTOM, LEFT};
 use super::super::{
-    backend_error, offset, px, PlotError, AXIS_COLOUR, AXIS_LINE, AXIS_TITLE_FONT, GRID_LINE,
-    TICK_FONT, TICK_MARK, TITLE_MIN_FONT_FRACTION,
+    backend_error, offset, px, PlotError, AXIS_COLOUR, AXIS_LINE, GRID_LINE, TICK_FONT, TICK_MARK,
 };
 use super::HeatmapFigure;
 
@@ -72,26 +70,15 @@ impl HeatmapFigure<'_> {
             None => Ticks::none(),
         };
         let missing_top = self.any_missing.then_some(bottom + side);
-        let mut label_width = 0;
-        for label in ticks
-            .labels
-            .iter()
-            .map(String::as_str)
-            .chain(self.any_missing.then_some("n/a"))
-        {
-            label_width = label_width.max(text_width(label, TICK_FONT)? as i32);
-        }
+        let labels = ticks.labels.iter().map(String::as_str);
+        let label_width =
+            widest(labels.chain(self.any_missing.then_some("n/a")), TICK_FONT)? as i32;
         let title_room = if bar_h > 0 {
             bar_h
         } else {
             block_bottom - block_top
         };
-        let title = fit_text(
-            self.input.colour_label,
-            AXIS_TITLE_FONT,
-            TITLE_MIN_FONT_FRACTION,
-            title_room.max(1) as u32,
-        )?;
+        let title = fit_axis_title(self.input.colour_label, title_room.max(1) as u32)?;
         let text_width = tick_label_gap() + label_width + offset(TICK_MARK) + offset(title.1 * 1.3);
         Ok(BarLayout {
             top,
@@ -139,27 +126,13 @@ impl HeatmapFigure<'_> {
                     axis,
                 ))
                 .map_err(backend_error)?;
-                draw_label(
-                    root,
-                    label,
-                    TICK_FONT,
-                    Pos::new(HPos::Left, VPos::Center),
-                    (label_x, at),
-                    Orientation::Horizontal,
-                )?;
+                draw_label(root, label, TICK_FONT, LEFT, (label_x, at))?;
             }
         }
         if let Some(top) = bar.missing_top {
             let side = offset(BAR_WIDTH);
             Fill::MISSING.draw(root, (left, top), (right, top + side))?;
-            draw_label(
-                root,
-                "n/a",
-                TICK_FONT,
-                Pos::new(HPos::Left, VPos::Center),
-                (label_x, top + side / 2),
-                Orientation::Horizontal,
-            )?;
+            draw_label(root, "n/a", TICK_FONT, LEFT, (label_x, top + side / 2))?;
         }
         let (title, em) = &bar.title;
         let centre = if height > 0 {
@@ -167,13 +140,6 @@ impl HeatmapFigure<'_> {
         } else {
             bar.missing_top.unwrap_or(bar.top)
         };
-        draw_label(
-            root,
-            title,
-            *em,
-            Pos::new(HPos::Center, VPos::Bottom),
-            (right + bar.text_width, centre),
-            Orientation::Vertical,
-        )
+        draw_upright(root, title, *em, BOTTOM, (right + bar.text_width, centre))
     }
 }

@@ -1,8 +1,7 @@
 //! Where the heatmap's cells and panels go: cell edges around the grid
 //! values on each axis, and the grid of panels.
 
-use super::super::axis::Ticks;
-use super::super::lineplot::FEW_VALUES;
+use super::super::axis::{Ticks, FEW_VALUES};
 use super::MAX_COLUMNS;
 
 /// One grid axis of the heatmap, in axis units: log10 of the value on a log
@@ -28,13 +27,7 @@ impl GridAxis {
         };
         let edges = cell_edges(&centres);
         let (lo, hi) = (edges[0], edges[edges.len() - 1]);
-        let ticks = if log {
-            Ticks::log_sweep(lo, hi)
-        } else if categorical {
-            Ticks::at_values(centres, values)
-        } else {
-            Ticks::linear(lo, hi, false)
-        };
+        let ticks = Ticks::sweep(values, centres, lo, hi, log);
         Self { edges, ticks, log }
     }
 
@@ -53,6 +46,13 @@ impl GridAxis {
     pub(super) fn to_pixel(&self, u: f64, (from, to): (i32, i32)) -> i32 {
         let f = (u - self.lo()) / (self.hi() - self.lo());
         (f64::from(from) + f * f64::from(to - from)).round() as i32
+    }
+}
+
+impl GridAxis {
+    /// Pixel positions of the cell edges on a span as in [`GridAxis::to_pixel`].
+    pub(super) fn edge_pixels(&self, span: (i32, i32)) -> Vec<i32> {
+        self.edges.iter().map(|&u| self.to_pixel(u, span)).collect()
     }
 }
 

@@ -3,11 +3,12 @@
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::super::axis::Ticks;
 use super::super::frame::{thin_ticks, tick_label_gap, title_band_height};
-use super::super::text::{draw_label, fit_text, text_width, Orientation};
+use super::super::text::{
+    draw_label, draw_upright, fit_axis_title, fit_text, text_width, widest, BOTTOM, RIGHT, TOP,
+};
 use super::super::{
     backend_error, offset, px, PlotError, AXIS_COLOUR, AXIS_LINE, AXIS_TITLE_FONT, OUTER_MARGIN,
     TICK_FONT, TICK_MARK, TITLE_FONT, TITLE_MIN_FONT_FRACTION,
@@ -145,16 +146,8 @@ impl HeatmapFigure<'_> {
             |u| self.y.to_pixel(u, (block_top + cells_h, block_top)),
             |_| Ok(px(TICK_FONT * 1.1)),
         )?;
-        let mut y_tick_width = 0;
-        for label in &y_ticks.labels {
-            y_tick_width = y_tick_width.max(text_width(label, TICK_FONT)? as i32);
-        }
-        let y_title = fit_text(
-            self.input.y_label,
-            AXIS_TITLE_FONT,
-            TITLE_MIN_FONT_FRACTION,
-            (block_bottom - block_top).max(1) as u32,
-        )?;
+        let y_tick_width = widest(y_ticks.labels.iter().map(String::as_str), TICK_FONT)? as i32;
+        let y_title = fit_axis_title(self.input.y_label, (block_bottom - block_top).max(1) as u32)?;
         let left = margin + offset(y_title.1 * 1.6) + y_tick_width + tick_label_gap();
         let right = width as i32 - bar_column(&bar);
         let gap = offset(COLUMN_GAP);
@@ -243,26 +236,14 @@ impl HeatmapFigure<'_> {
                 .zip(&ticks.labels)
                 .zip(&layout.x_label_kept);
             for ((&u, label), _) in kept.filter(|(_, &k)| k) {
-                draw_label(
-                    root,
-                    label,
-                    TICK_FONT,
-                    Pos::new(HPos::Center, VPos::Top),
-                    (self.x.to_pixel(u, rect.x), bottom + tick_label_gap()),
-                    Orientation::Horizontal,
-                )?;
+                let at = (self.x.to_pixel(u, rect.x), bottom + tick_label_gap());
+                draw_label(root, label, TICK_FONT, TOP, at)?;
             }
         }
         if y_labels {
             for (&u, label) in layout.y_ticks.major.iter().zip(&layout.y_ticks.labels) {
-                draw_label(
-                    root,
-                    label,
-                    TICK_FONT,
-                    Pos::new(HPos::Right, VPos::Center),
-                    (left - tick_label_gap(), self.y.to_pixel(u, rect.y)),
-                    Orientation::Horizontal,
-                )?;
+                let at = (left - tick_label_gap(), self.y.to_pixel(u, rect.y));
+                draw_label(root, label, TICK_FONT, RIGHT, at)?;
             }
         }
         Ok(())
@@ -277,28 +258,14 @@ impl HeatmapFigure<'_> {
     ) -> Result<(), PlotError> {
         let (_, height) = root.dim_in_pixel();
         let margin = layout.bands.margin;
-        let (x_title, x_title_em) = fit_text(
+        let (x_title, x_title_em) = fit_axis_title(
             self.input.x_label,
-            AXIS_TITLE_FONT,
-            TITLE_MIN_FONT_FRACTION,
             (layout.right - layout.left).max(1) as u32,
         )?;
-        draw_label(
-            root,
-            &x_title,
-            x_title_em,
-            Pos::new(HPos::Center, VPos::Bottom),
-            ((layout.left + layout.right) / 2, height as i32 - margin),
-            Orientation::Horizontal,
-        )?;
+        let at = ((layout.left + layout.right) / 2, height as i32 - margin);
+        draw_label(root, &x_title, x_title_em, BOTTOM, at)?;
         let (y_title, y_title_em) = &layout.y_title;
-        draw_label(
-            root,
-            y_title,
-            *y_title_em,
-            Pos::new(HPos::Center, VPos::Top),
-            (margin, (layout.block.0 + layout.block.1) / 2),
-            Orientation::Vertical,
-        )
+        let at = (margin, (layout.block.0 + layout.block.1) / 2);
+        draw_upright(root, y_title, *y_title_em, TOP, at)
     }
 }

@@ -1,37 +1,26 @@
 //! Heatmap of a metric over two sweep axes, faceted into panels by a third:
 //! e.g. liver AUC over dose and dosing interval, one panel per route.
 //!
-//! The choices that make such a figure honest and readable:
+//! * **One colour scale for all panels**, shown once as a colour bar, so the
+//!   same colour means the same value in every panel.
+//! * **Viridis**, perceptually uniform and colour-blind-safe; on a log colour
+//!   scale values <= 0 have no colour and are drawn as missing.
+//! * **Missing is visibly missing**: NaN cells are light grey with grey
+//!   hatching (unlike any viridis colour, in greyscale too), and the colour
+//!   bar has an "n/a" entry.
+//! * **Cells sit on the grid values**, with edges halfway between neighbours
+//!   (geometric midpoints on a log axis). A linear axis with at most 12 values
+//!   (dosing intervals of 7, 14, 28, 56, 84 days) is drawn as categories:
+//!   equal cells, each labelled with its value.
+//! * **Shared axes are labelled once**: up to three panels a row share the
+//!   axis titles; y tick labels in the first column, x tick labels under the
+//!   lowest panel of each column.
+//! * **Print size**: seven inches wide; each row of panels beyond the first
+//!   makes the figure taller rather than the panels flatter.
 //!
-//! * **One colour scale for all panels**, shown once as a labelled colour
-//!   bar at the right, so the same colour means the same value in every
-//!   panel and panels can be compared at a glance.
-//! * **Viridis**, perceptually uniform and colour-blind-safe (see
-//!   [`viridis`](super::colour::viridis)); on a log colour scale values
-//!   <= 0 have no colour and are drawn as missing.
-//! * **Missing is visibly missing.** NaN cells are light grey with grey
-//!   hatching (distinct from every viridis colour, in greyscale too) and the
-//!   colour bar explains them with an "n/a" entry.
-//! * **Cells sit on the grid values.** Each cell is centred on its grid
-//!   value, with edges halfway between neighbours: arithmetic midpoints on a
-//!   linear axis, geometric ones on a log axis (so log-spaced doses get
-//!   equal-width cells). A linear axis with few values (at most 12, such as
-//!   dosing intervals of 7, 14, 28, 56, 84 days) is drawn as categories:
-//!   equal-width cells, each labelled with its value, rather than cells as
-//!   uneven as the values' spacing.
-//! * **Shared axes are labelled once.** Panels (up to three a row) share
-//!   the axis titles; y tick labels appear in the first column and x tick
-//!   labels under the lowest panel of each column. Each panel has its own
-//!   small title.
-//! * **Print size.** Seven inches wide like every figure; one row of panels
-//!   fits the standard 4.2 inch height, and each further row makes the
-//!   figure taller rather than the panels flatter.
-
-//!
-//! The code is split by job: `grid` turns grid values into cells and panels
-//! into rows, `layout` places the titles, panels and their axes on the
-//! canvas, `colour_bar` sizes and draws the scale; this file checks the input
-//! and draws the cells.
+//! `grid` turns grid values into cells and panels into rows, `layout` places
+//! titles, panels and axes, `colour_bar` sizes and draws the scale; this file
+//! checks the input and draws the cells.
 
 mod colour_bar;
 mod grid;
@@ -39,12 +28,11 @@ mod layout;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::colour::{ColourScale, Fill};
 use super::frame::draw_title;
 use super::prepared::{check_coordinates, check_not_infinite};
-use super::text::{draw_label, fit_text, Orientation};
+use super::text::{draw_label, fit_text, BOTTOM};
 use super::{backend_error, offset, render, Figure, PlotError, Rendered, CANVAS, SVG_SCALE};
 use colour_bar::BAR_GAP;
 use grid::{panel_grid, GridAxis};
@@ -220,26 +208,9 @@ impl HeatmapFigure<'_> {
             1.0,
             (rect.x.1 - rect.x.0).max(1) as u32,
         )?;
-        draw_label(
-            root,
-            &title,
-            em,
-            Pos::new(HPos::Center, VPos::Bottom),
-            ((rect.x.0 + rect.x.1) / 2, rect.y.1 - offset(12.0)),
-            Orientation::Horizontal,
-        )?;
-        let xs: Vec<i32> = self
-            .x
-            .edges
-            .iter()
-            .map(|&u| self.x.to_pixel(u, rect.x))
-            .collect();
-        let ys: Vec<i32> = self
-            .y
-            .edges
-            .iter()
-            .map(|&u| self.y.to_pixel(u, rect.y))
-            .collect();
+        let at = ((rect.x.0 + rect.x.1) / 2, rect.y.1 - offset(12.0));
+        draw_label(root, &title, em, BOTTOM, at)?;
+        let (xs, ys) = (self.x.edge_pixels(rect.x), self.y.edge_pixels(rect.y));
         let nx = xs.len() - 1;
         for (iy, row) in panel.z.chunks(nx).enumerate() {
             for (ix, &v) in row.iter().enumerate() {
@@ -256,30 +227,29 @@ impl HeatmapFigure<'_> {
 }
 
 #[cfg(test)]
-#[cfg(test)]
 mod tests {
-    use super::super::tests::svg_has_text;
+    use super::super::tests::{decode, error, svg_has_text};
     use super::*;
 
     /// Log-spaced doses from 1e5 to 1e7.
     fn doses(n: usize) -> Vec<f64> {
-        (0..n)
-            .map(|i| 1e5 * 100_f64.powf(i as f64 / (n - 1) as f64))
-            .collect()
+        let step = |i: usize| i as f64 / (n - 1) as f64;
+        (0..n).map(|i| 1e5 * 100_f64.powf(step(i))).collect()
     }
 
     pub(super) const INTERVALS: [f64; 5] = [7.0, 14.0, 28.0, 56.0, 84.0];
 
     /// `n` panels of a smooth surface over doses x intervals.
     fn panels(n: usize, x: &[f64], y: &[f64]) -> Vec<Panel> {
-        (0..n)
-            .map(|k| Panel {
-                title: format!("Route {k}"),
-                z: y.iter()
-                    .flat_map(|&iv| x.iter().map(move |&d| d * 10.0 / iv * (k + 1) as f64))
-                    .collect(),
-            })
-            .collect()
+        let z = |k: usize| {
+            y.iter()
+                .flat_map(move |&iv| x.iter().map(move |&d| d * 10.0 / iv * k as f64))
+        };
+        let panel = |k: usize| Panel {
+            title: format!("Route {k}"),
+            z: z(k + 1).collect(),
+        };
+        (0..n).map(panel).collect()
     }
 
     fn figure<'a>(x: &'a [f64], y: &'a [f64], panels: &'a [Panel]) -> Heatmap<'a> {
@@ -298,19 +268,11 @@ mod tests {
         }
     }
 
-    fn decode(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
-        let mut reader = ::png::Decoder::new(bytes).read_info().expect("decodes");
-        let mut buf = vec![0; reader.output_buffer_size()];
-        let frame = reader.next_frame(&mut buf).expect("frame");
-        (frame.width, frame.height, buf)
-    }
-
     #[test]
-    fn heatmap_png_is_seven_inches_wide_and_grows_with_rows() {
+    fn heatmap_is_seven_inches_wide_labelled_and_grows_with_rows() {
         let (x, y) = (doses(21), INTERVALS.to_vec());
         let one_row = panels(3, &x, &y);
         let bytes = heatmap(&figure(&x, &y, &one_row)).expect("renders").png;
-        assert!(bytes.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]));
         let phys = bytes.windows(4).position(|w| w == b"pHYs").expect("pHYs");
         assert_eq!(&bytes[phys + 4..phys + 8], &11811_u32.to_be_bytes());
         let (w, h, buf) = decode(&bytes);
@@ -326,36 +288,27 @@ mod tests {
         );
 
         let two_rows = panels(5, &x, &y);
-        let svg = heatmap(&figure(&x, &y, &two_rows)).expect("renders").svg;
-        let (w2, h2, _) = decode(&heatmap(&figure(&x, &y, &two_rows)).expect("renders").png);
-        assert_eq!(w2, 2100);
-        assert!(h2 > 1260 && h2 % 3 == 0, "taller for two rows: {h2}");
+        let figure = heatmap(&figure(&x, &y, &two_rows)).expect("renders");
+        let (w2, h2, _) = decode(&figure.png);
+        assert!(
+            w2 == 2100 && h2 > 1260 && h2 % 3 == 0,
+            "taller for two rows: {h2}"
+        );
         let head = format!(
             r#"<svg width="700" height="{}" viewBox="0 0 2100 {h2}""#,
             h2 / 3
         );
-        assert!(svg.starts_with(&head), "{}", &svg[..80]);
-    }
-
-    #[test]
-    fn heatmap_svg_labels_panels_axes_and_colour_bar() {
-        let (x, y) = (doses(21), INTERVALS.to_vec());
-        let panels = panels(5, &x, &y);
-        let svg = heatmap(&figure(&x, &y, &panels)).expect("renders").svg;
-        for p in &panels {
-            assert!(svg_has_text(&svg, &p.title), "missing {}", p.title);
-        }
-        for text in [
+        assert!(figure.svg.starts_with(&head), "{}", &figure.svg[..80]);
+        let titles = [
             "Liver AUC by dose and interval",
             "Dose (cells)",
             "Dosing interval (days)",
-            "Liver AUC (cell days)",
-            "1e6",
-            "84",
-        ] {
-            assert!(svg_has_text(&svg, text), "missing {text}");
+        ];
+        let texts = ["Liver AUC (cell days)", "1e6", "84", "Route 0", "Route 4"];
+        for text in titles.into_iter().chain(texts) {
+            assert!(svg_has_text(&figure.svg, text), "missing {text}");
         }
-        assert!(!svg_has_text(&svg, "n/a"), "nothing is missing");
+        assert!(!svg_has_text(&figure.svg, "n/a"), "nothing is missing");
     }
 
     #[test]
@@ -367,70 +320,57 @@ mod tests {
         }];
         let mut input = figure(&x, &y, &panels);
         input.x_log = false;
-        let svg = heatmap(&input).expect("renders").svg;
+        let figure = heatmap(&input).expect("renders");
         assert!(
-            svg_has_text(&svg, "n/a"),
+            svg_has_text(&figure.svg, "n/a"),
             "the colour bar explains missing cells"
         );
-        let (_, _, buf) = decode(&heatmap(&input).expect("renders").png);
-        let grey = buf.chunks(3).filter(|p| *p == [0xE6, 0xE6, 0xE6]).count();
-        let hatch = buf.chunks(3).filter(|p| *p == [0xA6, 0xA6, 0xA6]).count();
+        let count = |buf: &[u8], c: u8| buf.chunks(3).filter(|p| *p == [c, c, c]).count();
+        let (_, _, buf) = decode(&figure.png);
+        let grey = count(&buf, 0xE6);
         // Two missing cells (NaN, and 0 on the log colour scale) of ~1/6 of the cell area.
         assert!(grey > 50_000, "grey background ({grey} px)");
-        assert!(hatch > 5_000, "grey hatching ({hatch} px)");
+        assert!(count(&buf, 0xA6) > 5_000, "grey hatching");
         // On a linear colour scale the zero is a value, not missing.
         input.colour_log = false;
         let (_, _, linear) = decode(&heatmap(&input).expect("renders").png);
-        let grey_linear = linear
-            .chunks(3)
-            .filter(|p| *p == [0xE6, 0xE6, 0xE6])
-            .count();
-        assert!(grey_linear < grey * 3 / 4, "one missing cell fewer");
+        assert!(
+            count(&linear, 0xE6) < grey * 3 / 4,
+            "one missing cell fewer"
+        );
     }
 
     #[test]
     fn heatmap_input_errors_are_precise() {
         let (x, y) = (doses(4), INTERVALS.to_vec());
         let good = panels(2, &x, &y);
-        let mut bad = good.clone();
-        bad[1].z.pop();
-        assert!(matches!(
-            heatmap(&figure(&x, &y, &bad)),
-            Err(PlotError::PanelSizeMismatch { ref panel, expected: 20, actual: 19, nx: 4, ny: 5 })
-                if panel == "Route 1"
-        ));
-        assert!(matches!(
-            heatmap(&figure(&x, &y, &[])),
-            Err(PlotError::Empty { field: "panels" })
-        ));
-        assert!(matches!(
-            heatmap(&figure(&[], &y, &good)),
-            Err(PlotError::Empty { field: "x_values" })
-        ));
-        let mut log_y = figure(&x, &[0.0, 1.0], &good);
-        log_y.y_log = true;
-        assert!(matches!(
-            heatmap(&log_y),
-            Err(PlotError::NonPositiveOnLogAxis {
-                field: "y_values",
-                index: 0,
-                ..
-            })
-        ));
-        assert!(matches!(
-            heatmap(&figure(&x, &[1.0, f64::NAN], &good)),
-            Err(PlotError::NonFiniteCoordinate {
-                field: "y_values",
-                index: 1,
-                ..
-            })
-        ));
+        let mut short = good.clone();
+        short[1].z.pop();
         let mut infinite = good.clone();
         infinite[0].z[3] = f64::INFINITY;
-        assert!(matches!(
-            heatmap(&figure(&x, &y, &infinite)),
-            Err(PlotError::InfiniteValue { index: 3, .. })
-        ));
+        let mut log_y = figure(&x, &[0.0, 1.0], &good);
+        log_y.y_log = true;
+        let fails = |x, y, panels| error(heatmap(&figure(x, y, panels)));
+        let cases = [
+            (
+                fails(&x, &y, &short),
+                "\"Route 1\" has 19 values but the grid has 20",
+            ),
+            (fails(&x, &y, &[]), "`panels` is empty"),
+            (fails(&[], &y, &good), "`x_values` is empty"),
+            (error(heatmap(&log_y)), "`y_values[0]` is 0"),
+            (
+                fails(&x, &[1.0, f64::NAN], &good),
+                "`y_values[1]` is not a finite number",
+            ),
+            (
+                fails(&x, &y, &infinite),
+                "infinite value (inf) at position 3",
+            ),
+        ];
+        for (got, want) in cases {
+            assert!(got.contains(want), "{got}");
+        }
         let all_missing = [Panel {
             title: "Nothing".into(),
             z: vec![f64::NAN; 20],
