@@ -127,6 +127,9 @@ cellpk sweep scenarios/sweeps/human_dose_interval_route.toml --shard 3/10"
         /// Run only slice K of N (1 <= K <= N) of the grid.
         #[arg(long, value_name = "K/N", value_parser = sweep::parse_shard)]
         shard: Option<crate::sweep::run::Shard>,
+        /// File format: csv (sweep.csv) or parquet (sweep.parquet: typed columns).
+        #[arg(long, value_enum, default_value = "csv")]
+        format: crate::sweep::run::Format,
     },
     /// Estimate parameters of a scenario from observations (weighted least squares).
     #[command(
@@ -447,6 +450,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
             out,
             resume,
             shard,
+            format,
         } => sweep::run(
             &sweep,
             &crate::sweep::run::Options {
@@ -454,6 +458,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
                 out,
                 resume,
                 shard,
+                format,
             },
         ),
         Command::Validate { cases, out } => validate::validate(&cases, &out),
