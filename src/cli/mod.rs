@@ -106,11 +106,14 @@ its axis values, its metrics, and `error` for a point whose values break a scena
 Rows go to sweep.csv.partial until the last one is written, and sweep.identity beside it \
 records the sweep they belong to (axes, base scenario, columns, model version); --resume \
 continues an interrupted run, and refuses one whose sweep has changed since. --shard K/N runs one of N slices (for a SLURM array or a Kubernetes \
-indexed job; join them with `cellpk merge`). Figures from the sweep's [[plot]] blocks are \
-drawn when the whole grid is done.",
+indexed job; join them with `cellpk merge`). --format parquet writes sweep.parquet instead: \
+the same columns typed, in row groups of 16,384 points, resumable and mergeable as the CSV \
+(finished row groups wait in sweep.parquet.partial/). Figures from the sweep's [[plot]] \
+blocks are drawn when the whole grid is done.",
         after_help = "Examples:\n  cellpk sweep scenarios/sweeps/human_dose_interval_route.toml\n  \
 cellpk sweep scenarios/sweeps/human_dose_interval_route.toml --threads 2 --resume\n  \
-cellpk sweep scenarios/sweeps/human_dose_interval_route.toml --shard 3/10"
+cellpk sweep scenarios/sweeps/human_dose_interval_route.toml --shard 3/10\n  \
+cellpk sweep scenarios/sweeps/human_dose_interval_route.toml --format parquet"
     )]
     Sweep {
         /// Sweep file (TOML).
@@ -408,7 +411,7 @@ output/human_dose_interval_route/sweep.shard-*-of-10.csv"
     Merge {
         /// The sweep file the shards were run from.
         sweep: PathBuf,
-        /// Shard CSV files.
+        /// Shard files (all .csv, or all .parquet).
         #[arg(required = true)]
         shards: Vec<PathBuf>,
         /// Directory that receives the sweep's directory.

@@ -10,6 +10,13 @@
 //! to the final name when the last row is written; `--resume` continues a partial file
 //! after its last complete row, once the identity recorded beside it (see `identity`) is
 //! the sweep's as it is now.
+//!
+//! The same workers and writer produce Parquet (`--format parquet`): a worker fills
+//! columns instead of text (`Rows`: the point's metrics are computed once, by `compute`,
+//! for either format), the writer cuts the blocks into fixed row groups, and the workers
+//! encode waiting groups into files of their own between blocks, which are joined at the
+//! end; `sweep::parquet` says why a Parquet run is resumed from finished row groups rather
+//! than appended to.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
