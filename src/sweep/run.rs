@@ -422,22 +422,12 @@ impl Encoder<'_> {
     /// Encodes the groups still waiting, on `pool`; reports the first failure.
     fn finish(self, pool: &rayon::ThreadPool) -> io::Result<Layout> {
         use rayon::prelude::*;
-        let waiting = self
-            .waiting
-            .into_inner()
-            .expect("no thread panics holding it");
-        if let Some(e) = self
-            .failed
-            .into_inner()
-            .expect("no thread panics holding it")
-        {
+        let lock = "no thread panics holding it";
+        if let Some(e) = self.failed.lock().expect(lock).take() {
             return Err(e);
         }
-        let encode = |g: &Columns| {
-            let bytes = self.layout.encode(self.sweep, g)?;
-            write_file_atomically(&group_path(&self.dir, g.points[0]), &bytes)
-        };
-        pool.install(|| waiting.par_iter().try_for_each(encode))?;
+        let waiting = std::mem::take(&mut *self.waiting.lock().expect(lock));
+        pool.install(|| waiting.par_iter().try_for_each(|g| self.encode(g)))?;
         Ok(self.layout)
     }
 }
