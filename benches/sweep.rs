@@ -16,7 +16,14 @@
 //!   level of each of the 150 schedule shapes; its cost does not depend on the dose), for
 //!   the speed-up.
 //!
-//! Run with `cargo bench --bench sweep`.
+//! - `sweep/writer/parquet/1M_rows/encode_and_stitch`: the Parquet writer alone, one
+//!   thread: the million rows of `scenarios/sweeps/human_million.toml` (5 axes, one of
+//!   them names; 2 metrics, one value in 64 missing), already computed, encoded into its
+//!   62 row groups and copied into one file in memory, as a run does (where the workers
+//!   encode the groups in parallel and the writer only stitches);
+//! - `sweep/writer/parquet/1M_rows/stitch`: the stitching alone, the serial part.
+//!
+//! Run with `cargo bench --bench sweep` (`-- writer` for the writer alone).
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented function
 
@@ -86,5 +93,60 @@ fn sweep(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, sweep);
+/// The Parquet writer alone on the million-point sweep's rows (metric values made up: the
+/// metric columns are stored plain, so their values do not change the cost).
+fn writer(c: &mut Criterion) {
+    use cellpk::sweep::parquet::{self, Columns, Layout};
+    let sweep = cellpk::sweep::load(Path::new("scenarios/sweeps/human_million.toml"))
+        .expect("the shipped sweep is valid");
+    let rows = sweep.len();
+    let value = |i: u64, scale: f64| match i % 64 {
+        0 => f64::NAN,
+        _ => scale * (1.0 + (i as f64).sqrt()),
+    };
+    let groups: Vec<Columns> = parquet::groups(0..rows)
+        .map(|g| Columns {
+            points: g.clone().collect(),
+            metrics: vec![
+                g.clone().map(|i| value(i, 1.7e6)).collect(),
+                g.map(|i| value(i, 3.1e4)).collect(),
+            ],
+            errors: Vec::new(),
+        })
+        .collect();
+    let layout = Layout::of(&sweep);
+    let encoded: Vec<bytes::Bytes> = (groups.iter())
+        .map(|g| layout.encode(&sweep, g).expect("encodes").into())
+        .collect();
+    let size: usize = encoded.iter().map(|b| b.len()).sum();
+    let mut group = c.benchmark_group("sweep/writer/parquet/1M_rows");
+    group.throughput(Throughput::Elements(rows));
+    group.sample_size(10);
+    group.bench_function("encode_and_stitch", |b| {
+        b.iter(|| {
+            let mut file = layout
+                .writer(Vec::with_capacity(size + 4096))
+                .expect("writer");
+            for g in &groups {
+                let bytes = layout.encode(&sweep, g).expect("encodes");
+                parquet::stitch(&mut file, &bytes::Bytes::from(bytes)).expect("stitches");
+            }
+            criterion::black_box(file.into_inner().expect("footer"))
+        })
+    });
+    group.bench_function("stitch", |b| {
+        b.iter(|| {
+            let mut file = layout
+                .writer(Vec::with_capacity(size + 4096))
+                .expect("writer");
+            for bytes in &encoded {
+                parquet::stitch(&mut file, bytes).expect("stitches");
+            }
+            criterion::black_box(file.into_inner().expect("footer"))
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, sweep, writer);
 criterion_main!(benches);

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use cellpk::output::resolved::resolved_toml;
 
+mod parquet;
+
 /// A small grid over a short human scenario: 2 routes x 3 counts x 2 intervals x 3 doses,
 /// with one interval short enough for the 2-day infusions to overlap (error rows).
 const BASE: &str = r#"

@@ -109,12 +109,15 @@ runs the same N virtual subjects and reports each metric's 5-95 % quantiles \
 (`<metric>_reached`; docs/sweeps.md). Rows go to sweep.csv.partial until the last one is written, and sweep.identity beside it \
 records the sweep they belong to (axes, base scenario, columns, model version); --resume \
 continues an interrupted run, and refuses one whose sweep has changed since. --shard K/N runs one of N slices (for a SLURM array or a Kubernetes \
-indexed job; join them with `cellpk merge`). Figures from the sweep's [[plot]] blocks are \
-drawn when the whole grid is done.",
+indexed job; join them with `cellpk merge`). --format parquet writes sweep.parquet instead: \
+the same columns typed, in row groups of 16,384 points, resumable and mergeable as the CSV \
+(finished row groups wait in sweep.parquet.partial/). Figures from the sweep's [[plot]] \
+blocks are drawn when the whole grid is done.",
         after_help = "Examples:\n  cellpk sweep scenarios/sweeps/human_dose_interval_route.toml\n  \
 cellpk sweep scenarios/sweeps/human_dose_interval_route.toml --threads 2 --resume\n  \
 cellpk sweep scenarios/sweeps/human_dose_interval_route.toml --shard 3/10\n  \
-cellpk sweep scenarios/sweeps/human_uncertain_dose_interval.toml   # 200 subjects a point"
+cellpk sweep scenarios/sweeps/human_uncertain_dose_interval.toml   # 200 subjects a point\n  \
+cellpk sweep scenarios/sweeps/human_dose_interval_route.toml --format parquet"
     )]
     Sweep {
         /// Sweep file (TOML).
@@ -131,6 +134,9 @@ cellpk sweep scenarios/sweeps/human_uncertain_dose_interval.toml   # 200 subject
         /// Run only slice K of N (1 <= K <= N) of the grid.
         #[arg(long, value_name = "K/N", value_parser = sweep::parse_shard)]
         shard: Option<crate::sweep::run::Shard>,
+        /// File format: csv (sweep.csv) or parquet (sweep.parquet: typed columns).
+        #[arg(long, value_enum, default_value = "csv")]
+        format: crate::sweep::run::Format,
     },
     /// Estimate parameters of a scenario from observations (weighted least squares).
     #[command(
@@ -409,7 +415,7 @@ output/human_dose_interval_route/sweep.shard-*-of-10.csv"
     Merge {
         /// The sweep file the shards were run from.
         sweep: PathBuf,
-        /// Shard CSV files.
+        /// Shard files (all .csv, or all .parquet).
         #[arg(required = true)]
         shards: Vec<PathBuf>,
         /// Directory that receives the sweep's directory.
@@ -451,6 +457,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
             out,
             resume,
             shard,
+            format,
         } => sweep::run(
             &sweep,
             &crate::sweep::run::Options {
@@ -458,6 +465,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
                 out,
                 resume,
                 shard,
+                format,
             },
         ),
         Command::Validate { cases, out } => validate::validate(&cases, &out),

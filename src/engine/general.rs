@@ -138,7 +138,7 @@ const TINY_SPAN: f64 = 1e-12;
 /// and far above the floating-point resolution of the time.
 const RESCUE_SPAN: f64 = 1e-9;
 
-/// Longest relative span of an implicit step over what RODAS cannot resolve: 1e-5 of a day
+/// Longest relative span of a single RODAS step over what it cannot resolve: 1e-5 of a day
 /// is under a second, still far below any time scale of the model.
 const LONGEST_RESCUE: f64 = 1e-5;
 
@@ -151,17 +151,15 @@ const MAX_RESCUES: usize = 1000;
 /// step size underflow: a saturating paracrine signal whose half-maximum is a few cells
 /// when 10^11 cells arrive in a 6 ms infusion goes from nothing to saturation in 1e-20 h
 /// (a case `check` accepts, found by the property test of the input contract). So does a
-/// transient far shorter than RODAS's shortest step when its error estimate, which falls
-/// only as the step grows far past the transient, rejects every step it may take (a
-/// one-cell niche filling from 4e11 cells in place in 2e-15 h). Where that happens, two
-/// Euler half steps over at most `RESCUE_SPAN` carry the walk past the switch or the
-/// transient, and RODAS resumes: explicit ones, or where those disagree linearly implicit
-/// ones, (I - h J) d = h f, which being L-stable land a transient on its end however short
-/// it is. The
-/// steps are taken only if they agree with one whole step within RODAS's own error norm
-/// (the local error, halved), and they conserve cells as RODAS does (every column of the
-/// rate matrix and of its Jacobian sums to zero over the cells, and the input adds what is
-/// infused). They are reported as a step with a linear dense output.
+/// transient far shorter than RODAS's shortest step at that time (a one-cell niche filling
+/// from 2e11 cells in 4e-12 h after a dose at 67 h, where no step under 7e-13 h is
+/// allowed): its error test rejects every step RODAS may take. Where that happens, two
+/// explicit Euler half steps over at most `RESCUE_SPAN` carry the walk past a switch, or
+/// one RODAS step long enough to land a transient on its end (L-stability) carries it
+/// past the transient, and RODAS resumes. Either is taken only if it passes RODAS's own
+/// error test (for Euler, the difference between the half steps and a whole one), and
+/// both conserve cells as RODAS does (every column of the rate matrix sums to zero, and the
+/// input adds what is infused). An Euler step is reported with a linear dense output.
 fn rodas_span(
     driven: &Driven,
     (t0, t1): (f64, f64),
@@ -170,18 +168,7 @@ fn rodas_span(
     stats: &mut Stats,
     report: &mut impl FnMut(&Step<{ system::D }>),
 ) -> Result<Y, Error> {
-    use crate::numerics::lu::Factors as _;
-    use rodas::{Jacobian as _, System as _};
-    // One Euler step of length h from y: explicit, or linearly implicit ((I - h J) d =
-    // h f; `None` if I - h J is singular).
-    let euler = |y: &Y, h: f64, implicit: bool| {
-        if implicit {
-            let factors = driven.jacobian(y).factor(1.0 / h)?;
-            Some(y + factors.solve(driven.rhs(y)))
-        } else {
-            Some(y + driven.rhs(y) * h)
-        }
-    };
+    use rodas::System as _;
     let (mut t, mut y) = (t0, y0);
     for _ in 0..=MAX_RESCUES {
         let mut reached = (t, y);
@@ -195,38 +182,45 @@ fn rodas_span(
             Err(e) => return Err(e.into()),
         };
         let (ts, ys) = reached;
-        // Explicit steps over the longest span, from `RESCUE_SPAN` down by tenths to
+        // Explicit Euler steps over the longest span, from `RESCUE_SPAN` down by tenths to
         // `TINY_SPAN`, whose half steps agree with a whole one: the faster the states the
         // switch drives (a marker turning over 2,700 times an hour), the shorter. Failing
-        // that, implicit steps over the shortest span from `RESCUE_SPAN` up by tens to
-        // `LONGEST_RESCUE`: their error on a transient they step over falls as 1 / (h
-        // lambda), so the longer, the closer. Explicit first: across a switch the Jacobian
-        // at its start says nothing of the far side, which an implicit step would trust.
+        // that, one RODAS step over the shortest span from `RESCUE_SPAN` up by tens to
+        // `LONGEST_RESCUE` that passes its error test: on a transient it steps over, its
+        // error falls as the step grows past it. Explicit first: across a switch the
+        // Jacobian at its start says nothing of the far side, which RODAS would trust.
         let explicit = (0..).map(|k| (false, RESCUE_SPAN / 10f64.powi(k)));
         let explicit = explicit.take_while(|&(_, span)| span >= TINY_SPAN);
-        let implicit = (0..).map(|k| (true, RESCUE_SPAN * 10f64.powi(k)));
-        let implicit = implicit.take_while(|&(_, span)| span <= LONGEST_RESCUE);
-        let agreed = explicit.chain(implicit).find_map(|(implicit, span)| {
+        let longer = (0..).map(|k| (true, RESCUE_SPAN * 10f64.powi(k)));
+        let longer = longer.take_while(|&(_, span)| span <= LONGEST_RESCUE);
+        let taken = explicit.chain(longer).find_map(|(by_rodas, span)| {
             // The step's length as the time can hold it, so that it infuses exactly what
             // `given_by` counts (a 2e-8 h step at t = 21.6 h is off by 1e-15 h otherwise:
             // 1e-7 of what it infuses).
             let t_next = (ts + span * ts.max(1.0)).min(t1);
             let h = t_next - ts;
-            let halves = euler(&euler(&ys, h / 2.0, implicit)?, h / 2.0, implicit)?;
-            let whole = euler(&ys, h, implicit)?;
+            if h <= 0.0 {
+                return None;
+            }
+            if by_rodas {
+                let (step, err) = rodas::single_step(driven, (ts, t_next), &ys, options)?;
+                return (err <= 1.0).then_some(step);
+            }
+            let mid = ys + driven.rhs(&ys) * (h / 2.0);
+            let halves = mid + driven.rhs(&mid) * (h / 2.0);
+            let whole = ys + driven.rhs(&ys) * h;
             // The norm is finite or infinite, never NaN.
-            (h > 0.0
-                && rodas::all_finite(&halves)
-                && rodas::error_norm(&(halves - whole), &ys, &halves, options) <= 1.0)
-                .then_some((t_next, halves))
+            (rodas::error_norm(&(halves - whole), &ys, &halves, options) <= 1.0).then(|| {
+                let slope = (halves - ys) / h;
+                Step::hermite(ts, t_next, ys, halves, slope, slope)
+            })
         });
-        let Some((t_next, halves)) = agreed else {
+        let Some(step) = taken else {
             return Err(underflow.into());
         };
-        let slope = (halves - ys) / (t_next - ts);
-        report(&Step::hermite(ts, t_next, ys, halves, slope, slope));
+        report(&step);
         stats.accepted += 1;
-        (t, y) = (t_next, halves);
+        (t, y) = (step.t1, step.y1);
         if t >= t1 {
             return Ok(y);
         }

@@ -85,9 +85,16 @@ const MAX_FACTOR: f64 = 6.0;
 /// to the end (as `rodas.f` does), so no sliver step is taken.
 const STRETCH: f64 = 1e-4;
 
-/// Steps shorter than this fraction of the larger of |t| and the span are given up on:
-/// below it, t + h no longer moves t by a meaningful amount.
+/// Steps shorter than this fraction of |t| (of `MIN_STEP_TIME` near t = 0) are given up
+/// on: below it, t + h no longer moves t by a meaningful amount (a hundred of its units in
+/// the last place).
 const MIN_STEP_RELATIVE: f64 = 1e-14;
+
+/// The |t| below which the shortest step stops shrinking with t (hours): near t = 0 the
+/// time resolves 1e-23 h, and a one-cell niche filling from 2e11 cells in 4e-12 h right
+/// after a dose at 0 must be resolved there, while the same span's end (weeks later)
+/// would have allowed no step under 7e-12 h.
+const MIN_STEP_TIME: f64 = 1e-9;
 
 /// An autonomous system y' = f(y) of `D` equations.
 pub trait System<const D: usize> {
@@ -311,12 +318,12 @@ pub fn integrate<const D: usize, S: System<D>>(
     if !(all_finite(&y) && all_finite(&f) && jacobian.is_finite()) {
         return Err(Error::NotFinite { t });
     }
-    let h_min = MIN_STEP_RELATIVE * t0.abs().max(t1.abs()).max(t1 - t0);
+    let h_min = |t: f64| MIN_STEP_RELATIVE * t.abs().max(MIN_STEP_TIME);
     // The first guess is a heuristic and may fall below the shortest step allowed (a
-    // one-cell niche filling from 4.5e11 cells in place gives 2e-14 h against 2.4e-13 h):
-    // start at the shortest step and let the error test decide, rather than failing
-    // before a single attempt.
-    h = h.min(options.h_max).max(h_min);
+    // one-cell niche filling from 4.5e11 cells in place gives 2e-14 h; a dose at 100 h
+    // allows no step under 1e-12 h): start at the shortest step and let the error test
+    // decide, rather than failing before a single attempt.
+    h = h.min(options.h_max).max(h_min(t0));
     let mut attempts = 0;
     let mut after_rejection = false;
     let mut last_not_finite = false;
@@ -327,7 +334,7 @@ pub fn integrate<const D: usize, S: System<D>>(
         let h_step = t_next - t;
         // A step that lands on t1 may be as short as the span left: events can fall within
         // rounding of each other (an infusion starting as the previous one ends).
-        if h_step.is_nan() || h_step <= 0.0 || (h_step < h_min && !lands) {
+        if h_step.is_nan() || h_step <= 0.0 || (h_step < h_min(t) && !lands) {
             return Err(if last_not_finite {
                 Error::NotFinite { t }
             } else {
@@ -388,6 +395,33 @@ pub fn integrate<const D: usize, S: System<D>>(
             return Err(Error::NotFinite { t });
         }
     }
+}
+
+/// One RODAS step from `y` at `t0` to `t1`, whatever its length, with its error norm
+/// (`error_norm`; above 1 fails the error test); `None` if it is not finite or the
+/// iteration matrix is singular. For a caller stepping over what `integrate` cannot
+/// resolve: a transient far shorter than the shortest step `integrate` may take at `t`
+/// fails its error test at every step it may take, yet a step many times longer than the
+/// transient lands on its end (L-stability) and passes.
+pub fn single_step<const D: usize, S: System<D>>(
+    system: &S,
+    (t0, t1): (f64, f64),
+    y: &SVector<f64, D>,
+    options: &Options<D>,
+) -> Option<(Step<D>, f64)> {
+    let f = system.rhs(y);
+    let trial = attempt(system, y, &f, &system.jacobian(y), t1 - t0)
+        .filter(|trial| all_finite(&trial.y1) && all_finite(&trial.error))?;
+    let err = error_norm(&trial.error, y, &trial.y1, options);
+    let step = Step {
+        t0,
+        t1,
+        y0: *y,
+        y1: without_subnormals(trial.y1),
+        d1: trial.d1,
+        d2: trial.d2,
+    };
+    Some((step, err))
 }
 
 /// The outcome of one step attempt, before the error test.

@@ -6,7 +6,8 @@ use std::io::{self, BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use super::identity::{self, Identity};
-use super::{run, Sweep};
+use super::run::Format;
+use super::{parquet, run, Sweep};
 use crate::output::{stream_file_atomically, write_file_atomically};
 
 /// Why shards cannot be merged.
@@ -79,16 +80,53 @@ fn check_identity(file: &Path, identity: &Identity) -> Result<(), MergeError> {
         })
 }
 
-fn read_shard(file: &Path, header: &str, identity: &Identity) -> Result<ShardRows, MergeError> {
+/// The points of shard `file`, in its order: the first field of each CSV line, or the
+/// `point` column of each Parquet row group.
+fn points(
+    file: &Path,
+    sweep: &Sweep,
+    header: &str,
+) -> Result<Box<dyn Iterator<Item = io::Result<Option<u64>>>>, MergeError> {
+    let io = |source| MergeError::Io {
+        file: file.to_path_buf(),
+        source,
+    };
+    Ok(match Format::of(file) {
+        Format::Csv => Box::new(
+            rows(file, header)?
+                .map(|line| line.map(|l| l.split(',').next().and_then(|f| f.parse::<u64>().ok()))),
+        ),
+        Format::Parquet => {
+            let groups = parquet::read_groups(file, sweep).map_err(|e| match e.kind() {
+                io::ErrorKind::InvalidData => MergeError::Bad {
+                    file: file.to_path_buf(),
+                    why: format!("{e}"),
+                },
+                _ => io(e),
+            })?;
+            Box::new(groups.flat_map(|g| {
+                match g {
+                    Ok(g) => g
+                        .points
+                        .into_iter()
+                        .map(|p| Ok(Some(p)))
+                        .collect::<Vec<_>>(),
+                    Err(e) => vec![Err(e)],
+                }
+            }))
+        }
+    })
+}
+
+fn read_shard(file: &Path, sweep: &Sweep, identity: &Identity) -> Result<ShardRows, MergeError> {
     check_identity(file, identity)?;
     let mut first = None;
     let mut count = 0;
-    for line in rows(file, header)? {
-        let line = line.map_err(|source| MergeError::Io {
+    for index in points(file, sweep, &sweep.header())? {
+        let index = index.map_err(|source| MergeError::Io {
             file: file.to_path_buf(),
             source,
         })?;
-        let index = line.split(',').next().and_then(|f| f.parse::<u64>().ok());
         let expected = *first.get_or_insert(index.unwrap_or(0)) + count;
         if index != Some(expected) {
             return Err(MergeError::Bad {
@@ -111,7 +149,7 @@ pub fn merge(sweep: &Sweep, shards: &[PathBuf], out: &Path) -> Result<PathBuf, M
     let identity = Identity::of(sweep);
     let mut parts = shards
         .iter()
-        .map(|f| read_shard(f, &header, &identity))
+        .map(|f| read_shard(f, sweep, &identity))
         .collect::<Result<Vec<_>, _>>()?;
     parts.retain(|p| p.count > 0);
     parts.sort_by_key(|p| p.first);
@@ -141,7 +179,21 @@ pub fn merge(sweep: &Sweep, shards: &[PathBuf], out: &Path) -> Result<PathBuf, M
             fix: "run the missing shards (or finish them with --resume) and merge again".into(),
         });
     }
-    let target = run::csv_path(sweep, out, None);
+    let format = Format::of(&parts.first().map_or(PathBuf::new(), |p| p.file.clone()));
+    if let Some(other) = parts.iter().find(|p| Format::of(&p.file) != format) {
+        return Err(MergeError::Bad {
+            file: other.file.clone(),
+            why: format!(
+                "it is not {} like the other shards: run all the shards with one --format",
+                format.extension()
+            ),
+        });
+    }
+    let target = run::output_path(sweep, out, None, format);
+    if format == Format::Parquet {
+        merge_parquet(sweep, &parts, &target)?;
+        return record_identity(&identity, target);
+    }
     // A shard that changed since it was checked is caught here (its rows are checked
     // again as they are copied) and leaves no merged file behind.
     let mut failure = None;
@@ -168,23 +220,44 @@ pub fn merge(sweep: &Sweep, shards: &[PathBuf], out: &Path) -> Result<PathBuf, M
         Ok(())
     });
     match (written, failure) {
-        (Ok(()), _) => {
-            // The merged CSV carries the identity its shards agreed on.
-            let recorded = identity::path_beside(&target);
-            write_file_atomically(&recorded, identity.to_text().as_bytes()).map_err(|source| {
-                MergeError::Io {
-                    file: recorded.clone(),
-                    source,
-                }
-            })?;
-            Ok(target)
-        }
+        (Ok(()), _) => record_identity(&identity, target),
         (Err(_), Some(e)) => Err(e),
         (Err(source), None) => Err(MergeError::Io {
             file: target,
             source,
         }),
     }
+}
+
+/// Writes the identity the shards agreed on beside the merged file `target`.
+fn record_identity(identity: &Identity, target: PathBuf) -> Result<PathBuf, MergeError> {
+    let recorded = identity::path_beside(&target);
+    write_file_atomically(&recorded, identity.to_text().as_bytes()).map_err(|source| {
+        MergeError::Io {
+            file: recorded.clone(),
+            source,
+        }
+    })?;
+    Ok(target)
+}
+
+/// Reads the Parquet shards' rows group by group and writes them again in the whole run's
+/// row groups (a shard's groups end at its own edges), so that the merged file is the one
+/// a single run writes; memory holds a row group or two.
+fn merge_parquet(sweep: &Sweep, parts: &[ShardRows], target: &Path) -> Result<(), MergeError> {
+    let blocks = parts.iter().flat_map(|p| {
+        let named = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", p.file.display()));
+        let groups: Box<dyn Iterator<Item = io::Result<parquet::Columns>>> =
+            match parquet::read_groups(&p.file, sweep) {
+                Ok(groups) => Box::new(groups.map(move |g| g.map_err(named))),
+                Err(e) => Box::new(std::iter::once(Err(named(e)))),
+            };
+        groups
+    });
+    parquet::write_rows(sweep, 0..sweep.len(), blocks, target).map_err(|source| MergeError::Io {
+        file: target.to_path_buf(),
+        source,
+    })
 }
 
 /// Keeps `e` to report, and stops the write with a placeholder error.

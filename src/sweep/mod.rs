@@ -11,6 +11,7 @@ pub mod axis;
 mod file;
 pub mod identity;
 pub mod merge;
+pub mod parquet;
 pub mod plots;
 pub mod population;
 pub mod run;

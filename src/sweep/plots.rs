@@ -90,50 +90,67 @@ fn read_slices(sweep: &Sweep, csv: &Path) -> Result<Vec<Slice>, FigureError> {
         file: csv.to_path_buf(),
         source,
     };
-    let mut lines = BufReader::new(File::open(csv).map_err(io)?).lines();
-    let header = lines.next().transpose().map_err(io)?.unwrap_or_default();
-    if header != sweep.header() {
-        return Err(FigureError::Csv {
-            file: csv.to_path_buf(),
-            why: "its header is not this sweep's (was it written by another sweep file?)".into(),
-        });
-    }
-    let columns: Vec<&str> = header.split(',').collect();
-    let column = |spec: &PlotSpec| {
-        columns
-            .iter()
-            .position(|c| *c == spec.column.name())
-            .expect("plot metrics are checked to be columns")
-    };
     let mut slices: Vec<(usize, Slice)> = sweep
         .plots
         .iter()
         .map(|p| {
-            (
-                column(p),
-                Slice {
-                    values: vec![f64::NAN; slice_len(p, sweep)],
-                },
-            )
+            let metric = (sweep.columns.iter())
+                .position(|c| *c == p.column)
+                .expect("plot metrics are checked to be columns");
+            let values = vec![f64::NAN; slice_len(p, sweep)];
+            (metric, Slice { values })
         })
         .collect();
-    for line in lines {
-        let line = line.map_err(io)?;
-        let fields: Vec<&str> = line.split(',').collect();
-        let Some(point) = fields.first().and_then(|f| f.parse::<u64>().ok()) else {
-            continue;
-        };
+    // Puts point `point`'s value of each figure's column (`value` of its index in
+    // `sweep.columns`) into the figure's slice, if the point is in it.
+    let mut put = |point: u64, value: &dyn Fn(usize) -> f64| {
         if point >= sweep.len() {
-            continue;
+            return;
         }
         let digits = sweep.digits(point);
-        for ((col, slice), spec) in slices.iter_mut().zip(&sweep.plots) {
+        for ((metric, slice), spec) in slices.iter_mut().zip(&sweep.plots) {
             if let Some(i) = cell(spec, sweep, &digits) {
-                slice.values[i] = fields
-                    .get(*col)
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(f64::NAN);
+                slice.values[i] = value(*metric);
             }
+        }
+    };
+    if super::run::Format::of(csv) == super::run::Format::Parquet {
+        let not_this = |e: std::io::Error| match e.kind() {
+            std::io::ErrorKind::InvalidData => FigureError::Csv {
+                file: csv.to_path_buf(),
+                why: e.to_string(),
+            },
+            _ => io(e),
+        };
+        for group in super::parquet::read_groups(csv, sweep).map_err(not_this)? {
+            let group = group.map_err(io)?;
+            for (row, &point) in group.points.iter().enumerate() {
+                put(point, &|m| group.metrics[m][row]);
+            }
+        }
+    } else {
+        let mut lines = BufReader::new(File::open(csv).map_err(io)?).lines();
+        let header = lines.next().transpose().map_err(io)?.unwrap_or_default();
+        if header != sweep.header() {
+            return Err(FigureError::Csv {
+                file: csv.to_path_buf(),
+                why: "its header is not this sweep's (was it written by another sweep file?)"
+                    .into(),
+            });
+        }
+        let first_metric = 1 + sweep.axes.len();
+        for line in lines {
+            let line = line.map_err(io)?;
+            let fields: Vec<&str> = line.split(',').collect();
+            let Some(point) = fields.first().and_then(|f| f.parse::<u64>().ok()) else {
+                continue;
+            };
+            let value = |m: usize| {
+                (fields.get(first_metric + m))
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(f64::NAN)
+            };
+            put(point, &value);
         }
     }
     Ok(slices.into_iter().map(|(_, s)| s).collect())
