@@ -333,8 +333,10 @@ pub fn integrate<const D: usize, S: System<D>>(
         // The step actually taken, so that t_next - t is exactly the step's length.
         let h_step = t_next - t;
         // A step that lands on t1 may be as short as the span left: events can fall within
-        // rounding of each other (an infusion starting as the previous one ends).
-        if h_step.is_nan() || h_step <= 0.0 || (h_step < h_min(t) && !lands) {
+        // rounding of each other (an infusion starting as the previous one ends). The
+        // shortest step is a hundred units in the last place of t, so t + h may round it
+        // down by half a unit: half of it is the bound.
+        if h_step.is_nan() || h_step <= 0.0 || (h_step < 0.5 * h_min(t) && !lands) {
             return Err(if last_not_finite {
                 Error::NotFinite { t }
             } else {
