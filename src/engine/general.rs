@@ -138,6 +138,12 @@ const TINY_SPAN: f64 = 1e-12;
 /// and far above the floating-point resolution of the time.
 const RESCUE_SPAN: f64 = 1e-9;
 
+/// Shortest relative span of an explicit Euler pair over what RODAS cannot resolve: a
+/// hundred units in the last place of the time, RODAS's own shortest step. A paracrine
+/// signal half-maximal at one cell, under 4e11 cells an hour, saturates within 1e-11 h,
+/// and a marker it drives 2.7e6 times an hour faster follows only in steps this short.
+const SHORTEST_RESCUE: f64 = 1e-14;
+
 /// Longest relative span of a single RODAS step over what it cannot resolve: 1e-5 of a day
 /// is under a second, still far below any time scale of the model.
 const LONGEST_RESCUE: f64 = 1e-5;
@@ -183,14 +189,14 @@ fn rodas_span(
         };
         let (ts, ys) = reached;
         // Explicit Euler steps over the longest span, from `RESCUE_SPAN` down by tenths to
-        // `TINY_SPAN`, whose half steps agree with a whole one: the faster the states the
+        // `SHORTEST_RESCUE`, whose half steps agree with a whole one: the faster the states the
         // switch drives (a marker turning over 2,700 times an hour), the shorter. Failing
         // that, one RODAS step over the shortest span from `RESCUE_SPAN` up by tens to
         // `LONGEST_RESCUE` that passes its error test: on a transient it steps over, its
         // error falls as the step grows past it. Explicit first: across a switch the
         // Jacobian at its start says nothing of the far side, which RODAS would trust.
         let explicit = (0..).map(|k| (false, RESCUE_SPAN / 10f64.powi(k)));
-        let explicit = explicit.take_while(|&(_, span)| span >= TINY_SPAN);
+        let explicit = explicit.take_while(|&(_, span)| span >= SHORTEST_RESCUE);
         let longer = (0..).map(|k| (true, RESCUE_SPAN * 10f64.powi(k)));
         let longer = longer.take_while(|&(_, span)| span <= LONGEST_RESCUE);
         let taken = explicit.chain(longer).find_map(|(by_rodas, span)| {
