@@ -167,3 +167,19 @@ fn a_draw_that_breaks_a_rule_is_redrawn() {
         assert!(subject.parameters.flow_fraction_sum() <= 1.0);
     }
 }
+
+/// toml 0.8 cannot give the span of a table made only by dotted headers, and a `Spanned`
+/// `[variability]` refused `[variability.parameters."X"]` written without a `[variability]`
+/// line ("expected a borrowed string"): such a table is read as the same variability.
+#[test]
+fn a_variability_table_made_by_dotted_headers_alone_is_the_same_table() {
+    let distribution = r#"
+        [variability.parameters."liver.first_pass_extraction"]
+        distribution = "log_normal"
+        cv = 0.3
+        "#;
+    let dotted = first_pass_scenario(distribution);
+    let explicit = first_pass_scenario(&format!("[variability]\n{distribution}"));
+    assert!(dotted.variability.is_some());
+    assert_eq!(dotted.variability, explicit.variability);
+}

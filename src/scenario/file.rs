@@ -42,8 +42,10 @@ pub struct ScenarioFile {
     /// `[validation]`: observations to hold the scenario against (`cellpk validate`).
     pub validation: Option<ValidationFile>,
     /// `[variability]`: distributions of parameters across virtual subjects
-    /// (`cellpk population`).
-    pub variability: Option<Spanned<VariabilityFile>>,
+    /// (`cellpk population`). Not `Spanned`: toml 0.8 cannot give the span of a table
+    /// that only dotted headers create (`[variability.parameters."X"]` with no
+    /// `[variability]` line), and refuses such a file with "expected a borrowed string".
+    pub variability: Option<VariabilityFile>,
 }
 
 /// `[variability]`.

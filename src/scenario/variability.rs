@@ -123,10 +123,9 @@ impl Variability {
 /// centre of a log-normal or normal distribution).
 pub(super) fn validate(
     c: &Checker,
-    raw: &Spanned<VariabilityFile>,
+    v: &VariabilityFile,
     parameters: &Parameters,
 ) -> Result<Variability, InputError> {
-    let v = raw.get_ref();
     let seed = match &v.seed {
         None => DEFAULT_SEED,
         Some(s) => u64::try_from(*s.get_ref()).map_err(|_| {
@@ -139,8 +138,10 @@ pub(super) fn validate(
         })?,
     };
     if v.parameters.is_empty() {
+        // The table's own line: where `[variability]` is written.
+        let at = c.text.find("[variability").unwrap_or(0);
         return Err(c.invalid(
-            raw.span(),
+            at..at,
             "variability.parameters",
             "no parameter varies",
             "add a table `[variability.parameters.\"NAME\"]` with `distribution = \

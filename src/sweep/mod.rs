@@ -269,19 +269,8 @@ pub fn load(path: &Path) -> Result<Sweep, InputError> {
         cause,
     })?;
     let base = scenario::parse_values(&base_text, &base_path)?;
-    let mut base_table: toml::Table =
+    let base_table: toml::Table =
         toml::from_str(&base_text).expect("the base scenario parsed above is valid TOML");
-    // `check_values` writes this table out again, and toml writes a table holding only
-    // tables as dotted headers alone (`[variability.parameters."X"]` without
-    // `[variability]`), which the scenario parser refuses: give `[variability]` its
-    // default seed explicitly, which changes no draw.
-    if let Some(v) = base_table
-        .get_mut("variability")
-        .and_then(|v| v.as_table_mut())
-    {
-        v.entry("seed")
-            .or_insert(toml::Value::Integer(scenario::DEFAULT_SEED as i64));
-    }
     let base_weight_given = base_table
         .get("subject")
         .and_then(|s| s.get("body_weight_kg"))
