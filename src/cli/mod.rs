@@ -323,7 +323,8 @@ cellpk atlas scenarios/trials --population 500"
 its `[variability]` section drawn for it (seeded: the same subjects for any thread count), \
 and write, to OUT/<name>-population/: population.csv (one row per subject: its index, the \
 values drawn, every metric), summary.csv (per parameter and metric: mean, sd, 5/25/50/75/95 \
-% quantiles), quantiles.csv (the quantiles of every compartment at every output time, over \
+% quantiles), quantiles.csv (the quantiles of every compartment, and with [observe] of what the method \
+shows per organ, at every output time, over \
 the first subjects up to a memory cap, all of them for N up to a few hundred on a long \
 human scenario), bands.png/.svg (median and 25-75 and 5-95 % ribbons of the liver, lungs \
 and other compartments) and histograms.png/.svg (metrics). The directory appears only \

@@ -18,6 +18,7 @@ use rayon::prelude::*;
 use crate::compartment::{Compartment, Total};
 use crate::evaluator::Evaluator;
 use crate::metrics::{Metric, Metrics};
+use crate::observe::{self, ORGANS};
 use crate::params::Param;
 use crate::scenario::rules::{self, Violation};
 use crate::scenario::{Scenario, Variability};
@@ -137,12 +138,28 @@ pub fn subject(
     })
 }
 
-/// The time course columns: every compartment, then the totals.
-fn columns() -> Vec<&'static str> {
+/// The columns of the bands of what a scenario's `[observe]` method shows, percent of the
+/// dose per organ, in `Organ::ALL` order (a test holds them to the organs' names).
+const OBSERVED: [&str; ORGANS] = [
+    "observed_blood_percent",
+    "observed_lung_percent",
+    "observed_liver_percent",
+    "observed_spleen_percent",
+    "observed_other_percent",
+    "observed_injection_site_percent",
+    "observed_marrow_percent",
+    "observed_whole_body_percent",
+];
+
+/// The time course columns: every compartment, then the totals, then with `[observe]` what
+/// the method shows per organ.
+fn columns(observed: bool) -> Vec<&'static str> {
+    let observed: &[&'static str] = if observed { &OBSERVED } else { &[] };
     Compartment::ALL
         .iter()
         .map(|c| c.name())
         .chain(Total::ALL.iter().map(|t| t.name()))
+        .chain(observed.iter().copied())
         .collect()
 }
 
@@ -209,14 +226,14 @@ pub fn subject_metrics(
     Ok((values, metrics))
 }
 
-/// The quantile bands of the time course of the first subjects of `n`, as many as
-/// `MAX_TIMECOURSE_VALUES` allows.
+/// The quantile bands of the time course (and, with `[observe]`, of what the method shows
+/// per organ) of the first subjects of `n`, as many as `MAX_TIMECOURSE_VALUES` allows.
 pub fn time_course_bands(
     base: &Scenario,
     variability: &Variability,
     n: usize,
 ) -> Result<Bands, PopulationError> {
-    let columns = columns();
+    let columns = columns(base.observe.is_some());
     // The output grid's samples, and the end if it is off the grid.
     let samples = (base.duration_h() / base.output_every_hours) as usize + 2;
     let kept = (MAX_TIMECOURSE_VALUES / (samples * columns.len())).clamp(1, n.max(1));
@@ -226,13 +243,21 @@ pub fn time_course_bands(
             let (s, _) = subject(base, variability, i)?;
             let problem = Problem::new(&s);
             let mut tc = TimeCourse::default();
+            let failed = |failure| PopulationError::Failure {
+                subject: i,
+                failure,
+            };
             problem
                 .walk(&problem.schedule, &problem.plan, &mut tc)
-                .map_err(|failure| PopulationError::Failure {
-                    subject: i,
-                    failure,
-                })?;
-            Ok((tc.time_h.clone(), by_column(&tc)))
+                .map_err(failed)?;
+            let mut values = by_column(&tc);
+            if s.observe.is_some() {
+                let signals = observe::predict(&s, &tc.time_h).map_err(failed)?;
+                for k in 0..ORGANS {
+                    values.extend(signals.percent.iter().map(|p| p[k]));
+                }
+            }
+            Ok((tc.time_h.clone(), values))
         })
         .collect::<Result<_, PopulationError>>()?;
     Ok(bands(columns, courses))

@@ -183,3 +183,46 @@ fn a_variability_table_made_by_dotted_headers_alone_is_the_same_table() {
     assert!(dotted.variability.is_some());
     assert_eq!(dotted.variability, explicit.variability);
 }
+
+#[test]
+fn observed_columns_are_named_for_the_organs_in_their_order() {
+    use crate::observe::Organ;
+    use crate::presets::Choice;
+    let names: Vec<String> = Organ::ALL
+        .iter()
+        .map(|o| format!("observed_{}_percent", o.name()))
+        .collect();
+    assert_eq!(names, OBSERVED);
+}
+
+/// With `[observe]`, the bands hold what the method shows per organ. Varying a parameter
+/// nothing observed depends on (the effect's Emax, the effect layer off), every subject
+/// shows what the scenario's own prediction shows, at every quantile, exactly.
+#[test]
+fn observed_bands_of_identical_subjects_are_the_scenarios_own_prediction() {
+    let s = first_pass_scenario(
+        r#"
+        [observe]
+        method = "radiolabel"
+        isotope = "in111"
+        [variability]
+        [variability.parameters."effect.emax"]
+        distribution = "uniform"
+        range = [0.1, 0.5]
+        "#,
+    );
+    let v = s.variability.clone().expect("[variability]");
+    let bands = time_course_bands(&s, &v, 8).expect("simulated");
+    let own = crate::observe::predict(&s, &bands.time_h).expect("predicted");
+    for (k, column) in OBSERVED.iter().enumerate() {
+        let got = bands.of(column).expect("an observed column");
+        for (t, q) in got.iter().enumerate() {
+            let want = own.percent[t][k];
+            assert!(
+                q.iter().all(|&x| x == want),
+                "{column} at {t}: {q:?} vs {want}"
+            );
+        }
+    }
+    assert!(bands.of("observed_liver_percent").expect("liver")[10][2] > 0.0);
+}
