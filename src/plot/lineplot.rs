@@ -47,8 +47,7 @@ pub struct LinePlot<'a> {
 /// Draws the line plot: 2100 x 1260 px (700 x 420 px as SVG).
 ///
 /// # Errors
-/// [`PlotError::Empty`], [`PlotError::NonFiniteCoordinate`],
-/// [`PlotError::CoordinatesNotIncreasing`], [`PlotError::NonPositiveOnLogAxis`],
+/// [`PlotError::Empty`], [`PlotError::BadCoordinate`],
 /// [`PlotError::SeriesSizeMismatch`] or [`PlotError::InfiniteValue`] for
 /// invalid input; a rendering or encoding failure otherwise.
 pub fn line_plot(plot: &LinePlot) -> Result<Rendered, PlotError> {
@@ -274,7 +273,7 @@ mod tests {
             (fails(&[0.0, 1.0], &two, true), "`x_values[0]` is 0"),
             (
                 fails(&[2.0, 1.0], &two, false),
-                "`x_values[1]` (1) does not exceed",
+                "`x_values[1]` is 1, but sweep coordinates must increase strictly",
             ),
             (
                 fails(&[1.0, 2.0], &infinite, false),

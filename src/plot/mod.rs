@@ -170,14 +170,6 @@ pub struct PlotInput<'a> {
 /// the caller can point at the offending series or dose.
 #[derive(Debug, thiserror::Error)]
 pub enum PlotError {
-    /// The time grid goes backwards, which would draw curves that fold back on themselves.
-    #[error("time points must not decrease: time point {index} ({value} d) is earlier than the one before it")]
-    TimeNotSorted {
-        /// Position in `time_days` of the first point earlier than its predecessor.
-        index: usize,
-        /// The offending value.
-        value: f64,
-    },
     /// A series value is NaN or infinite (treated as an upstream bug, not a gap).
     #[error("series \"{label}\" has a non-finite value ({value}) at time point {index}")]
     NonFiniteValue {
@@ -205,41 +197,20 @@ pub enum PlotError {
         /// `y_values`, `panels`, `lines`, `categories` or `groups`.
         field: &'static str,
     },
-    /// A time point or a grid coordinate of a sweep figure is NaN or infinite.
-    #[error("`{field}[{index}]` is not a finite number ({value})")]
-    NonFiniteCoordinate {
+    /// A time point or a grid coordinate of a sweep figure breaks its axis's rule
+    /// (`rule`): finite; increasing, strictly on a sweep grid, where a repeated value
+    /// would give a cell of zero width (and a time grid going backwards would fold the
+    /// curves back on themselves); positive on a logarithmic axis.
+    #[error("`{field}[{index}]` is {value}, but {rule}")]
+    BadCoordinate {
         /// Name of the input field: `time_days`, `x_values` or `y_values`.
         field: &'static str,
         /// Position within it.
         index: usize,
         /// The offending value.
         value: f64,
-    },
-    /// Grid coordinates must increase strictly: a repeated or out-of-order
-    /// value would give a cell of zero or negative width, or a line that
-    /// folds back on itself.
-    #[error(
-        "`{field}` must increase strictly, but `{field}[{index}]` ({value}) does not exceed the value before it"
-    )]
-    CoordinatesNotIncreasing {
-        /// Name of the input field: `x_values` or `y_values`.
-        field: &'static str,
-        /// Position of the first value not above its predecessor.
-        index: usize,
-        /// The offending value.
-        value: f64,
-    },
-    /// A grid coordinate on a logarithmic axis is zero or negative.
-    #[error(
-        "`{field}[{index}]` is {value}, which a logarithmic axis cannot show (values must be > 0)"
-    )]
-    NonPositiveOnLogAxis {
-        /// Name of the input field: `x_values` or `y_values`.
-        field: &'static str,
-        /// Position within it.
-        index: usize,
-        /// The offending value.
-        value: f64,
+        /// What the value must be.
+        rule: &'static str,
     },
     /// A heatmap panel does not have one value per grid cell.
     #[error("panel \"{panel}\" has {actual} values but the grid has {expected} cells ({nx} x values times {ny} y values)")]

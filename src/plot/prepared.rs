@@ -34,18 +34,7 @@ impl Prepared {
         if input.series.is_empty() {
             return Err(PlotError::Empty { field: "series" });
         }
-        if let Some((index, value)) = first_non_finite(times) {
-            let field = "time_days";
-            return Err(PlotError::NonFiniteCoordinate {
-                field,
-                index,
-                value,
-            });
-        }
-        if let Some(index) = (1..times.len()).find(|&i| times[i] < times[i - 1]) {
-            let value = times[index];
-            return Err(PlotError::TimeNotSorted { index, value });
-        }
+        check_coordinates(times, false, "time_days")?;
         for series in input.series {
             let label = &series.label;
             check_length(label, times.len(), series.values.len(), "time points")?;
@@ -128,9 +117,9 @@ pub(super) fn check_length(
     })
 }
 
-/// Checks the coordinates of a sweep figure's axis (`field` names the input
-/// in errors): at least one, all finite, strictly increasing, and positive on
-/// a logarithmic axis.
+/// Checks the coordinates of an axis (`field` names the input in errors): at least one,
+/// all finite, positive on a logarithmic axis, and increasing: strictly on a sweep grid,
+/// while the time course may repeat a time point (a run's output before and after a dose).
 pub(super) fn check_coordinates(
     values: &[f64],
     log: bool,
@@ -140,27 +129,25 @@ pub(super) fn check_coordinates(
         return Err(PlotError::Empty { field });
     }
     for (index, &value) in values.iter().enumerate() {
-        if !value.is_finite() {
-            return Err(PlotError::NonFiniteCoordinate {
-                field,
-                index,
-                value,
-            });
-        }
-        if log && value <= 0.0 {
-            return Err(PlotError::NonPositiveOnLogAxis {
-                field,
-                index,
-                value,
-            });
-        }
-        if index > 0 && value <= values[index - 1] {
-            return Err(PlotError::CoordinatesNotIncreasing {
-                field,
-                index,
-                value,
-            });
-        }
+        let rule = if !value.is_finite() {
+            "coordinates must be finite numbers"
+        } else if log && value <= 0.0 {
+            "a logarithmic axis needs values > 0"
+        } else if index == 0 {
+            continue;
+        } else if field == "time_days" && value < values[index - 1] {
+            "time points must not decrease"
+        } else if field != "time_days" && value <= values[index - 1] {
+            "sweep coordinates must increase strictly"
+        } else {
+            continue;
+        };
+        return Err(PlotError::BadCoordinate {
+            field,
+            index,
+            value,
+            rule,
+        });
     }
     Ok(())
 }
@@ -231,7 +218,7 @@ mod tests {
             (fails(&times, &[], &[]), "`series` is empty"),
             (
                 fails(&[1.0, 0.0], &ok, &[]),
-                "time point 1 (0 d) is earlier",
+                "`time_days[1]` is 0, but time points must not decrease",
             ),
             (
                 fails(&times, &ok, &[dose(1.0, 0.5)]),

@@ -93,8 +93,7 @@ pub struct Panel {
 /// Draws the heatmap: 2100 px wide (700 px as SVG), 1260 px tall for one row of panels and taller for more rows.
 ///
 /// # Errors
-/// [`PlotError::Empty`], [`PlotError::NonFiniteCoordinate`],
-/// [`PlotError::CoordinatesNotIncreasing`], [`PlotError::NonPositiveOnLogAxis`],
+/// [`PlotError::Empty`], [`PlotError::BadCoordinate`],
 /// [`PlotError::PanelSizeMismatch`] or [`PlotError::InfiniteValue`] for
 /// invalid input; a rendering or encoding failure otherwise.
 pub fn heatmap(input: &Heatmap) -> Result<Rendered, PlotError> {
@@ -361,7 +360,7 @@ mod tests {
             (error(heatmap(&log_y)), "`y_values[0]` is 0"),
             (
                 fails(&x, &[1.0, f64::NAN], &good),
-                "`y_values[1]` is not a finite number",
+                "`y_values[1]` is NaN, but coordinates must be finite",
             ),
             (
                 fails(&x, &y, &infinite),
