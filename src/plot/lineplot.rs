@@ -13,7 +13,7 @@ use super::frame::{xy_figure, Axes};
 use super::legend::Sample;
 use super::lines::{canvas_mapping, draw_run, rounded, runs, SeriesStyle};
 use super::prepared::{check_coordinates, check_sweep_series};
-use super::{render, Figure, PlotError, Rendered, Series, TICK_FONT};
+use super::{render, Figure, PlotError, Rendered, Series};
 
 /// On a log y axis, the lowest marker stays at least this many decades
 /// above the axis line (else the axis starts a decade lower).
@@ -58,10 +58,7 @@ pub fn line_plot(plot: &LinePlot) -> Result<Rendered, PlotError> {
 struct SweepAxis {
     /// Where each input value sits.
     positions: Vec<f64>,
-    lo: f64,
-    hi: f64,
-    ticks: Ticks,
-    log: bool,
+    axis: YAxis,
 }
 
 impl SweepAxis {
@@ -84,13 +81,14 @@ impl SweepAxis {
         };
         let (lo, hi) = (first - pad, last + pad);
         let ticks = Ticks::sweep(values, positions.clone(), lo, hi, log);
-        Self {
-            positions,
+        let log_floor = log.then(|| 10_f64.powf(lo));
+        let axis = YAxis {
             lo,
             hi,
+            log_floor,
             ticks,
-            log,
-        }
+        };
+        Self { positions, axis }
     }
 }
 
@@ -130,15 +128,7 @@ impl Figure for LineFigure<'_> {
     /// legend.
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
         let (x, y) = (&self.x, &self.y);
-        let axes = Axes {
-            x_ticks: &x.ticks,
-            x_range: (x.lo, x.hi),
-            x_log: x.log,
-            y,
-            x_label: self.plot.x_label,
-            y_label: self.plot.y_label,
-            headroom: TICK_FONT,
-        };
+        let axes = Axes::new(&x.axis, y, (self.plot.x_label, self.plot.y_label));
         xy_figure(root, self.plot.title, &axes, |chart| {
             let to_canvas = canvas_mapping(chart);
             let mut markers = Vec::new();

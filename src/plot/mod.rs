@@ -353,15 +353,8 @@ impl Figure for TimeCourse<'_> {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
         let (input, prep) = (self.input, &self.prep);
         let (plot_area, legend_column) = chart_and_legend(root, input.title)?;
-        let axes = Axes {
-            x_ticks: &prep.x_ticks,
-            x_range: prep.x_range,
-            x_log: false,
-            y: &prep.y_axis,
-            x_label: "Time (days)",
-            y_label: input.y_label,
-            headroom: DOSE_TRIANGLE_HEIGHT + TICK_FONT * 0.6,
-        };
+        let mut axes = Axes::new(&prep.x_axis, &prep.y_axis, ("Time (days)", input.y_label));
+        axes.headroom = DOSE_TRIANGLE_HEIGHT + TICK_FONT * 0.6;
         let chart = framed_chart(root, &plot_area, &axes, OUTER_MARGIN * 2.0, |chart| {
             draw_dose_marks(chart, root, prep)
         })?;

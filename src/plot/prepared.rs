@@ -13,12 +13,10 @@ const MIN_BAND_FRACTION: f64 = 0.01;
 
 /// Validated input plus the derived axes, computed once and shared by every part of the drawing.
 pub(super) struct Prepared {
-    /// X range in days.
-    pub(super) x_range: (f64, f64),
+    /// X axis in days.
+    pub(super) x_axis: YAxis,
     /// Y axis in "axis space" (log10 of the value for a log axis).
     pub(super) y_axis: YAxis,
-    /// Tick positions and labels on the x axis.
-    pub(super) x_ticks: Ticks,
     /// Dose marks clipped to the x range, `(start, end)` in days; an
     /// infusion too short to show as a band has `end == start` (a bolus mark).
     pub(super) doses: Vec<(f64, f64)>,
@@ -79,10 +77,15 @@ impl Prepared {
             YScale::Linear => YAxis::linear(all_values()),
             YScale::Log => YAxis::log(all_values()),
         };
+        let x_axis = YAxis {
+            lo: x_range.0,
+            hi: x_range.1,
+            log_floor: None,
+            ticks: Ticks::linear(x_range.0, x_range.1, true),
+        };
         Ok(Self {
-            x_range,
+            x_axis,
             y_axis,
-            x_ticks: Ticks::linear(x_range.0, x_range.1, true),
             doses,
         })
     }
