@@ -76,9 +76,9 @@ pub use validation::{model_vs_data, DataPanel, DataPoint, ModelVsData, OrganTrac
 
 use axis::TickAxis;
 use doses::{draw_dose_marks, DOSE_TRIANGLE_HEIGHT};
-use frame::{chart_and_legend, framed_chart, Axes};
-use legend::draw_legend;
-use lines::draw_series;
+use frame::{chart_and_legend, framed_chart, Axes, Entries};
+use legend::{draw_legend_entries, Sample, LEGEND_SAMPLE};
+use lines::{draw_series, SeriesStyle};
 use prepared::Prepared;
 
 /// Drawing canvas, and the PNG size: 7 x 4.2 inches at 300 dpi.
@@ -352,15 +352,24 @@ impl Figure for TimeCourse<'_> {
     /// cover data or axis lines.
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
         let (input, prep) = (self.input, &self.prep);
-        let (plot_area, legend_column) = chart_and_legend(root, input.title)?;
         let mut axes = Axes::new(&prep.x_axis, &prep.y_axis, ("Time (days)", input.y_label));
         axes.headroom = DOSE_TRIANGLE_HEIGHT + TICK_FONT * 0.6;
-        let chart = framed_chart(root, &plot_area, &axes, OUTER_MARGIN * 2.0, |chart| {
-            draw_dose_marks(chart, root, prep)
-        })?;
+        let (plot_area, legend_column) = chart_and_legend(root, input.title)?;
+        let beneath = |chart: &Chart<DB>| draw_dose_marks(chart, root, prep);
+        let chart = framed_chart(root, &plot_area, &axes, OUTER_MARGIN * 2.0, beneath)?;
         draw_series(root, &chart, input, prep)?;
+        let style = |i| Sample::Line(SeriesStyle::for_index(i));
+        let series = input.series.iter().enumerate();
+        let series: Entries = series.map(|(i, s)| (s.label.as_str(), style(i))).collect();
+        let mut marks = Vec::new();
+        if !prep.doses.is_empty() {
+            marks.push(("Dose", Sample::Dose));
+        }
+        if prep.doses.iter().any(|(a, b)| b > a) {
+            marks.push(("Infusion", Sample::Infusion));
+        }
         let (_, plot_y) = chart.plotting_area().get_pixel_range();
-        draw_legend(&legend_column, input, prep, plot_y.start)
+        draw_legend_entries(&legend_column, plot_y.start, &series, &marks, LEGEND_SAMPLE)
     }
 }
 
