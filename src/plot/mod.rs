@@ -49,15 +49,14 @@ mod colour;
 mod doses;
 mod frame;
 mod heatmap;
-mod histogram;
 mod legend;
 mod lineplot;
 mod lines;
 mod marks;
 // Shadows the `png` crate in this file, where the crate is `::png`.
 mod png;
+mod population;
 mod prepared;
-mod ribbons;
 mod scatter;
 mod text;
 mod validation;
@@ -68,9 +67,8 @@ use plotters::prelude::*;
 pub use atlas::{atlas_dose, atlas_exposure, AtlasDose, AtlasExposure, AtlasPoint, Response};
 pub use barchart::{bar_chart, BarChart};
 pub use heatmap::{heatmap, Heatmap, Panel};
-pub use histogram::{histograms, Histogram, Histograms};
 pub use lineplot::{line_plot, LinePlot};
-pub use ribbons::{ribbons, Band, Ribbons};
+pub use population::{histograms, ribbons, Band, Histogram, Histograms, Ribbons};
 pub use scatter::{observed_vs_predicted, ObservedVsPredicted, ScatterGroup};
 pub use validation::{model_vs_data, DataPanel, DataPoint, ModelVsData, OrganTrack};
 
