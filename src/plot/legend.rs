@@ -168,7 +168,7 @@ fn draw_sample<DB: DrawingBackend>(
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{demo_series, input};
+    use super::super::tests::{demo_series, input, svg_of};
     use super::super::{time_course, DoseMark, YScale};
 
     #[test]
@@ -178,9 +178,7 @@ mod tests {
             start_day: 1.0,
             end_day: 1.0,
         }];
-        let svg = time_course(&input(&times, &series, &doses, YScale::Log))
-            .expect("renders")
-            .svg;
+        let svg = svg_of(time_course(&input(&times, &series, &doses, YScale::Log)));
         assert!(svg.contains("Compartment 0") && svg.contains("Dose"));
         assert!(!svg.contains("Compartment 39"));
         assert!(svg.contains(" more"), "the hidden tail is counted");

@@ -402,6 +402,11 @@ mod tests {
         result.expect_err("must fail").to_string()
     }
 
+    /// The SVG of a figure that must render.
+    pub(super) fn svg_of(figure: Result<Rendered, PlotError>) -> String {
+        figure.expect("renders").svg
+    }
+
     /// Whether `svg` has a text element reading exactly `text` (plotters
     /// writes each text on a line of its own).
     pub(super) fn svg_has_text(svg: &str, text: &str) -> bool {
@@ -487,9 +492,7 @@ mod tests {
             time_course(&input(&times, &curves[..1], &[], scale)).expect("all zeros");
         }
         let one = [series("one", &[2.0], |_| 5.0)];
-        let svg = time_course(&input(&[2.0], &one, &[], YScale::Linear))
-            .expect("renders")
-            .svg;
+        let svg = svg_of(time_course(&input(&[2.0], &one, &[], YScale::Linear)));
         assert!(svg.contains("<circle"), "a lone point is drawn as a dot");
     }
 }
