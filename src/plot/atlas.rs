@@ -21,7 +21,7 @@ use super::legend::Sample;
 use super::lines::{canvas_mapping, rounded, PALETTE};
 use super::marks::{draw_bar, draw_marker, DataMark};
 use super::prepared::first_non_finite;
-use super::{render, Chart, Figure, PlotError, Rendered, CANVAS, TICK_FONT};
+use super::{render, Chart, Figure, PlotError, Rendered, CANVAS};
 
 /// On the log axes, the lowest dot stays at least this many decades inside the axes.
 const MARKER_CLEARANCE: f64 = 0.1;
@@ -277,16 +277,8 @@ impl Figure for ExposureFigure<'_> {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
-        let x = &self.x;
-        let axes = Axes {
-            x_ticks: &x.ticks,
-            x_range: (x.lo, x.hi),
-            x_log: true,
-            y: &self.rows,
-            x_label: self.plot.x_label,
-            y_label: "Trial, grouped by route",
-            headroom: TICK_FONT,
-        };
+        let titles = (self.plot.x_label, "Trial, grouped by route");
+        let axes = Axes::new(&self.x, &self.rows, titles);
         let points = self.plot.points;
         let mut entries: Entries = Response::ALL
             .iter()
@@ -364,16 +356,8 @@ impl<'a> DoseFigure<'a> {
 
 impl Figure for DoseFigure<'_> {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
-        let (x, y) = (&self.x, &self.y);
-        let axes = Axes {
-            x_ticks: &x.ticks,
-            x_range: (x.lo, x.hi),
-            x_log: true,
-            y,
-            x_label: self.plot.x_label,
-            y_label: self.plot.y_label,
-            headroom: TICK_FONT,
-        };
+        let titles = (self.plot.x_label, self.plot.y_label);
+        let axes = Axes::new(&self.x, &self.y, titles);
         let entries = groups(self.plot.points)
             .into_iter()
             .enumerate()

@@ -142,12 +142,7 @@ impl Ticks {
         let first = (lo / step - 1e-9).ceil() as i64;
         let last = (hi / step + 1e-9).floor() as i64;
         let major: Vec<f64> = (first..=last).map(|k| k as f64 * step).collect();
-        let labels = format_tick_labels(&major, true);
-        Self {
-            major,
-            labels,
-            minor: Vec::new(),
-        }
+        Self::at_values(major.clone(), &major)
     }
 
     /// Ticks for the log axes of the sweep figures (`lo`, `hi` in log10
@@ -161,20 +156,20 @@ impl Ticks {
     pub(super) fn log_sweep(lo: f64, hi: f64) -> Self {
         let (values, minor) = log_tick_values(lo, hi, 2.0);
         if values.len() >= 2 {
-            return Self {
-                major: values.iter().map(|v| v.log10()).collect(),
-                labels: values
-                    .iter()
-                    .flat_map(|&v| format_tick_labels(&[v], false))
-                    .collect(),
-                minor,
-            };
+            let labels = values.iter().flat_map(|&v| format_tick_labels(&[v], false));
+            return Self::log_at(&values, labels.collect(), minor);
         }
         let linear = Self::linear(10_f64.powf(lo), 10_f64.powf(hi), false);
         let values: Vec<f64> = linear.major.into_iter().filter(|&v| v > 0.0).collect();
+        Self::log_at(&values, format_tick_labels(&values, true), minor)
+    }
+
+    /// Ticks at `values` on a log axis (positions in log10 units), with `minor` grid lines.
+    fn log_at(values: &[f64], labels: Vec<String>, minor: Vec<f64>) -> Self {
+        let major = values.iter().map(|v| v.log10()).collect();
         Self {
-            major: values.iter().map(|v| v.log10()).collect(),
-            labels: format_tick_labels(&values, true),
+            major,
+            labels,
             minor,
         }
     }
@@ -204,11 +199,7 @@ impl Ticks {
 
     /// No ticks at all: the category axis of a bar chart, labelled separately.
     pub(super) fn none() -> Self {
-        Self {
-            major: Vec::new(),
-            labels: Vec::new(),
-            minor: Vec::new(),
-        }
+        Self::at_values(Vec::new(), &[])
     }
 
     /// Only the ticks at whole powers of ten (positions in log10 units);
@@ -241,12 +232,7 @@ impl Ticks {
     /// decades, every n-th decade when it spans very many.
     fn log_with(lo: f64, hi: f64, fine_below: f64) -> Self {
         let (values, minor) = log_tick_values(lo, hi, fine_below);
-        let labels = format_tick_labels(&values, false);
-        Self {
-            major: values.iter().map(|v| v.log10()).collect(),
-            labels,
-            minor,
-        }
+        Self::log_at(&values, format_tick_labels(&values, false), minor)
     }
 
     /// A linear coordinate over `lo..hi` that uses these ticks verbatim.

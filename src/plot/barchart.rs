@@ -318,7 +318,7 @@ impl BarFigure<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{error, svg_has_text, svg_text_run};
+    use super::super::tests::{error, svg_has_text, svg_of, svg_text_run};
     use super::*;
 
     fn scenarios() -> Vec<String> {
@@ -361,9 +361,7 @@ mod tests {
         let categories = scenarios();
         let mut groups = groups(categories.len());
         groups[1].values[3] = f64::NAN;
-        let svg = bar_chart(&chart(&categories, &groups, false))
-            .expect("renders")
-            .svg;
+        let svg = svg_of(bar_chart(&chart(&categories, &groups, false)));
         assert!(svg.starts_with(r#"<svg width="700" height="420" viewBox="0 0 2100 1260""#));
         let texts = svg_text_run(&svg);
         for text in categories.iter().chain(groups.iter().map(|g| &g.label)) {
@@ -381,9 +379,7 @@ mod tests {
             .map(|i| format!("liver_engrafted_fraction_day_{i}"))
             .collect();
         let many = groups(categories.len());
-        let svg = bar_chart(&chart(&categories, &many, true))
-            .expect("renders")
-            .svg;
+        let svg = svg_of(bar_chart(&chart(&categories, &many, true)));
         assert!(svg.matches("rotate(270").count() > 12, "labels are turned");
     }
 

@@ -179,23 +179,29 @@ pub(super) fn draw_y_title<DB: DrawingBackend>(
     )
 }
 
-/// What [`framed_chart`] needs of an x-y chart's axes.
+/// What [`framed_chart`] needs of an x-y chart's axes. The x ticks are thinned before
+/// they are drawn; on a log x axis (one with a floor) its 2s and 5s go first.
 pub(super) struct Axes<'a> {
-    /// X ticks before thinning (axis units: log10 of the value on a log axis).
-    pub(super) x_ticks: &'a Ticks,
-    /// Left and right ends of the x axis, in axis units.
-    pub(super) x_range: (f64, f64),
-    /// Whether the x axis is logarithmic (so its 2s and 5s are thinned first).
-    pub(super) x_log: bool,
-    /// The y axis.
+    pub(super) x: &'a YAxis,
     pub(super) y: &'a YAxis,
-    /// X-axis title with units.
-    pub(super) x_label: &'a str,
-    /// Y-axis title with units.
-    pub(super) y_label: &'a str,
+    /// X- and y-axis titles, with units.
+    pub(super) titles: (&'a str, &'a str),
     /// Space above the axes: room for the top tick label (and the time
     /// course's dose triangles).
     pub(super) headroom: f64,
+}
+
+impl<'a> Axes<'a> {
+    /// Axes with room above them for the top tick label.
+    pub(super) fn new(x: &'a YAxis, y: &'a YAxis, titles: (&'a str, &'a str)) -> Self {
+        let headroom = TICK_FONT;
+        Axes {
+            x,
+            y,
+            titles,
+            headroom,
+        }
+    }
 }
 
 /// Builds the chart over `area`, with `margin_right` (300-dpi pixels) to its right, and
@@ -214,11 +220,10 @@ pub(super) fn framed_chart<'a, DB: DrawingBackend>(
     margin_right: f64,
     beneath: impl FnOnce(&Chart<'a, DB>) -> Result<(), PlotError>,
 ) -> Result<Chart<'a, DB>, PlotError> {
-    let y = axes.y;
-    let (y_title, y_title_em, y_area) = y_axis_text_area(area, &y.ticks.labels, axes.y_label)?;
+    let (x, y) = (axes.x, axes.y);
+    let (y_title, y_title_em, y_area) = y_axis_text_area(area, &y.ticks.labels, axes.titles.1)?;
     // Below the axes: one line of tick labels and the x-axis title.
     let x_area = 2 * px(TICK_MARK) + px(TICK_FONT * 1.2 + AXIS_TITLE_FONT * 1.5);
-    let (x_lo, x_hi) = axes.x_range;
     let build = |x_ticks: &Ticks| {
         ChartBuilder::on(area)
             .margin_top(px(axes.headroom))
@@ -227,13 +232,13 @@ pub(super) fn framed_chart<'a, DB: DrawingBackend>(
             .margin_left(px(OUTER_MARGIN))
             .x_label_area_size(x_area)
             .y_label_area_size(y_area)
-            .build_cartesian_2d(x_ticks.coord(x_lo, x_hi), y.ticks.coord(y.lo, y.hi))
+            .build_cartesian_2d(x_ticks.coord(x.lo, x.hi), y.ticks.coord(y.lo, y.hi))
             .map_err(backend_error)
     };
-    let probe = build(axes.x_ticks)?;
+    let probe = build(&x.ticks)?;
     let x_ticks = thin_ticks(
-        axes.x_ticks,
-        axes.x_log,
+        &x.ticks,
+        x.log_floor.is_some(),
         |pos| probe.backend_coord(&(pos, y.lo)).0,
         |label| text_width(label, TICK_FONT),
     )?;
@@ -250,9 +255,9 @@ pub(super) fn framed_chart<'a, DB: DrawingBackend>(
         );
         draw_label(root, label, TICK_FONT, TOP, at)?;
     }
-    draw_y_tick_labels(&chart, root, &y.ticks, x_lo)?;
+    draw_y_tick_labels(&chart, root, &y.ticks, x.lo)?;
     let at = ((plot_x.start + plot_x.end) / 2, plot_y.end + x_area as i32);
-    draw_label(root, axes.x_label, AXIS_TITLE_FONT, BOTTOM, at)?;
+    draw_label(root, axes.titles.0, AXIS_TITLE_FONT, BOTTOM, at)?;
     draw_y_title(&chart, root, (&y_title, y_title_em), y_area)?;
     Ok(chart)
 }
@@ -352,9 +357,7 @@ mod tests {
         );
         // 3e5 to 4.2e5: no decade in range, so the fallback ticks are linear values.
         let narrow = Ticks::log_sweep(3e5_f64.log10(), 4.2e5_f64.log10());
-        assert!(
-            thinned(&narrow, true, 2000.0, 90).len() >= 2,
-            "labels survive thinning"
-        );
+        let survive = thinned(&narrow, true, 2000.0, 90).len() >= 2;
+        assert!(survive, "labels survive thinning");
     }
 }

@@ -9,9 +9,8 @@ use super::colour::Fill;
 use super::doses::{dose_triangle, DOSE_TRIANGLE_HEIGHT, INFUSION_COLOUR};
 use super::lines::SeriesStyle;
 use super::marks::{draw_mark_sample, draw_marker, DataMark};
-use super::prepared::Prepared;
 use super::text::{draw_label, elide_after, shrinking, wrap_text, LEFT};
-use super::{backend_error, offset, PlotError, PlotInput, OUTER_MARGIN};
+use super::{backend_error, offset, PlotError, OUTER_MARGIN};
 
 /// Legend labels: 8.4 pt.
 const LEGEND_FONT: f64 = 35.0;
@@ -40,30 +39,6 @@ pub(super) enum Sample {
     Disc(RGBColor),
     /// The "+ N more" line has no sample.
     Nothing,
-}
-
-/// Draws the time course's legend: one entry per series, then the dose marks
-/// in use. See [`draw_legend_entries`] for the layout.
-pub(super) fn draw_legend<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    input: &PlotInput,
-    prep: &Prepared,
-    top_abs: i32,
-) -> Result<(), PlotError> {
-    let series: Vec<(&str, Sample)> = input
-        .series
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.label.as_str(), Sample::Line(SeriesStyle::for_index(i))))
-        .collect();
-    let mut marks = Vec::new();
-    if !prep.doses.is_empty() {
-        marks.push(("Dose", Sample::Dose));
-    }
-    if prep.doses.iter().any(|(a, b)| b > a) {
-        marks.push(("Infusion", Sample::Infusion));
-    }
-    draw_legend_entries(area, top_abs, &series, &marks, LEGEND_SAMPLE)
 }
 
 /// Draws a legend column: one sample `sample_len` wide and a (wrapped)
@@ -193,7 +168,7 @@ fn draw_sample<DB: DrawingBackend>(
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{demo_series, input};
+    use super::super::tests::{demo_series, input, svg_of};
     use super::super::{time_course, DoseMark, YScale};
 
     #[test]
@@ -203,9 +178,7 @@ mod tests {
             start_day: 1.0,
             end_day: 1.0,
         }];
-        let svg = time_course(&input(&times, &series, &doses, YScale::Log))
-            .expect("renders")
-            .svg;
+        let svg = svg_of(time_course(&input(&times, &series, &doses, YScale::Log)));
         assert!(svg.contains("Compartment 0") && svg.contains("Dose"));
         assert!(!svg.contains("Compartment 39"));
         assert!(svg.contains(" more"), "the hidden tail is counted");

@@ -13,7 +13,7 @@ use super::frame::{xy_figure, Axes};
 use super::legend::Sample;
 use super::lines::{canvas_mapping, draw_run, rounded, runs, SeriesStyle};
 use super::prepared::{check_coordinates, check_sweep_series};
-use super::{render, Figure, PlotError, Rendered, Series, TICK_FONT};
+use super::{render, Figure, PlotError, Rendered, Series};
 
 /// On a log y axis, the lowest marker stays at least this many decades
 /// above the axis line (else the axis starts a decade lower).
@@ -47,8 +47,7 @@ pub struct LinePlot<'a> {
 /// Draws the line plot: 2100 x 1260 px (700 x 420 px as SVG).
 ///
 /// # Errors
-/// [`PlotError::Empty`], [`PlotError::NonFiniteCoordinate`],
-/// [`PlotError::CoordinatesNotIncreasing`], [`PlotError::NonPositiveOnLogAxis`],
+/// [`PlotError::Empty`], [`PlotError::BadCoordinate`],
 /// [`PlotError::SeriesSizeMismatch`] or [`PlotError::InfiniteValue`] for
 /// invalid input; a rendering or encoding failure otherwise.
 pub fn line_plot(plot: &LinePlot) -> Result<Rendered, PlotError> {
@@ -59,10 +58,7 @@ pub fn line_plot(plot: &LinePlot) -> Result<Rendered, PlotError> {
 struct SweepAxis {
     /// Where each input value sits.
     positions: Vec<f64>,
-    lo: f64,
-    hi: f64,
-    ticks: Ticks,
-    log: bool,
+    axis: YAxis,
 }
 
 impl SweepAxis {
@@ -85,13 +81,14 @@ impl SweepAxis {
         };
         let (lo, hi) = (first - pad, last + pad);
         let ticks = Ticks::sweep(values, positions.clone(), lo, hi, log);
-        Self {
-            positions,
+        let log_floor = log.then(|| 10_f64.powf(lo));
+        let axis = YAxis {
             lo,
             hi,
+            log_floor,
             ticks,
-            log,
-        }
+        };
+        Self { positions, axis }
     }
 }
 
@@ -131,15 +128,7 @@ impl Figure for LineFigure<'_> {
     /// legend.
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
         let (x, y) = (&self.x, &self.y);
-        let axes = Axes {
-            x_ticks: &x.ticks,
-            x_range: (x.lo, x.hi),
-            x_log: x.log,
-            y,
-            x_label: self.plot.x_label,
-            y_label: self.plot.y_label,
-            headroom: TICK_FONT,
-        };
+        let axes = Axes::new(&x.axis, y, (self.plot.x_label, self.plot.y_label));
         xy_figure(root, self.plot.title, &axes, |chart| {
             let to_canvas = canvas_mapping(chart);
             let mut markers = Vec::new();
@@ -191,7 +180,7 @@ fn line_runs(positions: &[f64], values: &[f64], log_floor: Option<f64>) -> Vec<V
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{error, series, svg_has_text};
+    use super::super::tests::{error, series, svg_has_text, svg_of};
     use super::*;
 
     /// Lines of a saturating dose response over a log-spaced dose sweep.
@@ -224,9 +213,7 @@ mod tests {
     fn line_plot_svg_has_every_label_and_a_marker_per_point() {
         let (doses, mut lines) = demo(6);
         lines[2].values[4] = f64::NAN;
-        let svg = line_plot(&plot(&doses, &lines, true, true))
-            .expect("renders")
-            .svg;
+        let svg = svg_of(line_plot(&plot(&doses, &lines, true, true)));
         assert!(svg.starts_with(r#"<svg width="700" height="420" viewBox="0 0 2100 1260""#));
         let titles = [
             "Liver AUC by dose",
@@ -274,7 +261,7 @@ mod tests {
             (fails(&[0.0, 1.0], &two, true), "`x_values[0]` is 0"),
             (
                 fails(&[2.0, 1.0], &two, false),
-                "`x_values[1]` (1) does not exceed",
+                "`x_values[1]` is 1, but sweep coordinates must increase strictly",
             ),
             (
                 fails(&[1.0, 2.0], &infinite, false),

@@ -326,11 +326,8 @@ mod tests {
             let pixels = buf[rows.start * row..rows.end * row].chunks(3);
             pixels.filter(|px| *px != [255, 255, 255]).count()
         };
-        assert_eq!(
-            inked(h as usize - 15..h as usize),
-            0,
-            "nothing in the bottom margin"
-        );
+        let bottom_margin = inked(h as usize - 15..h as usize);
+        assert_eq!(bottom_margin, 0, "nothing in the bottom margin");
         assert_eq!(inked(0..10), 0, "nothing is drawn in the top margin");
     }
 }

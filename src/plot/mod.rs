@@ -49,15 +49,14 @@ mod colour;
 mod doses;
 mod frame;
 mod heatmap;
-mod histogram;
 mod legend;
 mod lineplot;
 mod lines;
 mod marks;
 // Shadows the `png` crate in this file, where the crate is `::png`.
 mod png;
+mod population;
 mod prepared;
-mod ribbons;
 mod scatter;
 mod text;
 mod validation;
@@ -68,17 +67,16 @@ use plotters::prelude::*;
 pub use atlas::{atlas_dose, atlas_exposure, AtlasDose, AtlasExposure, AtlasPoint, Response};
 pub use barchart::{bar_chart, BarChart};
 pub use heatmap::{heatmap, Heatmap, Panel};
-pub use histogram::{histograms, Histogram, Histograms};
 pub use lineplot::{line_plot, LinePlot};
-pub use ribbons::{ribbons, Band, Ribbons};
+pub use population::{histograms, ribbons, Band, Histogram, Histograms, Ribbons};
 pub use scatter::{observed_vs_predicted, ObservedVsPredicted, ScatterGroup};
 pub use validation::{model_vs_data, DataPanel, DataPoint, ModelVsData, OrganTrack};
 
 use axis::TickAxis;
 use doses::{draw_dose_marks, DOSE_TRIANGLE_HEIGHT};
-use frame::{chart_and_legend, framed_chart, Axes};
-use legend::draw_legend;
-use lines::draw_series;
+use frame::{chart_and_legend, framed_chart, Axes, Entries};
+use legend::{draw_legend_entries, Sample, LEGEND_SAMPLE};
+use lines::{draw_series, SeriesStyle};
 use prepared::Prepared;
 
 /// Drawing canvas, and the PNG size: 7 x 4.2 inches at 300 dpi.
@@ -170,14 +168,6 @@ pub struct PlotInput<'a> {
 /// the caller can point at the offending series or dose.
 #[derive(Debug, thiserror::Error)]
 pub enum PlotError {
-    /// The time grid goes backwards, which would draw curves that fold back on themselves.
-    #[error("time points must not decrease: time point {index} ({value} d) is earlier than the one before it")]
-    TimeNotSorted {
-        /// Position in `time_days` of the first point earlier than its predecessor.
-        index: usize,
-        /// The offending value.
-        value: f64,
-    },
     /// A series value is NaN or infinite (treated as an upstream bug, not a gap).
     #[error("series \"{label}\" has a non-finite value ({value}) at time point {index}")]
     NonFiniteValue {
@@ -205,41 +195,20 @@ pub enum PlotError {
         /// `y_values`, `panels`, `lines`, `categories` or `groups`.
         field: &'static str,
     },
-    /// A time point or a grid coordinate of a sweep figure is NaN or infinite.
-    #[error("`{field}[{index}]` is not a finite number ({value})")]
-    NonFiniteCoordinate {
+    /// A time point or a grid coordinate of a sweep figure breaks its axis's rule
+    /// (`rule`): finite; increasing, strictly on a sweep grid, where a repeated value
+    /// would give a cell of zero width (and a time grid going backwards would fold the
+    /// curves back on themselves); positive on a logarithmic axis.
+    #[error("`{field}[{index}]` is {value}, but {rule}")]
+    BadCoordinate {
         /// Name of the input field: `time_days`, `x_values` or `y_values`.
         field: &'static str,
         /// Position within it.
         index: usize,
         /// The offending value.
         value: f64,
-    },
-    /// Grid coordinates must increase strictly: a repeated or out-of-order
-    /// value would give a cell of zero or negative width, or a line that
-    /// folds back on itself.
-    #[error(
-        "`{field}` must increase strictly, but `{field}[{index}]` ({value}) does not exceed the value before it"
-    )]
-    CoordinatesNotIncreasing {
-        /// Name of the input field: `x_values` or `y_values`.
-        field: &'static str,
-        /// Position of the first value not above its predecessor.
-        index: usize,
-        /// The offending value.
-        value: f64,
-    },
-    /// A grid coordinate on a logarithmic axis is zero or negative.
-    #[error(
-        "`{field}[{index}]` is {value}, which a logarithmic axis cannot show (values must be > 0)"
-    )]
-    NonPositiveOnLogAxis {
-        /// Name of the input field: `x_values` or `y_values`.
-        field: &'static str,
-        /// Position within it.
-        index: usize,
-        /// The offending value.
-        value: f64,
+        /// What the value must be.
+        rule: &'static str,
     },
     /// A heatmap panel does not have one value per grid cell.
     #[error("panel \"{panel}\" has {actual} values but the grid has {expected} cells ({nx} x values times {ny} y values)")]
@@ -381,22 +350,24 @@ impl Figure for TimeCourse<'_> {
     /// cover data or axis lines.
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
         let (input, prep) = (self.input, &self.prep);
+        let mut axes = Axes::new(&prep.x_axis, &prep.y_axis, ("Time (days)", input.y_label));
+        axes.headroom = DOSE_TRIANGLE_HEIGHT + TICK_FONT * 0.6;
         let (plot_area, legend_column) = chart_and_legend(root, input.title)?;
-        let axes = Axes {
-            x_ticks: &prep.x_ticks,
-            x_range: prep.x_range,
-            x_log: false,
-            y: &prep.y_axis,
-            x_label: "Time (days)",
-            y_label: input.y_label,
-            headroom: DOSE_TRIANGLE_HEIGHT + TICK_FONT * 0.6,
-        };
-        let chart = framed_chart(root, &plot_area, &axes, OUTER_MARGIN * 2.0, |chart| {
-            draw_dose_marks(chart, root, prep)
-        })?;
+        let beneath = |chart: &Chart<DB>| draw_dose_marks(chart, root, prep);
+        let chart = framed_chart(root, &plot_area, &axes, OUTER_MARGIN * 2.0, beneath)?;
         draw_series(root, &chart, input, prep)?;
+        let style = |i| Sample::Line(SeriesStyle::for_index(i));
+        let series = input.series.iter().enumerate();
+        let series: Entries = series.map(|(i, s)| (s.label.as_str(), style(i))).collect();
+        let mut marks = Vec::new();
+        if !prep.doses.is_empty() {
+            marks.push(("Dose", Sample::Dose));
+        }
+        if prep.doses.iter().any(|(a, b)| b > a) {
+            marks.push(("Infusion", Sample::Infusion));
+        }
         let (_, plot_y) = chart.plotting_area().get_pixel_range();
-        draw_legend(&legend_column, input, prep, plot_y.start)
+        draw_legend_entries(&legend_column, plot_y.start, &series, &marks, LEGEND_SAMPLE)
     }
 }
 
@@ -429,6 +400,11 @@ mod tests {
     /// The message of the error `result` must be.
     pub(super) fn error<T: std::fmt::Debug>(result: Result<T, PlotError>) -> String {
         result.expect_err("must fail").to_string()
+    }
+
+    /// The SVG of a figure that must render.
+    pub(super) fn svg_of(figure: Result<Rendered, PlotError>) -> String {
+        figure.expect("renders").svg
     }
 
     /// Whether `svg` has a text element reading exactly `text` (plotters
@@ -516,9 +492,7 @@ mod tests {
             time_course(&input(&times, &curves[..1], &[], scale)).expect("all zeros");
         }
         let one = [series("one", &[2.0], |_| 5.0)];
-        let svg = time_course(&input(&[2.0], &one, &[], YScale::Linear))
-            .expect("renders")
-            .svg;
+        let svg = svg_of(time_course(&input(&[2.0], &one, &[], YScale::Linear)));
         assert!(svg.contains("<circle"), "a lone point is drawn as a dot");
     }
 }

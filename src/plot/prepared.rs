@@ -13,12 +13,10 @@ const MIN_BAND_FRACTION: f64 = 0.01;
 
 /// Validated input plus the derived axes, computed once and shared by every part of the drawing.
 pub(super) struct Prepared {
-    /// X range in days.
-    pub(super) x_range: (f64, f64),
+    /// X axis in days.
+    pub(super) x_axis: YAxis,
     /// Y axis in "axis space" (log10 of the value for a log axis).
     pub(super) y_axis: YAxis,
-    /// Tick positions and labels on the x axis.
-    pub(super) x_ticks: Ticks,
     /// Dose marks clipped to the x range, `(start, end)` in days; an
     /// infusion too short to show as a band has `end == start` (a bolus mark).
     pub(super) doses: Vec<(f64, f64)>,
@@ -34,18 +32,7 @@ impl Prepared {
         if input.series.is_empty() {
             return Err(PlotError::Empty { field: "series" });
         }
-        if let Some((index, value)) = first_non_finite(times) {
-            let field = "time_days";
-            return Err(PlotError::NonFiniteCoordinate {
-                field,
-                index,
-                value,
-            });
-        }
-        if let Some(index) = (1..times.len()).find(|&i| times[i] < times[i - 1]) {
-            let value = times[index];
-            return Err(PlotError::TimeNotSorted { index, value });
-        }
+        check_coordinates(times, false, "time_days")?;
         for series in input.series {
             let label = &series.label;
             check_length(label, times.len(), series.values.len(), "time points")?;
@@ -90,10 +77,15 @@ impl Prepared {
             YScale::Linear => YAxis::linear(all_values()),
             YScale::Log => YAxis::log(all_values()),
         };
+        let x_axis = YAxis {
+            lo: x_range.0,
+            hi: x_range.1,
+            log_floor: None,
+            ticks: Ticks::linear(x_range.0, x_range.1, true),
+        };
         Ok(Self {
-            x_range,
+            x_axis,
             y_axis,
-            x_ticks: Ticks::linear(x_range.0, x_range.1, true),
             doses,
         })
     }
@@ -128,9 +120,9 @@ pub(super) fn check_length(
     })
 }
 
-/// Checks the coordinates of a sweep figure's axis (`field` names the input
-/// in errors): at least one, all finite, strictly increasing, and positive on
-/// a logarithmic axis.
+/// Checks the coordinates of an axis (`field` names the input in errors): at least one,
+/// all finite, positive on a logarithmic axis, and increasing: strictly on a sweep grid,
+/// while the time course may repeat a time point (a run's output before and after a dose).
 pub(super) fn check_coordinates(
     values: &[f64],
     log: bool,
@@ -140,27 +132,25 @@ pub(super) fn check_coordinates(
         return Err(PlotError::Empty { field });
     }
     for (index, &value) in values.iter().enumerate() {
-        if !value.is_finite() {
-            return Err(PlotError::NonFiniteCoordinate {
-                field,
-                index,
-                value,
-            });
-        }
-        if log && value <= 0.0 {
-            return Err(PlotError::NonPositiveOnLogAxis {
-                field,
-                index,
-                value,
-            });
-        }
-        if index > 0 && value <= values[index - 1] {
-            return Err(PlotError::CoordinatesNotIncreasing {
-                field,
-                index,
-                value,
-            });
-        }
+        let rule = if !value.is_finite() {
+            "coordinates must be finite numbers"
+        } else if log && value <= 0.0 {
+            "a logarithmic axis needs values > 0"
+        } else if index == 0 {
+            continue;
+        } else if field == "time_days" && value < values[index - 1] {
+            "time points must not decrease"
+        } else if field != "time_days" && value <= values[index - 1] {
+            "sweep coordinates must increase strictly"
+        } else {
+            continue;
+        };
+        return Err(PlotError::BadCoordinate {
+            field,
+            index,
+            value,
+            rule,
+        });
     }
     Ok(())
 }
@@ -231,7 +221,7 @@ mod tests {
             (fails(&times, &[], &[]), "`series` is empty"),
             (
                 fails(&[1.0, 0.0], &ok, &[]),
-                "time point 1 (0 d) is earlier",
+                "`time_days[1]` is 0, but time points must not decrease",
             ),
             (
                 fails(&times, &ok, &[dose(1.0, 0.5)]),

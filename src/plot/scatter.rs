@@ -16,7 +16,7 @@ use super::legend::Sample;
 use super::lines::{canvas_mapping, rounded, SeriesStyle, PALETTE};
 use super::marks::{draw_marker, DataMark};
 use super::prepared::{check_length, first_non_finite};
-use super::{render, Figure, PlotError, Rendered, TICK_FONT};
+use super::{render, Figure, PlotError, Rendered};
 
 /// On the log axes, the lowest marker stays at least this many decades above the axis
 /// lines (else the axes start a decade lower), so no marker is cut by them.
@@ -130,15 +130,7 @@ impl Figure for ScatterFigure<'_> {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
         let y = &self.axis;
         let (lo, hi) = (y.lo, y.hi);
-        let axes = Axes {
-            x_ticks: &y.ticks,
-            x_range: (lo, hi),
-            x_log: true,
-            y,
-            x_label: self.plot.x_label,
-            y_label: self.plot.y_label,
-            headroom: TICK_FONT,
-        };
+        let axes = Axes::new(y, y, (self.plot.x_label, self.plot.y_label));
         let hidden = self.hidden;
         let left_out = format!(
             "{hidden} {} at 0 or below not shown (log axes)",

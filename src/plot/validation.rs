@@ -20,7 +20,7 @@ use super::legend::{draw_legend_entries, Sample, LEGEND_SAMPLE};
 use super::lines::{canvas_mapping, draw_run, rounded, runs, SeriesStyle, PALETTE};
 use super::marks::{draw_bar, draw_marker, DataMark, RANGE_CAP, RANGE_LINE, SD_CAP, SD_LINE};
 use super::prepared::check_length;
-use super::{offset, px, render, Figure, PlotError, Rendered, OUTER_MARGIN, TICK_FONT};
+use super::{offset, px, render, Figure, PlotError, Rendered, OUTER_MARGIN};
 
 /// A range bound more than this factor beyond every other value of its panel is drawn as
 /// open (see the module documentation).
@@ -97,8 +97,8 @@ pub fn model_vs_data(plot: &ModelVsData) -> Result<Rendered, PlotError> {
 /// The figure with checked input and each panel's axes.
 struct DataFigure<'a> {
     plot: &'a ModelVsData<'a>,
-    /// Right end of the shared time axis (hours).
-    x_hi: f64,
+    /// The shared time axis (hours).
+    x: YAxis,
     axes: Vec<YAxis>,
 }
 
@@ -140,8 +140,14 @@ impl<'a> DataFigure<'a> {
             }
         }
         let x_hi = if x_hi > 0.0 { x_hi } else { 1.0 };
+        let x = YAxis {
+            lo: -X_PADDING * x_hi,
+            hi: x_hi * (1.0 + X_PADDING),
+            log_floor: None,
+            ticks: Ticks::linear(0.0, x_hi, false),
+        };
         let axes = plot.panels.iter().map(panel_axis).collect();
-        Ok(Self { plot, x_hi, axes })
+        Ok(Self { plot, x, axes })
     }
 }
 
@@ -268,17 +274,8 @@ impl DataFigure<'_> {
         panel: &DataPanel,
         y: &YAxis,
     ) -> Result<i32, PlotError> {
-        let x_lo = -X_PADDING * self.x_hi;
-        let x_hi = self.x_hi * (1.0 + X_PADDING);
-        let axes = Axes {
-            x_ticks: &Ticks::linear(0.0, self.x_hi, false),
-            x_range: (x_lo, x_hi),
-            x_log: false,
-            y,
-            x_label: self.plot.x_label,
-            y_label: &panel.y_label,
-            headroom: TICK_FONT,
-        };
+        let titles = (self.plot.x_label, panel.y_label.as_str());
+        let axes = Axes::new(&self.x, y, titles);
         let chart = framed_chart(root, area, &axes, OUTER_MARGIN, |_| Ok(()))?;
 
         let to_canvas = canvas_mapping(&chart);

@@ -93,8 +93,7 @@ pub struct Panel {
 /// Draws the heatmap: 2100 px wide (700 px as SVG), 1260 px tall for one row of panels and taller for more rows.
 ///
 /// # Errors
-/// [`PlotError::Empty`], [`PlotError::NonFiniteCoordinate`],
-/// [`PlotError::CoordinatesNotIncreasing`], [`PlotError::NonPositiveOnLogAxis`],
+/// [`PlotError::Empty`], [`PlotError::BadCoordinate`],
 /// [`PlotError::PanelSizeMismatch`] or [`PlotError::InfiniteValue`] for
 /// invalid input; a rendering or encoding failure otherwise.
 pub fn heatmap(input: &Heatmap) -> Result<Rendered, PlotError> {
@@ -282,18 +281,14 @@ mod tests {
         assert!(buf.chunks(3).any(|p| near(p, [253, 231, 37])), "yellow end");
         assert!(buf.chunks(3).any(|p| near(p, [68, 1, 84])), "purple end");
         let non_white = buf.chunks(3).filter(|p| *p != [255, 255, 255]).count();
-        assert!(
-            non_white > (w * h / 3) as usize,
-            "cells fill most of the figure"
-        );
+        let filled = non_white > (w * h / 3) as usize;
+        assert!(filled, "cells fill most of the figure");
 
         let two_rows = panels(5, &x, &y);
         let figure = heatmap(&figure(&x, &y, &two_rows)).expect("renders");
         let (w2, h2, _) = decode(&figure.png);
-        assert!(
-            w2 == 2100 && h2 > 1260 && h2 % 3 == 0,
-            "taller for two rows: {h2}"
-        );
+        let taller = w2 == 2100 && h2 > 1260 && h2 % 3 == 0;
+        assert!(taller, "taller for two rows: {h2}");
         let head = format!(
             r#"<svg width="700" height="{}" viewBox="0 0 2100 {h2}""#,
             h2 / 3
@@ -321,10 +316,8 @@ mod tests {
         let mut input = figure(&x, &y, &panels);
         input.x_log = false;
         let figure = heatmap(&input).expect("renders");
-        assert!(
-            svg_has_text(&figure.svg, "n/a"),
-            "the colour bar explains missing cells"
-        );
+        let explained = svg_has_text(&figure.svg, "n/a");
+        assert!(explained, "the colour bar explains missing cells");
         let count = |buf: &[u8], c: u8| buf.chunks(3).filter(|p| *p == [c, c, c]).count();
         let (_, _, buf) = decode(&figure.png);
         let grey = count(&buf, 0xE6);
@@ -334,10 +327,8 @@ mod tests {
         // On a linear colour scale the zero is a value, not missing.
         input.colour_log = false;
         let (_, _, linear) = decode(&heatmap(&input).expect("renders").png);
-        assert!(
-            count(&linear, 0xE6) < grey * 3 / 4,
-            "one missing cell fewer"
-        );
+        let fewer = count(&linear, 0xE6) < grey * 3 / 4;
+        assert!(fewer, "one missing cell fewer");
     }
 
     #[test]
@@ -361,7 +352,7 @@ mod tests {
             (error(heatmap(&log_y)), "`y_values[0]` is 0"),
             (
                 fails(&x, &[1.0, f64::NAN], &good),
-                "`y_values[1]` is not a finite number",
+                "`y_values[1]` is NaN, but coordinates must be finite",
             ),
             (
                 fails(&x, &y, &infinite),
