@@ -188,6 +188,7 @@ fn rodas_span(
             Err(e) => return Err(e.into()),
         };
         let (ts, ys) = reached;
+        let f = driven.rhs(&ys);
         // Explicit Euler steps over the longest span, from `RESCUE_SPAN` down by tenths to
         // `SHORTEST_RESCUE`, whose half steps agree with a whole one: the faster the states the
         // switch drives (a marker turning over 2,700 times an hour), the shorter. Failing
@@ -212,9 +213,9 @@ fn rodas_span(
                 let (step, err) = rodas::single_step(driven, (ts, t_next), &ys, options)?;
                 return (err <= 1.0).then_some(step);
             }
-            let mid = ys + driven.rhs(&ys) * (h / 2.0);
+            let mid = ys + f * (h / 2.0);
             let halves = mid + driven.rhs(&mid) * (h / 2.0);
-            let whole = ys + driven.rhs(&ys) * h;
+            let whole = ys + f * h;
             // The norm is finite or infinite, never NaN.
             (rodas::error_norm(&(halves - whole), &ys, &halves, options) <= 1.0).then(|| {
                 let slope = (halves - ys) / h;
