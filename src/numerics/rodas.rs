@@ -350,29 +350,18 @@ pub fn integrate<const D: usize, S: System<D>>(
             });
         }
         attempts += 1;
-        let trial = attempt(system, &y, &f, &jacobian, h_step)
-            .filter(|trial| all_finite(&trial.y1) && all_finite(&trial.error));
+        let trial = judged(system, &y, &f, &jacobian, h_step, options);
         last_not_finite = trial.is_none();
-        let err = trial.as_ref().map_or(f64::INFINITY, |trial| {
-            error_norm(&trial.error, &y, &trial.y1, options)
-        });
+        let err = trial.as_ref().map_or(f64::INFINITY, |(_, err)| *err);
         if err > 1.0 {
             stats.rejected += 1;
             h = h_step * (SAFETY * err.powf(-0.25)).max(MIN_FACTOR);
             after_rejection = true;
             continue;
         }
-        let trial = trial.expect("an accepted step has a finite trial");
+        let (trial, _) = trial.expect("an accepted step has a finite trial");
         stats.accepted += 1;
-        // Emptied compartments at zero, not at subnormal numbers (see `without_subnormals`).
-        let step = Step {
-            t0: t,
-            t1: t_next,
-            y0: y,
-            y1: without_subnormals(trial.y1),
-            d1: trial.d1,
-            d2: trial.d2,
-        };
+        let step = trial.into_step(t, t_next, y);
         on_step(&step);
         let mut factor = (SAFETY * err.powf(-0.25)).clamp(MIN_FACTOR, MAX_FACTOR);
         if after_rejection {
@@ -411,19 +400,31 @@ pub fn single_step<const D: usize, S: System<D>>(
     y: &SVector<f64, D>,
     options: &Options<D>,
 ) -> Option<(Step<D>, f64)> {
-    let f = system.rhs(y);
-    let trial = attempt(system, y, &f, &system.jacobian(y), t1 - t0)
+    let (trial, err) = judged(
+        system,
+        y,
+        &system.rhs(y),
+        &system.jacobian(y),
+        t1 - t0,
+        options,
+    )?;
+    Some((trial.into_step(t0, t1, *y), err))
+}
+
+/// One step attempt and its error norm; `None` if the iteration matrix is singular or the
+/// step is not finite.
+fn judged<const D: usize, S: System<D>>(
+    system: &S,
+    y0: &SVector<f64, D>,
+    f0: &SVector<f64, D>,
+    jacobian: &S::Jacobian,
+    h: f64,
+    options: &Options<D>,
+) -> Option<(Trial<D>, f64)> {
+    let trial = attempt(system, y0, f0, jacobian, h)
         .filter(|trial| all_finite(&trial.y1) && all_finite(&trial.error))?;
-    let err = error_norm(&trial.error, y, &trial.y1, options);
-    let step = Step {
-        t0,
-        t1,
-        y0: *y,
-        y1: without_subnormals(trial.y1),
-        d1: trial.d1,
-        d2: trial.d2,
-    };
-    Some((step, err))
+    let err = error_norm(&trial.error, y0, &trial.y1, options);
+    Some((trial, err))
 }
 
 /// The outcome of one step attempt, before the error test.
@@ -436,6 +437,21 @@ struct Trial<const D: usize> {
     /// Dense-output coefficients.
     d1: SVector<f64, D>,
     d2: SVector<f64, D>,
+}
+
+impl<const D: usize> Trial<D> {
+    /// The step from `y0` at `t0` to `t1` this trial took, emptied compartments at zero
+    /// rather than at subnormal numbers (see `without_subnormals`).
+    fn into_step(self, t0: f64, t1: f64, y0: SVector<f64, D>) -> Step<D> {
+        Step {
+            t0,
+            t1,
+            y0,
+            y1: without_subnormals(self.y1),
+            d1: self.d1,
+            d2: self.d2,
+        }
+    }
 }
 
 /// One RODAS step of length `h` from `y0`, with `f0` = f(y0) and the Jacobian at y0;
