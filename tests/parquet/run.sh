@@ -6,23 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
+source tests/pinned-venv.sh
 venv=target/parquet-venv
-pins=(pyarrow==21.0.0 pandas==2.3.3)
-python=${PYTHON:-python3}
-
-mkdir -p target
-if [ ! -x "$venv/bin/python" ]; then
-    if ! "$python" -m venv "$venv" >target/parquet-venv.log 2>&1; then
-        echo "Parquet read-back NOT RUN: cannot create a virtual environment with $python ($(tail -n 1 target/parquet-venv.log))" >&2
-        rm -rf "$venv"
-        exit 3
-    fi
-fi
-# Quick when the pins are already installed; upgrades the environment when they change.
-if ! "$venv/bin/pip" install --quiet --disable-pip-version-check "${pins[@]}" >target/parquet-pip.log 2>&1; then
-    echo "Parquet read-back NOT RUN: cannot install ${pins[*]} from the package index ($(tail -n 1 target/parquet-pip.log); full log: target/parquet-pip.log)" >&2
-    exit 3
-fi
+pinned_venv parquet "Parquet read-back" pyarrow==21.0.0 pandas==2.3.3
 
 cargo build --release --locked --quiet
 out=target/parquet-readback
