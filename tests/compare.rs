@@ -28,11 +28,7 @@ fn compare_writes_overlay_bars_and_a_table() {
         .arg(out.path())
         .output()
         .expect("runs");
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    crate::common::ok(&run);
     let dir = out.path().join("routes");
     for f in ["overlay.png", "overlay.svg", "bars.png", "bars.svg"] {
         assert!(
@@ -154,11 +150,7 @@ fn sweep_figures_are_drawn_and_redrawn_by_plot() {
         .arg(out.path())
         .output()
         .expect("runs");
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    crate::common::ok(&run);
     let figs = out.path().join("figs");
     let names = [
         "plot1_liver_auc.png",
@@ -180,11 +172,7 @@ fn sweep_figures_are_drawn_and_redrawn_by_plot() {
         .arg(out.path())
         .output()
         .expect("runs");
-    assert!(
-        redraw.status.success(),
-        "{}",
-        String::from_utf8_lossy(&redraw.stderr)
-    );
+    crate::common::ok(&redraw);
     for f in names {
         assert!(figs.join(f).exists(), "{f} redrawn");
     }
@@ -342,11 +330,7 @@ fn compare_with_a_population_gives_probabilities_on_shared_subjects() {
         .arg(out.path())
         .output()
         .expect("runs");
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    crate::common::ok(&run);
     let dir = out.path().join("crn");
     assert!(dir.join("best.png").is_file() && dir.join("best.svg").is_file());
     let table = fs::read_to_string(dir.join("probabilities.csv")).expect("written");

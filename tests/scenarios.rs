@@ -330,11 +330,7 @@ mod trials {
         );
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let out = cellpk(&args);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        crate::common::ok(&out);
         assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 22);
     }
 
@@ -380,11 +376,7 @@ mod trials {
         );
         for out in [a.path(), b.path()] {
             let run = atlas(&dir, out);
-            assert!(
-                run.status.success(),
-                "{}",
-                String::from_utf8_lossy(&run.stderr)
-            );
+            crate::common::ok(&run);
         }
         for file in WRITTEN {
             let first = fs::read(a.path().join("atlas").join(file)).expect("written");
@@ -485,11 +477,7 @@ mod trials {
                 "--out",
                 &out.display().to_string(),
             ]);
-            assert!(
-                run.status.success(),
-                "{}",
-                String::from_utf8_lossy(&run.stderr)
-            );
+            crate::common::ok(&run);
         }
         for file in WRITTEN {
             let first = fs::read(a.path().join("atlas").join(file)).expect("written");
@@ -547,11 +535,7 @@ mod trials {
         let dir = directory(&[("x.toml", trial("shi2017")), ("y.toml", trial("sakai2017"))]);
         let out = tempfile::tempdir().expect("temp dir");
         let run = atlas(dir.path(), out.path());
-        assert!(
-            run.status.success(),
-            "{}",
-            String::from_utf8_lossy(&run.stderr)
-        );
+        crate::common::ok(&run);
         let table = fs::read_to_string(out.path().join("atlas/atlas.csv")).expect("written");
         let rows: Vec<&str> = table.lines().skip(1).collect();
         assert_eq!(rows.len(), 2);
@@ -573,11 +557,7 @@ fn population(scenario: &str, threads: &str, out: &Path) -> Vec<(String, Vec<u8>
         .args(["--threads", threads, "--out", &out.display().to_string()])
         .output()
         .expect("cellpk runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    crate::common::ok(&output);
     let dir = out.join("human_decompensated_uncertain_portal-population");
     let mut files: Vec<(String, Vec<u8>)> = fs::read_dir(&dir)
         .expect("the population directory")

@@ -18,11 +18,7 @@ fn sensitivity(args: &[&str], out: &Path) -> std::path::PathBuf {
         .arg(out)
         .output()
         .expect("runs");
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    crate::common::ok(&run);
     out.join("human_decompensated_portal_vein-sensitivity")
 }
 

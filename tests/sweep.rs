@@ -5,6 +5,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::common::ok;
 use assert_cmd::Command;
 use cellpk::output::resolved::resolved_toml;
 
@@ -85,15 +86,6 @@ impl Setup {
     fn csv(&self, file: &str) -> String {
         fs::read_to_string(self.path("out").join("small").join(file)).expect("sweep CSV")
     }
-}
-
-fn ok(out: &std::process::Output) {
-    assert!(
-        out.status.success(),
-        "exit {:?}: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[test]

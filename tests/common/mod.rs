@@ -95,3 +95,13 @@ pub fn reference_sweep() -> Vec<Scenario> {
 pub fn cellpk() -> assert_cmd::Command {
     assert_cmd::Command::cargo_bin("cellpk").expect("binary")
 }
+
+/// Asserts that a `cellpk` command succeeded, showing its exit code and stderr if not.
+pub fn ok(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
