@@ -20,7 +20,7 @@ use super::modal::{advance, Exps, Modal, Modes, Step};
 use crate::compartment::{Compartment as C, State, Total};
 use crate::dosing::Dose;
 use crate::engine::Plan;
-use crate::metrics::{Gathered, Metrics, Peak, Totals, TIME_TOLERANCE_H};
+use crate::metrics::{Area, Gathered, Metrics, Peak, Totals, TIME_TOLERANCE_H};
 use crate::model::Model;
 use crate::presets::routes::DepotSite;
 use crate::presets::{Choice, Route};
@@ -60,8 +60,8 @@ struct Basis {
     routes: Vec<RouteModes>,
     lung: Modes,
     liver: Modes,
-    engrafted: Modes,
-    spleen: Modes,
+    /// The read-out of each of `Area::ALL`.
+    areas: [Modes; Area::ALL.len()],
     /// Weights of the sum of live states.
     live: Modes,
     /// Rate of cells dying out of each state (the `dead` sink's inflow).
@@ -262,8 +262,7 @@ impl FastModel {
             depot,
             lung: main.weights_of(&C::Lung.unit()),
             liver: main.weights_of(&Total::Liver.weights()),
-            engrafted: main.weights_of(&C::LiverEngrafted.unit()),
-            spleen: main.weights_of(&C::Spleen.unit()),
+            areas: Area::ALL.map(|a| main.weights_of(&a.weights())),
             live: main.weights_of(&live_sum),
             death: main.weights_of(&row_over(&[C::Dead], &live)),
             liver_inflow: absorbing.weights_of(&row_over(&liver_parts, &transient)),
@@ -348,22 +347,15 @@ impl FastModel {
                 hours
             }
         };
-        let m = &unit.metrics;
         let totals = Totals::of(schedule, plan);
         Some(Metrics {
             cells_scheduled: totals.cells_scheduled,
             cells_given: totals.cells_given,
             largest_dose_cells: totals.largest_dose_cells,
             doses_after_end: totals.doses_after_end,
-            liver_auc_cell_days: m.liver_auc_cell_days * scale,
-            liver_engrafted_auc_cell_days: m.liver_engrafted_auc_cell_days * scale,
-            liver_peak_cells: m.liver_peak_cells * scale,
-            lung_peak_cells: m.lung_peak_cells * scale,
-            spleen_auc_cell_days: m.spleen_auc_cell_days * scale,
-            liver_cells_end: m.liver_cells_end * scale,
             liver_threshold_cells: threshold,
             days_liver_above_threshold: above_h / 24.0,
-            ..*m
+            ..unit.metrics.scaled(scale)
         })
     }
 }
@@ -804,9 +796,7 @@ impl<'a> Walk<'a> {
     fn finish(self, schedule: &[Dose], plan: &Plan) -> Unit {
         let b = self.basis;
         let metrics = Gathered {
-            liver_auc_cell_h: b.liver.dot(&self.area),
-            engrafted_auc_cell_h: b.engrafted.dot(&self.area),
-            spleen_auc_cell_h: b.spleen.dot(&self.area),
+            areas_cell_h: b.areas.map(|w| w.dot(&self.area)),
             liver_peak: self.liver_peak,
             lung_peak: self.lung_peak,
             liver_reached: self.reached_direct + b.liver_inflow.dot(&self.area_z),

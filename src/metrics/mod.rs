@@ -58,6 +58,22 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// The metrics of the same schedule with every administration `scale` times as large:
+    /// the model is linear, so every count of cells and every area scales and times and
+    /// fractions do not. The totals of the schedule and the threshold are not scaled
+    /// (they are the caller's to set).
+    pub(crate) fn scaled(&self, scale: f64) -> Metrics {
+        Metrics {
+            liver_auc_cell_days: self.liver_auc_cell_days * scale,
+            liver_engrafted_auc_cell_days: self.liver_engrafted_auc_cell_days * scale,
+            liver_peak_cells: self.liver_peak_cells * scale,
+            lung_peak_cells: self.lung_peak_cells * scale,
+            spleen_auc_cell_days: self.spleen_auc_cell_days * scale,
+            liver_cells_end: self.liver_cells_end * scale,
+            ..*self
+        }
+    }
+
     /// The lung peak as a share of one dose (the largest administration given): after a
     /// bolus into a vein, the share of that dose the lungs hold at most.
     pub fn lung_peak_fraction(&self) -> f64 {
@@ -342,14 +358,42 @@ impl Totals {
     }
 }
 
+/// A linear read-out of the state whose area over the run is a metric, written once here
+/// for both walks: the reference walk applies it to the states' areas, and
+/// `evaluator::Evaluator` to the modes' areas through the eigenbasis. A new area metric is
+/// a variant here, its field in `Metrics`, and its lines in `Gathered::metrics` and
+/// `Metrics::scaled`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Area {
+    /// Live liver cells (sinusoid + engrafted).
+    Liver,
+    /// Engrafted liver cells.
+    Engrafted,
+    /// Spleen cells.
+    Spleen,
+}
+
+impl Area {
+    /// Every area, in the order of `Gathered::areas_cell_h`.
+    pub(crate) const ALL: [Area; 3] = [Area::Liver, Area::Engrafted, Area::Spleen];
+
+    /// Its weights on the state.
+    pub(crate) fn weights(self) -> State {
+        match self {
+            Area::Liver => Total::Liver.weights(),
+            Area::Engrafted => Compartment::LiverEngrafted.unit(),
+            Area::Spleen => Compartment::Spleen.unit(),
+        }
+    }
+}
+
 /// What a walk gathers, in its own units (cell-hours, hours, cells), before
 /// `Gathered::metrics` turns it into the reported ones: shared by the reference walk and
 /// `evaluator::Evaluator`, so that both report the same quantities the same way.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Gathered {
-    pub liver_auc_cell_h: f64,
-    pub engrafted_auc_cell_h: f64,
-    pub spleen_auc_cell_h: f64,
+    /// The area under each of `Area::ALL` (cell-hours).
+    pub areas_cell_h: [f64; Area::ALL.len()],
     pub liver_peak: Peak,
     pub lung_peak: Peak,
     /// Cells that reached the liver (first passage).
@@ -362,6 +406,11 @@ pub(crate) struct Gathered {
 }
 
 impl Gathered {
+    /// The area under `area` (cell-hours).
+    fn area(&self, area: Area) -> f64 {
+        self.areas_cell_h[area as usize]
+    }
+
     /// The metrics of a walk of `schedule` over `plan`.
     pub(crate) fn metrics(&self, schedule: &[Dose], plan: &Plan) -> Metrics {
         let totals = Totals::of(schedule, plan);
@@ -372,14 +421,14 @@ impl Gathered {
             cells_given: given,
             largest_dose_cells: totals.largest_dose_cells,
             doses_after_end: totals.doses_after_end,
-            liver_auc_cell_days: days(self.liver_auc_cell_h),
-            liver_engrafted_auc_cell_days: days(self.engrafted_auc_cell_h),
+            liver_auc_cell_days: days(self.area(Area::Liver)),
+            liver_engrafted_auc_cell_days: days(self.area(Area::Engrafted)),
             liver_peak_cells: self.liver_peak.value,
             liver_peak_day: days(self.liver_peak.t),
             liver_reached_fraction: ratio(self.liver_reached, given),
             lung_peak_cells: self.lung_peak.value,
             lung_peak_day: days(self.lung_peak.t),
-            spleen_auc_cell_days: days(self.spleen_auc_cell_h),
+            spleen_auc_cell_days: days(self.area(Area::Spleen)),
             liver_cells_end: self.liver_end,
             liver_threshold_cells: self.threshold,
             days_liver_above_threshold: days(self.above_h),
@@ -421,9 +470,7 @@ impl Accumulator {
             .last
             .expect("a walk reports at least the node at t = 0");
         Gathered {
-            liver_auc_cell_h: Total::Liver.weights().dot(&self.auc),
-            engrafted_auc_cell_h: self.auc[Compartment::LiverEngrafted.index()],
-            spleen_auc_cell_h: self.auc[Compartment::Spleen.index()],
+            areas_cell_h: Area::ALL.map(|a| a.weights().dot(&self.auc)),
             liver_peak: self.liver,
             lung_peak: self.lung,
             liver_reached,
