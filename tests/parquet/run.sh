@@ -9,6 +9,8 @@ cd "$(dirname "$0")/../.."
 source tests/pinned-venv.sh
 venv=target/parquet-venv
 pinned_venv parquet "Parquet read-back" pyarrow==21.0.0 pandas==2.3.3
+# `--prepare`: only install (.ci/run starts it early, to overlap the download with the build).
+[ "${1:-}" = --prepare ] && exit 0
 
 cargo build --release --locked --quiet
 out=target/parquet-readback

@@ -9,6 +9,8 @@ cd "$(dirname "$0")/../.."
 source tests/pinned-venv.sh
 venv=target/sbml-venv
 pinned_venv sbml "SBML cross-check" libroadrunner==2.10.0 python-libsbml==5.21.2 copasi-basico==0.92 python-copasi==4.48.311
+# `--prepare`: only install (.ci/run starts it early, to overlap the download with the build).
+[ "${1:-}" = --prepare ] && exit 0
 
 cargo build --release --locked --quiet
 rm -rf target/sbml-crosscheck

@@ -75,6 +75,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     installed=$(dpkg-query -W -f '${Package} ${Version}, ' slurm-wlm munge 2>/dev/null || true)
     say "installed ${installed%, }"
 fi
+# `--prepare`: only install (.ci/run starts it early, to overlap the download with the build).
+[ "${1:-}" = --prepare ] && exit 0
 slurm_version=$(slurmd -V 2>/dev/null || true)
 
 # --- The recipe from the docs ---------------------------------------------------------
