@@ -4,6 +4,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
+use cellpk::validation::data;
+
 use crate::common::cellpk;
 
 use crate::common;
@@ -295,4 +297,62 @@ fn marrow_and_whole_body_rows_are_compared() {
             .unwrap_or_else(|| panic!("no {organ} row in\n{table}"));
         assert!(row.ends_with(",true"), "{row}");
     }
+}
+
+/// Rows in `fold_auc_of_control` are areas as multiples of the control group's: a case
+/// whose control is the same scenario predicts exactly 1 for every organ. A ratio row in a
+/// case without a control, and a control naming a control of its own (which could make a
+/// cycle), are bad input.
+#[test]
+fn area_ratios_are_taken_against_the_control_group() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let control = fs::read_to_string("validation/controls/ma2022_mouse_healthy.toml")
+        .expect("shipped control");
+    fs::write(dir.path().join("control.toml"), &control).expect("write control");
+    let validation = "\n[validation]\ndata = \"rows.csv\"\nstudy = \"self\"\n\
+                      max_fold_error = 1.000001\n";
+    let case = dir.path().join("case.toml");
+    let with_control = format!("{control}{validation}control = \"control.toml\"\n");
+    fs::write(&case, &with_control).expect("write case");
+    let mut rows = data::COLUMNS.join(",");
+    for organ in ["liver", "lung", "spleen"] {
+        rows.push_str(&format!(
+            "\nself,mouse,peripheral_vein,{organ},48,1,fold_auc_of_control,dna_pcr,,,,test,test"
+        ));
+    }
+    fs::write(dir.path().join("rows.csv"), rows + "\n").expect("write rows");
+    let elsewhere = tempfile::tempdir().expect("temp dir");
+    let out = elsewhere.path().join("out");
+    let run = validate(&[&case], &out);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    assert!(
+        text(&run.stdout).contains("GMFE 1.000 <= 1.000001"),
+        "{}",
+        text(&run.stdout)
+    );
+    let table = fs::read_to_string(out.join("validation/comparison.csv")).expect("table");
+    assert_eq!(
+        table
+            .matches(",fold_auc_of_control,dna_pcr,1,,,,1,1,")
+            .count(),
+        3,
+        "{table}"
+    );
+
+    // Without a control.
+    fs::write(&case, format!("{control}{validation}")).expect("write case");
+    rejected(
+        &dir,
+        &case,
+        &["rows.csv:2", "`unit`", "`[validation] control`"],
+    );
+    // A control with a control of its own.
+    fs::write(&case, &with_control).expect("write case");
+    let looped = control.replace("[observe]", "[validation]\ndata = \"rows.csv\"\nstudy = \"self\"\nmax_fold_error = 2\ncontrol = \"case.toml\"\n\n[observe]");
+    fs::write(dir.path().join("control.toml"), looped).expect("write control");
+    rejected(
+        &dir,
+        &case,
+        &["control.toml", "validation.control", "of its own", "fix:"],
+    );
 }

@@ -399,6 +399,10 @@ pub fn resolved_under(scenario: &Scenario, calibration: &Calibration) -> Scenari
     for &(p, v) in &s.overrides {
         s.parameters.set(p, v);
     }
+    // A control group is resolved under the same values: its rows are ratios to it.
+    if let Some(control) = s.validation.as_mut().and_then(|v| v.control.as_mut()) {
+        **control = resolved_under(control, calibration);
+    }
     s
 }
 

@@ -194,6 +194,10 @@ pub fn fit(
         let mut s = base.clone();
         for (f, &v) in free.iter().zip(values) {
             s.parameters.set(f.param, v);
+            // A control group shares the fitted values: its rows are ratios to it.
+            if let Some(control) = s.validation.as_mut().and_then(|v| v.control.as_mut()) {
+                control.parameters.set(f.param, v);
+            }
         }
         s
     };

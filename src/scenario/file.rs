@@ -132,6 +132,9 @@ pub struct ValidationFile {
     pub max_fold_error: Spanned<f64>,
     /// Why the model is known to miss these data (the case then passes while it misses).
     pub known_disagreement: Option<Spanned<String>>,
+    /// The control group's scenario, relative to this file (for rows in
+    /// `fold_auc_of_control`).
+    pub control: Option<Spanned<String>>,
 }
 
 /// `[subject]`.

@@ -73,6 +73,10 @@ pub struct Validation {
     /// Why the model is known to miss these data, if it is: `cellpk validate` then expects
     /// the case to disagree.
     pub known_disagreement: Option<String>,
+    /// The study's control group (`[validation] control`), which rows in
+    /// `fold_auc_of_control` are a ratio to: a study that reports only how a disease
+    /// changed exposure is compared as the same ratio of two simulations.
+    pub control: Option<Box<Scenario>>,
 }
 
 /// Share of the largest administration used as the liver threshold when none is given.
@@ -138,6 +142,30 @@ fn parse_checked(text: &str, file: &Path, cross_rules: bool) -> Result<Scenario,
         message: suggest::explain(&e.to_string()),
     })?;
     validate::validate(raw, text, file, cross_rules)
+}
+
+/// Reads and validates the control group's scenario of a case (`[validation] control`),
+/// which must name no control of its own: it is read before it is validated, so that a
+/// chain or a cycle of controls is refused rather than followed.
+fn load_control(file: &Path) -> Result<Scenario, InputError> {
+    let text = std::fs::read_to_string(file).map_err(|cause| InputError::Read {
+        file: file.to_path_buf(),
+        cause,
+    })?;
+    let raw: file::ScenarioFile = toml::from_str(&text).map_err(|e| InputError::Syntax {
+        file: file.to_path_buf(),
+        message: suggest::explain(&e.to_string()),
+    })?;
+    if let Some(control) = raw.validation.as_ref().and_then(|v| v.control.as_ref()) {
+        return Err(Checker { file, text: &text }.invalid(
+            control.span(),
+            "validation.control",
+            "a control group's scenario names a control of its own",
+            "remove `control` from the control group's `[validation]`: a control is \
+             compared with nothing",
+        ));
+    }
+    validate::validate(raw, &text, file, true)
 }
 
 /// Reads and validates a scenario file.

@@ -363,11 +363,16 @@ fn validation(c: &Checker, v: &ValidationFile) -> Result<Validation, InputError>
         other => other.as_ref().map(|r| r.get_ref().trim().to_owned()),
     };
     let dir = c.file.parent().unwrap_or(Path::new(""));
+    let control = match &v.control {
+        None => None,
+        Some(path) => Some(Box::new(super::load_control(&dir.join(path.get_ref()))?)),
+    };
     Ok(Validation {
         data: dir.join(v.data.get_ref()),
         study: v.study.get_ref().clone(),
         max_fold_error,
         known_disagreement,
+        control,
     })
 }
 

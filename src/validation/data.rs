@@ -24,6 +24,10 @@ choice_enum! {
         /// Percent of the same study's value in the same organ by the same method at its
         /// earliest time in the file: for data that give only a relative change.
         PercentOfFirst => "percent_of_first",
+        /// The area under the organ's signal from the first administration to `time_h`,
+        /// as a multiple of the control group's (`[validation] control`): for studies
+        /// that report only how a disease changed exposure.
+        FoldAucOfControl => "fold_auc_of_control",
     }
 }
 
@@ -77,6 +81,8 @@ impl Observation {
 pub fn first_time(o: &Observation, all: &[&Observation]) -> f64 {
     all.iter()
         .filter(|r| r.study == o.study && r.organ == o.organ && r.method == o.method)
+        // An area's horizon is not a time point of the series.
+        .filter(|r| r.unit != Unit::FoldAucOfControl)
         .map(|r| r.time_h)
         .fold(f64::INFINITY, f64::min)
 }

@@ -19,7 +19,7 @@ use crate::presets::Choice;
 use crate::scenario::{Method, Scenario};
 use crate::simulation::Failure;
 
-use super::compare::{relative, Compared, Comparison};
+use super::compare::{self, relative, Compared, Comparison, FLOOR_PERCENT};
 use super::data::{first_time, Observation, Unit};
 
 /// Points on each model curve of a figure: smooth at print size.
@@ -293,6 +293,8 @@ pub fn panels(
         .iter()
         .copied()
         .chain(all.iter().map(|o| first_time(o, &all)))
+        // A series of areas alone has no time points (`first_time` is infinite).
+        .filter(|t| t.is_finite())
         .map(|t| t + start)
         .collect();
     times.sort_by(f64::total_cmp);
@@ -304,6 +306,15 @@ pub fn panels(
             .position(|&s| s == t + start)
             .expect("predicted at every curve and reference time");
         signals.percent[i][organ.position()]
+    };
+    // The control group on the curves' grid, when rows are multiples of its areas.
+    let control = match compare::control(scenario) {
+        Some(control) if all.iter().any(|o| o.unit == Unit::FoldAucOfControl) => {
+            let start = control.schedule().first().map_or(0.0, |d| d.start_h);
+            let times: Vec<f64> = grid.iter().map(|t| t + start).collect();
+            Some(observe::predict(control, &times)?)
+        }
+        _ => None,
     };
     let mut panels = Vec::new();
     for unit in Unit::ALL {
@@ -323,6 +334,11 @@ pub fn panels(
                 Unit::PercentOfFirst => {
                     let reference = at(*organ, first_time(&first.observation, &all));
                     raw.map(|v| relative(v, reference)).collect()
+                }
+                Unit::FoldAucOfControl => {
+                    let control = control.as_ref().expect("checked: the case has a control");
+                    let p = organ.position();
+                    fold_curve(&grid, &raw.collect::<Vec<_>>(), |k| control.percent[k][p])
                 }
             };
             tracks.push(OrganTrack {
@@ -352,6 +368,25 @@ pub fn panels(
     Ok(panels)
 }
 
+/// The case's area under `case` (values on `grid`) over the control's (`control(k)` at
+/// `grid[k]`) from 0 to each time of the grid, by the trapezoid rule, as rows in
+/// `fold_auc_of_control` are (on a coarser grid than `compare::AUC_POINTS`, for the
+/// figure only); at 0, where both areas are nil, the value of the first step.
+fn fold_curve(grid: &[f64], case: &[f64], control: impl Fn(usize) -> f64) -> Vec<f64> {
+    let (mut a, mut b) = (0.0, 0.0);
+    let mut curve = vec![0.0; grid.len()];
+    for k in 1..grid.len() {
+        let h = 0.5 * (grid[k] - grid[k - 1]);
+        a += h * (case[k - 1] + case[k]);
+        b += h * (control(k - 1) + control(k));
+        curve[k] = a.max(FLOOR_PERCENT) / b.max(FLOOR_PERCENT);
+    }
+    if grid.len() > 1 {
+        curve[0] = curve[1];
+    }
+    curve
+}
+
 /// The y-axis title of a panel: what the method sees, and the unit.
 fn y_label(method: Method, unit: Unit) -> String {
     let signal = match method {
@@ -363,6 +398,7 @@ fn y_label(method: Method, unit: Unit) -> String {
     match unit {
         Unit::PercentInjected => format!("{signal} (% of injected)"),
         Unit::PercentOfFirst => format!("{signal} (% of first time)"),
+        Unit::FoldAucOfControl => format!("{signal}, area from 0 (x control's)"),
     }
 }
 
