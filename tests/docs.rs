@@ -2,7 +2,9 @@
 
 use std::path::Path;
 
+use cellpk::observe::{self, Organ};
 use cellpk::output::resolved;
+use cellpk::presets::Choice;
 use cellpk::scenario;
 
 /// docs/parameters.md holds `cellpk params --markdown` of its two reference scenarios, as
@@ -20,6 +22,46 @@ fn the_parameter_tables_in_the_docs_match_the_code() {
             doc.contains(&table),
             "docs/parameters.md is out of date for {file}: regenerate it with \
              `cellpk params {file} --markdown`"
+        );
+    }
+}
+
+/// The model's columns of docs/validation.md's held-out table are what
+/// `docs/heldout/gholamrezanezhad2011.toml` predicts now (lungs, liver and spleen at 1 h
+/// and day 10): rerun `cellpk run` on it and update the table when this fails. Only the
+/// model's columns are checked; the study's are data.
+#[test]
+fn the_held_out_table_shows_the_current_model() {
+    let doc = std::fs::read_to_string("docs/validation.md").expect("docs/validation.md");
+    let s = scenario::load(Path::new("docs/heldout/gholamrezanezhad2011.toml"))
+        .expect("the held-out design is valid");
+    let signals = observe::predict(&s, &[1.0, 240.0]).expect("simulates");
+    let shown = |v: f64| {
+        if v >= 1.0 {
+            format!("{v:.0} %")
+        } else {
+            format!("{v:.2} %")
+        }
+    };
+    for (region, organ) in [
+        ("lungs", Organ::Lung),
+        ("liver", Organ::Liver),
+        ("spleen", Organ::Spleen),
+    ] {
+        let row = doc
+            .lines()
+            .find(|l| l.starts_with(&format!("| {region} | ")))
+            .unwrap_or_else(|| panic!("no {region} row in the held-out table"));
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let p = organ.position();
+        let model = [shown(signals.percent[0][p]), shown(signals.percent[1][p])];
+        assert_eq!(
+            [cells[3], cells[5]],
+            [model[0].as_str(), model[1].as_str()],
+            "docs/validation.md's held-out {region} row is out of date: the model now gives \
+             {} at 1 h and {} at day 10",
+            model[0],
+            model[1]
         );
     }
 }
