@@ -226,3 +226,129 @@ fn observed_bands_of_identical_subjects_are_the_scenarios_own_prediction() {
     }
     assert!(bands.of("observed_liver_percent").expect("liver")[10][2] > 0.0);
 }
+
+/// A healthy rat given bone-marrow cells takes every calibrated value of the shipped
+/// calibration that applies to rats as it stands: each is drawn with `calibrated`.
+fn calibrated_rat(seed: u64) -> Scenario {
+    let names = [
+        "lung.extraction",
+        "liver.extraction",
+        "liver.first_pass_extraction",
+        "lung.recirculating_extraction",
+        "other.extraction",
+        "spleen.extraction",
+    ];
+    let tables: String = names
+        .iter()
+        .map(|n| format!("[variability.parameters.\"{n}\"]\ndistribution = \"calibrated\"\n"))
+        .collect();
+    let text = format!(
+        r#"
+        name = "calibrated_rat"
+        [subject]
+        species = "rat"
+        disease = "healthy"
+        [cells]
+        source = "bone_marrow"
+        donor = "autologous"
+        [[dose]]
+        route = "peripheral_vein"
+        cells = 1e6
+        [simulation]
+        duration_days = 2
+        [variability]
+        seed = {seed}
+        [variability.parameters."lung.death_per_h"]
+        distribution = "log_normal"
+        cv = 0.5
+        {tables}
+        "#
+    );
+    crate::scenario::parse(&text, Path::new("calibrated_rat.toml")).expect("a valid scenario")
+}
+
+/// Drawn jointly from the calibration, the parameters' values on the fit's scale have the
+/// calibrated values as their mean and the calibration's covariance as theirs, within the
+/// sampling error of n draws: 4 standard errors, sqrt(S_ii / n) for a mean and
+/// sqrt((S_ii S_kk + S_ik^2) / n) for a covariance (normal data).
+#[test]
+fn calibrated_draws_have_the_calibrations_mean_and_covariance_on_its_scale() {
+    use crate::params::calibration::Scale;
+    use crate::params::Calibration;
+    use crate::presets::Species;
+    let s = calibrated_rat(7);
+    let v = s.variability.clone().expect("[variability]");
+    let calibration = Calibration::shipped();
+    let covariance = calibration.covariance().expect("the shipped covariance");
+    // (position among the draws, position in the covariance, the calibrated value)
+    let drawn: Vec<(usize, usize, f64)> = v
+        .draws
+        .iter()
+        .enumerate()
+        .filter_map(|(k, d)| {
+            let i = d.calibrated?;
+            let e = calibration.get(d.param, Species::Rat).expect("calibrated");
+            assert_eq!(covariance.parameters[i], (d.param, e.species));
+            Some((k, i, Scale::of(d.param).to_fit(e.value)))
+        })
+        .collect();
+    assert_eq!(drawn.len(), 6);
+    let n = 40_000;
+    let mut values = vec![0.0; v.draws.len()];
+    let mut u: Vec<Vec<f64>> = vec![Vec::with_capacity(n); drawn.len()];
+    for i in 0..n {
+        sample::draw(&v, &mut sample::Stream::new(v.seed, i as u64), &mut values);
+        for (a, &(k, _, _)) in drawn.iter().enumerate() {
+            u[a].push(Scale::of(v.draws[k].param).to_fit(values[k]));
+        }
+    }
+    let nf = n as f64;
+    let mean: Vec<f64> = u.iter().map(|x| x.iter().sum::<f64>() / nf).collect();
+    for (a, &(k, i, mu)) in drawn.iter().enumerate() {
+        let se = (covariance.get(i, i) / nf).sqrt();
+        let name = v.draws[k].param.name();
+        assert!(
+            (mean[a] - mu).abs() < 4.0 * se,
+            "{name}: mean {} for {mu} (se {se})",
+            mean[a]
+        );
+    }
+    for (a, &(ka, i, _)) in drawn.iter().enumerate() {
+        for (b, &(kb, k, _)) in drawn.iter().enumerate() {
+            let got = u[a]
+                .iter()
+                .zip(&u[b])
+                .map(|(x, y)| (x - mean[a]) * (y - mean[b]))
+                .sum::<f64>()
+                / (nf - 1.0);
+            let want = covariance.get(i, k);
+            let se = ((covariance.get(i, i) * covariance.get(k, k) + want * want) / nf).sqrt();
+            assert!(
+                (got - want).abs() < 4.0 * se,
+                "{} x {}: covariance {got} for {want} (se {se})",
+                v.draws[ka].param.name(),
+                v.draws[kb].param.name()
+            );
+        }
+    }
+}
+
+/// Calibrated draws are a function of the seed and the subject alone: the same with one
+/// worker thread or two, and others under another seed.
+#[test]
+fn calibrated_draws_are_the_same_for_a_seed_whatever_the_threads() {
+    let run = |seed: u64, threads: usize| {
+        let s = calibrated_rat(seed);
+        let v = s.variability.clone().expect("[variability]");
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("a pool")
+            .install(|| metrics(&s, &v, 400, &indicatif::ProgressBar::hidden()))
+            .expect("simulated")
+    };
+    let (one, two) = (run(3, 1), run(3, 2));
+    assert_eq!(one.0, two.0, "the values drawn");
+    assert_eq!(one.1, two.1, "the metrics");
+    assert_ne!(run(4, 2).0, one.0, "another seed, other subjects");
+}

@@ -72,6 +72,9 @@ pub enum Family {
     Normal,
     /// Uniform over `range`.
     Uniform,
+    /// The calibration's: normal on the fit's scale with the estimate and its Laplace
+    /// variance, jointly with the other parameters drawn so (their covariance).
+    Calibrated,
 }
 
 /// `[variability.parameters."NAME"]`: every key any family uses; the validation refuses
