@@ -343,6 +343,10 @@ bad_inputs! {
         "hazard x 1.96 homing in decompensated_cirrhosis",
         "fix: give it a distribution of its own",
     ];
+    variability_physiology_unknown: "variability_physiology_unknown.toml" at Line::Parser(27) => [
+        "unknown variant `between_patients`, expected `between_patient`",
+        "did you mean `between_patient`?",
+    ];
     variability_centred_outside_the_range: "variability_median_out_of_range.toml" at Line::Key(27) => [
         "the distribution's median, 4, is not a fraction between 0 and 1",
         "fix: centre the distribution within",

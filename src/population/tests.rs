@@ -352,3 +352,149 @@ fn calibrated_draws_are_the_same_for_a_seed_whatever_the_threads() {
     assert_eq!(one.1, two.1, "the metrics");
     assert_ne!(run(4, 2).0, one.0, "another seed, other subjects");
 }
+
+/// A human scenario in `disease` with `[variability]` holding `physiology` and `extra`.
+fn between_patient_scenario(disease: &str, parameters: &str, extra: &str) -> Scenario {
+    let text = format!(
+        r#"
+        name = "between_patient"
+        [subject]
+        species = "human"
+        disease = "{disease}"
+        [cells]
+        source = "bone_marrow"
+        donor = "allogeneic"
+        [[dose]]
+        route = "peripheral_vein"
+        cells_per_kg = 1e6
+        [simulation]
+        duration_days = 2
+        [parameters]
+        {parameters}
+        [variability]
+        physiology = "between_patient"
+        {extra}
+        "#
+    );
+    crate::scenario::parse(&text, Path::new("between_patient.toml")).expect("a valid scenario")
+}
+
+#[test]
+fn between_patient_defaults_resolve_per_disease_with_their_sources() {
+    use crate::presets::between_patient::{between_patient, Spread};
+    use crate::presets::{Disease, Species};
+    let s = between_patient_scenario("decompensated_cirrhosis", "", "");
+    let v = s.variability.clone().expect("[variability]");
+    assert_eq!(
+        v.physiology,
+        Some((Species::Human, Disease::DecompensatedCirrhosis))
+    );
+    let names: Vec<&str> = v.draws.iter().map(|d| d.param.name()).collect();
+    assert_eq!(
+        names,
+        [
+            "circulation.cardiac_output_l_per_h",
+            "flow.spleen_fraction",
+            "portal.shunt_fraction"
+        ]
+    );
+    let b = between_patient(Species::Human, Disease::DecompensatedCirrhosis);
+    let cv = |spread| match spread {
+        Spread::LogNormal(cv) => cv.value,
+        other => panic!("not log-normal: {other:?}"),
+    };
+    for (draw, spread) in v.draws.iter().zip([
+        b.cardiac_output,
+        b.spleen_flow,
+        b.portal_shunt.expect("a shunt in cirrhosis"),
+    ]) {
+        assert_eq!(draw.default_source, Some(spread.source()));
+        assert!(draw
+            .default_source
+            .expect("sourced")
+            .text()
+            .contains("read at"));
+        match draw.distribution {
+            Distribution::LogNormal { mu, sigma } => {
+                // Centred on the resolved value, with the preset's CV.
+                assert!((mu - s.parameters.get(draw.param).ln()).abs() < 1e-12);
+                let want = cv(spread);
+                assert!(((sigma * sigma).exp_m1().sqrt() - want).abs() < 1e-12);
+            }
+            Distribution::Uniform { low, high } => assert_eq!((low, high), (0.0, 1.0)),
+            other => panic!("{other:?}"),
+        }
+    }
+    // Healthy: no shunt to vary; the controls' spleen.
+    let healthy = between_patient_scenario("healthy", "", "");
+    let hv = healthy.variability.expect("[variability]");
+    assert_eq!(hv.draws.len(), 2);
+    assert!(hv
+        .draws
+        .iter()
+        .all(|d| d.param.name() != "portal.shunt_fraction"));
+    // Drawn, the cardiac output spreads as its CV says (within 4 standard errors of the
+    // log's SD, sigma / sqrt(2 n)).
+    let n = 20_000;
+    let mut values = vec![0.0; v.draws.len()];
+    let logs: Vec<f64> = (0..n)
+        .map(|i| {
+            sample::draw(&v, &mut sample::Stream::new(v.seed, i as u64), &mut values);
+            values[0].ln()
+        })
+        .collect();
+    let mean = logs.iter().sum::<f64>() / n as f64;
+    let sd = (logs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt();
+    let sigma = cv(b.cardiac_output).powi(2).ln_1p().sqrt();
+    assert!(
+        (sd - sigma).abs() < 4.0 * sigma / (2.0 * n as f64).sqrt(),
+        "{sd} vs {sigma}"
+    );
+}
+
+#[test]
+fn a_scenarios_own_distribution_or_override_wins_over_the_defaults() {
+    let s = between_patient_scenario(
+        "decompensated_cirrhosis",
+        r#""circulation.cardiac_output_l_per_h" = 420"#,
+        r#"
+        [variability.parameters."portal.shunt_fraction"]
+        distribution = "uniform"
+        range = [0.4, 0.9]
+        [[variability.correlation]]
+        parameters = ["portal.shunt_fraction", "flow.spleen_fraction"]
+        r = 0.5
+        "#,
+    );
+    let v = s.variability.expect("[variability]");
+    let names: Vec<&str> = v.draws.iter().map(|d| d.param.name()).collect();
+    // The cardiac output fixed by `[parameters]` is not drawn.
+    assert_eq!(names, ["flow.spleen_fraction", "portal.shunt_fraction"]);
+    let shunt = &v.draws[1];
+    assert_eq!(
+        shunt.distribution,
+        Distribution::Uniform {
+            low: 0.4,
+            high: 0.9
+        }
+    );
+    assert_eq!(shunt.default_source, None);
+    assert!(v.draws[0].default_source.is_some());
+    // A correlation may name a default: the copula's factor holds it.
+    assert!((v.cholesky[2] - 0.5).abs() < 1e-12, "{:?}", v.cholesky);
+}
+
+#[test]
+fn a_sweep_point_of_another_disease_cannot_take_the_bases_defaults() {
+    use crate::presets::Disease;
+    use crate::scenario::NotRecentred;
+    let s = between_patient_scenario("decompensated_cirrhosis", "", "");
+    let v = s.variability.clone().expect("[variability]");
+    assert!(v.recentred(&s.parameters, &s.subject).is_ok());
+    let mut other = s.subject;
+    other.disease = Disease::CompensatedCirrhosis;
+    assert_eq!(
+        v.recentred(&s.parameters, &other),
+        Err(NotRecentred::Physiology)
+    );
+}

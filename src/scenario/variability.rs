@@ -13,12 +13,16 @@ use std::ops::Range;
 use toml::Spanned;
 
 use super::checker::Checker;
-use super::file::{CorrelationFile, DistributionFile, Family, VariabilityFile};
+use super::file::{
+    CorrelationFile, DistributionFile, Family, PhysiologyVariation, VariabilityFile,
+};
 use crate::error::InputError;
 use crate::params::calibration::{self, Scale, SHIPPED_FILE};
 use crate::params::{Calibration, Param, Parameters, Resolved, Subject};
-use crate::presets::Species;
+use crate::presets::between_patient::{self, Spread};
+use crate::presets::{Disease, Species};
 use crate::scenario::rules::readable;
+use crate::sourced::Source;
 
 /// Seed of the draws when `[variability]` sets none.
 pub const DEFAULT_SEED: u64 = 1;
@@ -98,6 +102,9 @@ pub struct Draw {
     /// For a `calibrated` draw, its position in the shipped calibration's covariance,
     /// which sets its correlations with the other calibrated draws.
     pub calibrated: Option<usize>,
+    /// For a default of `physiology = "between_patient"`, the source of its spread
+    /// (`presets::between_patient`); `None` for a distribution the scenario wrote.
+    pub default_source: Option<Source>,
 }
 
 /// A scenario's `[variability]`.
@@ -110,6 +117,9 @@ pub struct Variability {
     /// Lower Cholesky factor of the correlation matrix of the draws' normal scores, row by
     /// row (`draws.len()` squared; the identity without correlations).
     pub cholesky: Vec<f64>,
+    /// With `physiology = "between_patient"`: the species and liver condition whose
+    /// spreads the default draws are.
+    pub physiology: Option<(Species, Disease)>,
 }
 
 /// Why a sweep point's subjects cannot be drawn as the base scenario's are.
@@ -119,6 +129,9 @@ pub enum NotRecentred {
     NoLogNormal(Param),
     /// A `calibrated` draw's parameter no longer takes the calibrated value the base took.
     NotCalibrated(Param),
+    /// The point's species or liver condition is not the one whose between-patient
+    /// spreads the base's `physiology = "between_patient"` drew.
+    Physiology,
 }
 
 impl Variability {
@@ -126,12 +139,19 @@ impl Variability {
     /// value in `parameters`, computed as `validate` computes it, so that a sweep point's
     /// subjects are those `cellpk population` draws from that point's scenario. Err: a
     /// draw the point's values cannot take (see [`NotRecentred`]); `species` is the
-    /// point's.
+    /// point's subject.
     pub fn recentred(
         &self,
         parameters: &Parameters,
-        species: Species,
+        subject: &Subject,
     ) -> Result<Variability, NotRecentred> {
+        let species = subject.species;
+        if self
+            .physiology
+            .is_some_and(|p| p != (subject.species, subject.disease))
+        {
+            return Err(NotRecentred::Physiology);
+        }
         let mut moved = self.clone();
         for d in moved.draws.iter_mut() {
             if let (Some(index), Distribution::Calibrated { mu, scale, .. }) =
@@ -191,7 +211,7 @@ pub(super) fn validate(
             )
         })?,
     };
-    if v.parameters.is_empty() {
+    if v.parameters.is_empty() && v.physiology.is_none() {
         // The table's own line: where `[variability]` is written.
         let at = c.text.find("[variability").unwrap_or(0);
         return Err(c.invalid(
@@ -199,10 +219,11 @@ pub(super) fn validate(
             "variability.parameters",
             "no parameter varies",
             "add a table `[variability.parameters.\"NAME\"]` with `distribution = \
-             \"log_normal\"` and `cv = ...` (NAME as `cellpk params` lists it)",
+             \"log_normal\"` and `cv = ...` (NAME as `cellpk params` lists it), or \
+             `physiology = \"between_patient\"`",
         ));
     }
-    let draws = v
+    let mut draws = v
         .parameters
         .iter()
         .map(|(key, d)| {
@@ -217,6 +238,7 @@ pub(super) fn validate(
                     distribution,
                     centred_on_resolved: false,
                     calibrated: Some(index),
+                    default_source: None,
                 });
             }
             let distribution = distribution(c, d, &key, param, parameters.get(param))?;
@@ -228,15 +250,75 @@ pub(super) fn validate(
                     && f.range_95.is_none()
                     && f.range.is_none(),
                 calibrated: None,
+                default_source: None,
             })
         })
         .collect::<Result<Vec<_>, InputError>>()?;
+    let physiology = v.physiology.as_ref().map(|p| match p.get_ref() {
+        PhysiologyVariation::BetweenPatient => (subject.species, subject.disease),
+    });
+    if let Some((species, disease)) = physiology {
+        let defaults = physiology_defaults(species, disease, parameters);
+        // The scenario's own distribution of a parameter wins over the default.
+        let written: Vec<Param> = draws.iter().map(|d| d.param).collect();
+        draws.extend(defaults.into_iter().filter(|d| !written.contains(&d.param)));
+        draws.sort_by_key(|d| d.param.name());
+    }
     let cholesky = correlations(c, &v.correlation, &draws)?;
     Ok(Variability {
         seed,
         draws,
         cholesky,
+        physiology,
     })
+}
+
+/// The draws `physiology = "between_patient"` adds for `species` in `disease`: cardiac
+/// output, splenic flow and (where the condition has one) the portal shunt, spread as
+/// `presets::between_patient` says, log-normals centred on the resolved value. A
+/// parameter the scenario's `[parameters]` sets keeps its value: the scenario fixed it.
+pub fn physiology_defaults(
+    species: Species,
+    disease: Disease,
+    parameters: &Parameters,
+) -> Vec<Draw> {
+    let b = between_patient::between_patient(species, disease);
+    [
+        (Param::CardiacOutput, Some(b.cardiac_output)),
+        (Param::SpleenFlow, Some(b.spleen_flow)),
+        (Param::PortalShunt, b.portal_shunt),
+    ]
+    .into_iter()
+    .filter_map(|(param, spread)| {
+        let spread = spread?;
+        let resolved = parameters.entry(param);
+        if resolved.overridden {
+            return None;
+        }
+        let (distribution, centred_on_resolved) = match spread {
+            Spread::LogNormal(cv) => {
+                if resolved.value <= 0.0 {
+                    return None;
+                }
+                (
+                    Distribution::LogNormal {
+                        mu: resolved.value.ln(),
+                        sigma: cv.value.powi(2).ln_1p().sqrt(),
+                    },
+                    true,
+                )
+            }
+            Spread::Uniform { low, high, .. } => (Distribution::Uniform { low, high }, false),
+        };
+        Some(Draw {
+            param,
+            distribution,
+            centred_on_resolved,
+            calibrated: None,
+            default_source: Some(spread.source()),
+        })
+    })
+    .collect()
 }
 
 /// The keys each family takes; another family's key is refused rather than ignored.

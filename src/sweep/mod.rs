@@ -214,7 +214,7 @@ impl Sweep {
                 s.parameters.set(p, v);
             }
             if let (Some(_), Some(v)) = (&self.population, &s.variability) {
-                let recentred = v.recentred(&s.parameters, s.subject.species);
+                let recentred = v.recentred(&s.parameters, &s.subject);
                 s.variability = Some(recentred.map_err(|why| not_recentred(why, &s))?);
             }
         }
@@ -244,6 +244,20 @@ fn not_recentred(why: NotRecentred, s: &Scenario) -> Violation {
             "give the distribution a `geometric_mean` in the base scenario, or use \
              `distribution = \"normal\"`",
         ),
+        NotRecentred::Physiology => {
+            return Violation {
+                blame: rules::Blame::Parameter(crate::params::Param::CardiacOutput),
+                key: "variability.physiology".into(),
+                problem: format!(
+                    "this point's subject ({} in {}) is not the base scenario's, whose \
+                     between-patient spreads `physiology = \"between_patient\"` drew",
+                    s.subject.species, s.subject.disease
+                ),
+                fix: "write the distributions in the base scenario's `[variability]`, or \
+                      sweep the species and liver condition in separate sweeps"
+                    .into(),
+            }
+        }
         NotRecentred::NotCalibrated(p) => (
             p,
             format!(
