@@ -18,6 +18,7 @@ use std::sync::LazyLock;
 use serde::Deserialize;
 
 use crate::error::{InputError, Location};
+use crate::numerics::cholesky;
 use crate::presets::{Choice, Species};
 
 use super::{Kind, Param};
@@ -402,27 +403,6 @@ impl Calibration {
 /// below it the matrix is singular to rounding.
 const MIN_RELATIVE_PIVOT: f64 = 1e-12;
 
-/// The lower Cholesky factor of the symmetric `n` x `n` `matrix` (row by row), or the row
-/// whose pivot is not positive.
-pub fn cholesky(matrix: &[f64], n: usize) -> Result<Vec<f64>, usize> {
-    let mut l = vec![0.0; n * n];
-    for i in 0..n {
-        for j in 0..=i {
-            let dot: f64 = (0..j).map(|k| l[i * n + k] * l[j * n + k]).sum();
-            let v = matrix[i * n + j] - dot;
-            if i == j {
-                if !v.is_finite() || v <= MIN_RELATIVE_PIVOT * matrix[i * n + i] {
-                    return Err(i);
-                }
-                l[i * n + i] = v.sqrt();
-            } else {
-                l[i * n + j] = v / l[j * n + j];
-            }
-        }
-    }
-    Ok(l)
-}
-
 /// The `[covariance]` table, checked against the entries of `calibration`.
 fn covariance(
     calibration: &Calibration,
@@ -500,7 +480,7 @@ fn covariance(
             "write the covariance `cellpk calibrate` wrote",
         ));
     }
-    cholesky(&matrix, n).map_err(|row| {
+    cholesky::lower(&matrix, n, MIN_RELATIVE_PIVOT).map_err(|row| {
         invalid(
             "matrix",
             format!(

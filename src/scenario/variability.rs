@@ -17,6 +17,7 @@ use super::file::{
     CorrelationFile, DistributionFile, Family, PhysiologyVariation, VariabilityFile,
 };
 use crate::error::InputError;
+use crate::numerics::cholesky;
 use crate::params::calibration::{self, Scale, SHIPPED_FILE};
 use crate::params::{Calibration, Param, Parameters, Resolved, Subject};
 use crate::presets::between_patient::{self, Spread};
@@ -32,8 +33,9 @@ pub const DEFAULT_SEED: u64 = 1;
 /// spanning a factor of about 14,000); a larger value is a percentage written as a share.
 pub const MAX_CV: f64 = 10.0;
 
-/// Smallest pivot of the Cholesky factor accepted: below it the correlation matrix is
-/// singular to rounding, and the draws would hinge on the rounding of its last digits.
+/// Smallest pivot of the Cholesky factor accepted (relative to the diagonal, 1): below it
+/// the correlation matrix is singular to rounding, and the draws would hinge on the
+/// rounding of its last digits.
 const MIN_PIVOT: f64 = 1e-9;
 
 /// z of the 97.5 % quantile of the standard normal: a 95 % range is mean +- this many sd.
@@ -753,7 +755,7 @@ fn correlations(
             set_by[a * n + b] = Some(k);
         }
     }
-    cholesky(&mut matrix, n).map_err(|row| {
+    let factor = cholesky::lower(&matrix, n, MIN_PIVOT).map_err(|row| {
         let name = draws[row].param.name();
         // The first correlation of the parameter whose pivot failed.
         let span = (0..row)
@@ -773,49 +775,5 @@ fn correlations(
             ),
         )
     })?;
-    Ok(matrix)
-}
-
-/// Overwrites the symmetric `n` x `n` `matrix` (row by row) with its lower Cholesky factor
-/// (zeros above the diagonal), or returns the row whose pivot is not positive.
-fn cholesky(matrix: &mut [f64], n: usize) -> Result<(), usize> {
-    for i in 0..n {
-        for j in 0..=i {
-            let dot: f64 = (0..j).map(|k| matrix[i * n + k] * matrix[j * n + k]).sum();
-            let v = matrix[i * n + j] - dot;
-            if i == j {
-                if v < MIN_PIVOT || !v.is_finite() {
-                    return Err(i);
-                }
-                matrix[i * n + i] = v.sqrt();
-            } else {
-                matrix[i * n + j] = v / matrix[j * n + j];
-            }
-        }
-        for j in i + 1..n {
-            matrix[i * n + j] = 0.0;
-        }
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cholesky_reproduces_the_matrix_and_refuses_an_inconsistent_one() {
-        let a = [1.0, 0.5, 0.2, 0.5, 1.0, -0.3, 0.2, -0.3, 1.0];
-        let mut l = a;
-        cholesky(&mut l, 3).expect("positive definite");
-        for i in 0..3 {
-            for j in 0..3 {
-                let v: f64 = (0..3).map(|k| l[i * 3 + k] * l[j * 3 + k]).sum();
-                assert!((v - a[i * 3 + j]).abs() < 1e-15, "{i},{j}");
-            }
-        }
-        // A and B nearly the same, each correlated with C in opposite directions.
-        let mut bad = [1.0, 0.95, 0.9, 0.95, 1.0, -0.9, 0.9, -0.9, 1.0];
-        assert_eq!(cholesky(&mut bad, 3), Err(2));
-    }
+    Ok(factor)
 }
