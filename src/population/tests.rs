@@ -498,3 +498,22 @@ fn a_sweep_point_of_another_disease_cannot_take_the_bases_defaults() {
         Err(NotRecentred::Physiology)
     );
 }
+
+#[test]
+fn a_sweep_point_off_the_calibrated_value_cannot_draw_it() {
+    use crate::presets::Disease;
+    use crate::scenario::NotRecentred;
+    let s = calibrated_rat(1);
+    let v = s.variability.clone().expect("[variability]");
+    assert_eq!(v.recentred(&s.parameters, &s.subject), Ok(v.clone()));
+    // In liver failure the homing factor moves the liver's arrest off the calibrated value.
+    let mut failing = s.subject;
+    failing.disease = Disease::AcuteLiverFailure;
+    let parameters = crate::params::resolve(&failing);
+    assert_eq!(
+        v.recentred(&parameters, &failing),
+        Err(NotRecentred::NotCalibrated(
+            crate::params::Param::LiverExtraction
+        ))
+    );
+}
