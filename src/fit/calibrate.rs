@@ -151,10 +151,7 @@ pub struct FreeBase {
 impl FreeBase {
     /// `species:name` or `name`, as `--free` writes it.
     pub fn label(&self) -> String {
-        match self.species {
-            Some(s) => format!("{}:{}", s.name(), self.param.name()),
-            None => self.param.name().to_owned(),
-        }
+        calibration::label(self.param, self.species)
     }
 }
 
