@@ -40,6 +40,10 @@
 // The modules in pipeline order: each uses only modules listed before it (checked by the
 // `layers` test; DESIGN.md has the diagram). Blank lines keep rustfmt from sorting them.
 
+// Numerical methods that use no other module (no science): first, so that every layer may
+// use them (the Cholesky factor serves `params` and `scenario`, RODAS the engine).
+pub mod numerics;
+
 // Sources and errors, the presets and parameters they resolve to.
 pub mod sourced;
 
@@ -58,9 +62,7 @@ pub mod model;
 
 pub mod scenario;
 
-// Solving it: numerical methods, the mechanisms' ODE system, the walks, what they yield.
-pub mod numerics;
-
+// Solving it: the mechanisms' ODE system, the walks, what they yield.
 pub mod mechanisms;
 
 pub mod engine;

@@ -334,6 +334,19 @@ bad_inputs! {
         "`variability.correlation`: the correlations are not positive definite",
         "fix: weaken the correlations of `portal.shunt_fraction`",
     ];
+    variability_calibrated_without_a_calibration: "variability_calibrated_not_calibrated.toml" at Line::Key(29) => [
+        "`variability.parameters.\"lung.extraction\".distribution`: `lung.extraction` is not calibrated for a human",
+        "fix: give it a distribution of its own",
+    ];
+    variability_calibrated_where_the_subject_derives_another_value: "variability_calibrated_derived.toml" at Line::Key(29) => [
+        "`variability.parameters.\"liver.extraction\".distribution`: this subject's `liver.extraction` is 0.34",
+        "hazard x 1.96 homing in decompensated_cirrhosis",
+        "fix: give it a distribution of its own",
+    ];
+    variability_physiology_unknown: "variability_physiology_unknown.toml" at Line::Parser(27) => [
+        "unknown variant `between_patients`, expected `between_patient`",
+        "did you mean `between_patient`?",
+    ];
     variability_centred_outside_the_range: "variability_median_out_of_range.toml" at Line::Key(27) => [
         "the distribution's median, 4, is not a fraction between 0 and 1",
         "fix: centre the distribution within",

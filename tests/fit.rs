@@ -501,6 +501,12 @@ max_fold_error = 1.5
         assert!(entry
             .source
             .starts_with("calibrated: cases mouse_iv, rat_alf;"));
+        // With the covariance of the free value on the fit's scale (ln of the hazard).
+        assert!(text.contains("scales = [\"ln_hazard\"]"), "{text}");
+        let covariance = c.covariance().expect("a covariance");
+        assert_eq!(covariance.parameters, vec![(Param::LiverExtraction, None)]);
+        let variance = covariance.get(0, 0);
+        assert!(variance > 0.0 && variance.is_finite(), "{variance}");
     }
 
     #[test]

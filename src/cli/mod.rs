@@ -179,7 +179,8 @@ a value or a range (each case weighing as one row), plus a log-normal prior per 
 95 % range is LOW:HIGH (for a fraction, on its per-pass hazard -ln(1 - E)). Writes \
 OUT/calibration/: calibration.md (cases, weights, priors, estimates with standard errors \
 and 95 % intervals, correlations, each case's fold error before and after), estimates.csv, \
-cases.csv, calibrated.toml (the values in the format of src/presets/calibrated.toml), \
+cases.csv, calibrated.toml (the values in the format of src/presets/calibrated.toml, \
+with their joint covariance on the fit's scale), \
 calibration_scatter.png/.svg and, with --cross-validate, heldout.csv (each case predicted \
 by a calibration fitted without it). The directory appears only when complete; bad input \
 exits with code 2 and writes nothing.",
@@ -320,8 +321,9 @@ cellpk atlas scenarios/trials --population 500"
     /// Simulate N virtual subjects of a scenario with `[variability]`.
     #[command(
         long_about = "Simulate N virtual subjects of a scenario, each with the parameters of \
-its `[variability]` section drawn for it (seeded: the same subjects for any thread count), \
-and write, to OUT/<name>-population/: population.csv (one row per subject: its index, the \
+its `[variability]` section drawn for it (seeded: the same subjects for any thread count; \
+`physiology = \"between_patient\"` adds sourced between-patient spreads, printed with their \
+sources), and write, to OUT/<name>-population/: population.csv (one row per subject: its index, the \
 values drawn, every metric), summary.csv (per parameter and metric: mean, sd, 5/25/50/75/95 \
 % quantiles), quantiles.csv (the quantiles of every compartment, and with [observe] of what the method \
 shows per organ, at every output time, over \

@@ -10,7 +10,7 @@ use crate::metrics::Metric;
 use crate::output;
 use crate::plot::{self, Band, Histogram, Histograms, Ribbons};
 use crate::population::{self, csv, Population};
-use crate::scenario;
+use crate::scenario::{self, Distribution};
 
 /// What `population` runs.
 #[derive(Debug, Clone)]
@@ -111,9 +111,28 @@ pub(super) fn population(req: &Request) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write the population directory {}", dir.display()))?;
     let mut liver = population.metric(Metric::LiverAuc);
     let q = population::sorted_quantiles(&mut liver);
+    // The between-patient defaults, with where their spreads come from.
+    let defaults: String = variability
+        .draws
+        .iter()
+        .filter_map(|d| {
+            let source = d.default_source?;
+            let spread = match d.distribution {
+                Distribution::LogNormal { sigma, .. } => {
+                    format!("log-normal, CV {:.2}", sigma.powi(2).exp_m1().sqrt())
+                }
+                Distribution::Uniform { low, high } => format!("uniform {low}-{high}"),
+                other => format!("{other:?}"),
+            };
+            Some(format!(
+                "  between-patient `{}`: {spread} ({source})\n",
+                d.param.name()
+            ))
+        })
+        .collect();
     emit(&format!(
-        "{}: {} subjects (seed {}), time-course bands of the first {}\n  liver AUC median \
-         {:.3e} cell-days, 5-95 % {:.3e} to {:.3e}\nwrote {}/ ({})\n",
+        "{}: {} subjects (seed {}), time-course bands of the first {}\n{defaults}  liver AUC \
+         median {:.3e} cell-days, 5-95 % {:.3e} to {:.3e}\nwrote {}/ ({})\n",
         scenario.name,
         population.len(),
         variability.seed,

@@ -27,7 +27,7 @@
 use rayon::prelude::*;
 
 use crate::error::InputError;
-use crate::params::calibration::{self, Entry};
+use crate::params::calibration::{self, Covariance, Entry, Scale};
 use crate::params::{self, Calibration, Kind, Param, Resolved, Subject};
 use crate::presets::{CellSource, Choice, Disease, Donor, Modification, Species};
 use crate::scenario::Scenario;
@@ -76,32 +76,29 @@ impl Prior {
         }
     }
 
+    /// The scale the search runs on (`calibration::Scale`, one definition for the fit and
+    /// for the `calibrated` distribution that draws from its covariance).
+    pub fn scale(&self) -> Scale {
+        if self.on_hazard {
+            Scale::LnHazard
+        } else {
+            Scale::Ln
+        }
+    }
+
     /// The search coordinate of a value: `ln h` for a fraction, `ln x` otherwise.
     pub fn to_search(&self, x: f64) -> f64 {
-        if self.on_hazard {
-            (-(-x).ln_1p()).ln()
-        } else {
-            x.ln()
-        }
+        self.scale().to_fit(x)
     }
 
     /// The value at a search coordinate (the inverse of `to_search`).
     pub fn to_natural(&self, u: f64) -> f64 {
-        if self.on_hazard {
-            -(-u.exp()).exp_m1()
-        } else {
-            u.exp()
-        }
+        self.scale().to_natural(u)
     }
 
     /// d value / d u at `u`, for standard errors by the delta method.
     pub fn slope(&self, u: f64) -> f64 {
-        let h = u.exp();
-        if self.on_hazard {
-            h * (-h).exp()
-        } else {
-            h
-        }
+        self.scale().slope(u)
     }
 
     /// Mean of the normal prior of the search coordinate.
@@ -154,10 +151,7 @@ pub struct FreeBase {
 impl FreeBase {
     /// `species:name` or `name`, as `--free` writes it.
     pub fn label(&self) -> String {
-        match self.species {
-            Some(s) => format!("{}:{}", s.name(), self.param.name()),
-            None => self.param.name().to_owned(),
-        }
+        calibration::label(self.param, self.species)
     }
 }
 
@@ -609,7 +603,20 @@ pub fn calibrate(cases: &[Case], free: &[FreeBase]) -> Result<Calibrated, Calibr
         })
         .collect();
     let names: Vec<&str> = cases.iter().map(|c| c.name.as_str()).collect();
-    let calibration = overlay(shipped, free, &values, |i| source(&free[i], &names));
+    // The Laplace covariance of the search coordinates, (J^T J)^-1, from its standard
+    // errors and correlations.
+    let p = free.len();
+    let covariance = Covariance {
+        parameters: free.iter().map(|f| (f.param, f.species)).collect(),
+        matrix: (0..p * p)
+            .map(|ik| {
+                let (i, k) = (ik / p, ik % p);
+                ses[i] * ses[k] * estimate.correlation[(i.min(k), i.max(k))]
+            })
+            .collect(),
+    };
+    let calibration =
+        overlay(shipped, free, &values, |i| source(&free[i], &names)).with_covariance(covariance);
     let after = compare_all(&calibration)?;
     let cases = cases
         .iter()

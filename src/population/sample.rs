@@ -17,6 +17,7 @@
 //! range, exactly, with the copula kept. Validation requires the median to be accepted, so
 //! at least half of every distribution lies inside and the inverse is well conditioned.
 
+use crate::params::calibration::Scale;
 use crate::params::Param;
 use crate::scenario::{Distribution, Variability};
 
@@ -122,6 +123,20 @@ pub fn cdf(d: Distribution, x: f64) -> f64 {
         }
         Distribution::Normal { mean, sd } => normal_cdf((x - mean) / sd),
         Distribution::Uniform { low, high } => ((x - low) / (high - low)).clamp(0.0, 1.0),
+        Distribution::Calibrated { mu, sigma, scale } => {
+            // Every value the fit's scale maps is above 0 (and below 1 for a fraction).
+            let (low, high) = match scale {
+                Scale::Ln => (0.0, f64::INFINITY),
+                Scale::LnHazard => (0.0, 1.0),
+            };
+            if x <= low {
+                0.0
+            } else if x >= high {
+                1.0
+            } else {
+                normal_cdf((scale.to_fit(x) - mu) / sigma)
+            }
+        }
     }
 }
 
@@ -131,6 +146,9 @@ pub fn quantile(d: Distribution, p: f64) -> f64 {
         Distribution::LogNormal { mu, sigma } => (mu + sigma * normal_quantile(p)).exp(),
         Distribution::Normal { mean, sd } => mean + sd * normal_quantile(p),
         Distribution::Uniform { low, high } => low + p * (high - low),
+        Distribution::Calibrated { mu, sigma, scale } => {
+            scale.to_natural(mu + sigma * normal_quantile(p))
+        }
     }
 }
 

@@ -226,3 +226,294 @@ fn observed_bands_of_identical_subjects_are_the_scenarios_own_prediction() {
     }
     assert!(bands.of("observed_liver_percent").expect("liver")[10][2] > 0.0);
 }
+
+/// A healthy rat given bone-marrow cells takes every calibrated value of the shipped
+/// calibration that applies to rats as it stands: each is drawn with `calibrated`.
+fn calibrated_rat(seed: u64) -> Scenario {
+    let names = [
+        "lung.extraction",
+        "liver.extraction",
+        "liver.first_pass_extraction",
+        "lung.recirculating_extraction",
+        "other.extraction",
+        "spleen.extraction",
+    ];
+    let tables: String = names
+        .iter()
+        .map(|n| format!("[variability.parameters.\"{n}\"]\ndistribution = \"calibrated\"\n"))
+        .collect();
+    let text = format!(
+        r#"
+        name = "calibrated_rat"
+        [subject]
+        species = "rat"
+        disease = "healthy"
+        [cells]
+        source = "bone_marrow"
+        donor = "autologous"
+        [[dose]]
+        route = "peripheral_vein"
+        cells = 1e6
+        [simulation]
+        duration_days = 2
+        [variability]
+        seed = {seed}
+        [variability.parameters."lung.death_per_h"]
+        distribution = "log_normal"
+        cv = 0.5
+        {tables}
+        "#
+    );
+    crate::scenario::parse(&text, Path::new("calibrated_rat.toml")).expect("a valid scenario")
+}
+
+/// Drawn jointly from the calibration, the parameters' values on the fit's scale have the
+/// calibrated values as their mean and the calibration's covariance as theirs, within the
+/// sampling error of n draws: 4 standard errors, sqrt(S_ii / n) for a mean and
+/// sqrt((S_ii S_kk + S_ik^2) / n) for a covariance (normal data).
+#[test]
+fn calibrated_draws_have_the_calibrations_mean_and_covariance_on_its_scale() {
+    use crate::params::calibration::Scale;
+    use crate::params::Calibration;
+    use crate::presets::Species;
+    let s = calibrated_rat(7);
+    let v = s.variability.clone().expect("[variability]");
+    let calibration = Calibration::shipped();
+    let covariance = calibration.covariance().expect("the shipped covariance");
+    // (position among the draws, position in the covariance, the calibrated value)
+    let drawn: Vec<(usize, usize, f64)> = v
+        .draws
+        .iter()
+        .enumerate()
+        .filter_map(|(k, d)| {
+            let i = d.calibrated?;
+            let e = calibration.get(d.param, Species::Rat).expect("calibrated");
+            assert_eq!(covariance.parameters[i], (d.param, e.species));
+            Some((k, i, Scale::of(d.param).to_fit(e.value)))
+        })
+        .collect();
+    assert_eq!(drawn.len(), 6);
+    let n = 40_000;
+    let mut values = vec![0.0; v.draws.len()];
+    let mut u: Vec<Vec<f64>> = vec![Vec::with_capacity(n); drawn.len()];
+    for i in 0..n {
+        sample::draw(&v, &mut sample::Stream::new(v.seed, i as u64), &mut values);
+        for (a, &(k, _, _)) in drawn.iter().enumerate() {
+            u[a].push(Scale::of(v.draws[k].param).to_fit(values[k]));
+        }
+    }
+    let nf = n as f64;
+    let mean: Vec<f64> = u.iter().map(|x| x.iter().sum::<f64>() / nf).collect();
+    for (a, &(k, i, mu)) in drawn.iter().enumerate() {
+        let se = (covariance.get(i, i) / nf).sqrt();
+        let name = v.draws[k].param.name();
+        assert!(
+            (mean[a] - mu).abs() < 4.0 * se,
+            "{name}: mean {} for {mu} (se {se})",
+            mean[a]
+        );
+    }
+    for (a, &(ka, i, _)) in drawn.iter().enumerate() {
+        for (b, &(kb, k, _)) in drawn.iter().enumerate() {
+            let got = u[a]
+                .iter()
+                .zip(&u[b])
+                .map(|(x, y)| (x - mean[a]) * (y - mean[b]))
+                .sum::<f64>()
+                / (nf - 1.0);
+            let want = covariance.get(i, k);
+            let se = ((covariance.get(i, i) * covariance.get(k, k) + want * want) / nf).sqrt();
+            assert!(
+                (got - want).abs() < 4.0 * se,
+                "{} x {}: covariance {got} for {want} (se {se})",
+                v.draws[ka].param.name(),
+                v.draws[kb].param.name()
+            );
+        }
+    }
+}
+
+/// Calibrated draws are a function of the seed and the subject alone: the same with one
+/// worker thread or two, and others under another seed.
+#[test]
+fn calibrated_draws_are_the_same_for_a_seed_whatever_the_threads() {
+    let run = |seed: u64, threads: usize| {
+        let s = calibrated_rat(seed);
+        let v = s.variability.clone().expect("[variability]");
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("a pool")
+            .install(|| metrics(&s, &v, 400, &indicatif::ProgressBar::hidden()))
+            .expect("simulated")
+    };
+    let (one, two) = (run(3, 1), run(3, 2));
+    assert_eq!(one.0, two.0, "the values drawn");
+    assert_eq!(one.1, two.1, "the metrics");
+    assert_ne!(run(4, 2).0, one.0, "another seed, other subjects");
+}
+
+/// A human scenario in `disease` with `[variability]` holding `physiology` and `extra`.
+fn between_patient_scenario(disease: &str, parameters: &str, extra: &str) -> Scenario {
+    let text = format!(
+        r#"
+        name = "between_patient"
+        [subject]
+        species = "human"
+        disease = "{disease}"
+        [cells]
+        source = "bone_marrow"
+        donor = "allogeneic"
+        [[dose]]
+        route = "peripheral_vein"
+        cells_per_kg = 1e6
+        [simulation]
+        duration_days = 2
+        [parameters]
+        {parameters}
+        [variability]
+        physiology = "between_patient"
+        {extra}
+        "#
+    );
+    crate::scenario::parse(&text, Path::new("between_patient.toml")).expect("a valid scenario")
+}
+
+#[test]
+fn between_patient_defaults_resolve_per_disease_with_their_sources() {
+    use crate::presets::between_patient::{between_patient, Spread};
+    use crate::presets::{Disease, Species};
+    let s = between_patient_scenario("decompensated_cirrhosis", "", "");
+    let v = s.variability.clone().expect("[variability]");
+    assert_eq!(
+        v.physiology,
+        Some((Species::Human, Disease::DecompensatedCirrhosis))
+    );
+    let names: Vec<&str> = v.draws.iter().map(|d| d.param.name()).collect();
+    assert_eq!(
+        names,
+        [
+            "circulation.cardiac_output_l_per_h",
+            "flow.spleen_fraction",
+            "portal.shunt_fraction"
+        ]
+    );
+    let b = between_patient(Species::Human, Disease::DecompensatedCirrhosis);
+    let cv = |spread| match spread {
+        Spread::LogNormal(cv) => cv.value,
+        other => panic!("not log-normal: {other:?}"),
+    };
+    for (draw, spread) in v.draws.iter().zip([
+        b.cardiac_output,
+        b.spleen_flow,
+        b.portal_shunt.expect("a shunt in cirrhosis"),
+    ]) {
+        assert_eq!(draw.default_source, Some(spread.source()));
+        assert!(draw
+            .default_source
+            .expect("sourced")
+            .text()
+            .contains("read at"));
+        match draw.distribution {
+            Distribution::LogNormal { mu, sigma } => {
+                // Centred on the resolved value, with the preset's CV.
+                assert!((mu - s.parameters.get(draw.param).ln()).abs() < 1e-12);
+                let want = cv(spread);
+                assert!(((sigma * sigma).exp_m1().sqrt() - want).abs() < 1e-12);
+            }
+            Distribution::Uniform { low, high } => assert_eq!((low, high), (0.0, 1.0)),
+            other => panic!("{other:?}"),
+        }
+    }
+    // Healthy: no shunt to vary; the controls' spleen.
+    let healthy = between_patient_scenario("healthy", "", "");
+    let hv = healthy.variability.expect("[variability]");
+    assert_eq!(hv.draws.len(), 2);
+    assert!(hv
+        .draws
+        .iter()
+        .all(|d| d.param.name() != "portal.shunt_fraction"));
+    // Drawn, the cardiac output spreads as its CV says (within 4 standard errors of the
+    // log's SD, sigma / sqrt(2 n)).
+    let n = 20_000;
+    let mut values = vec![0.0; v.draws.len()];
+    let logs: Vec<f64> = (0..n)
+        .map(|i| {
+            sample::draw(&v, &mut sample::Stream::new(v.seed, i as u64), &mut values);
+            values[0].ln()
+        })
+        .collect();
+    let mean = logs.iter().sum::<f64>() / n as f64;
+    let sd = (logs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt();
+    let sigma = cv(b.cardiac_output).powi(2).ln_1p().sqrt();
+    assert!(
+        (sd - sigma).abs() < 4.0 * sigma / (2.0 * n as f64).sqrt(),
+        "{sd} vs {sigma}"
+    );
+}
+
+#[test]
+fn a_scenarios_own_distribution_or_override_wins_over_the_defaults() {
+    let s = between_patient_scenario(
+        "decompensated_cirrhosis",
+        r#""circulation.cardiac_output_l_per_h" = 420"#,
+        r#"
+        [variability.parameters."portal.shunt_fraction"]
+        distribution = "uniform"
+        range = [0.4, 0.9]
+        [[variability.correlation]]
+        parameters = ["portal.shunt_fraction", "flow.spleen_fraction"]
+        r = 0.5
+        "#,
+    );
+    let v = s.variability.expect("[variability]");
+    let names: Vec<&str> = v.draws.iter().map(|d| d.param.name()).collect();
+    // The cardiac output fixed by `[parameters]` is not drawn.
+    assert_eq!(names, ["flow.spleen_fraction", "portal.shunt_fraction"]);
+    let shunt = &v.draws[1];
+    assert_eq!(
+        shunt.distribution,
+        Distribution::Uniform {
+            low: 0.4,
+            high: 0.9
+        }
+    );
+    assert_eq!(shunt.default_source, None);
+    assert!(v.draws[0].default_source.is_some());
+    // A correlation may name a default: the copula's factor holds it.
+    assert!((v.cholesky[2] - 0.5).abs() < 1e-12, "{:?}", v.cholesky);
+}
+
+#[test]
+fn a_sweep_point_of_another_disease_cannot_take_the_bases_defaults() {
+    use crate::presets::Disease;
+    use crate::scenario::NotRecentred;
+    let s = between_patient_scenario("decompensated_cirrhosis", "", "");
+    let v = s.variability.clone().expect("[variability]");
+    assert!(v.recentred(&s.parameters, &s.subject).is_ok());
+    let mut other = s.subject;
+    other.disease = Disease::CompensatedCirrhosis;
+    assert_eq!(
+        v.recentred(&s.parameters, &other),
+        Err(NotRecentred::Physiology)
+    );
+}
+
+#[test]
+fn a_sweep_point_off_the_calibrated_value_cannot_draw_it() {
+    use crate::presets::Disease;
+    use crate::scenario::NotRecentred;
+    let s = calibrated_rat(1);
+    let v = s.variability.clone().expect("[variability]");
+    assert_eq!(v.recentred(&s.parameters, &s.subject), Ok(v.clone()));
+    // In liver failure the homing factor moves the liver's arrest off the calibrated value.
+    let mut failing = s.subject;
+    failing.disease = Disease::AcuteLiverFailure;
+    let parameters = crate::params::resolve(&failing);
+    assert_eq!(
+        v.recentred(&parameters, &failing),
+        Err(NotRecentred::NotCalibrated(
+            crate::params::Param::LiverExtraction
+        ))
+    );
+}

@@ -3,6 +3,7 @@
 //! Presets are data: the closed sets a scenario chooses from (`species = "human"`) and the
 //! numbers each choice brings. `params::resolve` combines them with a scenario's overrides.
 
+pub mod between_patient;
 pub mod cells;
 pub mod disease;
 pub mod mechanisms;

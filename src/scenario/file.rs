@@ -54,12 +54,23 @@ pub struct ScenarioFile {
 pub struct VariabilityFile {
     /// Seed of the draws (default 1).
     pub seed: Option<Spanned<i64>>,
+    /// Default distributions of the physiology that differs between subjects.
+    pub physiology: Option<Spanned<PhysiologyVariation>>,
     /// `[variability.parameters."NAME"]`: one distribution per parameter.
     #[serde(default)]
     pub parameters: BTreeMap<Spanned<String>, Spanned<DistributionFile>>,
     /// `[[variability.correlation]]`: correlations between two of those parameters.
     #[serde(default)]
     pub correlation: Vec<Spanned<CorrelationFile>>,
+}
+
+/// `[variability] physiology`: which default distributions of physiology to add.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhysiologyVariation {
+    /// Cardiac output, splenic flow and portal shunt spread as between patients of the
+    /// scenario's species and liver condition (`presets::between_patient`).
+    BetweenPatient,
 }
 
 /// The families of distribution `[variability.parameters."NAME"]` offers.
@@ -72,6 +83,9 @@ pub enum Family {
     Normal,
     /// Uniform over `range`.
     Uniform,
+    /// The calibration's: normal on the fit's scale with the estimate and its Laplace
+    /// variance, jointly with the other parameters drawn so (their covariance).
+    Calibrated,
 }
 
 /// `[variability.parameters."NAME"]`: every key any family uses; the validation refuses

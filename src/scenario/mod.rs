@@ -22,7 +22,7 @@ pub use checker::Checker;
 pub use config::{is_directory_name, Mechanisms, Method, Observe, Solver, Tolerance, MAX_NAME_LEN};
 pub use rules::MAX_SAMPLES;
 pub use validate::{MAX_DAYS, MIN_DURATION_DAYS, MIN_INFUSION_MINUTES};
-pub use variability::{Distribution, Draw, Variability, DEFAULT_SEED, MAX_CV, Z_975};
+pub use variability::{Distribution, Draw, NotRecentred, Variability, DEFAULT_SEED, MAX_CV, Z_975};
 
 /// A validated scenario.
 #[derive(Debug, Clone, PartialEq)]

@@ -201,7 +201,7 @@ pub(super) fn validate(
     let variability = raw
         .variability
         .as_ref()
-        .map(|v| variability::validate(&c, v, &parameters))
+        .map(|v| variability::validate(&c, v, &parameters, &subject))
         .transpose()?;
     let scenario = Scenario {
         name: name.clone(),

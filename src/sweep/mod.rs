@@ -22,9 +22,9 @@ use toml::Spanned;
 
 use crate::error::InputError;
 use crate::metrics::Metric;
-use crate::params::{self, Param};
+use crate::params;
 use crate::scenario::rules::{self, Violation};
-use crate::scenario::{self, suggest, Checker, Scenario};
+use crate::scenario::{self, suggest, Checker, NotRecentred, Scenario};
 use crate::scenario::{is_directory_name, MAX_NAME_LEN};
 use axis::{DoseField, Target, Value};
 use file::{AxisFile, PlotFile, SweepFile};
@@ -214,8 +214,8 @@ impl Sweep {
                 s.parameters.set(p, v);
             }
             if let (Some(_), Some(v)) = (&self.population, &s.variability) {
-                let recentred = v.recentred(&s.parameters);
-                s.variability = Some(recentred.map_err(|p| no_log_normal(p, &s))?);
+                let recentred = v.recentred(&s.parameters, &s.subject);
+                s.variability = Some(recentred.map_err(|why| not_recentred(why, &s))?);
             }
         }
         for (axis, &k) in self.axes.iter().zip(digits) {
@@ -228,20 +228,52 @@ impl Sweep {
     }
 }
 
-/// The rule a point breaks when a log-normal centred on the resolved value of `p` meets a
-/// resolved value of 0 there (an axis changed the species, disease or cells).
-fn no_log_normal(p: Param, s: &Scenario) -> Violation {
+/// The rule a point breaks when its values cannot take the base's `[variability]` (an
+/// axis changed the species, disease or cells): a log-normal centred on the resolved value
+/// of `p` meets a resolved value of 0, or a `calibrated` draw's parameter is no longer the
+/// calibrated value.
+fn not_recentred(why: NotRecentred, s: &Scenario) -> Violation {
+    let (p, problem, fix) = match why {
+        NotRecentred::NoLogNormal(p) => (
+            p,
+            format!(
+                "its resolved value at this point, {}, is no log-normal distribution's \
+                 geometric mean",
+                s.parameters.get(p)
+            ),
+            "give the distribution a `geometric_mean` in the base scenario, or use \
+             `distribution = \"normal\"`",
+        ),
+        NotRecentred::Physiology => {
+            return Violation {
+                blame: rules::Blame::Parameter(crate::params::Param::CardiacOutput),
+                key: "variability.physiology".into(),
+                problem: format!(
+                    "this point's subject ({} in {}) is not the base scenario's, whose \
+                     between-patient spreads `physiology = \"between_patient\"` drew",
+                    s.subject.species, s.subject.disease
+                ),
+                fix: "write the distributions in the base scenario's `[variability]`, or \
+                      sweep the species and liver condition in separate sweeps"
+                    .into(),
+            }
+        }
+        NotRecentred::NotCalibrated(p) => (
+            p,
+            format!(
+                "its value at this point, {}, is not the calibrated value the base scenario \
+                 draws around (`distribution = \"calibrated\"`)",
+                s.parameters.get(p)
+            ),
+            "give the parameter a distribution of its own (`log_normal` with `cv`), or \
+             sweep only subjects that take the calibrated value",
+        ),
+    };
     Violation {
         blame: rules::Blame::Parameter(p),
         key: format!("variability.parameters.\"{}\"", p.name()),
-        problem: format!(
-            "its resolved value at this point, {}, is no log-normal distribution's geometric \
-             mean",
-            s.parameters.get(p)
-        ),
-        fix: "give the distribution a `geometric_mean` in the base scenario, or use \
-              `distribution = \"normal\"`"
-            .into(),
+        problem,
+        fix: fix.into(),
     }
 }
 
