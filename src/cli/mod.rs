@@ -136,7 +136,7 @@ cellpk sweep scenarios/sweeps/human_dose_interval_route.toml --format parquet"
         shard: Option<crate::sweep::run::Shard>,
         /// File format: csv (sweep.csv) or parquet (sweep.parquet: typed columns).
         #[arg(long, value_enum, default_value = "csv")]
-        format: crate::sweep::run::Format,
+        format: crate::output::Format,
     },
     /// Estimate parameters of a scenario from observations (weighted least squares).
     #[command(
