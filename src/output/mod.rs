@@ -5,6 +5,7 @@
 pub mod atomic;
 pub mod csv;
 pub mod format;
+pub mod number;
 pub mod parquet;
 pub mod progress;
 pub mod resolved;

@@ -32,6 +32,7 @@ use super::parquet::{self, Columns, Grouper, Layout};
 use super::population;
 use super::{csv_field, Sweep};
 use crate::evaluator;
+use crate::output::number::push_exponential;
 use crate::output::{write_file_atomically, Format};
 use crate::scenario::Scenario;
 
@@ -217,10 +218,9 @@ impl Rows for Text<'_> {
             Ok(values) => {
                 for &v in values {
                     // A value that does not exist (the marker not back at baseline) is empty.
-                    if v.is_nan() {
-                        text.push(',');
-                    } else {
-                        let _ = write!(text, ",{v:e}");
+                    text.push(',');
+                    if !v.is_nan() {
+                        push_exponential(text, v);
                     }
                 }
                 text.push(',');
