@@ -176,8 +176,15 @@ impl<'a, W: Write + Send> Group<'a, W> {
     /// The next column, an optional DOUBLE one: a value per row, NaN where the row has
     /// none (written as null).
     pub fn optional_doubles(&mut self, values: &[f64]) -> io::Result<()> {
-        let defs: Vec<i16> = values.iter().map(|v| i16::from(!v.is_nan())).collect();
-        let present: Vec<f64> = values.iter().copied().filter(|v| !v.is_nan()).collect();
+        let mut defs = Vec::with_capacity(values.len());
+        let mut present = Vec::with_capacity(values.len());
+        for &v in values {
+            let value = !v.is_nan();
+            defs.push(i16::from(value));
+            if value {
+                present.push(v);
+            }
+        }
         self.column::<DoubleType>(&present, Some(&defs))
     }
 
