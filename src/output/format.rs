@@ -9,8 +9,7 @@ pub enum Format {
     /// Comma-separated text, one line per row (`sweep.csv`, `population.csv`).
     #[default]
     Csv,
-    /// Typed columns in row groups (`sweep.parquet`, `population.parquet`; see
-    /// `output::parquet`).
+    /// Typed columns in row groups (`sweep.parquet`, `population.parquet`).
     Parquet,
 }
 
