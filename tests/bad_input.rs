@@ -498,6 +498,28 @@ fn population_refuses_no_subjects_too_many_and_a_scenario_without_variability() 
 }
 
 #[test]
+fn population_refuses_an_unknown_format_naming_the_formats() {
+    let varied = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios/human_decompensated_uncertain_portal.toml");
+    let out_dir = tempfile::tempdir().expect("temp dir");
+    let out = output(
+        cellpk()
+            .arg("population")
+            .arg(&varied)
+            .args(["--n", "5", "--format", "xlsx", "--out"])
+            .arg(out_dir.path()),
+    );
+    assert_eq!(out.code, Some(BAD_INPUT), "{}", out.stderr);
+    for text in ["'xlsx'", "csv", "parquet"] {
+        assert!(out.stderr.contains(text), "{}", out.stderr);
+    }
+    let written = std::fs::read_dir(out_dir.path())
+        .expect("list --out")
+        .count();
+    assert_eq!(written, 0, "wrote into --out");
+}
+
+#[test]
 fn population_whose_draws_always_break_a_rule_exits_2_and_writes_nothing() {
     // The gut's share of cardiac output alone near 1: with the hepatic artery's and the
     // spleen's, the flow fractions always sum above 1.

@@ -549,12 +549,14 @@ mod trials {
     }
 }
 
-/// Every file of `cellpk population` on `scenario` with `threads` workers.
-fn population(scenario: &str, threads: &str, out: &Path) -> Vec<(String, Vec<u8>)> {
+/// Every file of `cellpk population` on `scenario` with `threads` workers and `extra`
+/// options.
+fn population(scenario: &str, threads: &str, out: &Path, extra: &[&str]) -> Vec<(String, Vec<u8>)> {
     let output = Command::cargo_bin("cellpk")
         .expect("binary built")
         .args(["population", scenario, "--n", "300", "--seed", "5"])
         .args(["--threads", threads, "--out", &out.display().to_string()])
+        .args(extra)
         .output()
         .expect("cellpk runs");
     crate::common::ok(&output);
@@ -578,8 +580,8 @@ fn a_population_is_the_same_bytes_for_one_thread_or_two() {
         tempfile::tempdir().expect("dir"),
         tempfile::tempdir().expect("dir"),
     );
-    let a = population(scenario, "1", one.path());
-    let b = population(scenario, "2", two.path());
+    let a = population(scenario, "1", one.path(), &[]);
+    let b = population(scenario, "2", two.path(), &[]);
     let names: Vec<&str> = a.iter().map(|(n, _)| n.as_str()).collect();
     for file in [
         "population.csv",
@@ -600,4 +602,70 @@ fn a_population_is_the_same_bytes_for_one_thread_or_two() {
         .lines()
         .count();
     assert_eq!(rows, 301, "a header and a row per subject");
+}
+
+/// `--format parquet`: population.parquet in place of population.csv, holding its rows
+/// (read back with the parquet crate), the same bytes for one thread or two; every other
+/// file (summary, quantiles, figures) as the CSV run writes it.
+#[test]
+fn a_population_as_parquet_holds_the_csv_rows_and_is_the_same_bytes_for_one_thread_or_two() {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use parquet::record::Field;
+
+    let scenario = "scenarios/human_decompensated_uncertain_portal.toml";
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().expect("dir")).collect();
+    let csv = population(scenario, "2", dirs[0].path(), &[]);
+    let one = population(scenario, "1", dirs[1].path(), &["--format", "parquet"]);
+    let two = population(scenario, "2", dirs[2].path(), &["--format", "parquet"]);
+    assert!(one == two, "the files differ between 1 and 2 threads");
+    let file = |files: &[(String, Vec<u8>)], name: &str| {
+        (files.iter().find(|f| f.0 == name).map(|f| f.1.clone()))
+            .unwrap_or_else(|| panic!("{name} missing"))
+    };
+    let names = |files: &[(String, Vec<u8>)]| -> Vec<String> {
+        files
+            .iter()
+            .map(|f| f.0.replace(".parquet", ".csv"))
+            .collect()
+    };
+    assert_eq!(
+        names(&one),
+        names(&csv),
+        "population.parquet in place of the CSV"
+    );
+    // The rest, but for the manifest that lists them.
+    let rest = csv
+        .iter()
+        .filter(|f| f.0 != "population.csv" && !f.0.starts_with('.'));
+    for (name, bytes) in rest {
+        assert!(
+            file(&one, name) == *bytes,
+            "{name} differs from the CSV run's"
+        );
+    }
+
+    let text = String::from_utf8(file(&csv, "population.csv")).expect("UTF-8");
+    let reader = SerializedFileReader::new(bytes::Bytes::from(file(&one, "population.parquet")))
+        .expect("a Parquet file");
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    let schema = reader.metadata().file_metadata().schema_descr_ptr();
+    let columns: Vec<&str> = schema.columns().iter().map(|c| c.name()).collect();
+    assert_eq!(columns, header, "the CSV's columns, in order");
+    let mut rows = 0;
+    for (row, line) in reader.get_row_iter(None).expect("rows").zip(lines) {
+        let row = row.expect("a row");
+        let fields: Vec<&str> = line.split(',').collect();
+        assert_eq!(row.len(), fields.len(), "{line}");
+        for ((name, field), &text) in row.get_column_iter().zip(&fields) {
+            match field {
+                Field::Null => assert_eq!(text, "", "{name} of {line}"),
+                Field::Long(v) => assert_eq!(v.to_string(), text, "{name}"),
+                Field::Double(v) => assert_eq!(Some(*v), text.parse().ok(), "{name} of {line}"),
+                other => panic!("{name}: unexpected {other:?}"),
+            }
+        }
+        rows += 1;
+    }
+    assert_eq!(rows, 300, "a row per subject");
 }

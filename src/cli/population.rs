@@ -7,9 +7,9 @@ use anyhow::Context;
 use super::emit;
 use crate::error::{InputError, Location};
 use crate::metrics::Metric;
-use crate::output;
+use crate::output::{self, Format};
 use crate::plot::{self, Band, Histogram, Histograms, Ribbons};
-use crate::population::{self, csv, Population};
+use crate::population::{self, csv, parquet, Population};
 use crate::scenario::{self, Distribution};
 
 /// What `population` runs.
@@ -25,6 +25,8 @@ pub struct Request {
     pub threads: Option<usize>,
     /// Directory that receives the population's directory.
     pub out: PathBuf,
+    /// Format of the subjects' rows (`population.csv` or `population.parquet`).
+    pub format: Format,
 }
 
 /// Parses `--n`: a whole number of subjects from 1 to `population::MAX_SUBJECTS`.
@@ -98,8 +100,15 @@ pub(super) fn population(req: &Request) -> anyhow::Result<()> {
     let dir = req.out.join(&name);
     let (bands_png, bands_svg) = ribbons(&scenario.name, &population)?;
     let (hist_png, hist_svg) = histograms(&scenario.name, &population)?;
+    let rows = match req.format {
+        Format::Csv => ("population.csv", csv::population(&population).into_bytes()),
+        Format::Parquet => (
+            "population.parquet",
+            parquet::population(&population).context("cannot encode population.parquet")?,
+        ),
+    };
     let files = vec![
-        ("population.csv", csv::population(&population).into_bytes()),
+        rows,
         ("summary.csv", csv::summary(&population).into_bytes()),
         ("quantiles.csv", csv::quantiles(&population).into_bytes()),
         ("bands.png", bands_png),

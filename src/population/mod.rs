@@ -11,6 +11,7 @@
 //! the rules, as truncation conditions each parameter on its own range.
 
 pub mod csv;
+pub mod parquet;
 pub mod sample;
 
 use rayon::prelude::*;

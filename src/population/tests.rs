@@ -517,3 +517,72 @@ fn a_sweep_point_off_the_calibrated_value_cannot_draw_it() {
         ))
     );
 }
+
+/// `population.parquet` holds `population.csv`'s rows: the same columns in order, typed
+/// (subject INT64, the rest DOUBLE), every value equal to the CSV's, null where the CSV is
+/// empty; more subjects than a row group holds are cut into row groups of `GROUP_ROWS`.
+#[test]
+fn the_parquet_file_holds_the_csv_rows() {
+    use ::parquet::file::reader::{FileReader, SerializedFileReader};
+    use ::parquet::record::Field;
+
+    use crate::output::parquet::GROUP_ROWS;
+
+    let s = first_pass_scenario(
+        r#"
+        [variability]
+        seed = 3
+        [variability.parameters."liver.first_pass_extraction"]
+        distribution = "uniform"
+        range = [0.2, 0.8]
+        [variability.parameters."lung.extraction"]
+        distribution = "uniform"
+        range = [0.3, 0.9]
+        "#,
+    );
+    let v = s.variability.clone().expect("[variability]");
+    let mut p = simulate(&s, &v, 50, &indicatif::ProgressBar::hidden()).expect("simulated");
+    // Past one row group: the 50 subjects over and over (the files need not tell them
+    // apart), and a metric without a value (an empty field, a null) in each group.
+    let n = GROUP_ROWS as usize + 1000;
+    p.values = (0..n)
+        .flat_map(|i| p.values[i % 50 * 2..][..2].to_vec())
+        .collect();
+    p.metrics = (0..n).map(|i| p.metrics[i % 50]).collect();
+    for i in [7, GROUP_ROWS as usize + 3] {
+        p.metrics[i].liver_cells_end = f64::NAN;
+    }
+
+    let bytes = super::parquet::population(&p).expect("encoded");
+    let text = csv::population(&p);
+    let reader = SerializedFileReader::new(bytes::Bytes::from(bytes)).expect("a Parquet file");
+    assert_eq!(reader.num_row_groups(), 2);
+    assert_eq!(reader.metadata().row_group(0).num_rows(), GROUP_ROWS as i64);
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().expect("a header").split(',').collect();
+    let schema = reader.metadata().file_metadata().schema_descr_ptr();
+    let names: Vec<&str> = schema.columns().iter().map(|c| c.name()).collect();
+    assert_eq!(names, header, "the CSV's columns, in order");
+    let (mut rows, mut nulls) = (0, 0);
+    for (row, line) in reader.get_row_iter(None).expect("rows").zip(lines) {
+        let row = row.expect("a row");
+        let fields: Vec<&str> = line.split(',').collect();
+        assert_eq!(row.len(), fields.len(), "{line}");
+        for ((name, field), &text) in row.get_column_iter().zip(&fields) {
+            match field {
+                Field::Null => {
+                    nulls += 1;
+                    assert_eq!(text, "", "{name} of {line}")
+                }
+                Field::Long(v) if name == "subject" => assert_eq!(v.to_string(), text),
+                Field::Double(v) if name != "subject" => {
+                    assert_eq!(Some(*v), text.parse::<f64>().ok(), "{name} of {line}")
+                }
+                other => panic!("{name}: unexpected {other:?}"),
+            }
+        }
+        rows += 1;
+    }
+    assert_eq!(rows, n);
+    assert_eq!(nulls, 2, "the two metrics without a value");
+}

@@ -6,9 +6,8 @@ use std::io::{self, BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use super::identity::{self, Identity};
-use super::run::Format;
 use super::{parquet, run, Sweep};
-use crate::output::{stream_file_atomically, write_file_atomically};
+use crate::output::{stream_file_atomically, write_file_atomically, Format};
 
 /// Why shards cannot be merged.
 #[derive(Debug, thiserror::Error)]

@@ -1,12 +1,11 @@
 //! A sweep as Parquet (`--format parquet`): the CSV's columns, typed, in row groups of
-//! [`GROUP_ROWS`] points, through the `parquet` crate's column writers (no Arrow: the
-//! low-level API needs none of the Arrow crates, which would add minutes to a clean build).
+//! [`GROUP_ROWS`] points, encoded by the table writer of every cellpk Parquet file
+//! (`output::parquet`).
 //!
 //! Columns: `point` (INT64), one per axis (DOUBLE, INT64 for an integer key such as
-//! `dose.count`, or a dictionary-encoded UTF8 string for a name), one optional DOUBLE per
-//! metric (null where the CSV is empty: no value, or an error row), and `error` (optional
-//! UTF8). Uncompressed: the metric columns are full-precision doubles that barely compress,
-//! and a codec would cost build time and writer speed.
+//! `dose.count`, or a UTF8 string for a name; all dictionary-encoded), one optional DOUBLE
+//! per metric (null where the CSV is empty: no value, or an error row), and `error`
+//! (optional UTF8).
 //!
 //! Row groups cover fixed ranges of the grid (points `k * GROUP_ROWS ..`, clipped to the
 //! run's range), so that a group's bytes depend on its points alone. That is what makes a
@@ -27,25 +26,20 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::ops::Range;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use bytes::Bytes;
-use parquet::basic::{LogicalType, Repetition, Type as Physical};
 use parquet::column::reader::{get_typed_column_reader, ColumnReader};
 use parquet::column::writer::ColumnCloseResult;
 use parquet::data_type::{ByteArray, ByteArrayType, DataType, DoubleType, Int64Type};
-use parquet::errors::ParquetError;
 use parquet::file::metadata::{PageIndexPolicy, ParquetMetaDataReader};
-use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
 use parquet::file::reader::{ChunkReader, FileReader, SerializedFileReader};
-use parquet::file::writer::{SerializedFileWriter, SerializedRowGroupWriter};
-use parquet::schema::types::{ColumnPath, Type, TypePtr};
+use parquet::file::writer::SerializedFileWriter;
 
 use super::axis::Value;
 use super::Sweep;
-
-/// Points in a row group (the last of a run's range may be shorter).
-pub const GROUP_ROWS: u64 = 1 << 14;
+pub use crate::output::parquet::GROUP_ROWS;
+use crate::output::parquet::{io_error, Column, Group, Kind, Table};
 
 /// The end of the row group that holds point `index`.
 pub fn group_end(index: u64) -> u64 {
@@ -110,21 +104,7 @@ impl Columns {
     }
 }
 
-/// An error of the Parquet layer as an I/O error (what the sweep's files report).
-fn io_error(e: ParquetError) -> io::Error {
-    match e {
-        ParquetError::External(e) => io::Error::other(e),
-        other => io::Error::other(other),
-    }
-}
-
 /// How an axis is stored: by the kind of its key.
-enum Kind {
-    Double,
-    Integer,
-    Text,
-}
-
 fn kind(axis: &super::Axis) -> Kind {
     match axis.values.first() {
         Some(Value::Name(_)) => Kind::Text,
@@ -133,149 +113,81 @@ fn kind(axis: &super::Axis) -> Kind {
     }
 }
 
-/// The Parquet schema and writer settings of `sweep`'s files.
+/// The Parquet table of `sweep`'s files.
 pub struct Layout {
-    schema: TypePtr,
-    props: Arc<WriterProperties>,
+    table: Table,
 }
 
 impl Layout {
     /// The layout of `sweep`'s columns.
     pub fn of(sweep: &Sweep) -> Layout {
-        let column = |name: &str, physical, repetition, text: bool| {
-            let logical = text.then_some(LogicalType::String);
-            Arc::new(
-                Type::primitive_type_builder(name, physical)
-                    .with_repetition(repetition)
-                    .with_logical_type(logical)
-                    .build()
-                    .expect("a primitive column with a plain name is a valid type"),
-            )
-        };
-        let mut fields = vec![column(
-            "point",
-            Physical::INT64,
-            Repetition::REQUIRED,
-            false,
-        )];
-        let mut props = WriterProperties::builder()
-            .set_writer_version(WriterVersion::PARQUET_1_0)
-            .set_dictionary_enabled(false)
-            // No statistics (each column chunk's min and max): they cost 40 % of the
-            // encoding, and the points' alone a quarter (row groups are fixed ranges of
-            // points, GROUP_ROWS each, so a reader finds a point's group without them).
-            .set_statistics_enabled(EnabledStatistics::None)
-            .set_max_row_group_row_count(Some(GROUP_ROWS as usize))
-            .set_created_by(format!("cellpk {}", env!("CARGO_PKG_VERSION")));
-        for axis in &sweep.axes {
-            let (physical, text) = match kind(axis) {
-                Kind::Double => (Physical::DOUBLE, false),
-                Kind::Integer => (Physical::INT64, false),
-                Kind::Text => (Physical::BYTE_ARRAY, true),
-            };
-            fields.push(column(&axis.path, physical, Repetition::REQUIRED, text));
-            // Few distinct values in long runs: a dictionary and run lengths store them in
-            // a few bits a row.
-            props =
-                props.set_column_dictionary_enabled(ColumnPath::new(vec![axis.path.clone()]), true);
-        }
-        for c in &sweep.columns {
-            fields.push(column(
-                &c.name(),
-                Physical::DOUBLE,
-                Repetition::OPTIONAL,
-                false,
-            ));
-        }
-        fields.push(column(
-            "error",
-            Physical::BYTE_ARRAY,
-            Repetition::OPTIONAL,
-            true,
-        ));
-        let schema = Type::group_type_builder("sweep")
-            .with_fields(fields)
-            .build()
-            .expect("a group of primitive columns is a valid schema");
+        let mut columns = vec![Column::required("point", Kind::Integer)];
+        // An axis has few distinct values in long runs: a dictionary and run lengths store
+        // them in a few bits a row.
+        columns.extend(
+            (sweep.axes.iter())
+                .map(|axis| Column::required(&axis.path, kind(axis)).with_dictionary()),
+        );
+        columns.extend((sweep.columns.iter()).map(|c| Column::optional(&c.name(), Kind::Double)));
+        columns.push(Column::optional("error", Kind::Text));
         Layout {
-            schema: Arc::new(schema),
-            props: Arc::new(props.build()),
+            table: Table::new("sweep", &columns),
         }
     }
 
     /// The rows `rows` (consecutive points) as a whole Parquet file of one row group.
     pub fn encode(&self, sweep: &Sweep, rows: &Columns) -> io::Result<Vec<u8>> {
-        let mut file =
-            SerializedFileWriter::new(Vec::new(), self.schema.clone(), self.props.clone())
-                .map_err(io_error)?;
-        let mut group = file.next_row_group().map_err(io_error)?;
-        let n = rows.points.len();
-        let points: Vec<i64> = rows.points.iter().map(|&p| p as i64).collect();
-        write::<Int64Type>(&mut group, &points, None)?;
+        self.table.encode(|file| {
+            let mut group = Group::next(file)?;
+            let n = rows.points.len();
+            let points: Vec<i64> = rows.points.iter().map(|&p| p as i64).collect();
+            group.integers(&points)?;
 
-        // Axis values from the points: an axis holds each value for `stride` consecutive
-        // points (the product of the later axes' lengths), the last axis for one.
-        let first = rows.points.first().copied().unwrap_or(0);
-        let mut stride = 1;
-        let mut strides = vec![0; sweep.axes.len()];
-        for (s, axis) in strides.iter_mut().zip(&sweep.axes).rev() {
-            *s = stride;
-            stride *= axis.values.len() as u64;
-        }
-        for (axis, &stride) in sweep.axes.iter().zip(&strides) {
-            let numbers = || {
-                axis.values.iter().map(|v| match v {
-                    Value::Number(x) => *x,
-                    Value::Name(_) => f64::NAN,
-                })
-            };
-            match kind(axis) {
-                Kind::Double => {
-                    let values: Vec<f64> = numbers().collect();
-                    write::<DoubleType>(&mut group, &runs(first, n, stride, &values), None)?
-                }
-                Kind::Integer => {
-                    let values: Vec<i64> = numbers().map(|x| x as i64).collect();
-                    write::<Int64Type>(&mut group, &runs(first, n, stride, &values), None)?
-                }
-                Kind::Text => {
-                    let values: Vec<ByteArray> = (axis.values.iter())
-                        .map(|v| ByteArray::from(Bytes::from_static(lasting(&v.to_string()))))
-                        .collect();
-                    write::<ByteArrayType>(&mut group, &runs(first, n, stride, &values), None)?
+            // Axis values from the points: an axis holds each value for `stride`
+            // consecutive points (the product of the later axes' lengths), the last axis
+            // for one.
+            let first = rows.points.first().copied().unwrap_or(0);
+            let mut stride = 1;
+            let mut strides = vec![0; sweep.axes.len()];
+            for (s, axis) in strides.iter_mut().zip(&sweep.axes).rev() {
+                *s = stride;
+                stride *= axis.values.len() as u64;
+            }
+            for (axis, &stride) in sweep.axes.iter().zip(&strides) {
+                let numbers = || {
+                    axis.values.iter().map(|v| match v {
+                        Value::Number(x) => *x,
+                        Value::Name(_) => f64::NAN,
+                    })
+                };
+                match kind(axis) {
+                    Kind::Double => {
+                        let values: Vec<f64> = numbers().collect();
+                        group.doubles(&runs(first, n, stride, &values))?
+                    }
+                    Kind::Integer => {
+                        let values: Vec<i64> = numbers().map(|x| x as i64).collect();
+                        group.integers(&runs(first, n, stride, &values))?
+                    }
+                    Kind::Text => {
+                        let values: Vec<ByteArray> = (axis.values.iter())
+                            .map(|v| ByteArray::from(Bytes::from_static(lasting(&v.to_string()))))
+                            .collect();
+                        group.texts(&runs(first, n, stride, &values))?
+                    }
                 }
             }
-        }
-
-        let mut defs = Vec::with_capacity(n);
-        let mut values = Vec::with_capacity(n);
-        for metric in &rows.metrics {
-            defs.clear();
-            values.clear();
-            for &v in metric {
-                let present = !v.is_nan();
-                defs.push(i16::from(present));
-                if present {
-                    values.push(v);
-                }
+            for metric in &rows.metrics {
+                group.optional_doubles(metric)?;
             }
-            write::<DoubleType>(&mut group, &values, Some(&defs))?;
-        }
-
-        let mut defs = vec![0i16; n];
-        let mut messages = Vec::with_capacity(rows.errors.len());
-        for (row, message) in &rows.errors {
-            defs[*row] = 1;
-            messages.push(ByteArray::from(message.as_str()));
-        }
-        write::<ByteArrayType>(&mut group, &messages, Some(&defs))?;
-        group.close().map_err(io_error)?;
-        file.into_inner().map_err(io_error)
+            group.sparse_texts(n, &rows.errors)?;
+            group.close()
+        })
     }
 
     /// A writer of the final file that takes encoded groups (see [`stitch`]).
     pub fn writer<W: Write + Send>(&self, sink: W) -> io::Result<SerializedFileWriter<W>> {
-        SerializedFileWriter::new(sink, self.schema.clone(), self.props.clone()).map_err(io_error)
+        self.table.writer(sink)
     }
 }
 
@@ -309,24 +221,6 @@ fn runs<T: Clone>(first: u64, n: usize, stride: u64, values: &[T]) -> Vec<T> {
         run = stride as usize;
     }
     out
-}
-
-/// Writes the next column of `group`: `values` (the non-null ones) and, for an optional
-/// column, a definition level per row (1 where the row has a value).
-fn write<T: DataType>(
-    group: &mut SerializedRowGroupWriter<'_, Vec<u8>>,
-    values: &[T::T],
-    defs: Option<&[i16]>,
-) -> io::Result<()> {
-    let mut column = group
-        .next_column()
-        .map_err(io_error)?
-        .expect("the layout has a column for each one written");
-    column
-        .typed::<T>()
-        .write_batch(values, defs, None)
-        .map_err(io_error)?;
-    column.close().map_err(io_error)
 }
 
 /// Appends the row groups of the Parquet file `input` (the bytes of a group file, or the

@@ -12,6 +12,7 @@ use super::axis::Value;
 use super::identity::Identity;
 use super::population::Stat;
 use super::{Axis, PlotKind, PlotSpec, Sweep};
+use crate::output::Format;
 use crate::plot::{self, Heatmap, LinePlot, Panel, PlotError, Series};
 
 /// Why a figure could not be drawn.
@@ -114,7 +115,7 @@ fn read_slices(sweep: &Sweep, csv: &Path) -> Result<Vec<Slice>, FigureError> {
             }
         }
     };
-    if super::run::Format::of(csv) == super::run::Format::Parquet {
+    if Format::of(csv) == Format::Parquet {
         let not_this = |e: std::io::Error| match e.kind() {
             std::io::ErrorKind::InvalidData => FigureError::Csv {
                 file: csv.to_path_buf(),

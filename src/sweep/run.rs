@@ -32,7 +32,8 @@ use super::parquet::{self, Columns, Grouper, Layout};
 use super::population;
 use super::{csv_field, Sweep};
 use crate::evaluator;
-use crate::output::write_file_atomically;
+use crate::output::number::push_exponential;
+use crate::output::{write_file_atomically, Format};
 use crate::scenario::Scenario;
 
 /// Points a worker computes in one block at most: about 3 ms on the exact engine (0.7 us a
@@ -166,34 +167,6 @@ pub enum RunError {
     },
 }
 
-/// The file format of a sweep's rows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum Format {
-    /// Comma-separated text, one line per point (`sweep.csv`).
-    #[default]
-    Csv,
-    /// Typed columns in row groups (`sweep.parquet`; see `sweep::parquet`).
-    Parquet,
-}
-
-impl Format {
-    /// The file extension, without the dot.
-    pub fn extension(self) -> &'static str {
-        match self {
-            Format::Csv => "csv",
-            Format::Parquet => "parquet",
-        }
-    }
-
-    /// The format of a sweep file, by its extension (CSV unless `.parquet`).
-    pub fn of(path: &Path) -> Format {
-        match path.extension() {
-            Some(e) if e == "parquet" => Format::Parquet,
-            _ => Format::Csv,
-        }
-    }
-}
-
 /// The CSV file of a sweep (or of one shard) under `out`.
 pub fn csv_path(sweep: &Sweep, out: &Path, shard: Option<Shard>) -> PathBuf {
     output_path(sweep, out, shard, Format::Csv)
@@ -245,10 +218,9 @@ impl Rows for Text<'_> {
             Ok(values) => {
                 for &v in values {
                     // A value that does not exist (the marker not back at baseline) is empty.
-                    if v.is_nan() {
-                        text.push(',');
-                    } else {
-                        let _ = write!(text, ",{v:e}");
+                    text.push(',');
+                    if !v.is_nan() {
+                        push_exponential(text, v);
                     }
                 }
                 text.push(',');

@@ -1,8 +1,10 @@
-"""Reads a sweep's Parquet file with pyarrow (and pandas through it) and checks it against
-the CSV of the same sweep: row count, column names and order, column types, and every
-value (metrics exactly: both files hold the same doubles; an empty CSV field is a null).
+"""Reads a Parquet file of cellpk (a sweep's, a population's) with pyarrow (and pandas
+through it) and checks it against the CSV of the same run: row count, column names and
+order, column types (the first column, `point` or `subject`, int64; `error`, if there is
+one, a string), and every value (metrics exactly: both files hold the same doubles; an
+empty CSV field is a null).
 
-Usage: readback.py SWEEP.csv SWEEP.parquet
+Usage: readback.py FILE.csv FILE.parquet
 """
 
 import math
@@ -23,10 +25,11 @@ def main(csv_path, parquet_path):
     if list(frame.columns) != list(csv.columns):
         problems.append(f"columns {list(frame.columns)} != {list(csv.columns)}")
     types = {f.name: f.type for f in table.schema}
-    if types.get("point") != pa.int64():
-        problems.append(f"point is {types.get('point')}, not int64")
-    if types.get("error") != pa.string():
-        problems.append(f"error is {types.get('error')}, not string")
+    index = table.schema.names[0] if table.schema.names else None
+    if index not in ("point", "subject") or types[index] != pa.int64():
+        problems.append(f"the first column is {index} of {types.get(index)}, not an int64 index")
+    if "error" in types and types["error"] != pa.string():
+        problems.append(f"error is {types['error']}, not string")
     for name in csv.columns:
         got = frame[name].tolist()
         for row, (value, text) in enumerate(zip(got, csv[name])):
