@@ -241,8 +241,10 @@ impl Param {
 pub struct Resolved {
     /// The value the model uses, in the parameter's unit.
     pub value: f64,
-    /// Citation, assumption, or the composition of presets that gave the value.
-    pub source: String,
+    /// Citation, assumption, or the composition of presets that gave the value. Shared,
+    /// not copied: a population or sensitivity run copies the table for every subject it
+    /// draws, and copying some seventy texts each time cost more than the draw.
+    pub source: Arc<str>,
     /// Whether the scenario's `[parameters]` table set this value.
     pub overridden: bool,
 }
@@ -260,8 +262,17 @@ impl Parameters {
     /// A copy with its own table, for a thread that clones it at a high rate: clones of
     /// one shared table from several threads contend on its reference count.
     pub fn unshared(&self) -> Parameters {
+        // The texts too: copies of the table share them, and every copy counts them.
+        let values = self
+            .values
+            .iter()
+            .map(|r| Resolved {
+                source: Arc::from(&*r.source),
+                ..*r
+            })
+            .collect();
         Parameters {
-            values: Arc::new(self.values.as_ref().clone()),
+            values: Arc::new(values),
         }
     }
 
@@ -290,6 +301,7 @@ impl Parameters {
                 "override in scenario file (preset {}: {})",
                 preset.value, preset.source
             )
+            .into()
         };
         Arc::make_mut(&mut self.values)[p as usize] = Resolved {
             value,
@@ -372,7 +384,7 @@ impl Derivation {
     fn done(self) -> Resolved {
         Resolved {
             value: self.value,
-            source: self.text,
+            source: self.text.into(),
             overridden: false,
         }
     }
