@@ -29,7 +29,6 @@
 use nalgebra::{DMatrix, DVector, SVector};
 
 use crate::compartment::{Compartment, State, StateMatrix, N};
-use crate::scenario::MAX_DAYS;
 
 /// Coordinates in the eigenbasis (entries past the number of modes are zero).
 pub type Modes = SVector<f64, N>;
@@ -82,8 +81,10 @@ pub struct Modal {
     left_scale: Modes,
     /// The exponentials at time 0.
     origin: Exps,
-    /// The exponentials at times doubling from 1 / `fastest` to the longest horizon: where
-    /// the zeros of exponential sums are first sought (`expsum`).
+    /// The exponentials at times doubling from 1 / `fastest`, as far as `reach` was asked
+    /// to go: where the zeros of exponential sums are first sought (`expsum`). Built on
+    /// demand: a run needs rungs up to its own length only (a 180-day run 8 fewer than the
+    /// longest allowed run, 100 years), and the absorbing-liver basis needs none.
     ladder: Vec<Exps>,
 }
 
@@ -177,7 +178,7 @@ impl Modal {
         }
         order[..n].sort_by(|&a, &b| lambda[b].total_cmp(&lambda[a]));
         let fastest = lambda.iter().fold(0.0, |m: f64, l| m.max(l.abs()));
-        let mut modal = Modal {
+        let modal = Modal {
             n,
             lambda,
             v,
@@ -192,14 +193,6 @@ impl Modal {
             },
             ladder: Vec::new(),
         };
-        if fastest > 0.0 {
-            let longest = MAX_DAYS * 24.0;
-            modal.ladder = (0..)
-                .map(|k| 2f64.powi(k) / fastest)
-                .take_while(|&tau| tau <= 2.0 * longest)
-                .map(|tau| modal.exps(tau))
-                .collect();
-        }
         let horizon = if fastest > 0.0 {
             CHECK_HORIZON_H.max(1.0 / fastest)
         } else {
@@ -230,9 +223,24 @@ impl Modal {
         self.origin
     }
 
-    /// The exponentials at times doubling from the fastest time scale (see `expsum`).
+    /// The exponentials at times doubling from the fastest time scale (see `expsum`), as
+    /// far as `reach` went.
     pub fn ladder(&self) -> &[Exps] {
         &self.ladder
+    }
+
+    /// Extends the ladder to its first rung at or past `horizon_h` hours, so that every
+    /// rung within a step of up to that length is there. Each rung depends on its place
+    /// alone, so how far earlier calls went changes no result.
+    pub fn reach(&mut self, horizon_h: f64) {
+        if self.fastest <= 0.0 {
+            return;
+        }
+        while self.ladder.last().is_none_or(|x| x.tau < horizon_h) {
+            let tau = 2f64.powi(self.ladder.len() as i32) / self.fastest;
+            let exps = self.exps(tau);
+            self.ladder.push(exps);
+        }
     }
 
     /// Mode indices by decreasing eigenvalue (the first `modes()` entries).
