@@ -638,10 +638,24 @@ fn two_sum(a: f64, b: f64) -> (f64, f64) {
     (s, (a - (s - bb)) + (b - bb))
 }
 
-/// a b as p + e exactly (with a fused multiply-add).
+/// a b as p + e exactly (Dekker's product: each factor split into halves of 26 bits, whose
+/// products are exact). The error term is unique, so this gives the bits a fused
+/// multiply-add would; but without FMA in the compile target `mul_add` is a call into the
+/// C library, which cost 6 % of a population subject. Exact unless a factor is beyond
+/// 1e300 or a product below 1e-290, far outside rates, eigenvectors and their residuals.
 fn two_product(a: f64, b: f64) -> (f64, f64) {
     let p = a * b;
-    (p, a.mul_add(b, -p))
+    let (a_hi, a_lo) = split(a);
+    let (b_hi, b_lo) = split(b);
+    let e = ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo;
+    (p, e)
+}
+
+/// x as hi + lo with hi holding the leading 26 bits (Veltkamp's split).
+fn split(x: f64) -> (f64, f64) {
+    let c = 134_217_729.0 * x; // 2^27 + 1
+    let hi = c - (c - x);
+    (hi, x - hi)
 }
 
 /// (e^z - 1 - z) / lambda^2 with z = lambda h: from `em1` = e^z - 1 where that difference
@@ -792,6 +806,21 @@ mod tests {
                     "e - 1, delta {delta}, mode {j}"
                 );
             }
+        }
+    }
+
+    proptest::proptest! {
+        /// Dekker's product gives the fused multiply-add's error term, bit for bit.
+        #[test]
+        fn dekkers_product_is_exact(
+            a in -1e6..1e6f64,
+            b in -1e6..1e6f64,
+            scale in -30..30i32,
+        ) {
+            let b = b * 2f64.powi(scale);
+            let (p, e) = two_product(a, b);
+            proptest::prop_assert_eq!(p, a * b);
+            proptest::prop_assert_eq!(e.to_bits(), a.mul_add(b, -p).to_bits());
         }
     }
 
