@@ -242,12 +242,19 @@ impl Modal {
     /// rung within a step of up to that length is there. Each rung depends on its place
     /// alone, so how far earlier calls went changes no result.
     pub fn reach(&mut self, horizon_h: f64) {
-        if self.fastest <= 0.0 {
+        if self.fastest <= 0.0 || self.ladder.last().is_some_and(|x| x.tau >= horizon_h) {
             return;
         }
-        while self.ladder.last().is_none_or(|x| x.tau < horizon_h) {
-            let tau = 2f64.powi(self.ladder.len() as i32) / self.fastest;
-            let exps = self.exps(tau);
+        let rung = |k: usize| 2f64.powi(k as i32) / self.fastest;
+        let mut last = self.ladder.len();
+        while rung(last) < horizon_h {
+            last += 1;
+        }
+        // At once: grown one rung at a time, the ladder (150 bytes a rung) was copied at
+        // every doubling of its capacity.
+        self.ladder.reserve_exact(last + 1 - self.ladder.len());
+        while self.ladder.len() <= last {
+            let exps = self.exps(rung(self.ladder.len()));
             self.ladder.push(exps);
         }
     }
