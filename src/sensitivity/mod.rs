@@ -147,13 +147,21 @@ pub fn evaluate(
     values
         .par_iter()
         // A table per worker: copies of one shared table contend on its reference count,
-        // and a table of its own per row copied every source text.
+        // and a table of its own per row copied every source text; with the overrides'
+        // sources composed once per worker.
         .map_init(
-            || base.unshared(),
-            |local, row| {
+            || {
+                let local = base.unshared();
+                let prepared: Vec<_> = factors
+                    .iter()
+                    .map(|f| local.parameters.prepare(f.param))
+                    .collect();
+                (local, prepared)
+            },
+            |(local, prepared), row| {
                 let mut s = local.clone();
-                for (f, &v) in factors.iter().zip(row) {
-                    s.parameters.set(f.param, v);
+                for (p, &v) in prepared.iter().zip(row) {
+                    s.parameters.set_prepared(p, v);
                 }
                 // A fresh evaluator: every point has a model of its own, so the per-thread
                 // evaluator's cache of models would only be shuffled (measured: 10 % slower
