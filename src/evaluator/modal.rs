@@ -510,20 +510,22 @@ fn shifted_solve(
 /// wherever the structure makes the eigenvector zero.
 fn refine(a: &DMatrix<f64>, lambda: &mut Modes, v: &mut DMatrix<f64>, u: &mut DMatrix<f64>) {
     let n = a.nrows();
-    let right_residual = |lambda: &Modes, v: &DMatrix<f64>, j: usize| {
-        DVector::from_fn(n, |i, _| {
+    // Into two buffers, rather than a new vector for each of the 3 n residuals.
+    let right_residual = |lambda: &Modes, v: &DMatrix<f64>, j: usize, r: &mut DVector<f64>| {
+        for i in 0..n {
             let terms = (0..n).map(|k| (a[(i, k)], v[(k, j)]));
-            compensated_dot(terms.chain([(-lambda[j], v[(i, j)])]))
-        })
+            r[i] = compensated_dot(terms.chain([(-lambda[j], v[(i, j)])]));
+        }
     };
-    let left_residual = |lambda: &Modes, u: &DMatrix<f64>, j: usize| {
-        DVector::from_fn(n, |k, _| {
+    let left_residual = |lambda: &Modes, u: &DMatrix<f64>, j: usize, s: &mut DVector<f64>| {
+        for k in 0..n {
             let terms = (0..n).map(|i| (u[(j, i)], a[(i, k)]));
-            compensated_dot(terms.chain([(-lambda[j], u[(j, k)])]))
-        })
+            s[k] = compensated_dot(terms.chain([(-lambda[j], u[(j, k)])]));
+        }
     };
+    let (mut r, mut s) = (DVector::zeros(n), DVector::zeros(n));
     for j in 0..n {
-        let r = right_residual(lambda, v, j);
+        right_residual(lambda, v, j, &mut r);
         let norm = u.row(j).dot(&v.column(j).transpose());
         let corrected = lambda[j] + u.row(j).dot(&r.transpose()) / norm;
         if corrected.is_finite() {
@@ -532,10 +534,8 @@ fn refine(a: &DMatrix<f64>, lambda: &mut Modes, v: &mut DMatrix<f64>, u: &mut DM
     }
     let (old_v, old_u) = (v.clone(), u.clone());
     for j in 0..n {
-        let (r, s) = (
-            right_residual(lambda, &old_v, j),
-            left_residual(lambda, &old_u, j),
-        );
+        right_residual(lambda, &old_v, j, &mut r);
+        left_residual(lambda, &old_u, j, &mut s);
         for k in (0..n).filter(|&k| k != j && lambda[k] != lambda[j]) {
             let gap = lambda[k] - lambda[j];
             let along_right = old_u.row(k).dot(&r.transpose()) / gap;
