@@ -483,6 +483,17 @@ fn a_defective_rate_matrix_goes_through_the_reference_walk() {
     assert_eq!(got, want, "not the reference walk's result, bit for bit");
 }
 
+#[test]
+fn an_ill_conditioned_eigenbasis_goes_through_the_reference_walk() {
+    // Engrafted cells dying at the rate cells leave the sinusoids plus 1e-7 of it: an
+    // eigenbasis exists, but its two liver eigenvectors are nearly parallel, so the
+    // closed form must refuse it and the evaluator use the walk.
+    let s = liver_chain(1e-7);
+    let want = simulation::metrics_only(&s).expect("simulates");
+    let got = Evaluator::new().metrics(&s).expect("simulates");
+    assert_eq!(got, want, "not the reference walk's result, bit for bit");
+}
+
 /// The time (days) where the live liver crosses `level` between `a` (below) and `b`
 /// (above), or the reverse, by bisection on the engine's exact state: independent of both
 /// walks' root finders.

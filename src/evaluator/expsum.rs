@@ -478,7 +478,9 @@ mod tests {
             k[(c.index(), c.index())] = -rate;
             k[(C::Dead.index(), c.index())] = rate;
         }
-        Modal::new(&k, &states).expect("distinct decay rates")
+        let mut modal = Modal::new(&k, &states).expect("distinct decay rates");
+        modal.reach(24.0);
+        modal
     }
 
     /// The sum with coefficients `c` on e^(-tau), e^(-2 tau), e^(-3 tau).

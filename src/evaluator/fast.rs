@@ -312,6 +312,8 @@ impl FastModel {
             Some(cells) => (cells, cells / scale),
             None => (DEFAULT_THRESHOLD_SHARE * scale, DEFAULT_THRESHOLD_SHARE),
         };
+        // Every step of the walk is within the run.
+        self.basis.main.reach(plan.duration_h);
         let Memo {
             results,
             result_bytes,

@@ -3,8 +3,8 @@
 //!
 //! It applies to the linear model (no `[model]` mechanism) when the rate matrix
 //! restricted to the states a run can fill is diagonalisable with real, distinct,
-//! well-conditioned eigenvalues and exp(K h) rebuilt from them matches the matrix
-//! exponential (`modal`); between dose events each state is then a sum of exponentials
+//! well-conditioned eigenvalues and a bound on how far exp(K h) rebuilt from them can be
+//! from the matrix exponential is small (`modal`); between dose events each state is then a sum of exponentials
 //! whose extrema and threshold crossings are bracketed rigorously (`expsum`), and a
 //! schedule is walked once per unit dose and reused for every dose amount (`fast`).
 //! Everything else (a mechanism on, a model or step it refuses, a result whose rounding

@@ -164,7 +164,7 @@ impl Variability {
                 let same = shipped.get(d.param, species).is_some_and(|e| {
                     !resolved.overridden
                         && resolved.value == e.value
-                        && resolved.source == e.source
+                        && *resolved.source == *e.source
                         && scale.to_fit(e.value) == mu
                         && shipped
                             .covariance()
@@ -457,7 +457,7 @@ fn calibrated(
             format!("remove `\"{name}\"` from `[parameters]`, or {own}"),
         ));
     }
-    if resolved.value != entry.value || resolved.source != entry.source {
+    if resolved.value != entry.value || *resolved.source != *entry.source {
         let how = resolved
             .source
             .strip_prefix(entry.source.as_str())
