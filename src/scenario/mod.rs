@@ -137,25 +137,31 @@ pub fn parse_values(text: &str, file: &Path) -> Result<Scenario, InputError> {
 }
 
 fn parse_checked(text: &str, file: &Path, cross_rules: bool) -> Result<Scenario, InputError> {
-    let raw: file::ScenarioFile = toml::from_str(text).map_err(|e| InputError::Syntax {
+    validate::validate(raw_file(text, file)?, text, file, cross_rules)
+}
+
+/// The file's text as TOML, before any value is checked.
+fn raw_file(text: &str, file: &Path) -> Result<file::ScenarioFile, InputError> {
+    toml::from_str(text).map_err(|e| InputError::Syntax {
         file: file.to_path_buf(),
         message: suggest::explain(&e.to_string()),
-    })?;
-    validate::validate(raw, text, file, cross_rules)
+    })
+}
+
+/// The text of `file`.
+fn read(file: &Path) -> Result<String, InputError> {
+    std::fs::read_to_string(file).map_err(|cause| InputError::Read {
+        file: file.to_path_buf(),
+        cause,
+    })
 }
 
 /// Reads and validates the control group's scenario of a case (`[validation] control`),
 /// which must name no control of its own: it is read before it is validated, so that a
 /// chain or a cycle of controls is refused rather than followed.
 fn load_control(file: &Path) -> Result<Scenario, InputError> {
-    let text = std::fs::read_to_string(file).map_err(|cause| InputError::Read {
-        file: file.to_path_buf(),
-        cause,
-    })?;
-    let raw: file::ScenarioFile = toml::from_str(&text).map_err(|e| InputError::Syntax {
-        file: file.to_path_buf(),
-        message: suggest::explain(&e.to_string()),
-    })?;
+    let text = read(file)?;
+    let raw = raw_file(&text, file)?;
     if let Some(control) = raw.validation.as_ref().and_then(|v| v.control.as_ref()) {
         return Err(Checker { file, text: &text }.invalid(
             control.span(),
@@ -170,9 +176,5 @@ fn load_control(file: &Path) -> Result<Scenario, InputError> {
 
 /// Reads and validates a scenario file.
 pub fn load(file: &Path) -> Result<Scenario, InputError> {
-    let text = std::fs::read_to_string(file).map_err(|cause| InputError::Read {
-        file: file.to_path_buf(),
-        cause,
-    })?;
-    parse(&text, file)
+    parse(&read(file)?, file)
 }

@@ -116,7 +116,7 @@ fn check_one(
 ) -> Result<(), InputError> {
     let method = scenario.observe.unwrap_or_default().method;
     let routes: Vec<_> = scenario.doses.iter().map(|d| d.route).collect();
-    let start = scenario.schedule().first().map_or(0.0, |d| d.start_h);
+    let start = first_start(scenario);
     let end = scenario.duration_h();
     for o in rows {
         let invalid = |key: &str, problem: String, fix: String| InputError::Invalid {
@@ -182,7 +182,7 @@ pub fn control(scenario: &Scenario) -> Option<&Scenario> {
 }
 
 /// When `scenario` gives its first administration (hours); the rows' times count from it.
-fn first_start(scenario: &Scenario) -> f64 {
+pub(crate) fn first_start(scenario: &Scenario) -> f64 {
     scenario.schedule().first().map_or(0.0, |d| d.start_h)
 }
 

@@ -277,7 +277,7 @@ pub fn panels(
     comparison: &Comparison,
 ) -> Result<Vec<DataPanel>, Failure> {
     let all: Vec<&Observation> = comparison.rows.iter().map(|r| &r.observation).collect();
-    let start = scenario.schedule().first().map_or(0.0, |d| d.start_h);
+    let start = compare::first_start(scenario);
     let last = all.iter().map(|o| o.time_h).fold(0.0, f64::max);
     let end = if last > 0.0 {
         last * (1.0 + CURVE_OVERHANG)
@@ -310,7 +310,7 @@ pub fn panels(
     // The control group on the curves' grid, when rows are multiples of its areas.
     let control = match compare::control(scenario) {
         Some(control) if all.iter().any(|o| o.unit == Unit::FoldAucOfControl) => {
-            let start = control.schedule().first().map_or(0.0, |d| d.start_h);
+            let start = compare::first_start(control);
             let times: Vec<f64> = grid.iter().map(|t| t + start).collect();
             Some(observe::predict(control, &times)?)
         }
